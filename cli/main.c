@@ -1,0 +1,126 @@
+/*
+ * zgfs - a POSIX filesystem over 0G-style decentralized storage. This file dispatches to
+ * the commands and prints help; the commands live in cmd_*.c.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const struct cli_command commands[] = {
+	{"mount", cmd_mount, "mount a zgfs volume on a directory",
+	 "usage: zgfs mount [-f] [--data DIR] [--node URL] MOUNTPOINT\n"
+	 "\n"
+	 "Mounts the volume kept in DIR (default $ZGFS_DATA, else ~/.local/share/zgfs)\n"
+	 "on MOUNTPOINT.\n"},
+	{"root", cmd_root, "print the 0G Merkle root of files",
+	 "usage: zgfs root [-j THREADS] [--json] FILE...\n"
+	 "\n"
+	 "Prints \"0x<64 hex>  FILE\" for each FILE, the root the 0G SDK computes for the\n"
+	 "same bytes. FILE - reads standard input. An empty file, a missing file or a\n"
+	 "directory is an error (exit 1); the other files are still printed.\n"
+	 "\n"
+	 "  -j, --threads N  hash with N threads (default: every online CPU)\n"
+	 "      --json       one JSON object per file: file, size, root, submission nodes\n"},
+	{"proof", cmd_proof, "print the Merkle proof of one segment of a file",
+	 "usage: zgfs proof FILE SEGMENT\n"
+	 "\n"
+	 "Prints {\"root\", \"index\", \"proof\": {\"lemma\", \"path\"}} as JSON: the proof that\n"
+	 "segment SEGMENT (256 KiB each, counted from 0 over the padded file) belongs to\n"
+	 "the file's root, in the form 0G storage nodes and the SDK use.\n"},
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+void cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("zgfs: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+bool cli_wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return false;
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			return true;
+	}
+	return false;
+}
+
+void cli_usage(FILE *f, const char *command)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, command) == 0)
+			fputs(commands[i].usage, f);
+}
+
+int cli_parse_u64(const char *s, unsigned long long *ret)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+static void help(FILE *f)
+{
+	fputs("usage: zgfs COMMAND [ARGS...]\n"
+	      "\n"
+	      "zgfs keeps files in 0G-style decentralized storage and mounts them as a\n"
+	      "directory. Commands:\n\n",
+	      f);
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].synopsis);
+	fputs("\nzgfs COMMAND --help describes one command.\n", f);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		help(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		if (argc > 2 && strcmp(argv[1], "help") == 0) {
+			for (size_t i = 0; i < NCOMMANDS; i++)
+				if (strcmp(commands[i].name, argv[2]) == 0) {
+					fputs(commands[i].usage, stdout);
+					return 0;
+				}
+		}
+		help(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("zgfs %s\n", ZGFS_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		if (strcmp(commands[i].name, argv[1]) != 0)
+			continue;
+		if (cli_wants_help(argc - 1, argv + 1)) {
+			fputs(commands[i].usage, stdout);
+			return 0;
+		}
+		return commands[i].run(argc - 1, argv + 1);
+	}
+	cli_error("'%s' is not a zgfs command; see 'zgfs --help'", argv[1]);
+	return 2;
+}

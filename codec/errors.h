@@ -1,0 +1,25 @@
+/*
+ * errors.h - the codec layer's error numbers.
+ *
+ * Functions return 0 or a negative number: -errno for conditions errno names (EINVAL, E2BIG,
+ * ENOMEM), or -CODEC_E* for conditions it does not, such as which part of a Merkle proof is
+ * wrong. Codes are only ever appended, never renumbered.
+ */
+#ifndef CODEC_ERRORS_H
+#define CODEC_ERRORS_H
+
+enum codec_error {
+	CODEC_EFIRST = 4096,  /* above every errno value */
+	CODEC_EPROOF_LENGTH,  /* lemma and path lengths disagree, or depth is not the tree's */
+	CODEC_EPROOF_LEAF,    /* lemma[0] is not the hash of the claimed leaf */
+	CODEC_EPROOF_ROOT,    /* the last lemma entry is not the expected root */
+	CODEC_EPROOF_POSITION,/* the path leads to another leaf index */
+	CODEC_EPROOF_HASH,    /* the siblings do not hash up to the root */
+	CODEC_EFORMAT,        /* malformed encoding: hex, base64, JSON shape */
+	CODEC_ELAST,
+};
+
+/* A message for a return code of any codec function (or any -errno). Never NULL. */
+const char *codec_strerror(int err);
+
+#endif

@@ -1,0 +1,71 @@
+/*
+ * rs.h - systematic Reed–Solomon erasure coding over GF(2^8), on ISA-L.
+ *
+ * A code has k data shards and m parity shards of equal length; shards are numbered
+ * 0..k-1 (data) then k..k+m-1 (parity). The encoding matrix is the identity over a Cauchy
+ * matrix (ISA-L's gf_gen_cauchy1_matrix), so any k of the k+m shards determine the others:
+ * up to m lost shards, data or parity, are rebuilt exactly.
+ *
+ * Guarantees: pure computation on caller memory, no I/O. A struct codec_rs is read-only
+ * after codec_rs_new() returns, so one code may be shared by any number of threads. For
+ * the same code and input, codec_rs_encode() (ISA-L's CPU-dispatched kernels) and
+ * codec_rs_encode_base() (its plain reference) produce the same bytes. Shard lengths are
+ * size_t; the 2 GiB limit of ISA-L's int lengths is handled here.
+ */
+#ifndef CODEC_RS_H
+#define CODEC_RS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CODEC_RS_MAX_SHARDS 255 /* k + m at most; GF(2^8) has this many nonzero elements */
+
+struct codec_rs;
+
+/*
+ * codec_rs_new() - create a code with k data and m parity shards.
+ * Returns 0, -EINVAL unless k >= 1, m >= 1 and k + m <= CODEC_RS_MAX_SHARDS, or -ENOMEM.
+ * *ret_rs is written only on success; release it with codec_rs_free().
+ */
+int codec_rs_new(unsigned k, unsigned m, struct codec_rs **ret_rs);
+
+/* Frees a code; NULL is allowed. */
+void codec_rs_free(struct codec_rs *rs);
+
+/*
+ * codec_rs_encode() - compute the m parity shards of k data shards.
+ * @len:    length in bytes of every shard (0 does nothing)
+ * @data:   k pointers to the data shards, read only
+ * @parity: m pointers to the parity shards, overwritten; must not overlap the data
+ *
+ * The fast path: the widest kernel the CPU has (ISA-L's dispatch). No alignment needed,
+ * though 64-byte aligned shards are fastest.
+ */
+void codec_rs_encode(const struct codec_rs *rs, size_t len, const uint8_t *const *data,
+		     uint8_t **parity);
+
+/* The plain reference twin of codec_rs_encode(): same parameters, same output, scalar
+ * table lookups (ISA-L's ec_encode_data_base). For tests and benchmarks. */
+void codec_rs_encode_base(const struct codec_rs *rs, size_t len, const uint8_t *const *data,
+			  uint8_t **parity);
+
+/*
+ * codec_rs_reconstruct() - rebuild lost shards from the surviving ones.
+ * @len:    length in bytes of every shard
+ * @shards: k + m pointers, data shards then parity shards; the surviving ones are read,
+ *          the lost ones overwritten with their rebuilt contents (all pointers must be
+ *          valid, lost ones included, and no two may overlap)
+ * @lost:   indices (0..k+m-1) of the lost shards, distinct, in any order
+ * @nlost:  number of indices in lost; 0 does nothing
+ *
+ * Returns 0; -EINVAL when nlost > m or an index is out of range or repeated, in which case
+ * no shard has been written; -ENOMEM (nothing written either); -EIO if the surviving rows
+ * proved singular, which a Cauchy code rules out (nothing written). Builds the decode
+ * matrix on each call; its cost grows with (lost data shards)^2 * k, small beside the data
+ * pass for shards of kilobytes or more. Allocates O(k * nlost) bytes of scratch.
+ */
+__attribute__((warn_unused_result)) int codec_rs_reconstruct(const struct codec_rs *rs, size_t len,
+							     uint8_t **shards, const unsigned *lost,
+							     unsigned nlost);
+
+#endif
