@@ -2,7 +2,9 @@
 # bench/run.sh - the benchmark report. Every figure is measured in this run next to its
 # baseline, and every ratio is against that baseline. MB/s are 10^6 bytes per second.
 #
-#   bench/run.sh [codec]     keccak, file roots, Reed–Solomon (the codec layer)
+#   bench/run.sh codec      keccak, file roots, Reed–Solomon (the codec layer)
+#   bench/run.sh node       upload and download through a node over loopback, KV
+#   bench/run.sh            both
 #
 # Needs a built tree (./setup.sh). Scratch files go to $BENCH_DIR (default: a temporary
 # directory under /var/tmp, on disk rather than tmpfs), removed at the end.
@@ -10,7 +12,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$top/build}
 zgfs=$build/zgfs
-what=${1:-codec}
+what=${1:-all}
 scratch=$(mktemp -d "${BENCH_DIR:-/var/tmp}/zgfs-bench.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 
@@ -69,10 +71,72 @@ codec() {
 	"$build/bench/bench_rs"
 }
 
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# Peak resident memory of a process, in MiB.
+peak_rss() { awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
+
+node_bench() {
+	echo "## Upload and download through a node over loopback (256 MiB of random bytes)"
+	echo
+	size=$((256 << 20))
+	head -c $size /dev/urandom >"$scratch/256m"
+	cat "$scratch/256m" >/dev/null
+	port=$(free_port)
+	"$zgfs" node --data "$scratch/node" --rpc "127.0.0.1:$port" 2>"$scratch/node.log" &
+	node_pid=$!
+	for _ in $(seq 100); do grep -q "serving http://" "$scratch/node.log" && break; sleep 0.1; done
+	url="http://127.0.0.1:$port"
+	root_j1=$(best_of_3 "$zgfs" root -j1 "$scratch/256m")
+	root_all=$(best_of_3 "$zgfs" root "$scratch/256m")
+	t0=$(now)
+	out=$("$zgfs" upload "$scratch/256m" --node "$url")
+	t_up=$(python3 -c "print($(now) - $t0)")
+	root=${out%% *}
+	t_down=$(best_of_3 "$zgfs" download "$root" "$scratch/back" --node "$url")
+	cmp -s "$scratch/256m" "$scratch/back" || { echo "download differs!" >&2; exit 1; }
+	rm -f "$scratch/back"
+	t0=$(now)
+	"$zgfs" upload "$scratch/256m" --data "$scratch/inproc" >/dev/null
+	t_local=$(python3 -c "print($(now) - $t0)")
+	t_local_down=$(best_of_3 "$zgfs" download "$root" "$scratch/back" --data "$scratch/inproc")
+	rss=$(peak_rss $node_pid)
+	r_j1=$(rate $size "$root_j1")
+	r_all=$(rate $size "$root_all")
+	r_up=$(rate $size "$t_up")
+	r_down=$(rate $size "$t_down")
+	r_local=$(rate $size "$t_local")
+	r_local_down=$(rate $size "$t_local_down")
+	echo "| what | MB/s | ratio to zgfs root (all cores) | ratio to zgfs root -j1 | target |"
+	echo "|---|---:|---:|---:|---:|"
+	echo "| zgfs root, all cores (baseline) | $r_all | 1.00 | $(ratio "$r_all" "$r_j1") | |"
+	echo "| zgfs root -j1 | $r_j1 | $(ratio "$r_j1" "$r_all") | 1.00 | |"
+	echo "| zgfs upload --node (JSON-RPC, loopback) | $r_up | $(ratio "$r_up" "$r_all") | $(ratio "$r_up" "$r_j1") | ≥ 0.6 |"
+	echo "| zgfs download --node (verified) | $r_down | $(ratio "$r_down" "$r_all") | $(ratio "$r_down" "$r_j1") | ≥ 1.0 |"
+	echo "| zgfs upload --data (node in process) | $r_local | $(ratio "$r_local" "$r_all") | $(ratio "$r_local" "$r_j1") | |"
+	echo "| zgfs download --data (verified) | $r_local_down | $(ratio "$r_local_down" "$r_all") | $(ratio "$r_local_down" "$r_j1") | |"
+	echo
+	echo "Node peak RSS over the run: $rss MiB."
+	echo
+	echo "## KV through the node"
+	echo
+	"$build/bench/bench_kv" "$url" 100000 1000 10000
+	echo
+	echo "Node peak RSS after the KV run: $(peak_rss $node_pid) MiB."
+	kill $node_pid
+	wait $node_pid 2>/dev/null || true
+}
+
 case $what in
 codec) codec ;;
+node) node_bench ;;
+all)
+	codec
+	echo
+	node_bench
+	;;
 *)
-	echo "usage: bench/run.sh [codec]" >&2
+	echo "usage: bench/run.sh [codec|node]" >&2
 	exit 2
 	;;
 esac

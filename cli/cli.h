@@ -21,6 +21,34 @@ struct cli_command {
 int cmd_root(int argc, char **argv);
 int cmd_proof(int argc, char **argv);
 int cmd_mount(int argc, char **argv);
+int cmd_node(int argc, char **argv);
+int cmd_upload(int argc, char **argv);
+int cmd_download(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_kv(int argc, char **argv);
+int cmd_chain(int argc, char **argv);
+
+struct node;
+
+/* The data directory: --data, else $ZGFS_DATA, else ~/.local/share/zgfs. */
+int cli_data_dir(const char *opt, char *buf, size_t size);
+
+/* Opens the node a client command talks to: the one at url when given, else the node
+ * in this process on the data directory. Prints its own error; returns 0 or -1. */
+int cli_open_node(const char *url, const char *data_dir, struct node **ret_node);
+
+/* A progress line on stderr, only when stderr is a terminal: bytes done of total
+ * (0 = unknown), rate and time left; redrawn at most ten times a second. */
+struct cli_progress {
+	const char *what;
+	unsigned long long total, done;
+	double start, last;
+	bool on;
+};
+void cli_progress_start(struct cli_progress *p, const char *what, unsigned long long total);
+void cli_progress_add(struct cli_progress *p, unsigned long long n);
+void cli_progress_end(struct cli_progress *p);
+
 /* Prints "zgfs: " and the message to stderr. */
 __attribute__((format(printf, 1, 2))) void cli_error(const char *fmt, ...);
 

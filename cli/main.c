@@ -30,6 +30,45 @@ static const struct cli_command commands[] = {
 	 "Prints {\"root\", \"index\", \"proof\": {\"lemma\", \"path\"}} as JSON: the proof that\n"
 	 "segment SEGMENT (256 KiB each, counted from 0 over the padded file) belongs to\n"
 	 "the file's root, in the form 0G storage nodes and the SDK use.\n"},
+	{"node", cmd_node, "run a storage node in the foreground",
+	 "usage: zgfs node [--data DIR] [--rpc HOST:PORT] [--chain local]\n"
+	 "\n"
+	 "Runs the storage node on DIR (default $ZGFS_DATA, else ~/.local/share/zgfs),\n"
+	 "serving 0G's JSON-RPC methods on HOST:PORT (default 127.0.0.1:5678). Logs to\n"
+	 "standard error; SIGINT or SIGTERM stops it cleanly. On first start it creates\n"
+	 "DIR (mode 0700) and the node's ed25519 key DIR/node.key (mode 0600).\n"},
+	{"upload", cmd_upload, "store files as log entries and settle them",
+	 "usage: zgfs upload [--node URL | --data DIR] [--json] FILE...\n"
+	 "\n"
+	 "Stores each FILE (- for standard input) as one log entry, settles it, and prints\n"
+	 "\"0x<root> <tx seq> FILE\" once it is final. Without --node, the node runs in this\n"
+	 "process on the data directory.\n"},
+	{"download", cmd_download, "fetch an entry by root or tx seq, verified",
+	 "usage: zgfs download [--node URL | --data DIR] ROOT OUT\n"
+	 "       zgfs download [--node URL | --data DIR] --seq N OUT\n"
+	 "\n"
+	 "Writes the entry's bytes to OUT (- for standard output). Every segment is checked\n"
+	 "against the entry's Merkle root; OUT appears only when all of it checked out.\n"},
+	{"status", cmd_status, "show a node's state",
+	 "usage: zgfs status [--node URL | --data DIR] [--json]\n"},
+	{"kv", cmd_kv, "read and write the key-value layer",
+	 "usage: zgfs kv put STREAM KEY VALUE|-  [--node URL | --data DIR]\n"
+	 "       zgfs kv get STREAM KEY\n"
+	 "       zgfs kv ls STREAM [PREFIX]\n"
+	 "       zgfs kv history STREAM KEY\n"
+	 "       zgfs kv verify [--data DIR]\n"
+	 "\n"
+	 "STREAM is 0x and 64 hex digits. KEY and VALUE are the argument's bytes; VALUE -\n"
+	 "reads standard input. put prints the tx seq of the write; history prints each\n"
+	 "version's tx seq and size. verify rebuilds the KV state from the log in a\n"
+	 "scratch directory and checks it equals the live state.\n"},
+	{"chain", cmd_chain, "inspect and verify the embedded ledger",
+	 "usage: zgfs chain info [--data DIR]\n"
+	 "       zgfs chain verify [--data DIR]\n"
+	 "\n"
+	 "info shows height, flow length and root, price, reward pools and the node's\n"
+	 "account. verify replays every block from genesis, checks hashes, links and\n"
+	 "signatures, and fails naming the first bad block.\n"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

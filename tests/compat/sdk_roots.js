@@ -12,36 +12,14 @@ const os = require('os');
 const path = require('path');
 const { execFileSync } = require('child_process');
 
-let sdk;
-try {
-  sdk = require(path.join(__dirname, 'node_modules', '@0gfoundation', '0g-ts-sdk'));
-} catch (e) {
-  console.log('1..0 # SKIP the 0G SDK is not installed in tests/compat/node_modules (run ./setup.sh)');
-  process.exit(77);
-}
+const harness = require('./harness.js');
+
+const sdk = harness.loadSdk();
 const [zgfs, proofcheck] = process.argv.slice(2);
-
-let n = 0, failed = 0;
-function ok(cond, what) {
-  n++;
-  if (!cond) failed++;
-  console.log(`${cond ? '' : 'not '}ok ${n} - ${what}`);
-}
-
-// xorshift32 with a fixed seed: the same files on every run.
-let seed = 0x2026b00c;
-function rand() {
-  seed ^= seed << 13; seed >>>= 0;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5; seed >>>= 0;
-  return seed;
-}
-function randomBytes(size) {
-  const b = Buffer.allocUnsafe(size);
-  for (let i = 0; i + 4 <= size; i += 4) b.writeUInt32LE(rand(), i);
-  for (let i = size - (size % 4); i < size; i++) b[i] = rand() & 255;
-  return b;
-}
+const tap = new harness.Tap();
+const ok = tap.ok.bind(tap);
+const rand = harness.rng(0x2026b00c); // the same files on every run
+const randomBytes = (size) => harness.randomBytes(rand, size);
 
 const KiB = 1024, MiB = 1024 * KiB, SEG = 256 * KiB;
 const sizes = [1, 2, 31, 32, 33, 255, 256, 257, 511, 512, 513, 4095, 4096, 4097,
@@ -131,8 +109,7 @@ async function main() {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  console.log(`1..${n}`);
-  process.exit(failed ? 1 : 0);
+  tap.done();
 }
 main().catch((e) => {
   console.log(`not ok - ${e.stack}`);

@@ -1,0 +1,31 @@
+/*
+ * backend_i.h - what a chain backend provides. Internal to chain/.
+ *
+ * struct chain is the first member of each backend's own struct; chain.c checks the
+ * arguments of the public functions and forwards to these operations, so a backend sees
+ * only valid pointers. Each operation has the contract of its public function in chain.h.
+ */
+#ifndef CHAIN_BACKEND_I_H
+#define CHAIN_BACKEND_I_H
+
+#include "chain/chain.h"
+
+struct chain_ops {
+	void (*close)(struct chain *c);
+	int (*submit)(struct chain *c, const struct chain_submission *sub,
+		      struct chain_entry *ret_entry);
+	int (*entry_get)(struct chain *c, uint64_t tx_seq, struct chain_entry *ret_entry);
+	int (*flow_info)(struct chain *c, struct chain_flow *ret_flow);
+	int (*account)(struct chain *c, uint8_t ret_address[CHAIN_ADDRESS_SIZE],
+		       uint64_t *ret_balance);
+	int (*donate)(struct chain *c, uint64_t amount);
+	int (*donations)(struct chain *c, uint64_t *ret_balance);
+	int (*pools)(struct chain *c, struct chain_pool *pools, size_t max, size_t *ret_n);
+	int (*verify)(struct chain *c, struct chain_verify_report *ret_report);
+};
+
+struct chain {
+	const struct chain_ops *ops;
+};
+
+#endif

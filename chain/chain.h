@@ -1,0 +1,160 @@
+/*
+ * chain.h - settlement: the only way a log entry gets its tx seq and its place in the flow.
+ *
+ * One interface, several backends: the embedded ledger ("local", a single-writer chain of
+ * signed blocks kept in the data directory, the default) and, later, any EVM chain over
+ * JSON-RPC. A backend implements the state transitions of 0G's Flow and Market contracts:
+ * submission validity and placement (../shared/PROTOCOL.md), the fee per sector, reward
+ * pools per 8 GiB pricing segment, and donations.
+ *
+ * Guarantees: every function is thread-safe. chain_submit() returns only once the
+ * submission is durable in the backend (for the local ledger: its block is written and
+ * synced), so a settled entry survives SIGKILL. Entries are numbered 0, 1, 2, ... without
+ * gaps. All functions return 0 or -errno (or -CHAIN_E* below); ret_ parameters are written
+ * only on success.
+ */
+#ifndef CHAIN_CHAIN_H
+#define CHAIN_CHAIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec/merkle.h"
+
+#define CHAIN_ADDRESS_SIZE 20
+#define CHAIN_TAGS_MAX 4096			  /* bytes of tags per submission */
+#define CHAIN_PRICING_SEGMENT_SECTORS (1ULL << 25) /* 8 GiB of 256 B sectors */
+
+/* Errors beyond errno (returned negated). Only ever appended. */
+enum chain_error {
+	CHAIN_EFIRST = 8192,
+	CHAIN_EINVALID_SUBMISSION, /* breaks a Flow validity rule; nothing settled */
+	CHAIN_EFUNDS,		   /* the account cannot pay the fee */
+	CHAIN_ETAMPERED,	   /* chain_verify(): a block's hash, link or signature is wrong */
+	CHAIN_EREVERTED,	   /* an EVM transaction reverted (reason in the log) */
+	CHAIN_ELAST,
+};
+
+/* A message for any chain return code (or -errno). Never NULL. */
+const char *chain_strerror(int err);
+
+/* What is submitted: 0G's Submission{length, tags, nodes[]}. */
+struct chain_submission {
+	uint64_t length; /* bytes, > 0 */
+	size_t tags_len;
+	uint8_t tags[CHAIN_TAGS_MAX];
+	size_t nnodes;
+	struct codec_subnode nodes[CODEC_MAX_NODES];
+};
+
+/* A settled entry. */
+struct chain_entry {
+	uint64_t tx_seq;
+	uint64_t start;	  /* first flow sector of the entry (after alignment) */
+	uint64_t sectors; /* padded sectors: the sum of 2^height over the nodes */
+	uint64_t length;  /* bytes */
+	uint8_t root[CODEC_HASH_SIZE];	 /* the file root, folded from the nodes */
+	uint8_t digest[CODEC_HASH_SIZE]; /* keccak256 of the concatenated node roots */
+	uint8_t sender[CHAIN_ADDRESS_SIZE];
+	uint64_t block;	    /* block that settled it */
+	uint64_t timestamp; /* seconds since the epoch, from that block */
+	uint64_t fee;	    /* paid, in the chain's smallest unit */
+	size_t tags_len;
+	uint8_t tags[CHAIN_TAGS_MAX];
+	size_t nnodes;
+	struct codec_subnode nodes[CODEC_MAX_NODES];
+};
+
+/* The flow and chain head. */
+struct chain_flow {
+	uint64_t next_tx_seq;		 /* number of settled entries */
+	uint64_t length;		 /* flow length in sectors (starts at 1: a placeholder) */
+	uint8_t root[CODEC_HASH_SIZE];	 /* root over the flow's sectors, 0G tree rule */
+	uint64_t height;		 /* block height */
+	uint8_t head[CODEC_HASH_SIZE];	 /* hash of the newest block */
+	uint64_t chain_id;
+	uint64_t price_per_sector;
+};
+
+/* One reward pool: the fees of entries that touch pricing segment `index`. */
+struct chain_pool {
+	uint64_t index;
+	uint64_t balance;  /* not yet paid out */
+	uint64_t released; /* released so far (release starts when the segment is full) */
+	bool full;
+};
+
+struct chain;
+
+/*
+ * chain_local_open() - open (creating on first use) the embedded ledger in dir.
+ * @dir:       directory for the ledger's leveldb; created 0700 if missing (its parent must
+ *             exist)
+ * @secret_key: the node's ed25519 secret key (libsodium's 64-byte form); blocks are signed
+ *             with it, and the account funded at genesis is the one it controls. Its
+ *             address is the last 20 bytes of keccak256(the 32-byte public key).
+ * A new ledger starts with a genesis block: chain id, price per sector, and the whole
+ * supply in this key's account (docs/LEDGER.md). Opening checks the stored state against
+ * the head block; chain_verify() replays everything.
+ * Returns 0, -EINVAL for a key whose public half does not match its seed, -EBUSY when
+ * another chain handle (this process or another) holds it, -EPERM when the ledger was
+ * created with another key, -EIO / -CHAIN_ETAMPERED when the stored ledger cannot be read
+ * back consistently, or another -errno from creating the directory.
+ */
+int chain_local_open(const char *dir, const uint8_t secret_key[64], struct chain **ret_chain);
+
+void chain_close(struct chain *c); /* NULL-safe */
+
+/*
+ * chain_submit() - validate, charge and settle one submission.
+ * The fee is (gap sectors + entry sectors) × price_per_sector, paid from the node's
+ * account into the reward pools of the pricing segments the gap and entry cover.
+ * Returns 0 and the settled entry, or -CHAIN_EINVALID_SUBMISSION (a Flow validity rule, a
+ * tags_len over CHAIN_TAGS_MAX, a length over 1 PiB), -CHAIN_EFUNDS, -EOVERFLOW (the fee
+ * does not fit in 64 bits), -ENOSPC (the flow would pass its bound, or the disk is full),
+ * -EIO, -EINVAL (NULL argument); on error nothing is settled.
+ */
+int chain_submit(struct chain *c, const struct chain_submission *sub,
+		 struct chain_entry *ret_entry);
+
+/* chain_entry_get() - the entry with this tx seq; -ENOENT if not settled (yet). */
+int chain_entry_get(struct chain *c, uint64_t tx_seq, struct chain_entry *ret_entry);
+
+int chain_flow_info(struct chain *c, struct chain_flow *ret_flow);
+
+/* The node's own account: its address and balance. */
+int chain_account(struct chain *c, uint8_t ret_address[CHAIN_ADDRESS_SIZE],
+		  uint64_t *ret_balance);
+
+/* Move amount from the node's account into the donation pool that pays base rewards.
+ * Returns 0, -EINVAL for amount 0, -CHAIN_EFUNDS (nothing moved), -EIO, -ENOSPC. */
+int chain_donate(struct chain *c, uint64_t amount);
+
+/* The donation pool's balance. */
+int chain_donations(struct chain *c, uint64_t *ret_balance);
+
+/* Up to max pools, from pricing segment 0; *ret_n is how many were written. There is one
+ * pool per segment the flow has reached: ceil(flow length / CHAIN_PRICING_SEGMENT_SECTORS).
+ * `released` is measured at the current time (informational until mining pays out). */
+int chain_pools(struct chain *c, struct chain_pool *pools, size_t max, size_t *ret_n);
+
+/* Report of chain_verify(). */
+struct chain_verify_report {
+	uint64_t blocks;
+	uint64_t entries;
+	uint64_t bad_block; /* first block that failed, when the result is an error */
+	char reason[160];   /* what was wrong with it */
+};
+
+/*
+ * chain_verify() - replay every block from genesis: check each block's hash, its link to
+ * the previous block and its signature, re-apply its transactions to an empty state and
+ * compare the result with the stored state (entries, pools, balances, flow, head).
+ * Returns 0 with the report, -CHAIN_ETAMPERED with the report naming the first bad block
+ * (the head block when only the stored state differs), or -EIO / -ENOMEM (no report).
+ * Holds the chain's lock for the whole replay.
+ */
+int chain_verify(struct chain *c, struct chain_verify_report *ret_report);
+
+#endif

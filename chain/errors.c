@@ -1,0 +1,29 @@
+#include <string.h>
+
+#include "chain/chain.h"
+#include "codec/errors.h"
+
+const char *chain_strerror(int err)
+{
+	if (err < 0)
+		err = -err;
+	switch (err) {
+	case 0:
+		return "success";
+	case CHAIN_EINVALID_SUBMISSION:
+		return "submission breaks a Flow validity rule";
+	case CHAIN_EFUNDS:
+		return "account balance cannot pay the fee";
+	case CHAIN_ETAMPERED:
+		return "ledger does not verify: a block or the stored state was altered";
+	case CHAIN_EREVERTED:
+		return "transaction reverted";
+	default:
+		/* Chain functions pass codec errors through (hashing, proofs). */
+		if (err >= CODEC_EFIRST && err < CHAIN_EFIRST)
+			return codec_strerror(-err);
+		if (err < CODEC_EFIRST)
+			return strerror(err);
+		return "unknown chain error";
+	}
+}

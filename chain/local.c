@@ -1,0 +1,872 @@
+/*
+ * The embedded ledger: a single-writer chain of signed blocks in one leveldb.
+ *
+ * Keys: "s" the state record; "b" + be64(height) a block; "e" + be64(tx seq) an entry;
+ * "p" + be64(index) a reward pool. A block and every record it changes go into one
+ * WriteBatch written with sync, so after SIGKILL or power loss the database holds either
+ * the whole block and its effects or none of it; the in-memory state is changed first and
+ * rolled back if that write fails. All access is under one mutex: writes are a few
+ * microseconds of hashing plus one fsync, and a second writer could not overlap the fsync
+ * anyway.
+ *
+ * leveldb is the only disk I/O here and its C API reports errors as strings, which
+ * ldb_error() turns into -errno once.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <leveldb/c.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chain/backend_i.h"
+#include "chain/block_i.h"
+#include "chain/ledger_i.h"
+
+#define KEY_STATE 's'
+#define KEY_BLOCK 'b'
+#define KEY_ENTRY 'e'
+#define KEY_POOL  'p'
+#define KEY_SIZE  9
+#define LOCK_NAME "ledger.lock"
+
+struct chain_local {
+	struct chain base;
+	pthread_mutex_t lock;
+	int lock_fd;
+	leveldb_t *db;
+	leveldb_options_t *opts;
+	leveldb_readoptions_t *ropts;
+	leveldb_writeoptions_t *wopts;
+	uint8_t sk[64];
+	uint8_t pk[CHAIN_PUBKEY_SIZE];
+	uint8_t address[CHAIN_ADDRESS_SIZE];
+	struct chain_ledger ledger;
+};
+
+static const struct chain_ops local_ops;
+
+static struct chain_local *to_local(struct chain *c)
+{
+	return (struct chain_local *)c;
+}
+
+static void make_key(char out[KEY_SIZE], char prefix, uint64_t n)
+{
+	out[0] = prefix;
+	for (int i = 0; i < 8; i++)
+		out[1 + i] = (char)(uint8_t)(n >> (56 - 8 * i));
+}
+
+/* The boundary for leveldb's error strings: -ENOSPC, -EBUSY (its LOCK file is held), or
+ * -EIO for everything else, corruption included. Frees err. */
+static int ldb_error(char *err)
+{
+	int r = -EIO;
+
+	if (strstr(err, "No space left"))
+		r = -ENOSPC;
+	else if (strstr(err, "/LOCK:"))
+		r = -EBUSY;
+	leveldb_free(err);
+	return r;
+}
+
+/* Returns 0 and a malloc'd value (free with leveldb_free), -ENOENT, -EIO. */
+static int db_get(struct chain_local *c, const char *key, size_t klen, char **ret_val,
+		  size_t *ret_len)
+{
+	char *err = NULL, *val;
+	size_t len = 0;
+
+	val = leveldb_get(c->db, c->ropts, key, klen, &len, &err);
+	if (err) {
+		leveldb_free(val);
+		return ldb_error(err);
+	}
+	if (!val)
+		return -ENOENT;
+	*ret_val = val;
+	*ret_len = len;
+	return 0;
+}
+
+/* True when the database holds no key at all. */
+static int db_empty(struct chain_local *c, bool *ret_empty)
+{
+	leveldb_iterator_t *it = leveldb_create_iterator(c->db, c->ropts);
+	char *err = NULL;
+	bool empty;
+
+	leveldb_iter_seek_to_first(it);
+	empty = !leveldb_iter_valid(it);
+	leveldb_iter_get_error(it, &err);
+	leveldb_iter_destroy(it);
+	if (err)
+		return ldb_error(err);
+	*ret_empty = empty;
+	return 0;
+}
+
+/* True when a key with this prefix exists at or after (prefix, n). */
+static int db_has_from(struct chain_local *c, char prefix, uint64_t n, bool *ret_has)
+{
+	leveldb_iterator_t *it = leveldb_create_iterator(c->db, c->ropts);
+	char key[KEY_SIZE], *err = NULL;
+	bool has = false;
+
+	make_key(key, prefix, n);
+	leveldb_iter_seek(it, key, sizeof(key));
+	if (leveldb_iter_valid(it)) {
+		size_t klen;
+		const char *k = leveldb_iter_key(it, &klen);
+
+		has = klen >= 1 && k[0] == prefix;
+	}
+	leveldb_iter_get_error(it, &err);
+	leveldb_iter_destroy(it);
+	if (err)
+		return ldb_error(err);
+	*ret_has = has;
+	return 0;
+}
+
+static uint64_t wall_clock(void)
+{
+	time_t t = time(NULL);
+
+	return t > 0 ? (uint64_t)t : 0;
+}
+
+static uint64_t pool_index_of(uint64_t sector)
+{
+	return sector / CHAIN_PRICING_SEGMENT_SECTORS;
+}
+
+/*
+ * Settle one block of transactions: apply them, seal the block, and write the block, the
+ * state and every record the block changed in one synced batch. entries[i] receives the
+ * entry of txs[i] when it is a submission. On any error the ledger is as before.
+ */
+static int commit_block(struct chain_local *c, const struct chain_tx *txs, size_t ntx,
+			struct chain_entry *entries)
+{
+	struct chain_ledger *l = &c->ledger;
+	struct chain_ledger_mark *mark = NULL;
+	struct chain_block b;
+	struct chain_wbuf blk, rec;
+	leveldb_writebatch_t *batch = NULL;
+	uint8_t hash[CODEC_HASH_SIZE];
+	char key[KEY_SIZE], *err = NULL;
+	uint64_t height, ts, first_pool;
+	int r;
+
+	chain_wbuf_init(&blk, CHAIN_BLOCK_MAX_BYTES);
+	chain_wbuf_init(&rec, CHAIN_RECORD_MAX_BYTES);
+	mark = malloc(sizeof(*mark));
+	if (!mark)
+		return -ENOMEM;
+	height = l->genesis_done ? l->height + 1 : 0;
+	/* Block times never go backwards, whatever the wall clock does. */
+	ts = wall_clock();
+	if (l->genesis_done && ts < l->head_timestamp)
+		ts = l->head_timestamp;
+	/* The flow only grows: pools before the one holding the current end are final. */
+	first_pool = l->genesis_done ? pool_index_of(l->flow.length) : 0;
+
+	chain_ledger_mark(l, mark);
+	for (size_t i = 0; i < ntx; i++) {
+		r = chain_ledger_apply(l, &txs[i], height, ts, &entries[i]);
+		if (r < 0)
+			goto rollback;
+	}
+
+	memset(&b, 0, sizeof(b));
+	b.chain_id = l->chain_id;
+	b.height = height;
+	if (height > 0)
+		memcpy(b.prev, l->head, CODEC_HASH_SIZE);
+	b.timestamp = ts;
+	b.flow_length = l->flow.length;
+	chain_flowtree_root(&l->flow, b.flow_root);
+	b.next_tx_seq = l->next_tx_seq;
+	b.ntx = ntx;
+	b.txs = (struct chain_tx *)txs; /* only read by the encoder */
+	r = chain_block_seal(&b, c->sk, &blk, hash);
+	if (r < 0)
+		goto rollback;
+	l->height = height;
+	l->head_timestamp = ts;
+	memcpy(l->head, hash, CODEC_HASH_SIZE);
+
+	batch = leveldb_writebatch_create();
+	make_key(key, KEY_BLOCK, height);
+	leveldb_writebatch_put(batch, key, sizeof(key), (const char *)blk.data, blk.len);
+	for (size_t i = 0; i < ntx; i++) {
+		if (txs[i].type != CHAIN_TX_SUBMIT)
+			continue;
+		rec.len = 0;
+		chain_entry_encode(&entries[i], &rec);
+		if ((r = rec.err) < 0)
+			goto rollback;
+		make_key(key, KEY_ENTRY, entries[i].tx_seq);
+		leveldb_writebatch_put(batch, key, sizeof(key), (const char *)rec.data, rec.len);
+	}
+	for (uint64_t i = first_pool; i < l->market.npools; i++) {
+		rec.len = 0;
+		chain_pool_encode(&l->market.pools[i], &rec);
+		if ((r = rec.err) < 0)
+			goto rollback;
+		make_key(key, KEY_POOL, i);
+		leveldb_writebatch_put(batch, key, sizeof(key), (const char *)rec.data, rec.len);
+	}
+	rec.len = 0;
+	chain_state_encode(l, &rec);
+	if ((r = rec.err) < 0)
+		goto rollback;
+	key[0] = KEY_STATE;
+	leveldb_writebatch_put(batch, key, 1, (const char *)rec.data, rec.len);
+
+	leveldb_write(c->db, c->wopts, batch, &err);
+	if (err) {
+		r = ldb_error(err);
+		goto rollback;
+	}
+	r = 0;
+	goto out;
+rollback:
+	chain_ledger_rollback(l, mark);
+out:
+	leveldb_writebatch_destroy(batch);
+	chain_wbuf_release(&blk);
+	chain_wbuf_release(&rec);
+	free(mark);
+	return r;
+}
+
+static int create_genesis(struct chain_local *c)
+{
+	struct chain_tx *tx = calloc(1, sizeof(*tx));
+	struct chain_entry *unused = malloc(sizeof(*unused));
+	int r = -ENOMEM;
+
+	if (!tx || !unused)
+		goto out;
+	tx->type = CHAIN_TX_GENESIS;
+	tx->genesis.chain_id = CHAIN_LOCAL_CHAIN_ID;
+	tx->genesis.price_per_sector = CHAIN_LOCAL_PRICE_PER_SECTOR;
+	tx->genesis.supply = CHAIN_LOCAL_SUPPLY;
+	tx->genesis.pool_lifetime = CHAIN_LOCAL_POOL_LIFETIME;
+	memcpy(tx->genesis.authority, c->pk, CHAIN_PUBKEY_SIZE);
+	r = commit_block(c, tx, 1, unused);
+out:
+	free(tx);
+	free(unused);
+	return r;
+}
+
+/* Read back the stored state, its pools and its head block, and check that they agree.
+ * The full replay is chain_verify(); this is what every open can afford. */
+static int load_state(struct chain_local *c)
+{
+	struct chain_ledger *l = &c->ledger;
+	struct chain_block b;
+	uint8_t hash[CODEC_HASH_SIZE], root[CODEC_HASH_SIZE];
+	uint64_t npools;
+	char key[KEY_SIZE], *val = NULL;
+	size_t len;
+	bool empty;
+	int r;
+
+	key[0] = KEY_STATE;
+	r = db_get(c, key, 1, &val, &len);
+	if (r == -ENOENT) {
+		/* A new ledger, unless something is already in the database. */
+		r = db_empty(c, &empty);
+		if (r < 0)
+			return r;
+		return empty ? create_genesis(c) : -CHAIN_ETAMPERED;
+	}
+	if (r < 0)
+		return r;
+	r = chain_state_decode((const uint8_t *)val, len, l, &npools);
+	leveldb_free(val);
+	if (r < 0)
+		return r;
+	if (memcmp(l->authority, c->pk, CHAIN_PUBKEY_SIZE))
+		return -EPERM;
+	r = chain_market_reserve(&l->market, npools);
+	if (r < 0)
+		return r;
+	for (uint64_t i = 0; i < npools; i++) {
+		make_key(key, KEY_POOL, i);
+		r = db_get(c, key, sizeof(key), &val, &len);
+		if (r < 0)
+			return r == -ENOENT ? -CHAIN_ETAMPERED : r;
+		r = chain_pool_decode((const uint8_t *)val, len, &l->market.pools[i]);
+		leveldb_free(val);
+		if (r < 0)
+			return r;
+		l->market.npools = i + 1;
+	}
+	if (!chain_ledger_conserved(l))
+		return -CHAIN_ETAMPERED;
+
+	make_key(key, KEY_BLOCK, l->height);
+	r = db_get(c, key, sizeof(key), &val, &len);
+	if (r < 0)
+		return r == -ENOENT ? -CHAIN_ETAMPERED : r;
+	r = chain_block_decode((const uint8_t *)val, len, &b, hash);
+	leveldb_free(val);
+	if (r < 0)
+		return r;
+	chain_flowtree_root(&l->flow, root);
+	if (memcmp(hash, l->head, CODEC_HASH_SIZE) || b.height != l->height ||
+	    b.timestamp != l->head_timestamp || b.flow_length != l->flow.length ||
+	    memcmp(b.flow_root, root, CODEC_HASH_SIZE) || b.next_tx_seq != l->next_tx_seq ||
+	    !chain_block_signed_by(&b, hash, c->pk))
+		r = -CHAIN_ETAMPERED;
+	chain_block_release(&b);
+	return r;
+}
+
+int chain_local_open(const char *dir, const uint8_t secret_key[64], struct chain **ret_chain)
+{
+	struct chain_local *c = NULL;
+	uint8_t pk[CHAIN_PUBKEY_SIZE], sk[64];
+	char *path = NULL, *err = NULL;
+	struct stat st;
+	int r;
+
+	if (!dir || !*dir || !secret_key || !ret_chain)
+		return -EINVAL;
+	if (sodium_init() < 0)
+		return -EIO;
+	/* A libsodium secret key is seed ‖ public key; one that does not derive its own
+	 * public key would sign blocks nobody can verify. */
+	crypto_sign_seed_keypair(pk, sk, secret_key);
+	sodium_memzero(sk, sizeof(sk));
+	if (sodium_memcmp(pk, secret_key + 32, CHAIN_PUBKEY_SIZE) != 0)
+		return -EINVAL;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	if (stat(dir, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->base.ops = &local_ops;
+	c->lock_fd = -1;
+	chain_ledger_init(&c->ledger);
+	memcpy(c->sk, secret_key, sizeof(c->sk));
+	memcpy(c->pk, pk, sizeof(c->pk));
+	chain_address_of(c->pk, c->address);
+	r = pthread_mutex_init(&c->lock, NULL);
+	if (r) {
+		sodium_memzero(c->sk, sizeof(c->sk));
+		free(c);
+		return -r;
+	}
+
+	/* Our own lock beside leveldb's: flock() also refuses a second open from this
+	 * process (leveldb's fcntl lock would not), and gives a clean -EBUSY. */
+	if (asprintf(&path, "%s/%s", dir, LOCK_NAME) < 0) {
+		path = NULL;
+		r = -ENOMEM;
+		goto fail;
+	}
+	c->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (c->lock_fd < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if (flock(c->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		r = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		goto fail;
+	}
+
+	c->opts = leveldb_options_create();
+	leveldb_options_set_create_if_missing(c->opts, 1);
+	leveldb_options_set_paranoid_checks(c->opts, 1);
+	c->ropts = leveldb_readoptions_create();
+	leveldb_readoptions_set_verify_checksums(c->ropts, 1);
+	c->wopts = leveldb_writeoptions_create();
+	leveldb_writeoptions_set_sync(c->wopts, 1);
+	c->db = leveldb_open(c->opts, dir, &err);
+	if (err) {
+		r = ldb_error(err);
+		goto fail;
+	}
+	r = load_state(c);
+	if (r < 0)
+		goto fail;
+	free(path);
+	*ret_chain = &c->base;
+	return 0;
+fail:
+	free(path);
+	local_ops.close(&c->base);
+	return r;
+}
+
+static void local_close(struct chain *base)
+{
+	struct chain_local *c = to_local(base);
+
+	if (c->db)
+		leveldb_close(c->db);
+	leveldb_options_destroy(c->opts);
+	leveldb_readoptions_destroy(c->ropts);
+	leveldb_writeoptions_destroy(c->wopts);
+	if (c->lock_fd >= 0)
+		close(c->lock_fd); /* releases the flock */
+	chain_ledger_release(&c->ledger);
+	pthread_mutex_destroy(&c->lock);
+	sodium_memzero(c->sk, sizeof(c->sk));
+	free(c);
+}
+
+static int local_submit(struct chain *base, const struct chain_submission *sub,
+			struct chain_entry *ret_entry)
+{
+	struct chain_local *c = to_local(base);
+	struct chain_tx *tx;
+	struct chain_entry *entry;
+	int r;
+
+	tx = malloc(sizeof(*tx));
+	entry = malloc(sizeof(*entry));
+	if (!tx || !entry) {
+		r = -ENOMEM;
+		goto out;
+	}
+	memset(tx, 0, sizeof(*tx));
+	tx->type = CHAIN_TX_SUBMIT;
+	memcpy(tx->submit.sender, c->address, CHAIN_ADDRESS_SIZE);
+	/* Only the used parts: a submission's arrays are mostly unused. */
+	tx->submit.sub.length = sub->length;
+	tx->submit.sub.tags_len = sub->tags_len;
+	tx->submit.sub.nnodes = sub->nnodes;
+	if (sub->tags_len > CHAIN_TAGS_MAX || sub->nnodes > CODEC_MAX_NODES) {
+		r = -CHAIN_EINVALID_SUBMISSION;
+		goto out;
+	}
+	memcpy(tx->submit.sub.tags, sub->tags, sub->tags_len);
+	memcpy(tx->submit.sub.nodes, sub->nodes, sub->nnodes * sizeof(sub->nodes[0]));
+
+	pthread_mutex_lock(&c->lock);
+	r = commit_block(c, tx, 1, entry);
+	pthread_mutex_unlock(&c->lock);
+	if (r == 0)
+		memcpy(ret_entry, entry, sizeof(*entry));
+out:
+	free(tx);
+	free(entry);
+	return r;
+}
+
+static int local_entry_get(struct chain *base, uint64_t tx_seq, struct chain_entry *ret_entry)
+{
+	struct chain_local *c = to_local(base);
+	struct chain_entry *e = malloc(sizeof(*e));
+	char key[KEY_SIZE], *val = NULL;
+	size_t len;
+	int r;
+
+	if (!e)
+		return -ENOMEM;
+	pthread_mutex_lock(&c->lock);
+	if (tx_seq >= c->ledger.next_tx_seq) {
+		r = -ENOENT;
+	} else {
+		make_key(key, KEY_ENTRY, tx_seq);
+		r = db_get(c, key, sizeof(key), &val, &len);
+		if (r == -ENOENT)
+			r = -CHAIN_ETAMPERED; /* counted but not stored */
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (r == 0) {
+		r = chain_entry_decode((const uint8_t *)val, len, e);
+		if (r == 0 && e->tx_seq != tx_seq)
+			r = -CHAIN_ETAMPERED;
+		leveldb_free(val);
+	}
+	if (r == 0)
+		memcpy(ret_entry, e, sizeof(*e));
+	free(e);
+	return r;
+}
+
+static int local_flow_info(struct chain *base, struct chain_flow *ret_flow)
+{
+	struct chain_local *c = to_local(base);
+	const struct chain_ledger *l = &c->ledger;
+	struct chain_flow f;
+
+	memset(&f, 0, sizeof(f));
+	pthread_mutex_lock(&c->lock);
+	f.next_tx_seq = l->next_tx_seq;
+	f.length = l->flow.length;
+	chain_flowtree_root(&l->flow, f.root);
+	f.height = l->height;
+	memcpy(f.head, l->head, CODEC_HASH_SIZE);
+	f.chain_id = l->chain_id;
+	f.price_per_sector = l->price_per_sector;
+	pthread_mutex_unlock(&c->lock);
+	*ret_flow = f;
+	return 0;
+}
+
+static int local_account(struct chain *base, uint8_t ret_address[CHAIN_ADDRESS_SIZE],
+			 uint64_t *ret_balance)
+{
+	struct chain_local *c = to_local(base);
+	struct chain_account_state *a;
+	uint64_t balance;
+
+	pthread_mutex_lock(&c->lock);
+	a = chain_ledger_account(&c->ledger, c->address);
+	balance = a ? a->balance : 0;
+	pthread_mutex_unlock(&c->lock);
+	memcpy(ret_address, c->address, CHAIN_ADDRESS_SIZE);
+	*ret_balance = balance;
+	return 0;
+}
+
+static int local_donate(struct chain *base, uint64_t amount)
+{
+	struct chain_local *c = to_local(base);
+	struct chain_tx tx;
+	struct chain_entry *unused = malloc(sizeof(*unused));
+	int r;
+
+	if (!unused)
+		return -ENOMEM;
+	memset(&tx, 0, sizeof(tx));
+	tx.type = CHAIN_TX_DONATE;
+	memcpy(tx.donate.sender, c->address, CHAIN_ADDRESS_SIZE);
+	tx.donate.amount = amount;
+	pthread_mutex_lock(&c->lock);
+	r = commit_block(c, &tx, 1, unused);
+	pthread_mutex_unlock(&c->lock);
+	free(unused);
+	return r;
+}
+
+static int local_donations(struct chain *base, uint64_t *ret_balance)
+{
+	struct chain_local *c = to_local(base);
+
+	pthread_mutex_lock(&c->lock);
+	*ret_balance = c->ledger.market.donation;
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
+static int local_pools(struct chain *base, struct chain_pool *pools, size_t max, size_t *ret_n)
+{
+	struct chain_local *c = to_local(base);
+	const struct chain_ledger *l = &c->ledger;
+	uint64_t now;
+	size_t n;
+
+	pthread_mutex_lock(&c->lock);
+	/* Released is informational until mining pays out: measured at the wall clock, never
+	 * before the newest block. */
+	now = wall_clock();
+	if (now < l->head_timestamp)
+		now = l->head_timestamp;
+	n = l->market.npools < max ? (size_t)l->market.npools : max;
+	for (size_t i = 0; i < n; i++) {
+		const struct chain_pool_state *p = &l->market.pools[i];
+
+		pools[i].index = i;
+		pools[i].balance = p->balance;
+		pools[i].released = chain_market_released(p, l->pool_lifetime, now);
+		pools[i].full = p->full;
+	}
+	pthread_mutex_unlock(&c->lock);
+	*ret_n = n;
+	return 0;
+}
+
+/* ---- chain_verify ---------------------------------------------------------------------- */
+
+struct verifier {
+	struct chain_local *c;
+	struct chain_ledger replay;
+	struct chain_verify_report rep;
+	struct chain_entry entry; /* scratch for one settled entry */
+	struct chain_wbuf w;	  /* scratch for one record */
+};
+
+__attribute__((format(printf, 3, 4))) static int tampered(struct verifier *v, uint64_t block,
+							  const char *fmt, ...)
+{
+	va_list ap;
+
+	v->rep.bad_block = block;
+	va_start(ap, fmt);
+	vsnprintf(v->rep.reason, sizeof(v->rep.reason), fmt, ap);
+	va_end(ap);
+	return -CHAIN_ETAMPERED;
+}
+
+/* The stored record under key must be exactly the bytes the replay produces. Returns 0,
+ * 1 for a difference or a missing record, or -errno. */
+static int differs(struct verifier *v, const char *key, size_t klen)
+{
+	char *val = NULL;
+	size_t len;
+	int r;
+
+	if (v->w.err)
+		return v->w.err;
+	r = db_get(v->c, key, klen, &val, &len);
+	if (r == -ENOENT)
+		return 1;
+	if (r < 0)
+		return r;
+	r = len != v->w.len || memcmp(val, v->w.data, len) != 0;
+	leveldb_free(val);
+	return r;
+}
+
+/* Replay block h onto v->replay. Returns 0, 1 when there is no block h, -CHAIN_ETAMPERED
+ * (report filled), or -errno. */
+static int replay_block(struct verifier *v, uint64_t h)
+{
+	struct chain_ledger *l = &v->replay;
+	struct chain_block b;
+	const uint8_t *signer;
+	uint8_t hash[CODEC_HASH_SIZE], root[CODEC_HASH_SIZE];
+	char key[KEY_SIZE], *val = NULL;
+	size_t len;
+	int r;
+
+	make_key(key, KEY_BLOCK, h);
+	r = db_get(v->c, key, sizeof(key), &val, &len);
+	if (r == -ENOENT)
+		return 1;
+	if (r < 0)
+		return r;
+	r = chain_block_decode((const uint8_t *)val, len, &b, hash);
+	leveldb_free(val);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return tampered(v, h, "block %llu is malformed", (unsigned long long)h);
+
+	if (b.height != h) {
+		r = tampered(v, h, "block %llu claims height %llu", (unsigned long long)h,
+			     (unsigned long long)b.height);
+		goto out;
+	}
+	if (h == 0) {
+		/* Genesis names the key that signs everything; it must be this node's. */
+		if (b.ntx != 1 || b.txs[0].type != CHAIN_TX_GENESIS) {
+			r = tampered(v, h, "block 0 is not a genesis block");
+			goto out;
+		}
+		if (memcmp(b.txs[0].genesis.authority, v->c->pk, CHAIN_PUBKEY_SIZE)) {
+			r = tampered(v, h, "genesis names another signing key");
+			goto out;
+		}
+		signer = b.txs[0].genesis.authority;
+	} else {
+		signer = l->authority;
+		if (memcmp(b.prev, l->head, CODEC_HASH_SIZE)) {
+			r = tampered(v, h, "block %llu does not link to block %llu",
+				     (unsigned long long)h, (unsigned long long)(h - 1));
+			goto out;
+		}
+		if (b.timestamp < l->head_timestamp) {
+			r = tampered(v, h, "block %llu is older than its parent",
+				     (unsigned long long)h);
+			goto out;
+		}
+	}
+	if (!chain_block_signed_by(&b, hash, signer)) {
+		r = tampered(v, h, "block %llu: signature does not verify (hash or bytes altered)",
+			     (unsigned long long)h);
+		goto out;
+	}
+	for (size_t i = 0; i < b.ntx; i++) {
+		r = chain_ledger_apply(l, &b.txs[i], h, b.timestamp, &v->entry);
+		if (r == -ENOMEM)
+			goto out;
+		if (r < 0) {
+			r = tampered(v, h, "block %llu: transaction %zu does not apply: %s",
+				     (unsigned long long)h, i, chain_strerror(r));
+			goto out;
+		}
+		if (b.txs[i].type != CHAIN_TX_SUBMIT)
+			continue;
+		v->w.len = 0;
+		chain_entry_encode(&v->entry, &v->w);
+		make_key(key, KEY_ENTRY, v->entry.tx_seq);
+		r = differs(v, key, sizeof(key));
+		if (r < 0)
+			goto out;
+		if (r) {
+			r = tampered(v, h, "block %llu: stored entry %llu differs from the block",
+				     (unsigned long long)h, (unsigned long long)v->entry.tx_seq);
+			goto out;
+		}
+	}
+	chain_flowtree_root(&l->flow, root);
+	if (b.chain_id != l->chain_id || b.flow_length != l->flow.length ||
+	    memcmp(b.flow_root, root, CODEC_HASH_SIZE) || b.next_tx_seq != l->next_tx_seq) {
+		r = tampered(v, h, "block %llu: its flow commitment differs from the replay",
+			     (unsigned long long)h);
+		goto out;
+	}
+	l->height = h;
+	l->head_timestamp = b.timestamp;
+	memcpy(l->head, hash, CODEC_HASH_SIZE);
+	v->rep.blocks++;
+	r = 0;
+out:
+	chain_block_release(&b);
+	return r;
+}
+
+/* Which field of the stored state differs from the replay, for the report. */
+static const char *state_difference(const struct chain_ledger *s, const struct chain_ledger *l)
+{
+	if (s->height != l->height || memcmp(s->head, l->head, CODEC_HASH_SIZE) ||
+	    s->head_timestamp != l->head_timestamp)
+		return "chain head";
+	if (s->flow.length != l->flow.length)
+		return "flow length";
+	if (s->flow.depth != l->flow.depth ||
+	    memcmp(s->flow.stack, l->flow.stack, s->flow.depth * sizeof(s->flow.stack[0])))
+		return "flow root";
+	if (s->next_tx_seq != l->next_tx_seq)
+		return "next tx seq";
+	if (s->naccounts != l->naccounts ||
+	    memcmp(s->accounts, l->accounts, s->naccounts * sizeof(s->accounts[0])))
+		return "account balances";
+	if (s->market.donation != l->market.donation)
+		return "donation pool";
+	return "chain parameters";
+}
+
+static int verify_state(struct verifier *v)
+{
+	struct chain_ledger *l = &v->replay, *stored;
+	uint64_t head = l->height, npools;
+	char key[KEY_SIZE], *val = NULL;
+	size_t len;
+	bool has;
+	int r;
+
+	/* Records beyond what the replay produced. */
+	r = db_has_from(v->c, KEY_ENTRY, l->next_tx_seq, &has);
+	if (r < 0)
+		return r;
+	if (has)
+		return tampered(v, head, "an entry is stored beyond tx seq %llu",
+				(unsigned long long)l->next_tx_seq);
+	r = db_has_from(v->c, KEY_POOL, l->market.npools, &has);
+	if (r < 0)
+		return r;
+	if (has)
+		return tampered(v, head, "a pool is stored beyond pool %llu",
+				(unsigned long long)l->market.npools);
+	for (uint64_t i = 0; i < l->market.npools; i++) {
+		v->w.len = 0;
+		chain_pool_encode(&l->market.pools[i], &v->w);
+		make_key(key, KEY_POOL, i);
+		r = differs(v, key, sizeof(key));
+		if (r < 0)
+			return r;
+		if (r)
+			return tampered(v, head, "stored reward pool %llu differs from the replay",
+					(unsigned long long)i);
+	}
+	if (!chain_ledger_conserved(l))
+		return tampered(v, head, "value is not conserved");
+
+	key[0] = KEY_STATE;
+	v->w.len = 0;
+	chain_state_encode(l, &v->w);
+	r = differs(v, key, 1);
+	if (r <= 0)
+		return r;
+	/* Name the field, when the record decodes at all. */
+	r = db_get(v->c, key, 1, &val, &len);
+	if (r < 0)
+		return r == -ENOENT ? tampered(v, head, "the state record is missing") : r;
+	stored = malloc(sizeof(*stored));
+	if (!stored) {
+		leveldb_free(val);
+		return -ENOMEM;
+	}
+	chain_ledger_init(stored);
+	r = chain_state_decode((const uint8_t *)val, len, stored, &npools);
+	leveldb_free(val);
+	if (r < 0)
+		r = tampered(v, head, "the state record is malformed");
+	else if (stored->height > head)
+		r = tampered(v, head + 1, "block %llu is missing", (unsigned long long)(head + 1));
+	else
+		r = tampered(v, head, "stored %s differs from the replay",
+			     state_difference(stored, l));
+	free(stored);
+	return r;
+}
+
+static int local_verify(struct chain *base, struct chain_verify_report *ret_report)
+{
+	struct chain_local *c = to_local(base);
+	struct verifier *v = calloc(1, sizeof(*v));
+	int r = 0;
+
+	if (!v)
+		return -ENOMEM;
+	v->c = c;
+	chain_ledger_init(&v->replay);
+	chain_wbuf_init(&v->w, CHAIN_RECORD_MAX_BYTES);
+	pthread_mutex_lock(&c->lock);
+	for (uint64_t h = 0;; h++) {
+		r = replay_block(v, h);
+		if (r == 1 && h == 0)
+			r = tampered(v, 0, "block 0 is missing");
+		if (r)
+			break;
+	}
+	if (r == 1)
+		r = verify_state(v);
+	pthread_mutex_unlock(&c->lock);
+	v->rep.entries = v->replay.next_tx_seq;
+	if (r == 0 || r == -CHAIN_ETAMPERED)
+		*ret_report = v->rep;
+	chain_wbuf_release(&v->w);
+	chain_ledger_release(&v->replay);
+	free(v);
+	return r;
+}
+
+static const struct chain_ops local_ops = {
+    .close = local_close,
+    .submit = local_submit,
+    .entry_get = local_entry_get,
+    .flow_info = local_flow_info,
+    .account = local_account,
+    .donate = local_donate,
+    .donations = local_donations,
+    .pools = local_pools,
+    .verify = local_verify,
+};

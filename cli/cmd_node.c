@@ -1,0 +1,193 @@
+/*
+ * zgfs node: the storage node as a foreground daemon. Opens the data directory (taking its
+ * lock, recovering after a crash), serves JSON-RPC until SIGINT or SIGTERM, then stops
+ * the server and closes the store cleanly. Logs to standard error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "codec/hex.h"
+#include "node/node_i.h"
+#include "node/rpc.h"
+#include "node/store.h"
+
+enum { OPT_DATA = 0x100, OPT_RPC, OPT_CHAIN };
+
+#define DEFAULT_RPC "127.0.0.1:5678"
+
+/* Splits "HOST:PORT" (IPv6 as "[::1]:PORT"). */
+static int parse_listen(const char *s, char *host, size_t size, unsigned *port)
+{
+	const char *colon = strrchr(s, ':');
+	unsigned long long p;
+	size_t hl;
+
+	if (!colon || cli_parse_u64(colon + 1, &p) < 0 || p > 65535)
+		return -EINVAL;
+	hl = (size_t)(colon - s);
+	if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']') {
+		s++;
+		hl -= 2;
+	}
+	if (hl == 0 || hl >= size)
+		return -EINVAL;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	*port = (unsigned)p;
+	return 0;
+}
+
+static void report_store_recovery(struct node_store *s)
+{
+	struct node_store_recovery r;
+
+	node_store_recovery_report(s, &r);
+	if (r.packs_truncated)
+		fprintf(stderr,
+			"zgfs node: recovered after a crash: dropped %llu bytes of unfinished "
+			"uploads from %llu pack file%s\n",
+			(unsigned long long)r.bytes_truncated, (unsigned long long)r.packs_truncated,
+			r.packs_truncated == 1 ? "" : "s");
+	if (r.packs_missing)
+		fprintf(stderr,
+			"zgfs node: WARNING: %llu pack file%s holding stored entries %s missing; "
+			"those entries now fail verified reads. Restore the files from a backup "
+			"if you have one.\n",
+			(unsigned long long)r.packs_missing, r.packs_missing == 1 ? "" : "s",
+			r.packs_missing == 1 ? "was" : "were");
+	if (r.expected)
+		fprintf(stderr, "zgfs node: %llu settled entr%s still waiting for uploads\n",
+			(unsigned long long)r.expected, r.expected == 1 ? "y is" : "ies are");
+}
+
+static void report_corruption(struct node_store *s, uint64_t *seen)
+{
+	struct node_store_health h;
+
+	node_store_health(s, &h);
+	if (h.corrupt_reads == *seen)
+		return;
+	fprintf(stderr,
+		"zgfs node: CORRUPT DATA: %llu read%s failed verification; latest: entry %llu "
+		"(tx seq), segment %llu. The bytes on disk no longer match the entry's Merkle "
+		"root; readers got EIO, never the bad bytes.\n",
+		(unsigned long long)(h.corrupt_reads - *seen), h.corrupt_reads - *seen == 1 ? "" : "s",
+		(unsigned long long)h.last_tx_seq, (unsigned long long)h.last_segment);
+	*seen = h.corrupt_reads;
+}
+
+int cmd_node(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"data", required_argument, NULL, OPT_DATA},
+		{"rpc", required_argument, NULL, OPT_RPC},
+		{"chain", required_argument, NULL, OPT_CHAIN},
+		{NULL, 0, NULL, 0},
+	};
+	const char *data = NULL, *listen = DEFAULT_RPC, *chain = "local";
+	const struct node_recovery *rec;
+	struct node_status st;
+	struct node_rpc *rpc = NULL;
+	struct node *n = NULL;
+	char dir[PATH_MAX], host[256];
+	unsigned port;
+	uint64_t corrupt_seen = 0;
+	sigset_t stop;
+	int c, r, sig;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_DATA:
+			data = optarg;
+			break;
+		case OPT_RPC:
+			listen = optarg;
+			break;
+		case OPT_CHAIN:
+			chain = optarg;
+			break;
+		default:
+			cli_usage(stderr, "node");
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		cli_usage(stderr, "node");
+		return 2;
+	}
+	if (parse_listen(listen, host, sizeof(host), &port) < 0) {
+		cli_error("node: --rpc takes HOST:PORT, such as %s, not '%s'", DEFAULT_RPC, listen);
+		return 2;
+	}
+	if (strcmp(chain, "local") != 0) {
+		cli_error("node: --chain %s: only the embedded ledger ('local') is available in "
+			  "this version",
+			  chain);
+		return 2;
+	}
+	if (cli_data_dir(data, dir, sizeof(dir)) < 0) {
+		cli_error("node: no data directory: give --data DIR or set ZGFS_DATA");
+		return 2;
+	}
+
+	/* Block the stop signals before any thread starts, so that only sigwait() sees them. */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	r = node_open_local(&(struct node_config){.data_dir = dir, .verify_reads = true}, &n);
+	if (r == -EBUSY) {
+		cli_error("node: %s is in use by another node or mount (see %s/lock)", dir, dir);
+		return 1;
+	}
+	if (r < 0) {
+		cli_error("node: cannot open %s: %s", dir, node_strerror(r));
+		return 1;
+	}
+	report_store_recovery(node_local_store(n));
+	rec = node_local_recovery(n);
+	if (rec && (rec->committed || rec->dropped))
+		fprintf(stderr,
+			"zgfs node: recovered after a crash: %llu settled upload%s committed, "
+			"%llu unsettled dropped\n",
+			(unsigned long long)rec->committed, rec->committed == 1 ? "" : "s",
+			(unsigned long long)rec->dropped);
+	r = node_rpc_start(n, host, port, &rpc);
+	if (r < 0) {
+		cli_error("node: cannot serve on %s: %s", listen, strerror(-r));
+		node_close(n);
+		return 1;
+	}
+	if (node_status(n, &st) == 0)
+		fprintf(stderr,
+			"zgfs node: data %s, %llu entries (%llu complete), KV replayed to %llu\n",
+			dir, (unsigned long long)st.next_tx_seq, (unsigned long long)st.finalized,
+			(unsigned long long)st.kv_next_tx_seq);
+	fprintf(stderr, "zgfs node: serving http://%s%s%s:%u\n", strchr(host, ':') ? "[" : "",
+		host, strchr(host, ':') ? "]" : "", node_rpc_port(rpc));
+	fflush(stderr);
+
+	/* Wait for a stop signal, and meanwhile report corruption that reads ran into. */
+	for (;;) {
+		struct timespec second = {1, 0};
+
+		sig = sigtimedwait(&stop, NULL, &second);
+		if (sig == SIGINT || sig == SIGTERM)
+			break;
+		report_corruption(node_local_store(n), &corrupt_seen);
+	}
+	fprintf(stderr, "zgfs node: %s, stopping\n", sig == SIGINT ? "interrupted" : "terminated");
+	node_rpc_stop(rpc);
+	node_close(n);
+	fprintf(stderr, "zgfs node: stopped\n");
+	return 0;
+}

@@ -1,0 +1,117 @@
+/* What several commands share: finding the data directory, opening a node, progress. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "node/node.h"
+
+int cli_data_dir(const char *opt, char *buf, size_t size)
+{
+	const char *env = getenv("ZGFS_DATA"), *home = getenv("HOME");
+	int n;
+
+	if (opt && *opt)
+		n = snprintf(buf, size, "%s", opt);
+	else if (env && *env)
+		n = snprintf(buf, size, "%s", env);
+	else if (home && *home)
+		n = snprintf(buf, size, "%s/.local/share/zgfs", home);
+	else
+		return -ENOENT;
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+int cli_open_node(const char *url, const char *data_dir, struct node **ret_node)
+{
+	char dir[PATH_MAX];
+	int r;
+
+	if (url) {
+		r = node_open_remote(url, ret_node);
+		if (r < 0)
+			cli_error("cannot reach the node at %s: %s", url, node_strerror(r));
+		return r < 0 ? -1 : 0;
+	}
+	if (cli_data_dir(data_dir, dir, sizeof(dir)) < 0) {
+		cli_error("no data directory: give --data DIR or set ZGFS_DATA");
+		return -1;
+	}
+	r = node_open_local(&(struct node_config){.data_dir = dir, .verify_reads = true},
+			    ret_node);
+	if (r == -EBUSY)
+		cli_error("%s is in use by a running node or mount; talk to it with --node URL, "
+			  "or stop it first",
+			  dir);
+	else if (r < 0)
+		cli_error("cannot open the node in %s: %s", dir, node_strerror(r));
+	return r < 0 ? -1 : 0;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void human(char *buf, size_t size, double v)
+{
+	static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	unsigned u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+}
+
+static void draw(struct cli_progress *p, bool final)
+{
+	char done[32], total[32], rate[32];
+	double t = now(), elapsed = t - p->start;
+	double bps = elapsed > 0 ? (double)p->done / elapsed : 0;
+
+	human(done, sizeof(done), (double)p->done);
+	human(total, sizeof(total), (double)p->total);
+	human(rate, sizeof(rate), bps);
+	if (p->total && bps > 0 && !final) {
+		unsigned long long left = (unsigned long long)((double)(p->total - p->done) / bps);
+
+		fprintf(stderr, "\r%s: %s / %s  %s/s  ETA %llu:%02llu   ", p->what, done, total,
+			rate, left / 60, left % 60);
+	} else {
+		fprintf(stderr, "\r%s: %s  %s/s   ", p->what, done, rate);
+	}
+	if (final)
+		fputc('\n', stderr);
+	p->last = t;
+}
+
+void cli_progress_start(struct cli_progress *p, const char *what, unsigned long long total)
+{
+	memset(p, 0, sizeof(*p));
+	p->what = what;
+	p->total = total;
+	p->start = p->last = now();
+	p->on = isatty(STDERR_FILENO);
+}
+
+void cli_progress_add(struct cli_progress *p, unsigned long long n)
+{
+	p->done += n;
+	if (p->on && now() - p->last >= 0.1)
+		draw(p, false);
+}
+
+void cli_progress_end(struct cli_progress *p)
+{
+	if (p->on)
+		draw(p, true);
+}

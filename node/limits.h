@@ -1,0 +1,55 @@
+/*
+ * limits.h - every bound the node layer puts on caller- or peer-controlled sizes.
+ * One section per module; append new limits to the end of the file, before the #endif.
+ */
+#ifndef NODE_LIMITS_H
+#define NODE_LIMITS_H
+
+/* ---- KV (node/kv.c) ---- */
+
+/* Largest KV transaction payload replayed. A larger entry is recorded as a
+ * DataParseError without being read: its bytes (values included) would all be held in
+ * memory and in one leveldb batch. */
+#define NODE_KV_TX_MAX (64u * 1024 * 1024)
+
+/* Most stream ids one entry's tags may name; more is recorded as a DataParseError. */
+#define NODE_KV_TX_STREAMS_MAX 65536u
+
+/* Most value bytes one query (get, next, prev, first, last) returns; larger values are
+ * read in slices with (start, len), like kv_getValue. */
+#define NODE_KV_QUERY_MAX (16u * 1024 * 1024)
+
+/* Size of a recorded result's text, NUL included (0G's longest result names an op, a
+ * stream, a 32-character key and an account). */
+#define NODE_KV_RESULT_TEXT_MAX 384
+
+/* ---- log store (node/store.c) ---- */
+
+/* A pack file stops taking new entries once it is this large (an entry is never split, so
+ * a pack can end past it by one entry). node_store_open_config() may choose another. */
+#define NODE_STORE_PACK_SIZE (1ULL << 30)
+
+/* Bytes a writer buffers before writing them to its pack (one per open writer). */
+#define NODE_STORE_WRITE_BUFFER (1u << 20)
+
+/* Largest entry the store takes, written or expected: a writer keeps 32 B of segment root
+ * per 256 KiB in memory until seal (128 MiB at this size), and expect() reserves the
+ * whole length in a pack. Beyond it: -E2BIG. */
+#define NODE_STORE_ENTRY_MAX (1ULL << 40)
+
+/* Pack files kept open at once when idle (packs in use by a writer or a read stay open
+ * whatever the count). */
+#define NODE_STORE_OPEN_PACKS_MAX 256u
+
+/* Bytes of Merkle trees over segment roots cached for node_store_segment() proofs (64 B
+ * per segment of an entry). An entry whose tree is larger is rebuilt for each proof. */
+#define NODE_STORE_TREE_CACHE_MAX (64u << 20)
+
+/* ---- the in-process node (node/node_local.c) ---- */
+
+/* How many of the newest settled entries recovery searches for the settlement of a sealed
+ * upload that a crash interrupted. Uploads settle in the order they seal, so the match is
+ * among the last few; the window only bounds the search. */
+#define NODE_RECOVERY_WINDOW 4096u
+
+#endif

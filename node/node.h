@@ -1,0 +1,160 @@
+/*
+ * node.h - the storage node as its clients see it: the one interface the mount (fs/) and
+ * the command line use.
+ *
+ * Two implementations: the node in this process (node_open_local: log store, embedded
+ * ledger and KV state in a data directory) and a node elsewhere over JSON-RPC
+ * (node_open_remote: a running `zgfs node` or any node speaking the same methods). Both
+ * behave the same for every function here.
+ *
+ * Guarantees: every function is thread-safe on one struct node. A function that settles
+ * (node_upload_finish, node_kv_write) returns 0 only once the entry's data and its
+ * settlement are durable: they survive SIGKILL of either process. Bytes returned by
+ * node_read() have been checked against the entry's Merkle root. All functions return 0
+ * or a negative code (-errno, or a layer's own code; node_strerror() names it) and write
+ * ret_ parameters only on success.
+ */
+#ifndef NODE_NODE_H
+#define NODE_NODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chain/chain.h"
+#include "codec/proof.h"
+
+#define NODE_STREAM_ID_SIZE 32
+
+struct node;
+
+/* How to open the node in this process. */
+struct node_config {
+	const char *data_dir; /* created 0700 with its ed25519 key (0600) on first use */
+	const char *chain;    /* "local" (default when NULL) */
+	bool verify_reads;    /* check every segment read from disk against its root */
+};
+
+/*
+ * node_open_local() - open the node in this process. Takes the data directory's lock:
+ * -EBUSY (with the holder's pid in the log) if another process has it. Recovers from a
+ * crash by itself: an entry that was acknowledged is there, one that was not is either
+ * complete or absent.
+ */
+int node_open_local(const struct node_config *cfg, struct node **ret_node);
+
+/* node_open_remote() - a node at url ("http://127.0.0.1:5678"). Checks it answers. */
+int node_open_remote(const char *url, struct node **ret_node);
+
+void node_close(struct node *n); /* NULL-safe */
+
+/* A message for any code a node function returns. Never NULL. */
+const char *node_strerror(int err);
+
+/* What zgs_getStatus reports, and a little more. */
+struct node_status {
+	uint64_t next_tx_seq;	  /* entries settled on the chain */
+	uint64_t log_sync_height; /* chain block height the node has followed */
+	uint8_t log_sync_block[CODEC_HASH_SIZE];
+	uint64_t finalized;	  /* entries whose data is complete here */
+	uint64_t kv_next_tx_seq;  /* entries replayed by the KV layer */
+	uint64_t flow_length;
+	uint8_t flow_root[CODEC_HASH_SIZE];
+	uint64_t chain_id;
+	uint8_t flow_address[CHAIN_ADDRESS_SIZE];
+	unsigned connected_peers;
+	uint64_t bytes_stored;	  /* data bytes of finalized entries */
+	uint64_t disk_free;	  /* bytes free on the data directory's filesystem */
+};
+
+int node_status(struct node *n, struct node_status *ret_status);
+
+/* What zgs_getFileInfo reports for one entry. */
+struct node_file_info {
+	struct chain_entry entry;
+	bool finalized;		   /* all of its data is here and durable */
+	uint64_t uploaded_segments;
+	bool pruned;
+};
+
+/* -ENOENT when no such entry is settled. By root: the first entry with that root. */
+int node_file_info_by_seq(struct node *n, uint64_t tx_seq, struct node_file_info *ret_info);
+int node_file_info_by_root(struct node *n, const uint8_t root[CODEC_HASH_SIZE],
+			   struct node_file_info *ret_info);
+
+/*
+ * Uploading one entry as a stream of bytes of unknown length: begin, write any number of
+ * times, then finish (settle) or abort. Memory stays bounded whatever the size. The root
+ * is computed from the same bytes that are stored.
+ * @tags: the submission's tags (KV transactions carry stream ids here); may be NULL/0.
+ * node_upload_finish() returns -EINVAL for an empty upload (0G has no empty entries) and
+ * frees the upload whatever it returns; node_upload_abort() discards it (NULL-safe).
+ */
+struct node_upload;
+int node_upload_begin(struct node *n, const uint8_t *tags, size_t tags_len,
+		      struct node_upload **ret_upload);
+int node_upload_write(struct node_upload *u, const void *data, size_t len);
+int node_upload_finish(struct node_upload *u, struct node_file_info *ret_info);
+void node_upload_abort(struct node_upload *u);
+
+/*
+ * node_read() - bytes [offset, offset + len) of a finalized entry's data, verified.
+ * Reading past the end returns fewer bytes (*ret_len). -ENOENT: no such entry; -EAGAIN:
+ * not finalized; -EIO: stored bytes do not match the root (the log names the entry).
+ */
+int node_read(struct node *n, uint64_t tx_seq, uint64_t offset, void *buf, size_t len,
+	      size_t *ret_len);
+
+/*
+ * node_segment() - segment `index` of an entry as zgs_downloadSegmentWithProof gives it:
+ * the segment's bytes (the last one padded only to a whole chunk, as 0G sends it; buf
+ * holds CODEC_SEGMENT_SIZE) and its proof against the entry's root over the padded
+ * segment count.
+ */
+int node_segment(struct node *n, uint64_t tx_seq, uint64_t index, uint8_t *buf, size_t *ret_len,
+		 struct codec_proof *ret_proof);
+
+/* KV: one write of the key-value layer. */
+struct node_put_item {
+	const uint8_t *key;
+	size_t key_len;
+	const uint8_t *value;
+	size_t value_len;
+};
+
+/* A value read back. data is malloc'd (free it); NULL when len is 0. */
+struct node_value {
+	uint64_t version; /* tx seq of the write */
+	uint8_t *data;
+	size_t len;
+};
+
+/*
+ * node_kv_write() - write items to a stream in one KV transaction (atomic), settle it, and
+ * wait until the KV layer has replayed it. Returns 0 when it committed; -EACCES, -ESTALE
+ * (version conflict) or -EINVAL (malformed) when the KV layer rejected it, with the tx seq
+ * in *ret_tx_seq either way (may be NULL).
+ */
+int node_kv_write(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE],
+		  const struct node_put_item *items, size_t nitems, uint64_t *ret_tx_seq);
+
+/* node_kv_read() - the latest value of key; -ENOENT if never written. */
+int node_kv_read(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE], const uint8_t *key,
+		 size_t key_len, struct node_value *ret_value);
+
+/*
+ * node_kv_list() - keys of a stream in byte order, from the key `from` on (inclusive; NULL:
+ * from the first), with their latest values, calling fn for each until it returns non-zero
+ * or max keys were listed. Returns 0 or the first error.
+ */
+typedef int node_kv_list_fn(void *ctx, const uint8_t *key, size_t key_len,
+			    const struct node_value *value);
+int node_kv_list(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE], const uint8_t *from,
+		 size_t from_len, size_t max, node_kv_list_fn *fn, void *ctx);
+
+/* node_kv_versions() - every version of a key, oldest first: fn gets (version, size). */
+typedef int node_kv_version_fn(void *ctx, uint64_t version, uint64_t size);
+int node_kv_versions(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE],
+		     const uint8_t *key, size_t key_len, node_kv_version_fn *fn, void *ctx);
+
+#endif

@@ -1,0 +1,99 @@
+/*
+ * node_i.h - inside the node layer: the in-process node's parts, for the RPC methods
+ * (which serve what a local node holds) and for tests. Not for other layers.
+ */
+#ifndef NODE_NODE_I_H
+#define NODE_NODE_I_H
+
+#include "chain/chain.h"
+#include "node/node.h"
+#include "node/store.h"
+
+struct node_kv; /* node/kv.h */
+
+/* Implementation table behind struct node (node.c dispatches through it). */
+struct node_ops {
+	void (*close)(struct node *n);
+	int (*status)(struct node *n, struct node_status *ret);
+	int (*file_info_by_seq)(struct node *n, uint64_t tx_seq, struct node_file_info *ret);
+	int (*file_info_by_root)(struct node *n, const uint8_t root[32],
+				 struct node_file_info *ret);
+	int (*upload_begin)(struct node *n, const uint8_t *tags, size_t tags_len,
+			    struct node_upload **ret);
+	int (*upload_write)(struct node_upload *u, const void *data, size_t len);
+	int (*upload_finish)(struct node_upload *u, struct node_file_info *ret);
+	void (*upload_abort)(struct node_upload *u);
+	int (*read)(struct node *n, uint64_t tx_seq, uint64_t offset, void *buf, size_t len,
+		    size_t *ret_len);
+	int (*segment)(struct node *n, uint64_t tx_seq, uint64_t index, uint8_t *buf,
+		       size_t *ret_len, struct codec_proof *ret_proof);
+	int (*kv_write)(struct node *n, const uint8_t stream[32], const struct node_put_item *items,
+			size_t nitems, uint64_t *ret_tx_seq);
+	int (*kv_read)(struct node *n, const uint8_t stream[32], const uint8_t *key,
+		       size_t key_len, struct node_value *ret);
+	int (*kv_list)(struct node *n, const uint8_t stream[32], const uint8_t *from,
+		       size_t from_len, size_t max, node_kv_list_fn *fn, void *ctx);
+	int (*kv_versions)(struct node *n, const uint8_t stream[32], const uint8_t *key,
+			   size_t key_len, node_kv_version_fn *fn, void *ctx);
+};
+
+/* Every struct node starts with this. */
+struct node {
+	const struct node_ops *ops;
+};
+
+/* Every struct node_upload starts with this. */
+struct node_upload {
+	struct node *node;
+};
+
+/*
+ * node_kv_encode_puts() - the KV transaction of a blind write of items to one stream, as
+ * both implementations settle it: no read set, version UINT64_MAX (no later write can
+ * conflict with it; the newest write wins), and its tags. *ret_payload is malloc'd.
+ * -EINVAL (no items, empty key), -E2BIG (a key, the item count or the whole transaction
+ * over its limit), -ENOMEM.
+ */
+int node_kv_encode_puts(const uint8_t stream[NODE_STREAM_ID_SIZE],
+			const struct node_put_item *items, size_t nitems, uint8_t **ret_payload,
+			size_t *ret_len, uint8_t ret_tags[2 * NODE_STREAM_ID_SIZE],
+			size_t *ret_tags_len);
+
+/* The parts of a node opened with node_open_local(); NULL for a remote node. */
+struct node_store *node_local_store(struct node *n);
+struct chain *node_local_chain(struct node *n);
+struct node_kv *node_local_kv(struct node *n);
+
+/*
+ * node_local_submit() - settle a submission whose bytes will arrive later in segments
+ * (zgfs_submit over RPC), and make the store expect them. Returns the settled entry.
+ */
+int node_local_submit(struct node *n, const struct chain_submission *sub,
+		      struct chain_entry *ret_entry);
+
+/*
+ * node_local_put_segment() - store one uploaded segment (node_store_put_segment), and when
+ * that finalizes the entry, let the KV layer replay whatever became available.
+ */
+int node_local_put_segment(struct node *n, uint64_t tx_seq, uint64_t index, const uint8_t *data,
+			   size_t len, const struct codec_proof *proof);
+
+/* The node's ed25519 public key. */
+int node_local_public_key(struct node *n, uint8_t ret_pk[32]);
+
+/* What node_open_local() found and did after a crash. */
+struct node_recovery {
+	uint64_t committed; /* sealed uploads found settled on the ledger and committed */
+	uint64_t dropped;   /* sealed uploads never settled, dropped */
+};
+const struct node_recovery *node_local_recovery(struct node *n);
+
+/*
+ * node_local_kv_verify() - rebuild the KV state from the log in a scratch directory (inside
+ * the data directory) and return both digests: the live state's and the rebuilt one's, over
+ * the first *ret_entries entries. Equal digests mean the live state is exactly a replay.
+ */
+int node_local_kv_verify(struct node *n, uint64_t *ret_entries, uint8_t ret_live[32],
+			 uint8_t ret_replayed[32]);
+
+#endif

@@ -1,0 +1,680 @@
+/*
+ * The node in this process: a data directory holding the node key, the embedded ledger
+ * (DIR/chain), the log store (DIR/store) and the KV state (DIR/kv), behind one lock.
+ *
+ * An upload is stored first and settled second: the writer's bytes are synced and
+ * recorded as pending before chain_submit(), and the store records the settled tx seq
+ * after it. A crash between the two leaves a pending writer that open() resolves against
+ * the ledger: settled → committed, not settled → dropped. So an acknowledged upload is
+ * always complete, and an unacknowledged one is complete or absent.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "chain/chain.h"
+#include "node/key.h"
+#include "node/kv.h"
+#include "node/kv_format.h"
+#include "node/limits.h"
+#include "node/node_i.h"
+#include "node/store.h"
+
+struct local {
+	struct node base;
+	char dir[PATH_MAX];
+	int lock_fd;
+	uint8_t sk[64], pk[32];
+	struct chain *chain;
+	struct node_store *store;
+	struct node_kv *kv;
+	bool verify;
+	pthread_mutex_t kv_mu; /* serializes replay; kv_cv announces progress */
+	pthread_cond_t kv_cv;
+	struct node_recovery recovery;
+};
+
+struct local_upload {
+	struct node_upload base;
+	struct node_store_writer *w;
+	size_t tags_len;
+	uint8_t tags[CHAIN_TAGS_MAX];
+};
+
+static const struct node_ops local_ops;
+
+static struct local *L(struct node *n)
+{
+	return n->ops == &local_ops ? (struct local *)n : NULL;
+}
+
+struct node_store *node_local_store(struct node *n)
+{
+	return L(n) ? L(n)->store : NULL;
+}
+
+struct chain *node_local_chain(struct node *n)
+{
+	return L(n) ? L(n)->chain : NULL;
+}
+
+struct node_kv *node_local_kv(struct node *n)
+{
+	return L(n) ? L(n)->kv : NULL;
+}
+
+int node_local_public_key(struct node *n, uint8_t ret_pk[32])
+{
+	if (!L(n))
+		return -EINVAL;
+	memcpy(ret_pk, L(n)->pk, 32);
+	return 0;
+}
+
+const struct node_recovery *node_local_recovery(struct node *n)
+{
+	return L(n) ? &L(n)->recovery : NULL;
+}
+
+/* --- KV replay ---------------------------------------------------------------------- */
+
+/*
+ * Applies entry seq to kv. Entries that are not KV transactions need no data (their tags
+ * say so). -EAGAIN when it is a KV entry whose data is not complete here (yet); with
+ * wait_data false that is -EIO instead, for a replay that must see everything.
+ * *data is a scratch buffer reallocated as needed.
+ */
+static int replay_one(struct local *l, struct node_kv *kv, uint64_t seq, struct chain_entry *e,
+		      uint8_t **data, bool wait_data)
+{
+	struct node_store_info si;
+	size_t got = 0;
+	uint8_t *d;
+	int r;
+
+	r = chain_entry_get(l->chain, seq, e);
+	if (r < 0)
+		return r;
+	if (!node_kv_tags_is_kv(e->tags, e->tags_len))
+		return node_kv_apply(kv, seq, e->sender, e->tags, e->tags_len, NULL, 0, NULL);
+	if (node_store_info(l->store, seq, &si) < 0 || !si.finalized)
+		return wait_data ? -EAGAIN : -EIO;
+	if (e->length > NODE_KV_TX_MAX) /* recorded as a parse failure without being read */
+		return node_kv_apply(kv, seq, e->sender, e->tags, e->tags_len, NULL, e->length,
+				     NULL);
+	d = realloc(*data, e->length ? e->length : 1);
+	if (!d)
+		return -ENOMEM;
+	*data = d;
+	r = node_store_read(l->store, seq, 0, d, e->length, l->verify, &got);
+	if (r == 0 && got != e->length)
+		r = -EIO;
+	if (r == 0)
+		r = node_kv_apply(kv, seq, e->sender, e->tags, e->tags_len, d, got, NULL);
+	return r;
+}
+
+/*
+ * Replays settled entries into the KV state in tx-seq order for as long as their data is
+ * here. Stops at the first KV entry not yet finalized: its bytes may still be arriving in
+ * segments.
+ */
+static int kv_catch_up(struct local *l)
+{
+	struct chain_flow f;
+	struct chain_entry *e = malloc(sizeof(*e));
+	uint8_t *data = NULL;
+	uint64_t seq = 0;
+	int r = 0;
+
+	if (!e)
+		return -ENOMEM;
+	pthread_mutex_lock(&l->kv_mu);
+	r = chain_flow_info(l->chain, &f);
+	if (r == 0)
+		r = node_kv_next_tx_seq(l->kv, &seq);
+	for (; r == 0 && seq < f.next_tx_seq; seq++) {
+		r = replay_one(l, l->kv, seq, e, &data, true);
+		if (r == -EAGAIN) {
+			r = 0;
+			break;
+		}
+	}
+	pthread_cond_broadcast(&l->kv_cv);
+	pthread_mutex_unlock(&l->kv_mu);
+	free(data);
+	free(e);
+	return r;
+}
+
+static void remove_tree(const char *dir)
+{
+	char path[PATH_MAX + 16];
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		unlink(path); /* leveldb directories hold only files */
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+int node_local_kv_verify(struct node *n, uint64_t *ret_entries, uint8_t ret_live[32],
+			 uint8_t ret_replayed[32])
+{
+	struct local *l = L(n);
+	struct node_kv *fresh = NULL;
+	struct chain_entry *e = NULL;
+	uint8_t *data = NULL, live[32], replayed[32];
+	char dir[PATH_MAX + 16];
+	uint64_t upto = 0;
+	int r;
+
+	if (!l)
+		return -EINVAL;
+	snprintf(dir, sizeof(dir), "%s/kv-verify.tmp", l->dir);
+	remove_tree(dir);
+	e = malloc(sizeof(*e));
+	r = e ? node_kv_open(dir, &fresh) : -ENOMEM;
+	if (r < 0)
+		goto out;
+	/* The live state cannot move while kv_mu is held. */
+	pthread_mutex_lock(&l->kv_mu);
+	r = node_kv_next_tx_seq(l->kv, &upto);
+	if (r == 0)
+		r = node_kv_digest(l->kv, live);
+	for (uint64_t seq = 0; r == 0 && seq < upto; seq++)
+		r = replay_one(l, fresh, seq, e, &data, false);
+	pthread_mutex_unlock(&l->kv_mu);
+	if (r == 0)
+		r = node_kv_digest(fresh, replayed);
+	if (r == 0) {
+		*ret_entries = upto;
+		memcpy(ret_live, live, 32);
+		memcpy(ret_replayed, replayed, 32);
+	}
+out:
+	node_kv_close(fresh);
+	remove_tree(dir);
+	free(data);
+	free(e);
+	return r;
+}
+
+/* --- open, close, recovery ---------------------------------------------------------- */
+
+static int take_lock(struct local *l)
+{
+	char path[PATH_MAX + 8], pid[32];
+	int n;
+
+	snprintf(path, sizeof(path), "%s/lock", l->dir);
+	l->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (l->lock_fd < 0)
+		return -errno;
+	if (flock(l->lock_fd, LOCK_EX | LOCK_NB) < 0)
+		return errno == EWOULDBLOCK ? -EBUSY : -errno;
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(l->lock_fd, 0) < 0 || pwrite(l->lock_fd, pid, (size_t)n, 0) != n)
+		return -errno;
+	return 0;
+}
+
+struct pending_ctx {
+	struct local *l;
+	int err;
+};
+
+/* The last entries the ledger settled that the store has no record of: where a pending
+ * writer's settlement would be. Crashes leave at most a few, all near the end. */
+static int resolve_one(void *ctx, const struct node_store_pending *p)
+{
+	struct pending_ctx *c = ctx;
+	struct local *l = c->l;
+	struct chain_flow f;
+	struct chain_entry *e = malloc(sizeof(*e));
+	const struct chain_entry *match = NULL;
+	int r;
+
+	if (!e)
+		return c->err = -ENOMEM;
+	r = chain_flow_info(l->chain, &f);
+	for (uint64_t i = 0; r == 0 && i < NODE_RECOVERY_WINDOW && i < f.next_tx_seq; i++) {
+		uint64_t seq = f.next_tx_seq - 1 - i;
+		struct node_store_info si;
+
+		if (node_store_info(l->store, seq, &si) == 0)
+			continue;
+		if (chain_entry_get(l->chain, seq, e) == 0 && e->length == p->length &&
+		    memcmp(e->root, p->root, CODEC_HASH_SIZE) == 0) {
+			match = e;
+			break;
+		}
+	}
+	if (r == 0)
+		r = node_store_pending_resolve(l->store, p->id, match);
+	if (r == 0 && match)
+		l->recovery.committed++;
+	else if (r == 0)
+		l->recovery.dropped++;
+	free(e);
+	if (r < 0)
+		c->err = r;
+	return r < 0;
+}
+
+static void local_close(struct node *n)
+{
+	struct local *l = L(n);
+
+	node_kv_close(l->kv);
+	node_store_close(l->store);
+	chain_close(l->chain);
+	if (l->lock_fd >= 0)
+		close(l->lock_fd); /* releases the flock */
+	pthread_mutex_destroy(&l->kv_mu);
+	pthread_cond_destroy(&l->kv_cv);
+	sodium_memzero(l->sk, sizeof(l->sk));
+	free(l);
+}
+
+int node_open_local(const struct node_config *cfg, struct node **ret_node)
+{
+	struct local *l;
+	char sub[PATH_MAX + 8];
+	struct pending_ctx pc;
+	int r;
+
+	if (!cfg || !cfg->data_dir || strlen(cfg->data_dir) >= PATH_MAX)
+		return -EINVAL;
+	if (cfg->chain && strcmp(cfg->chain, "local") != 0)
+		return -ENOTSUP;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->base.ops = &local_ops;
+	l->lock_fd = -1;
+	l->verify = cfg->verify_reads;
+	pthread_mutex_init(&l->kv_mu, NULL);
+	pthread_cond_init(&l->kv_cv, NULL);
+	snprintf(l->dir, sizeof(l->dir), "%s", cfg->data_dir);
+
+	r = node_data_dir_create(l->dir);
+	if (r == 0)
+		r = take_lock(l);
+	if (r == 0)
+		r = node_key_load(l->dir, true, l->sk, l->pk);
+	if (r < 0)
+		goto fail;
+	snprintf(sub, sizeof(sub), "%s/chain", l->dir);
+	r = chain_local_open(sub, l->sk, &l->chain);
+	if (r < 0)
+		goto fail;
+	snprintf(sub, sizeof(sub), "%s/store", l->dir);
+	r = node_store_open(sub, &l->store);
+	if (r < 0)
+		goto fail;
+	snprintf(sub, sizeof(sub), "%s/kv", l->dir);
+	r = node_kv_open(sub, &l->kv);
+	if (r < 0)
+		goto fail;
+
+	pc = (struct pending_ctx){.l = l};
+	r = node_store_pending(l->store, resolve_one, &pc);
+	if (r == 0)
+		r = pc.err;
+	if (r == 0)
+		r = kv_catch_up(l);
+	if (r < 0)
+		goto fail;
+	*ret_node = &l->base;
+	return 0;
+fail:
+	local_close(&l->base);
+	return r;
+}
+
+/* --- status and entries ------------------------------------------------------------- */
+
+static int local_status(struct node *n, struct node_status *ret)
+{
+	struct local *l = L(n);
+	struct node_status st = {0};
+	struct chain_flow f;
+	struct statvfs vfs;
+	int r;
+
+	r = chain_flow_info(l->chain, &f);
+	if (r == 0)
+		r = node_store_totals(l->store, &st.finalized, &st.bytes_stored);
+	if (r < 0)
+		return r;
+	st.next_tx_seq = f.next_tx_seq;
+	st.log_sync_height = f.height;
+	memcpy(st.log_sync_block, f.head, CODEC_HASH_SIZE);
+	st.flow_length = f.length;
+	memcpy(st.flow_root, f.root, CODEC_HASH_SIZE);
+	st.chain_id = f.chain_id;
+	r = node_kv_next_tx_seq(l->kv, &st.kv_next_tx_seq);
+	if (r < 0)
+		return r;
+	if (statvfs(l->dir, &vfs) == 0)
+		st.disk_free = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	*ret = st;
+	return 0;
+}
+
+static int file_info(struct local *l, uint64_t seq, struct node_file_info *ret)
+{
+	struct node_file_info *fi = malloc(sizeof(*fi));
+	struct node_store_info si;
+	int r;
+
+	if (!fi)
+		return -ENOMEM;
+	memset(fi, 0, sizeof(*fi));
+	r = chain_entry_get(l->chain, seq, &fi->entry);
+	if (r == 0) {
+		if (node_store_info(l->store, seq, &si) == 0) {
+			fi->finalized = si.finalized;
+			fi->uploaded_segments = si.segments_present;
+		}
+		*ret = *fi;
+	}
+	free(fi);
+	return r;
+}
+
+static int local_info_by_seq(struct node *n, uint64_t tx_seq, struct node_file_info *ret)
+{
+	return file_info(L(n), tx_seq, ret);
+}
+
+static int local_info_by_root(struct node *n, const uint8_t root[32], struct node_file_info *ret)
+{
+	uint64_t seq;
+	int r = node_store_find_root(L(n)->store, root, &seq);
+
+	return r < 0 ? r : file_info(L(n), seq, ret);
+}
+
+/* --- uploads ------------------------------------------------------------------------ */
+
+static int local_upload_begin(struct node *n, const uint8_t *tags, size_t tags_len,
+			      struct node_upload **ret)
+{
+	struct local_upload *u = calloc(1, sizeof(*u));
+	int r;
+
+	if (!u)
+		return -ENOMEM;
+	u->base.node = n;
+	u->tags_len = tags_len;
+	if (tags_len)
+		memcpy(u->tags, tags, tags_len);
+	r = node_store_writer_new(L(n)->store, &u->w);
+	if (r < 0) {
+		free(u);
+		return r;
+	}
+	*ret = &u->base;
+	return 0;
+}
+
+static int local_upload_write(struct node_upload *base, const void *data, size_t len)
+{
+	return node_store_writer_write(((struct local_upload *)base)->w, data, len);
+}
+
+static void local_upload_abort(struct node_upload *base)
+{
+	struct local_upload *u = (struct local_upload *)base;
+
+	node_store_writer_abort(u->w);
+	free(u);
+}
+
+/* Store, then settle, then record: see the comment at the top. */
+static int settle(struct local *l, struct local_upload *u, struct chain_entry *ret_entry)
+{
+	struct chain_submission *sub = malloc(sizeof(*sub));
+	int r;
+
+	if (!sub)
+		return -ENOMEM;
+	r = node_store_writer_seal(u->w, sub);
+	if (r < 0)
+		goto out;
+	sub->tags_len = u->tags_len;
+	memcpy(sub->tags, u->tags, u->tags_len);
+	r = chain_submit(l->chain, sub, ret_entry);
+	if (r < 0)
+		goto out;
+	r = node_store_writer_commit(u->w, ret_entry);
+	u->w = NULL;
+out:
+	free(sub);
+	return r;
+}
+
+static int local_upload_finish(struct node_upload *base, struct node_file_info *ret)
+{
+	struct local_upload *u = (struct local_upload *)base;
+	struct local *l = L(base->node);
+	struct chain_entry *e = malloc(sizeof(*e));
+	int r;
+
+	if (!e) {
+		local_upload_abort(base);
+		return -ENOMEM;
+	}
+	r = settle(l, u, e);
+	if (r < 0 && u->w) {
+		node_store_writer_abort(u->w);
+		u->w = NULL;
+	}
+	if (r == 0)
+		r = kv_catch_up(l);
+	if (r == 0 && ret)
+		r = file_info(l, e->tx_seq, ret);
+	free(e);
+	free(u);
+	return r;
+}
+
+int node_local_submit(struct node *n, const struct chain_submission *sub,
+		      struct chain_entry *ret_entry)
+{
+	struct local *l = L(n);
+	int r;
+
+	if (!l)
+		return -EINVAL;
+	r = chain_submit(l->chain, sub, ret_entry);
+	if (r == 0)
+		r = node_store_expect(l->store, ret_entry);
+	return r;
+}
+
+int node_local_put_segment(struct node *n, uint64_t tx_seq, uint64_t index, const uint8_t *data,
+			   size_t len, const struct codec_proof *proof)
+{
+	struct local *l = L(n);
+	struct node_store_info si;
+	int r;
+
+	if (!l)
+		return -EINVAL;
+	r = node_store_put_segment(l->store, tx_seq, index, data, len, proof);
+	if (r == 0 && node_store_info(l->store, tx_seq, &si) == 0 && si.finalized)
+		r = kv_catch_up(l);
+	return r;
+}
+
+/* --- reads -------------------------------------------------------------------------- */
+
+static int local_read(struct node *n, uint64_t tx_seq, uint64_t offset, void *buf, size_t len,
+		      size_t *ret_len)
+{
+	return node_store_read(L(n)->store, tx_seq, offset, buf, len, L(n)->verify, ret_len);
+}
+
+static int local_segment(struct node *n, uint64_t tx_seq, uint64_t index, uint8_t *buf,
+			 size_t *ret_len, struct codec_proof *ret_proof)
+{
+	return node_store_segment(L(n)->store, tx_seq, index, buf, ret_len, ret_proof);
+}
+
+/* --- KV ----------------------------------------------------------------------------- */
+
+/* Maps a recorded rejection to the errno node_kv_write() promises. */
+static int outcome_errno(enum node_kv_outcome o)
+{
+	switch (o) {
+	case NODE_KV_COMMIT:
+		return 0;
+	case NODE_KV_VERSION_CONFLICTION:
+		return -ESTALE;
+	case NODE_KV_WRITE_PERMISSION_DENIED:
+	case NODE_KV_ACCESS_CONTROL_PERMISSION_DENIED:
+		return -EACCES;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* A blind write (node_kv_encode_puts), settled by the node's own account. */
+static int local_kv_write(struct node *n, const uint8_t stream[32],
+			  const struct node_put_item *items, size_t nitems, uint64_t *ret_tx_seq)
+{
+	struct local *l = L(n);
+	struct node_upload *u = NULL;
+	struct node_file_info *fi = malloc(sizeof(*fi));
+	struct node_kv_result res;
+	uint8_t tags[64], *buf = NULL;
+	size_t len, tags_len;
+	int r;
+
+	if (!fi)
+		return -ENOMEM;
+	r = node_kv_encode_puts(stream, items, nitems, &buf, &len, tags, &tags_len);
+	if (r == 0)
+		r = node_upload_begin(n, tags, tags_len, &u);
+	if (r == 0)
+		r = node_upload_write(u, buf, len);
+	if (r < 0) {
+		node_upload_abort(u);
+		goto out;
+	}
+	/* finish replays the KV layer up to this entry, whose data is here. */
+	r = node_upload_finish(u, fi);
+	if (r < 0)
+		goto out;
+	r = node_kv_result(l->kv, fi->entry.tx_seq, &res);
+	if (r == 0)
+		r = outcome_errno(res.outcome);
+	if (ret_tx_seq)
+		*ret_tx_seq = fi->entry.tx_seq;
+out:
+	free(buf);
+	free(fi);
+	return r;
+}
+
+static int local_kv_read(struct node *n, const uint8_t stream[32], const uint8_t *key,
+			 size_t key_len, struct node_value *ret)
+{
+	struct node_kv_value v;
+	int r;
+
+	r = node_kv_get(L(n)->kv, stream, key, key_len, 0, NODE_KV_QUERY_MAX, NODE_KV_LATEST, &v);
+	if (r < 0)
+		return r;
+	if (v.size > v.len) {
+		node_kv_value_release(&v);
+		return -E2BIG;
+	}
+	*ret = (struct node_value){v.version, v.data, v.len};
+	return 0;
+}
+
+static int local_kv_list(struct node *n, const uint8_t stream[32], const uint8_t *from,
+			 size_t from_len, size_t max, node_kv_list_fn *fn, void *ctx)
+{
+	struct node_kv *kv = L(n)->kv;
+	struct node_kv_pair p;
+	int r;
+
+	if (max == 0)
+		return 0;
+	r = from ? node_kv_get_next(kv, stream, from, from_len, true, 0, NODE_KV_QUERY_MAX,
+				    NODE_KV_LATEST, &p)
+		 : node_kv_get_first(kv, stream, 0, NODE_KV_QUERY_MAX, NODE_KV_LATEST, &p);
+	for (size_t i = 0; r == 0; i++) {
+		struct node_value v = {p.value.version, p.value.data, p.value.len};
+		int stop = fn(ctx, p.key, p.key_len, &v);
+		struct node_kv_pair next;
+
+		if (stop || i + 1 == max) {
+			node_kv_pair_release(&p);
+			return 0;
+		}
+		r = node_kv_get_next(kv, stream, p.key, p.key_len, false, 0, NODE_KV_QUERY_MAX,
+				     NODE_KV_LATEST, &next);
+		node_kv_pair_release(&p);
+		p = next;
+	}
+	return r == -ENOENT ? 0 : r;
+}
+
+struct versions_ctx {
+	node_kv_version_fn *fn;
+	void *ctx;
+};
+
+static int one_version(void *ctx, const struct node_kv_version *v)
+{
+	struct versions_ctx *c = ctx;
+
+	return c->fn(c->ctx, v->version, v->size);
+}
+
+static int local_kv_versions(struct node *n, const uint8_t stream[32], const uint8_t *key,
+			     size_t key_len, node_kv_version_fn *fn, void *ctx)
+{
+	struct versions_ctx c = {fn, ctx};
+
+	return node_kv_history(L(n)->kv, stream, key, key_len, one_version, &c);
+}
+
+static const struct node_ops local_ops = {
+	.close = local_close,
+	.status = local_status,
+	.file_info_by_seq = local_info_by_seq,
+	.file_info_by_root = local_info_by_root,
+	.upload_begin = local_upload_begin,
+	.upload_write = local_upload_write,
+	.upload_finish = local_upload_finish,
+	.upload_abort = local_upload_abort,
+	.read = local_read,
+	.segment = local_segment,
+	.kv_write = local_kv_write,
+	.kv_read = local_kv_read,
+	.kv_list = local_kv_list,
+	.kv_versions = local_kv_versions,
+};

@@ -1,0 +1,1421 @@
+/*
+ * A node elsewhere, over JSON-RPC: struct node_ops on top of the client in rpc_client.c.
+ *
+ * Trust: the remote node is a peer, not a part of us. Every byte node_read() and
+ * node_segment() return came with a Merkle proof that was checked here against the
+ * entry's root before the bytes were used.
+ *
+ * Uploads: the bytes are streamed into an unlinked temporary file while the streaming
+ * Merkle builder hashes them (collecting every full segment's root), so memory stays
+ * bounded whatever the size and the data is hashed once. Finishing settles the submission
+ * on the node (zgfs_submit), then sends the segments in batches with proofs made here from
+ * the collected segment roots, then checks that the node reports the entry finalized.
+ *
+ * Methods: our zgfs_* where they give more (the whole settled entry, the whole status),
+ * falling back to 0G's zgs_* forms when the node does not know them (a 0G node), so that
+ * reading works against any node that speaks 0G's protocol.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chain/chain.h"
+#include "codec/hex.h"
+#include "codec/keccak.h"
+#include "codec/merkle.h"
+#include "node/kv.h"
+#include "node/kv_format.h"
+#include "node/limits.h"
+#include "node/node_i.h"
+#include "node/rpc.h"
+
+/* Finalized entries whose root and size are remembered (entries never change). */
+#define REMOTE_ENTRY_CACHE 16
+/* Verified segments kept for reads that come back to the same segment. */
+#define REMOTE_SEGMENT_CACHE 4
+/* How long upload_finish() and kv_write() wait for the node to report the entry complete
+ * and replayed, polling. */
+#define REMOTE_WAIT_S 60
+/* Upload batches in flight at once (each NODE_RPC_SEGMENTS_MAX segments). */
+#define REMOTE_UPLOAD_THREADS 2
+
+struct cached_entry {
+	bool used;
+	uint64_t seq, length;
+	uint8_t root[CODEC_HASH_SIZE];
+};
+
+struct cached_segment {
+	uint64_t seq, index; /* index UINT64_MAX: empty slot */
+	size_t len;
+	uint8_t *data;
+};
+
+struct remote {
+	struct node base;
+	struct node_rpc_client *rpc;
+	pthread_mutex_t mu; /* the caches */
+	struct cached_entry entries[REMOTE_ENTRY_CACHE];
+	unsigned next_entry;
+	struct cached_segment segs[REMOTE_SEGMENT_CACHE];
+	unsigned next_seg;
+	atomic_bool json_only; /* the node has no binary endpoints (a 0G node) */
+};
+
+struct remote_upload {
+	struct node_upload base;
+	int fd; /* unlinked temporary file holding the bytes */
+	struct codec_merkle m;
+	codec_hash *roots; /* of the full segments, in order */
+	size_t nroots, cap;
+	int err; /* sticky: a segment root could not be kept */
+	size_t tags_len;
+	uint8_t tags[CHAIN_TAGS_MAX];
+};
+
+static const struct node_ops remote_ops;
+
+static struct remote *R(struct node *n)
+{
+	return (struct remote *)n;
+}
+
+const char *node_remote_url(struct node *n)
+{
+	return n && n->ops == &remote_ops ? node_rpc_client_url(R(n)->rpc) : NULL;
+}
+
+/* ---- JSON reading helpers --------------------------------------------------------------- */
+
+static int j_u64(json_t *o, const char *name, uint64_t *v)
+{
+	return node_rpc_get_u64(json_object_get(o, name), v) < 0 ? -EPROTO : 0;
+}
+
+static int j_hex(json_t *o, const char *name, uint8_t *buf, size_t len)
+{
+	const char *s = json_string_value(json_object_get(o, name));
+
+	return s && codec_hex_decode(s, buf, len) == 0 ? 0 : -EPROTO;
+}
+
+/* A "0x…" string of any even length up to max bytes. */
+static int j_hexvar(json_t *o, const char *name, uint8_t *buf, size_t max, size_t *len)
+{
+	const char *s = json_string_value(json_object_get(o, name));
+	size_t n;
+
+	if (!s)
+		return -EPROTO;
+	if (strncmp(s, "0x", 2) == 0)
+		s += 2;
+	n = strlen(s);
+	if (n % 2 || n / 2 > max || codec_hex_decode(s, buf, n / 2) < 0)
+		return -EPROTO;
+	*len = n / 2;
+	return 0;
+}
+
+static void digest_of(struct chain_entry *e)
+{
+	struct codec_keccak k;
+
+	codec_keccak_init(&k);
+	for (size_t i = 0; i < e->nnodes; i++)
+		codec_keccak_update(&k, e->nodes[i].root, CODEC_HASH_SIZE);
+	codec_keccak_final(&k, e->digest);
+}
+
+/* Our zgfs_getFileInfo entry object. */
+static int entry_from_json(json_t *o, struct chain_entry *e)
+{
+	json_t *nodes = json_object_get(o, "nodes");
+	int r = 0;
+
+	memset(e, 0, sizeof(*e));
+	if (!json_is_object(o) || !json_is_array(nodes) || json_array_size(nodes) == 0 ||
+	    json_array_size(nodes) > CODEC_MAX_NODES)
+		return -EPROTO;
+	r |= j_u64(o, "txSeq", &e->tx_seq);
+	r |= j_u64(o, "start", &e->start);
+	r |= j_u64(o, "sectors", &e->sectors);
+	r |= j_u64(o, "length", &e->length);
+	r |= j_hex(o, "root", e->root, CODEC_HASH_SIZE);
+	r |= j_hex(o, "digest", e->digest, CODEC_HASH_SIZE);
+	r |= j_hex(o, "sender", e->sender, CHAIN_ADDRESS_SIZE);
+	r |= j_u64(o, "block", &e->block);
+	r |= j_u64(o, "timestamp", &e->timestamp);
+	r |= j_u64(o, "fee", &e->fee);
+	r |= j_hexvar(o, "tags", e->tags, CHAIN_TAGS_MAX, &e->tags_len);
+	e->nnodes = json_array_size(nodes);
+	for (size_t i = 0; i < e->nnodes; i++) {
+		json_t *nd = json_array_get(nodes, i);
+		uint64_t h = 64;
+
+		r |= j_hex(nd, "root", e->nodes[i].root, CODEC_HASH_SIZE);
+		r |= j_u64(nd, "height", &h);
+		if (h >= 64)
+			return -EPROTO;
+		e->nodes[i].height = (unsigned)h;
+	}
+	return r ? -EPROTO : 0;
+}
+
+/* 0G's FileInfo (zgs_getFileInfo*): what it tells of the entry. */
+static int zgs_info_from_json(json_t *o, struct node_file_info *fi)
+{
+	json_t *tx = json_object_get(o, "tx"), *nodes = json_object_get(tx, "merkleNodes");
+	json_t *ids = json_object_get(tx, "streamIds");
+	int r = 0;
+
+	memset(fi, 0, sizeof(*fi));
+	if (!json_is_object(tx) || !json_is_array(nodes) || json_array_size(nodes) == 0 ||
+	    json_array_size(nodes) > CODEC_MAX_NODES)
+		return -EPROTO;
+	r |= j_u64(tx, "seq", &fi->entry.tx_seq);
+	r |= j_u64(tx, "startEntryIndex", &fi->entry.start);
+	r |= j_u64(tx, "size", &fi->entry.length);
+	r |= j_hex(tx, "dataMerkleRoot", fi->entry.root, CODEC_HASH_SIZE);
+	fi->entry.nnodes = json_array_size(nodes);
+	for (size_t i = 0; i < fi->entry.nnodes; i++) {
+		json_t *nd = json_array_get(nodes, i);
+		const char *root = json_string_value(json_array_get(nd, 1));
+		uint64_t depth = 0;
+
+		if (node_rpc_get_u64(json_array_get(nd, 0), &depth) < 0 || depth < 1 ||
+		    depth > 64 || !root ||
+		    codec_hex_decode(root, fi->entry.nodes[i].root, CODEC_HASH_SIZE) < 0)
+			return -EPROTO;
+		fi->entry.nodes[i].height = (unsigned)depth - 1; /* 0G: depth = height + 1 */
+		fi->entry.sectors += 1ULL << fi->entry.nodes[i].height;
+	}
+	digest_of(&fi->entry);
+	if (json_is_array(ids) && json_array_size(ids) > 0 &&
+	    json_array_size(ids) < CHAIN_TAGS_MAX / NODE_KV_STREAM_ID_SIZE) {
+		memcpy(fi->entry.tags, node_kv_stream_domain, NODE_KV_STREAM_DOMAIN_SIZE);
+		fi->entry.tags_len = NODE_KV_STREAM_DOMAIN_SIZE;
+		for (size_t i = 0; i < json_array_size(ids); i++) {
+			const char *s = json_string_value(json_array_get(ids, i));
+
+			if (!s || codec_hex_decode(s, fi->entry.tags + fi->entry.tags_len,
+						   NODE_KV_STREAM_ID_SIZE) < 0)
+				return -EPROTO;
+			fi->entry.tags_len += NODE_KV_STREAM_ID_SIZE;
+		}
+	}
+	fi->finalized = json_is_true(json_object_get(o, "finalized"));
+	fi->pruned = json_is_true(json_object_get(o, "pruned"));
+	node_rpc_get_u64(json_object_get(o, "uploadedSegNum"), &fi->uploaded_segments);
+	return r ? -EPROTO : 0;
+}
+
+/* ---- status and file info ----------------------------------------------------------------- */
+
+static int remote_status(struct node *n, struct node_status *ret)
+{
+	struct node_status st = {0};
+	json_t *res = NULL, *id;
+	int r, x = 0;
+
+	r = node_rpc_call(R(n)->rpc, "zgfs_status", NULL, &res, NULL);
+	if (r == 0) {
+		uint64_t peers = 0;
+
+		x |= j_u64(res, "nextTxSeq", &st.next_tx_seq);
+		x |= j_u64(res, "logSyncHeight", &st.log_sync_height);
+		x |= j_hex(res, "logSyncBlock", st.log_sync_block, CODEC_HASH_SIZE);
+		x |= j_u64(res, "finalized", &st.finalized);
+		x |= j_u64(res, "kvNextTxSeq", &st.kv_next_tx_seq);
+		x |= j_u64(res, "flowLength", &st.flow_length);
+		x |= j_hex(res, "flowRoot", st.flow_root, CODEC_HASH_SIZE);
+		x |= j_u64(res, "chainId", &st.chain_id);
+		x |= j_hex(res, "flowAddress", st.flow_address, CHAIN_ADDRESS_SIZE);
+		x |= j_u64(res, "connectedPeers", &peers);
+		x |= j_u64(res, "bytesStored", &st.bytes_stored);
+		x |= j_u64(res, "diskFree", &st.disk_free);
+		st.connected_peers = (unsigned)peers;
+	} else if (r == -ENOSYS) {
+		/* A 0G node: what zgs_getStatus tells. */
+		uint64_t peers = 0;
+
+		r = node_rpc_call(R(n)->rpc, "zgs_getStatus", NULL, &res, NULL);
+		if (r < 0)
+			return r;
+		id = json_object_get(res, "networkIdentity");
+		x |= j_u64(res, "nextTxSeq", &st.next_tx_seq);
+		x |= j_u64(res, "logSyncHeight", &st.log_sync_height);
+		x |= j_hex(res, "logSyncBlock", st.log_sync_block, CODEC_HASH_SIZE);
+		x |= j_u64(res, "connectedPeers", &peers);
+		st.connected_peers = (unsigned)peers;
+		if (id) {
+			j_u64(id, "chainId", &st.chain_id);
+			j_hex(id, "flowAddress", st.flow_address, CHAIN_ADDRESS_SIZE);
+		}
+	}
+	json_decref(res);
+	if (r < 0)
+		return r;
+	if (x)
+		return -EPROTO;
+	*ret = st;
+	return 0;
+}
+
+/* File info by seq (root NULL) or by root. */
+static int info(struct remote *rm, const uint8_t *root, uint64_t seq, struct node_file_info *ret)
+{
+	struct node_file_info *fi = malloc(sizeof(*fi));
+	json_t *res = NULL;
+	int r;
+
+	if (!fi)
+		return -ENOMEM;
+	r = node_rpc_call(
+	    rm->rpc, "zgfs_getFileInfo",
+	    json_pack("[o]", root ? node_rpc_hex(root, CODEC_HASH_SIZE) : node_rpc_u64(seq)), &res,
+	    NULL);
+	if (r == 0 && !json_is_null(res)) {
+		memset(fi, 0, sizeof(*fi));
+		r = entry_from_json(json_object_get(res, "entry"), &fi->entry);
+		fi->finalized = json_is_true(json_object_get(res, "finalized"));
+		fi->pruned = json_is_true(json_object_get(res, "pruned"));
+		if (r == 0)
+			r = j_u64(res, "uploadedSegments", &fi->uploaded_segments);
+	} else if (r == -ENOSYS) {
+		json_decref(res);
+		res = NULL;
+		r = root ? node_rpc_call(rm->rpc, "zgs_getFileInfo",
+					 json_pack("[ob]", node_rpc_hex(root, CODEC_HASH_SIZE), 1),
+					 &res, NULL)
+			 : node_rpc_call(rm->rpc, "zgs_getFileInfoByTxSeq",
+					 json_pack("[o]", node_rpc_u64(seq)), &res, NULL);
+		if (r == 0 && !json_is_null(res))
+			r = zgs_info_from_json(res, fi);
+	}
+	if (r == 0 && json_is_null(res))
+		r = -ENOENT;
+	if (r == 0)
+		*ret = *fi;
+	json_decref(res);
+	free(fi);
+	return r;
+}
+
+static int remote_info_by_seq(struct node *n, uint64_t tx_seq, struct node_file_info *ret)
+{
+	return info(R(n), NULL, tx_seq, ret);
+}
+
+static int remote_info_by_root(struct node *n, const uint8_t root[32], struct node_file_info *ret)
+{
+	return info(R(n), root, 0, ret);
+}
+
+/* A finalized entry's root and length, from the cache or the node. -EAGAIN: not
+ * finalized. */
+static int entry_of(struct remote *rm, uint64_t seq, struct cached_entry *ret)
+{
+	struct node_file_info *fi;
+	int r;
+
+	pthread_mutex_lock(&rm->mu);
+	for (unsigned i = 0; i < REMOTE_ENTRY_CACHE; i++) {
+		if (rm->entries[i].used && rm->entries[i].seq == seq) {
+			*ret = rm->entries[i];
+			pthread_mutex_unlock(&rm->mu);
+			return 0;
+		}
+	}
+	pthread_mutex_unlock(&rm->mu);
+	fi = malloc(sizeof(*fi));
+	if (!fi)
+		return -ENOMEM;
+	r = info(rm, NULL, seq, fi);
+	if (r == 0 && !fi->finalized)
+		r = -EAGAIN;
+	if (r == 0) {
+		struct cached_entry ce = {.used = true, .seq = seq, .length = fi->entry.length};
+
+		memcpy(ce.root, fi->entry.root, CODEC_HASH_SIZE);
+		pthread_mutex_lock(&rm->mu);
+		rm->entries[rm->next_entry++ % REMOTE_ENTRY_CACHE] = ce;
+		pthread_mutex_unlock(&rm->mu);
+		*ret = ce;
+	}
+	free(fi);
+	return r;
+}
+
+/* ---- verified segments -------------------------------------------------------------------- */
+
+/*
+ * Segment `index` of entry ce from the node, checked: it must be that entry's segment at
+ * that index, of the right length, and its proof must lead from the data to the root.
+ * Returns the decoded segment (malloc'd; free it), -EAGAIN (the node has no data for it),
+ * -EINVAL (index past the data), -EIO (the node sent something that does not verify).
+ */
+static int fetch_segment(struct remote *rm, const struct cached_entry *ce, uint64_t index,
+			 struct node_rpc_segment **ret)
+{
+	struct node_rpc_segment *s = malloc(sizeof(*s));
+	struct node_rpc_error err;
+	json_t *res = NULL;
+	uint8_t *body = NULL;
+	size_t len = 0, count = 0;
+	char path[64];
+	int r = -ENOSYS;
+
+	if (!s)
+		return -ENOMEM;
+	if (!atomic_load(&rm->json_only)) {
+		snprintf(path, sizeof(path), "/zgfs/v1/segment/%llu/%llu",
+			 (unsigned long long)ce->seq, (unsigned long long)index);
+		r = node_rpc_post(rm->rpc, path, NULL, 0, &body, &len, NULL);
+		if (r == 0 && !body)
+			r = -EAGAIN; /* answered null */
+		else if (r == 0 && (node_rpc_segments_decode(body, len, s, 1, &count, &err) < 0))
+			r = -EIO;
+		free(body);
+		if (r == -ENOSYS)
+			atomic_store(&rm->json_only, true);
+	}
+	if (r == -ENOSYS) {
+		r = node_rpc_call(rm->rpc, "zgs_downloadSegmentWithProofByTxSeq",
+				  json_pack("[oo]", node_rpc_u64(ce->seq), node_rpc_u64(index)),
+				  &res, NULL);
+		if (r == 0 && json_is_null(res))
+			r = -EAGAIN;
+		if (r == 0 && node_rpc_segment_from_json(res, s, &err) < 0)
+			r = -EIO;
+		json_decref(res);
+	}
+	if (r == 0 && (memcmp(s->root, ce->root, CODEC_HASH_SIZE) != 0 || s->index != index ||
+		       s->file_size != ce->length || node_rpc_segment_check(s, &err) != 0))
+		r = -EIO;
+	if (r < 0) {
+		free(s);
+		return r;
+	}
+	*ret = s;
+	return 0;
+}
+
+/* Copies bytes [from, from + len) of a verified segment, through a small cache. */
+static int segment_bytes(struct remote *rm, const struct cached_entry *ce, uint64_t index,
+			 size_t from, uint8_t *out, size_t len)
+{
+	struct node_rpc_segment *s;
+	struct cached_segment *slot;
+	uint8_t *copy;
+	int r;
+
+	pthread_mutex_lock(&rm->mu);
+	for (unsigned i = 0; i < REMOTE_SEGMENT_CACHE; i++) {
+		slot = &rm->segs[i];
+		if (slot->index == index && slot->seq == ce->seq && from + len <= slot->len) {
+			memcpy(out, slot->data + from, len);
+			pthread_mutex_unlock(&rm->mu);
+			return 0;
+		}
+	}
+	pthread_mutex_unlock(&rm->mu);
+	r = fetch_segment(rm, ce, index, &s);
+	if (r < 0)
+		return r;
+	if (from + len > s->len) {
+		/* The node sent the unpadded tail and the reader wants bytes of the padding
+		 * chunk: the zeros the data is padded with. */
+		memset(s->data + s->len, 0, from + len - s->len);
+	}
+	memcpy(out, s->data + from, len);
+	copy = malloc(s->len ? s->len : 1);
+	if (copy) {
+		memcpy(copy, s->data, s->len);
+		pthread_mutex_lock(&rm->mu);
+		slot = &rm->segs[rm->next_seg++ % REMOTE_SEGMENT_CACHE];
+		free(slot->data);
+		*slot = (struct cached_segment){
+		    .seq = ce->seq, .index = index, .len = s->len, .data = copy};
+		pthread_mutex_unlock(&rm->mu);
+	}
+	free(s);
+	return 0;
+}
+
+static int remote_read(struct node *n, uint64_t tx_seq, uint64_t offset, void *buf, size_t len,
+		       size_t *ret_len)
+{
+	struct remote *rm = R(n);
+	struct cached_entry ce;
+	uint64_t end, pos;
+	int r;
+
+	r = entry_of(rm, tx_seq, &ce);
+	if (r < 0)
+		return r;
+	if (offset >= ce.length || len == 0) {
+		*ret_len = 0;
+		return 0;
+	}
+	end = ce.length - offset < len ? ce.length : offset + len;
+	for (pos = offset; pos < end;) {
+		uint64_t index = pos / CODEC_SEGMENT_SIZE;
+		size_t from = (size_t)(pos % CODEC_SEGMENT_SIZE);
+		size_t take = CODEC_SEGMENT_SIZE - from;
+
+		if (take > end - pos)
+			take = (size_t)(end - pos);
+		r = segment_bytes(rm, &ce, index, from, (uint8_t *)buf + (pos - offset), take);
+		if (r == -EINVAL)
+			r = -EIO; /* the node claims data it then will not serve */
+		if (r < 0)
+			return r;
+		pos += take;
+	}
+	*ret_len = (size_t)(end - offset);
+	return 0;
+}
+
+static int remote_segment(struct node *n, uint64_t tx_seq, uint64_t index, uint8_t *buf,
+			  size_t *ret_len, struct codec_proof *ret_proof)
+{
+	struct remote *rm = R(n);
+	struct node_rpc_segment *s;
+	struct cached_entry ce;
+	int r;
+
+	r = entry_of(rm, tx_seq, &ce);
+	if (r < 0)
+		return r;
+	if (index >= (ce.length + CODEC_SEGMENT_SIZE - 1) / CODEC_SEGMENT_SIZE)
+		return -EINVAL;
+	r = fetch_segment(rm, &ce, index, &s);
+	if (r < 0)
+		return r;
+	/* As 0G sends it: padded to a whole chunk. */
+	memcpy(buf, s->data, s->len);
+	*ret_len = (size_t)codec_num_chunks(s->len) * CODEC_CHUNK_SIZE;
+	memset(buf + s->len, 0, *ret_len - s->len);
+	*ret_proof = s->proof;
+	free(s);
+	return 0;
+}
+
+/* ---- uploads -------------------------------------------------------------------------------- */
+
+static void keep_root(void *ctx, uint64_t index, const uint8_t root[CODEC_HASH_SIZE])
+{
+	struct remote_upload *u = ctx;
+
+	if (u->err)
+		return;
+	if (index != u->nroots) {
+		u->err = -EIO;
+		return;
+	}
+	if (u->nroots == u->cap) {
+		size_t cap = u->cap ? u->cap * 2 : 64;
+		codec_hash *p = realloc(u->roots, cap * sizeof(*p));
+
+		if (!p) {
+			u->err = -ENOMEM;
+			return;
+		}
+		u->roots = p;
+		u->cap = cap;
+	}
+	memcpy(u->roots[u->nroots++], root, CODEC_HASH_SIZE);
+}
+
+/* An unlinked file in $TMPDIR (else /tmp). */
+static int temp_file(void)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[4096];
+	int fd;
+
+	if (!dir || !*dir)
+		dir = "/tmp";
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		return fd;
+	/* Filesystems without O_TMPFILE: create, then unlink at once. */
+	if ((size_t)snprintf(path, sizeof(path), "%s/zgfs-upload-XXXXXX", dir) >= sizeof(path))
+		return -ENAMETOOLONG;
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	unlink(path);
+	return fd;
+}
+
+static int remote_upload_begin(struct node *n, const uint8_t *tags, size_t tags_len,
+			       struct node_upload **ret)
+{
+	struct remote_upload *u;
+	int r;
+
+	if (tags_len > CHAIN_TAGS_MAX)
+		return -E2BIG;
+	u = calloc(1, sizeof(*u));
+	if (!u)
+		return -ENOMEM;
+	u->base.node = n;
+	u->fd = -1;
+	u->tags_len = tags_len;
+	if (tags_len)
+		memcpy(u->tags, tags, tags_len);
+	r = codec_merkle_init(&u->m);
+	if (r < 0) {
+		free(u);
+		return r;
+	}
+	u->m.on_segment = keep_root;
+	u->m.on_segment_ctx = u;
+	u->fd = temp_file();
+	if (u->fd < 0) {
+		r = u->fd;
+		codec_merkle_release(&u->m);
+		free(u);
+		return r;
+	}
+	*ret = &u->base;
+	return 0;
+}
+
+static int remote_upload_write(struct node_upload *base, const void *data, size_t len)
+{
+	struct remote_upload *u = (struct remote_upload *)base;
+	const uint8_t *p = data;
+	uint64_t at = u->m.size;
+	size_t left = len;
+	int r;
+
+	if (u->err)
+		return u->err;
+	if (len > NODE_STORE_ENTRY_MAX - at)
+		return -E2BIG;
+	while (left > 0) {
+		ssize_t w = pwrite(u->fd, p, left, (off_t)at);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return u->err = -errno; /* sticky: the file and the hash disagree now */
+		p += w;
+		at += (uint64_t)w;
+		left -= (size_t)w;
+	}
+	r = codec_merkle_update(&u->m, data, len);
+	if (r < 0)
+		u->err = r;
+	return u->err;
+}
+
+static void remote_upload_abort(struct node_upload *base)
+{
+	struct remote_upload *u = (struct remote_upload *)base;
+
+	if (!u)
+		return;
+	if (u->fd >= 0)
+		close(u->fd);
+	codec_merkle_release(&u->m);
+	free(u->roots);
+	free(u);
+}
+
+/* Every level of the tree over the segment roots, so that each segment's proof is a walk
+ * up (codec_proof_build() would rebuild the whole tree for every segment). */
+struct tree {
+	unsigned nlevels;
+	size_t size[CODEC_PROOF_MAX_DEPTH + 1];
+	codec_hash *level[CODEC_PROOF_MAX_DEPTH + 1];
+};
+
+static void tree_free(struct tree *t)
+{
+	for (unsigned i = 0; i < t->nlevels; i++)
+		free(t->level[i]);
+	t->nlevels = 0;
+}
+
+static int tree_build(struct tree *t, codec_hash *leaves, size_t n)
+{
+	memset(t, 0, sizeof(*t));
+	t->level[0] = leaves;
+	t->size[0] = n;
+	t->nlevels = 1;
+	while (t->size[t->nlevels - 1] > 1) {
+		size_t m = t->size[t->nlevels - 1], pairs = m / 2;
+		codec_hash *up = malloc((pairs + 1) * sizeof(*up));
+
+		if (!up || t->nlevels > CODEC_PROOF_MAX_DEPTH) {
+			free(up);
+			tree_free(t);
+			return -ENOMEM;
+		}
+		codec_keccak256_batch(t->level[t->nlevels - 1][0], 2 * CODEC_HASH_SIZE,
+				      2 * CODEC_HASH_SIZE, pairs, up);
+		if (m & 1) /* the odd node is carried up unchanged */
+			memcpy(up[pairs], t->level[t->nlevels - 1][m - 1], CODEC_HASH_SIZE);
+		t->level[t->nlevels] = up;
+		t->size[t->nlevels] = pairs + (m & 1);
+		t->nlevels++;
+	}
+	return 0;
+}
+
+/* The same proof codec_proof_build() gives. */
+static void tree_proof(const struct tree *t, size_t index, struct codec_proof *p)
+{
+	size_t i = index;
+
+	memset(p, 0, sizeof(*p));
+	memcpy(p->lemma[0], t->level[0][index], CODEC_HASH_SIZE);
+	if (t->nlevels == 1)
+		return;
+	for (unsigned l = 0; l + 1 < t->nlevels; l++) {
+		size_t m = t->size[l];
+
+		if (!(m & 1 && i == m - 1)) {
+			p->path[p->depth] = (i & 1) == 0;
+			memcpy(p->lemma[p->depth + 1], t->level[l][i ^ 1], CODEC_HASH_SIZE);
+			p->depth++;
+		}
+		i /= 2;
+	}
+	memcpy(p->lemma[p->depth + 1], t->level[t->nlevels - 1][0], CODEC_HASH_SIZE);
+}
+
+/* zgfs_submit: settle the submission on the node; returns the settled entry. */
+static int submit(struct remote *rm, uint64_t length, const uint8_t *tags, size_t tags_len,
+		  const struct codec_subnode *nodes, size_t nnodes, struct chain_entry *ret)
+{
+	json_t *arr = json_array(), *res = NULL;
+	int r;
+
+	for (size_t i = 0; arr && i < nnodes; i++)
+		if (json_array_append_new(arr,
+					  json_pack("{s:o, s:I}", "root",
+						    node_rpc_hex(nodes[i].root, CODEC_HASH_SIZE),
+						    "height", (json_int_t)nodes[i].height)) < 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	if (!arr)
+		return -ENOMEM;
+	r = node_rpc_call(rm->rpc, "zgfs_submit",
+			  json_pack("[{s:o, s:o, s:o}]", "length", node_rpc_u64(length), "tags",
+				    node_rpc_hex(tags, tags_len), "nodes", arr),
+			  &res, NULL);
+	if (r == 0)
+		r = entry_from_json(res, ret);
+	json_decref(res);
+	return r;
+}
+
+/* Reads segment index of the upload into buf, zero-padded to a whole chunk; its length. */
+static int read_segment(struct remote_upload *u, uint64_t size, uint64_t index, uint8_t *buf,
+			size_t *ret_len)
+{
+	uint64_t off = index * CODEC_SEGMENT_SIZE;
+	size_t len = size - off < CODEC_SEGMENT_SIZE ? (size_t)(size - off) : CODEC_SEGMENT_SIZE;
+	size_t padded = (size_t)codec_num_chunks(len) * CODEC_CHUNK_SIZE, got = 0;
+
+	while (got < len) {
+		ssize_t n = pread(u->fd, buf + got, len - got, (off_t)(off + got));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		got += (size_t)n;
+	}
+	memset(buf + len, 0, padded - len);
+	*ret_len = padded;
+	return 0;
+}
+
+/* zgs_uploadSegmentsByTxSeq for segments [first, first + count), in JSON (any 0G node). */
+static int send_json(struct remote *rm, struct remote_upload *u, const struct tree *t,
+		     const struct chain_entry *e, uint64_t first, size_t count, uint8_t *buf,
+		     struct node_rpc_error *err)
+{
+	struct codec_proof proof;
+	json_t *segs = json_array();
+	size_t len;
+	int r = 0;
+
+	if (!segs)
+		return -ENOMEM;
+	for (size_t k = 0; k < count && r == 0; k++) {
+		r = read_segment(u, e->length, first + k, buf, &len);
+		if (r < 0)
+			break;
+		tree_proof(t, (size_t)(first + k), &proof);
+		if (json_array_append_new(segs,
+					  node_rpc_segment_to_json(e->root, buf, len, first + k,
+								   e->length, &proof)) < 0)
+			r = -ENOMEM;
+	}
+	if (r < 0) {
+		json_decref(segs);
+		return r;
+	}
+	return node_rpc_call(rm->rpc, "zgs_uploadSegmentsByTxSeq",
+			     json_pack("[oo]", segs, node_rpc_u64(e->tx_seq)), NULL, err);
+}
+
+/* The same through /zgfs/v1/upload: no base64, no JSON. -ENOSYS when the node lacks it. */
+static int send_binary(struct remote *rm, struct remote_upload *u, const struct tree *t,
+		       const struct chain_entry *e, uint64_t first, size_t count, uint8_t *buf,
+		       struct node_rpc_error *err)
+{
+	struct codec_proof proof;
+	size_t cap = NODE_RPC_BINARY_HEADER_SIZE, at, len;
+	uint8_t *body, *answer = NULL;
+	char path[64];
+	int r = 0;
+
+	/* Room for count whole segments with the deepest proofs. */
+	for (size_t k = 0; k < count; k++)
+		cap += 8 + 8 + CODEC_HASH_SIZE + 4 + CODEC_SEGMENT_SIZE + 1 +
+		       (CODEC_PROOF_MAX_DEPTH + 2) * CODEC_HASH_SIZE + CODEC_PROOF_MAX_DEPTH;
+	body = malloc(cap);
+	if (!body)
+		return -ENOMEM;
+	at = node_rpc_binary_header((uint32_t)count, body);
+	for (size_t k = 0; k < count && r == 0; k++) {
+		r = read_segment(u, e->length, first + k, buf, &len);
+		if (r < 0)
+			break;
+		tree_proof(t, (size_t)(first + k), &proof);
+		at += node_rpc_segment_encode(e->root, buf, len, first + k, e->length, &proof,
+					      body + at);
+	}
+	if (r == 0) {
+		snprintf(path, sizeof(path), "/zgfs/v1/upload/%llu", (unsigned long long)e->tx_seq);
+		r = node_rpc_post(rm->rpc, path, body, at, &answer, &len, err);
+		free(answer);
+	}
+	free(body);
+	return r;
+}
+
+/* Sends segments [first, first + count) of the file with their proofs. */
+static int send_segments(struct remote *rm, struct remote_upload *u, const struct tree *t,
+			 const struct chain_entry *e, uint64_t first, size_t count, uint8_t *buf)
+{
+	struct node_rpc_error err = {0};
+	int r = -ENOSYS;
+
+	if (!atomic_load(&rm->json_only)) {
+		r = send_binary(rm, u, t, e, first, count, buf, &err);
+		if (r == -ENOSYS)
+			atomic_store(&rm->json_only, true);
+	}
+	if (r == -ENOSYS)
+		r = send_json(rm, u, t, e, first, count, buf, &err);
+	/* Sent before (a retry after a lost answer): 0G's answer, which its SDK also takes
+	 * as success. */
+	if (r == -EINVAL && strstr(err.data, "already uploaded and finalized"))
+		r = 0;
+	return r;
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+/* Polls until the node reports tx_seq finalized (REMOTE_WAIT_S at most). */
+static int wait_finalized(struct remote *rm, uint64_t tx_seq, struct node_file_info *fi)
+{
+	unsigned waited = 0, step = 2;
+	int r;
+
+	for (;;) {
+		r = info(rm, NULL, tx_seq, fi);
+		if (r < 0 || fi->finalized)
+			return r;
+		if (waited >= REMOTE_WAIT_S * 1000)
+			return -ETIMEDOUT;
+		sleep_ms(step);
+		waited += step;
+		step = step < 200 ? step * 2 : 200;
+	}
+}
+
+/* Batches of segments handed out to REMOTE_UPLOAD_THREADS senders. */
+struct senders {
+	struct remote *rm;
+	struct remote_upload *u;
+	const struct tree *t;
+	const struct chain_entry *e;
+	uint64_t ndata;
+	atomic_uint_fast64_t next; /* first segment of the next batch to send */
+	atomic_int err;		   /* the first error; the others stop */
+};
+
+static int send_batches(struct senders *s, uint8_t *buf)
+{
+	for (;;) {
+		uint64_t first = atomic_fetch_add(&s->next, NODE_RPC_SEGMENTS_MAX);
+		size_t count;
+		int r;
+
+		if (first >= s->ndata || atomic_load(&s->err) != 0)
+			return 0;
+		count = s->ndata - first < NODE_RPC_SEGMENTS_MAX ? (size_t)(s->ndata - first)
+								 : NODE_RPC_SEGMENTS_MAX;
+		r = send_segments(s->rm, s->u, s->t, s->e, first, count, buf);
+		if (r < 0) {
+			int zero = 0;
+
+			atomic_compare_exchange_strong(&s->err, &zero, r);
+			return r;
+		}
+	}
+}
+
+static void *sender_thread(void *arg)
+{
+	struct senders *s = arg;
+	uint8_t *buf = malloc(CODEC_SEGMENT_SIZE);
+
+	if (!buf) {
+		int zero = 0;
+
+		atomic_compare_exchange_strong(&s->err, &zero, -ENOMEM);
+		return NULL;
+	}
+	send_batches(s, buf);
+	free(buf);
+	return NULL;
+}
+
+/*
+ * Sends all ndata segments, REMOTE_UPLOAD_THREADS batches in flight: while the node
+ * verifies and stores one batch, the next is on its way (and on two cores the node works
+ * on two at once).
+ */
+static int send_all(struct remote *rm, struct remote_upload *u, const struct tree *t,
+		    const struct chain_entry *e, uint64_t ndata, uint8_t *buf)
+{
+	struct senders s = {.rm = rm, .u = u, .t = t, .e = e, .ndata = ndata};
+	pthread_t th[REMOTE_UPLOAD_THREADS];
+	unsigned started = 0;
+
+	atomic_init(&s.next, 0);
+	atomic_init(&s.err, 0);
+	for (unsigned i = 1; i < REMOTE_UPLOAD_THREADS && ndata > NODE_RPC_SEGMENTS_MAX * i; i++)
+		if (pthread_create(&th[started], NULL, sender_thread, &s) == 0)
+			started++;
+	send_batches(&s, buf);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	return atomic_load(&s.err);
+}
+
+static int remote_upload_finish(struct node_upload *base, struct node_file_info *ret)
+{
+	struct remote_upload *u = (struct remote_upload *)base;
+	struct remote *rm = R(base->node);
+	struct node_file_info *fi = NULL;
+	struct chain_entry *e = NULL;
+	struct codec_subnode *nodes = NULL;
+	struct tree t = {0};
+	codec_hash *leaves = NULL;
+	uint8_t root[CODEC_HASH_SIZE], last[CODEC_HASH_SIZE], *buf = NULL;
+	uint64_t size = u->m.size, ndata, nleaves;
+	size_t nnodes;
+	int r;
+
+	r = u->err;
+	if (r < 0)
+		goto out;
+	nodes = malloc(CODEC_MAX_NODES * sizeof(*nodes));
+	e = malloc(sizeof(*e));
+	fi = malloc(sizeof(*fi));
+	buf = malloc(CODEC_SEGMENT_SIZE);
+	if (!nodes || !e || !fi || !buf) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = codec_merkle_finish(&u->m, root, nodes, &nnodes, last);
+	if (r < 0)
+		goto out; /* -EINVAL: nothing was written */
+	ndata = (size + CODEC_SEGMENT_SIZE - 1) / CODEC_SEGMENT_SIZE;
+	nleaves = codec_num_segments(size);
+	if (u->nroots != size / CODEC_SEGMENT_SIZE) {
+		r = -EIO;
+		goto out;
+	}
+	/* The leaves of the entry's tree: the full segments' roots, the last data segment's
+	 * (partial, padded within its segment), then whole segments of zero padding. */
+	leaves = malloc(nleaves * sizeof(*leaves));
+	if (!leaves) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (u->nroots)
+		memcpy(leaves, u->roots, u->nroots * sizeof(*leaves));
+	if (size % CODEC_SEGMENT_SIZE)
+		memcpy(leaves[ndata - 1], last, CODEC_HASH_SIZE);
+	for (uint64_t i = ndata; i < nleaves; i++)
+		memcpy(leaves[i], codec_zero_root(CODEC_SEGMENT_HEIGHT), CODEC_HASH_SIZE);
+	r = tree_build(&t, leaves, (size_t)nleaves);
+	if (r < 0)
+		goto out;
+	leaves = NULL; /* owned by the tree now */
+	if (memcmp(t.level[t.nlevels - 1][0], root, CODEC_HASH_SIZE) != 0) {
+		r = -EIO; /* cannot happen unless hashing is broken: do not send */
+		goto out;
+	}
+	r = submit(rm, size, u->tags, u->tags_len, nodes, nnodes, e);
+	if (r < 0)
+		goto out;
+	if (e->length != size || memcmp(e->root, root, CODEC_HASH_SIZE) != 0) {
+		r = -EPROTO;
+		goto out;
+	}
+	r = send_all(rm, u, &t, e, ndata, buf);
+	if (r < 0)
+		goto out;
+	r = wait_finalized(rm, e->tx_seq, fi);
+	if (r == 0 && ret)
+		*ret = *fi;
+out:
+	tree_free(&t);
+	free(leaves);
+	free(buf);
+	free(fi);
+	free(e);
+	free(nodes);
+	remote_upload_abort(base);
+	return r;
+}
+
+/* ---- KV ------------------------------------------------------------------------------------- */
+
+/* Waits for the KV layer's result of tx_seq; 0 for "Commit", else the errno node.h gives. */
+static int wait_kv_result(struct remote *rm, uint64_t tx_seq)
+{
+	unsigned waited = 0, step = 1;
+	json_t *res = NULL;
+	const char *s;
+	int r;
+
+	for (;;) {
+		r = node_rpc_call(rm->rpc, "kv_getTransactionResult",
+				  json_pack("[o]", node_rpc_u64(tx_seq)), &res, NULL);
+		if (r < 0)
+			return r;
+		s = json_string_value(res);
+		if (s) {
+			r = strcmp(s, "Commit") == 0			? 0
+			    : strncmp(s, "VersionConfliction", 18) == 0 ? -ESTALE
+			    : strstr(s, "PermissionDenied")		? -EACCES
+									: -EINVAL;
+			json_decref(res);
+			return r;
+		}
+		json_decref(res);
+		res = NULL;
+		if (waited >= REMOTE_WAIT_S * 1000)
+			return -ETIMEDOUT;
+		sleep_ms(step);
+		waited += step;
+		step = step < 200 ? step * 2 : 200;
+	}
+}
+
+/* zgfs_kvWrite: the node settles and replays the write in one call. -ENOSYS when the node
+ * has no such method (a 0G node). */
+static int kv_write_one_call(struct remote *rm, const uint8_t stream[32],
+			     const struct node_put_item *items, size_t nitems,
+			     uint64_t *ret_tx_seq)
+{
+	json_t *list = json_array(), *res = NULL;
+	json_int_t code;
+	json_int_t seq;
+	int r;
+
+	if (!list)
+		return -ENOMEM;
+	for (size_t i = 0; i < nitems; i++) {
+		json_t *it = json_pack("{s:o, s:o}", "key", node_rpc_base64(items[i].key,
+									    items[i].key_len),
+				       "value", node_rpc_base64(items[i].value, items[i].value_len));
+
+		if (!it || json_array_append_new(list, it) < 0) {
+			json_decref(list);
+			return -ENOMEM;
+		}
+	}
+	r = node_rpc_call(rm->rpc, "zgfs_kvWrite",
+			  json_pack("[oo]", node_rpc_hex(stream, NODE_KV_STREAM_ID_SIZE), list), &res,
+			  NULL);
+	if (r < 0)
+		return r;
+	if (json_unpack(res, "{s:I, s:I}", "txSeq", &seq, "error", &code) < 0 || seq < 0 ||
+	    code > 0) {
+		json_decref(res);
+		return -EPROTO;
+	}
+	json_decref(res);
+	if (ret_tx_seq)
+		*ret_tx_seq = (uint64_t)seq;
+	return (int)code;
+}
+
+static int remote_kv_write(struct node *n, const uint8_t stream[32],
+			   const struct node_put_item *items, size_t nitems, uint64_t *ret_tx_seq)
+{
+	struct node_upload *up = NULL;
+	struct node_file_info *fi = NULL;
+	uint8_t tags[2 * NODE_KV_STREAM_ID_SIZE], *payload = NULL;
+	size_t tags_len, len;
+	int r;
+
+	r = kv_write_one_call(R(n), stream, items, nitems, ret_tx_seq);
+	if (r != -ENOSYS && r != -E2BIG)
+		return r;
+	/* Too large for one call, or a node without zgfs_kvWrite: upload the transaction as
+	 * an entry, then wait for the node to replay it. */
+	fi = malloc(sizeof(*fi));
+	if (!fi)
+		return -ENOMEM;
+	r = node_kv_encode_puts(stream, items, nitems, &payload, &len, tags, &tags_len);
+	if (r == 0)
+		r = remote_upload_begin(n, tags, tags_len, &up);
+	if (r == 0)
+		r = remote_upload_write(up, payload, len);
+	if (r < 0) {
+		remote_upload_abort(up);
+		goto out;
+	}
+	r = remote_upload_finish(up, fi);
+	if (r == 0)
+		r = wait_kv_result(R(n), fi->entry.tx_seq);
+	if ((r == 0 || r == -EACCES || r == -ESTALE || r == -EINVAL) && ret_tx_seq)
+		*ret_tx_seq = fi->entry.tx_seq;
+out:
+	free(payload);
+	free(fi);
+	return r;
+}
+
+/*
+ * The whole value of (stream, key) at version (latest: NODE_KV_LATEST), read in slices of
+ * NODE_RPC_KV_QUERY_MAX with kv_getValue, each slice pinned to the version of the first.
+ * Returns -ENOENT when 0G's "never written" answer comes ({version 0, size 0}) and the
+ * key has no history (a tx 0 that wrote an empty value looks the same otherwise).
+ */
+static int kv_value(struct remote *rm, const uint8_t stream[32], const uint8_t *key, size_t key_len,
+		    uint64_t version, struct node_value *ret)
+{
+	json_t *res = NULL, *jkey = node_rpc_base64(key, key_len), *jstream;
+	struct node_value v = {0};
+	uint64_t size = 0, got = 0;
+	int r = 0;
+
+	jstream = node_rpc_hex(stream, NODE_STREAM_ID_SIZE);
+	if (!jkey || !jstream) {
+		r = -ENOMEM;
+		goto out;
+	}
+	do {
+		uint64_t ver = 0, sz = 0;
+		size_t len = 0;
+
+		json_decref(res);
+		res = NULL;
+		r = node_rpc_call(rm->rpc, "kv_getValue",
+				  version == NODE_KV_LATEST
+				      ? json_pack("[OOoi]", jstream, jkey, node_rpc_u64(got),
+						  NODE_RPC_KV_QUERY_MAX)
+				      : json_pack("[OOoio]", jstream, jkey, node_rpc_u64(got),
+						  NODE_RPC_KV_QUERY_MAX, node_rpc_u64(version)),
+				  &res, NULL);
+		if (r < 0)
+			goto out;
+		if (j_u64(res, "version", &ver) < 0 || j_u64(res, "size", &sz) < 0) {
+			r = -EPROTO;
+			goto out;
+		}
+		if (got == 0) {
+			if (ver == 0 && sz == 0) {
+				/* Written (emptied) at tx 0, or never written? */
+				json_t *h = NULL;
+
+				r = node_rpc_call(rm->rpc, "zgfs_kvHistory",
+						  json_pack("[OOni]", jstream, jkey, 1), &h, NULL);
+				/* No history (or a 0G node, which has no zgfs_kvHistory):
+				 * never written. */
+				if (r < 0 || json_array_size(h) == 0) {
+					json_decref(h);
+					r = -ENOENT;
+					goto out;
+				}
+				json_decref(h);
+			}
+			size = sz;
+			version = ver;
+			v.version = ver;
+			if (size > SIZE_MAX - 1) {
+				r = -E2BIG;
+				goto out;
+			}
+			v.data = size ? malloc((size_t)size) : NULL;
+			if (size && !v.data) {
+				r = -ENOMEM;
+				goto out;
+			}
+		} else if (ver != version || sz != size) {
+			r = -EPROTO;
+			goto out;
+		}
+		if (size - got > 0) {
+			r = node_rpc_unbase64(json_object_get(res, "data"), v.data + got,
+					      (size_t)(size - got), &len);
+			if (r < 0 || len == 0) {
+				r = -EPROTO;
+				goto out;
+			}
+		}
+		got += len;
+	} while (got < size);
+	v.len = (size_t)size;
+	*ret = v;
+	v.data = NULL;
+	r = 0;
+out:
+	free(v.data);
+	json_decref(res);
+	json_decref(jkey);
+	json_decref(jstream);
+	return r;
+}
+
+static int remote_kv_read(struct node *n, const uint8_t stream[32], const uint8_t *key,
+			  size_t key_len, struct node_value *ret)
+{
+	if (key_len == 0)
+		return -EINVAL;
+	return kv_value(R(n), stream, key, key_len, NODE_KV_LATEST, ret);
+}
+
+static int remote_kv_list(struct node *n, const uint8_t stream[32], const uint8_t *from,
+			  size_t from_len, size_t max, node_kv_list_fn *fn, void *ctx)
+{
+	struct remote *rm = R(n);
+	json_t *res = NULL, *last;
+	size_t listed = 0;
+	int r = 0;
+
+	if (max == 0)
+		return 0;
+	if (from) {
+		/* `from` itself first: zgfs_kvList lists keys strictly after the one it is
+		 * given. A deleted (empty) value is passed over, as the listing does. */
+		struct node_value v = {0};
+
+		r = kv_value(rm, stream, from, from_len, NODE_KV_LATEST, &v);
+		if (r == 0 && v.len > 0) {
+			r = fn(ctx, from, from_len, &v);
+			listed++;
+		} else if (r == -ENOENT || r == 0) {
+			r = 0;
+		}
+		free(v.data);
+		if (r != 0)
+			return r < 0 ? r : 0;
+	}
+	last = from ? node_rpc_base64(from, from_len) : json_null();
+	if (!last)
+		return -ENOMEM;
+	while (listed < max) {
+		size_t want = max - listed < NODE_RPC_LIST_MAX ? max - listed : NODE_RPC_LIST_MAX;
+		json_t *items;
+
+		r = node_rpc_call(rm->rpc, "zgfs_kvList",
+				  json_pack("[oOI]", node_rpc_hex(stream, NODE_STREAM_ID_SIZE),
+					    last, (json_int_t)want),
+				  &res, NULL);
+		if (r < 0)
+			break;
+		items = json_object_get(res, "items");
+		if (!json_is_array(items)) {
+			r = -EPROTO;
+			break;
+		}
+		if (json_array_size(items) == 0)
+			break; /* the end (whatever "complete" says: no progress, no loop) */
+		for (size_t i = 0; i < json_array_size(items) && listed < max; i++) {
+			json_t *it = json_array_get(items, i), *jk = json_object_get(it, "key");
+			struct node_value v = {0};
+			uint8_t *key = NULL;
+			size_t key_len = 0, max_key = json_string_length(jk) / 4 * 3;
+			uint64_t size = 0;
+
+			key = malloc(max_key ? max_key : 1);
+			if (!key) {
+				r = -ENOMEM;
+				break;
+			}
+			if (node_rpc_unbase64(jk, key, max_key, &key_len) < 0 || key_len == 0 ||
+			    j_u64(it, "version", &v.version) < 0 || j_u64(it, "size", &size) < 0 ||
+			    size > SIZE_MAX - 1) {
+				free(key);
+				r = -EPROTO;
+				break;
+			}
+			if (json_is_string(json_object_get(it, "data"))) {
+				v.data = size ? malloc((size_t)size) : NULL;
+				if (size && !v.data)
+					r = -ENOMEM;
+				else if (node_rpc_unbase64(json_object_get(it, "data"), v.data,
+							   (size_t)size, &v.len) < 0 ||
+					 v.len != size)
+					r = -EPROTO;
+			} else {
+				/* Too large for the page: read on its own, at its version. */
+				r = kv_value(rm, stream, key, key_len, v.version, &v);
+			}
+			if (r == 0)
+				r = fn(ctx, key, key_len, &v);
+			json_decref(last);
+			last = json_incref(jk);
+			free(v.data);
+			free(key);
+			listed++;
+			if (r != 0)
+				break;
+		}
+		if (r != 0 || json_is_true(json_object_get(res, "complete")))
+			break;
+		json_decref(res);
+		res = NULL;
+	}
+	json_decref(res);
+	json_decref(last);
+	return r < 0 ? r : 0;
+}
+
+static int remote_kv_versions(struct node *n, const uint8_t stream[32], const uint8_t *key,
+			      size_t key_len, node_kv_version_fn *fn, void *ctx)
+{
+	struct remote *rm = R(n);
+	json_t *res = NULL, *jkey = node_rpc_base64(key, key_len);
+	json_t *jstream = node_rpc_hex(stream, NODE_STREAM_ID_SIZE);
+	uint64_t after = 0;
+	bool first = true;
+	int r = 0;
+
+	if (!jkey || !jstream) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		size_t count;
+
+		r = node_rpc_call(rm->rpc, "zgfs_kvHistory",
+				  first ? json_pack("[OO]", jstream, jkey)
+					: json_pack("[OOo]", jstream, jkey, node_rpc_u64(after)),
+				  &res, NULL);
+		if (r < 0)
+			goto out;
+		count = json_array_size(res);
+		for (size_t i = 0; i < count; i++) {
+			json_t *it = json_array_get(res, i);
+			uint64_t version, size;
+
+			if (j_u64(it, "version", &version) < 0 || j_u64(it, "size", &size) < 0 ||
+			    (!(first && i == 0) && version <= after)) {
+				r = -EPROTO; /* not oldest first: a loop otherwise */
+				goto out;
+			}
+			r = fn(ctx, version, size);
+			if (r != 0)
+				goto out;
+			after = version;
+		}
+		json_decref(res);
+		res = NULL;
+		if (count < NODE_RPC_HISTORY_MAX)
+			break;
+		first = false;
+	}
+out:
+	json_decref(res);
+	json_decref(jkey);
+	json_decref(jstream);
+	return r < 0 ? r : 0;
+}
+
+/* ---- open and close ----------------------------------------------------------------------- */
+
+static void remote_close(struct node *n)
+{
+	struct remote *rm = R(n);
+
+	for (unsigned i = 0; i < REMOTE_SEGMENT_CACHE; i++)
+		free(rm->segs[i].data);
+	node_rpc_client_free(rm->rpc);
+	pthread_mutex_destroy(&rm->mu);
+	free(rm);
+}
+
+static const struct node_ops remote_ops = {
+    .close = remote_close,
+    .status = remote_status,
+    .file_info_by_seq = remote_info_by_seq,
+    .file_info_by_root = remote_info_by_root,
+    .upload_begin = remote_upload_begin,
+    .upload_write = remote_upload_write,
+    .upload_finish = remote_upload_finish,
+    .upload_abort = remote_upload_abort,
+    .read = remote_read,
+    .segment = remote_segment,
+    .kv_write = remote_kv_write,
+    .kv_read = remote_kv_read,
+    .kv_list = remote_kv_list,
+    .kv_versions = remote_kv_versions,
+};
+
+int node_open_remote(const char *url, struct node **ret_node)
+{
+	struct remote *rm;
+	json_t *res = NULL;
+	int r;
+
+	rm = calloc(1, sizeof(*rm));
+	if (!rm)
+		return -ENOMEM;
+	rm->base.ops = &remote_ops;
+	pthread_mutex_init(&rm->mu, NULL);
+	for (unsigned i = 0; i < REMOTE_SEGMENT_CACHE; i++)
+		rm->segs[i].index = UINT64_MAX;
+	/* 0G's JSON methods only, as with a 0G node: for tests, and to compare. */
+	atomic_init(&rm->json_only, getenv("ZGFS_RPC_JSON_ONLY") != NULL);
+	r = node_rpc_client_new(url, &rm->rpc);
+	if (r == 0)
+		r = node_rpc_call(rm->rpc, "zgs_getStatus", NULL, &res, NULL);
+	json_decref(res);
+	if (r < 0) {
+		remote_close(&rm->base);
+		return r;
+	}
+	*ret_node = &rm->base;
+	return 0;
+}
