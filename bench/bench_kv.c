@@ -33,7 +33,7 @@ int main(int argc, char **argv)
 	size_t batch = argc > 3 ? strtoul(argv[3], NULL, 10) : 1000;
 	size_t gets = argc > 4 ? strtoul(argv[4], NULL, 10) : 10000;
 	struct node_put_item *items;
-	char(*names)[24];
+	char(*names)[32];
 	uint8_t stream[NODE_STREAM_ID_SIZE], value[64];
 	double t0, put_secs, *lat;
 	struct node *n;

@@ -21,6 +21,9 @@ struct cli_command {
 int cmd_root(int argc, char **argv);
 int cmd_proof(int argc, char **argv);
 int cmd_mount(int argc, char **argv);
+int cmd_umount(int argc, char **argv);
+int cmd_versions(int argc, char **argv);
+int cmd_cat(int argc, char **argv);
 int cmd_node(int argc, char **argv);
 int cmd_upload(int argc, char **argv);
 int cmd_download(int argc, char **argv);

@@ -10,11 +10,32 @@
 #include "cli/cli.h"
 
 static const struct cli_command commands[] = {
-	{"mount", cmd_mount, "mount a zgfs volume on a directory",
-	 "usage: zgfs mount [-f] [--data DIR] [--node URL] MOUNTPOINT\n"
+	{"mount", cmd_mount, "mount a volume on a directory",
+	 "usage: zgfs mount [-f] [--data DIR | --node URL] [--verify=always|never] [-o ro]\n"
+	 "                  [--volume NAME] MOUNTPOINT\n"
 	 "\n"
-	 "Mounts the volume kept in DIR (default $ZGFS_DATA, else ~/.local/share/zgfs)\n"
-	 "on MOUNTPOINT.\n"},
+	 "Mounts the volume (default \"default\") kept by the node in DIR (default\n"
+	 "$ZGFS_DATA, else ~/.local/share/zgfs), or by the running node at URL, on\n"
+	 "MOUNTPOINT, creating it if missing (it must be empty). Returns once the mount\n"
+	 "is ready; the daemon logs to DIR/mount.log. With -f it stays in the foreground\n"
+	 "and logs to standard error until unmounted.\n"
+	 "\n"
+	 "  --verify=always  check every byte read against its Merkle root (default)\n"
+	 "  --verify=never   trust the local disk (faster; see docs/SEMANTICS.md)\n"
+	 "  -o ro            read-only\n"},
+	{"umount", cmd_umount, "unmount a zgfs mount",
+	 "usage: zgfs umount MOUNTPOINT\n"
+	 "\n"
+	 "Unmounts and waits until the daemon has closed its node.\n"},
+	{"versions", cmd_versions, "list the versions of a file on a mount",
+	 "usage: zgfs versions PATH\n"
+	 "\n"
+	 "Prints one line per version of the file, oldest first: the KV tx seq that made it,\n"
+	 "its size and its 0G root (- when empty).\n"},
+	{"cat", cmd_cat, "print a file, or an old version of it",
+	 "usage: zgfs cat PATH --version SEQ\n"
+	 "\n"
+	 "Prints the version of the file made by KV tx seq SEQ (see zgfs versions).\n"},
 	{"root", cmd_root, "print the 0G Merkle root of files",
 	 "usage: zgfs root [-j THREADS] [--json] FILE...\n"
 	 "\n"

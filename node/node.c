@@ -89,7 +89,14 @@ int node_kv_write(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE],
 int node_kv_read(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE], const uint8_t *key,
 		 size_t key_len, struct node_value *ret_value)
 {
-	return n->ops->kv_read(n, stream, key, key_len, ret_value);
+	return n->ops->kv_read(n, stream, key, key_len, UINT64_MAX, ret_value);
+}
+
+int node_kv_read_at(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE],
+		    const uint8_t *key, size_t key_len, uint64_t version,
+		    struct node_value *ret_value)
+{
+	return n->ops->kv_read(n, stream, key, key_len, version, ret_value);
 }
 
 int node_kv_list(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE], const uint8_t *from,

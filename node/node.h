@@ -142,6 +142,12 @@ int node_kv_write(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE],
 int node_kv_read(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE], const uint8_t *key,
 		 size_t key_len, struct node_value *ret_value);
 
+/* node_kv_read_at() - the value key had right after tx seq `version` (an empty value for a
+ * deletion); -ENOENT if it had none then. */
+int node_kv_read_at(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE],
+		    const uint8_t *key, size_t key_len, uint64_t version,
+		    struct node_value *ret_value);
+
 /*
  * node_kv_list() - keys of a stream in byte order, from the key `from` on (inclusive; NULL:
  * from the first), with their latest values, calling fn for each until it returns non-zero

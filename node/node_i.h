@@ -30,7 +30,7 @@ struct node_ops {
 	int (*kv_write)(struct node *n, const uint8_t stream[32], const struct node_put_item *items,
 			size_t nitems, uint64_t *ret_tx_seq);
 	int (*kv_read)(struct node *n, const uint8_t stream[32], const uint8_t *key,
-		       size_t key_len, struct node_value *ret);
+		       size_t key_len, uint64_t version, struct node_value *ret);
 	int (*kv_list)(struct node *n, const uint8_t stream[32], const uint8_t *from,
 		       size_t from_len, size_t max, node_kv_list_fn *fn, void *ctx);
 	int (*kv_versions)(struct node *n, const uint8_t stream[32], const uint8_t *key,

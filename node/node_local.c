@@ -597,12 +597,12 @@ out:
 }
 
 static int local_kv_read(struct node *n, const uint8_t stream[32], const uint8_t *key,
-			 size_t key_len, struct node_value *ret)
+			 size_t key_len, uint64_t version, struct node_value *ret)
 {
 	struct node_kv_value v;
 	int r;
 
-	r = node_kv_get(L(n)->kv, stream, key, key_len, 0, NODE_KV_QUERY_MAX, NODE_KV_LATEST, &v);
+	r = node_kv_get(L(n)->kv, stream, key, key_len, 0, NODE_KV_QUERY_MAX, version, &v);
 	if (r < 0)
 		return r;
 	if (v.size > v.len) {

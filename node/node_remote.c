@@ -1208,11 +1208,11 @@ out:
 }
 
 static int remote_kv_read(struct node *n, const uint8_t stream[32], const uint8_t *key,
-			  size_t key_len, struct node_value *ret)
+			  size_t key_len, uint64_t version, struct node_value *ret)
 {
 	if (key_len == 0)
 		return -EINVAL;
-	return kv_value(R(n), stream, key, key_len, NODE_KV_LATEST, ret);
+	return kv_value(R(n), stream, key, key_len, version, ret);
 }
 
 static int remote_kv_list(struct node *n, const uint8_t stream[32], const uint8_t *from,

@@ -119,7 +119,7 @@ static int fake_kv_write(struct node *n, const uint8_t stream[32],
 }
 
 static int fake_kv_read(struct node *n, const uint8_t stream[32], const uint8_t *key,
-			size_t key_len, struct node_value *ret)
+			size_t key_len, uint64_t version, struct node_value *ret)
 {
 	return -ENOENT;
 }

@@ -1,0 +1,85 @@
+/*
+ * fs.h - the mount: a POSIX view of one volume of a node.
+ *
+ * A volume is a KV stream. Its namespace lives in that stream as three kinds of keys
+ * (fs_key_*): the superblock, one record per inode (attributes, the file's extent list or
+ * a symlink's target), and one per directory entry. Every metadata change is one KV
+ * transaction, so it is atomic, and the namespace can be rebuilt from the log. File bytes
+ * are extents: byte ranges of log entries. docs/SEMANTICS.md is the contract.
+ */
+#ifndef FS_FS_H
+#define FS_FS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "node/node.h"
+
+#define FS_ROOT_INO 1
+
+struct fs_config {
+	const char *mountpoint;
+	struct node *node;	  /* the node the volume lives on; not owned */
+	const char *volume;	  /* volume name (default "default") */
+	bool read_only;
+	bool verify;		  /* reported in the log; the node does the checking */
+	int ready_fd;		  /* written "ok\n" or an error line once mounted; -1: none */
+	const char *node_url;	  /* where this mount's node answers RPC, for user.zg.node */
+	unsigned max_threads;	  /* FUSE worker threads (0: libfuse's default) */
+};
+
+/*
+ * fs_main() - mount the volume at cfg->mountpoint and serve it until it is unmounted or
+ * the process gets SIGINT/SIGTERM/SIGHUP. Returns 0 after a clean unmount, or -errno
+ * (after writing the reason to cfg->ready_fd when the mount never became ready).
+ */
+int fs_main(const struct fs_config *cfg);
+
+/* The stream id of a volume: keccak256("zgfs volume " + name). */
+void fs_volume_stream(const char *name, uint8_t ret_stream[NODE_STREAM_ID_SIZE]);
+
+/* One extent: bytes [offset, offset + length) of log entry tx_seq. */
+struct fs_extent {
+	uint64_t tx_seq, offset, length;
+};
+
+/* An inode record as kept in the volume's stream. */
+struct fs_record {
+	uint32_t mode, uid, gid, nlink;
+	uint64_t size;
+	int64_t atime_sec, mtime_sec, ctime_sec;
+	uint32_t atime_nsec, mtime_nsec, ctime_nsec;
+	uint64_t parent; /* directories: the parent directory's inode */
+	size_t nextents;
+	struct fs_extent *extents; /* malloc'd (fs_record_release) */
+	size_t target_len;
+	char *target; /* symlinks: malloc'd, not NUL-terminated in the record */
+};
+
+/* Keys: "S"; "I" + be64(ino); "D" + be64(parent) + name. Return the key length. */
+#define FS_KEY_MAX (1 + 8 + 255)
+size_t fs_key_super(uint8_t key[FS_KEY_MAX]);
+size_t fs_key_inode(uint8_t key[FS_KEY_MAX], uint64_t ino);
+size_t fs_key_dirent(uint8_t key[FS_KEY_MAX], uint64_t parent, const char *name, size_t len);
+
+/* Record codec. encode: malloc'd bytes in *ret (free them). decode: -EINVAL when malformed. */
+int fs_record_encode(const struct fs_record *r, uint8_t **ret, size_t *ret_len);
+__attribute__((warn_unused_result)) int fs_record_decode(const uint8_t *p, size_t len,
+							  struct fs_record *ret);
+void fs_record_release(struct fs_record *r); /* NULL-safe */
+
+/*
+ * fs_read_extents() - bytes [off, off + len) of content made of extents, read from the node
+ * (verified there). Returns the number of bytes read (less at the end), or -errno.
+ */
+ssize_t fs_read_extents(struct node *n, const struct fs_extent *ext, size_t next, uint64_t off,
+			void *buf, size_t len);
+
+/* fs_content_root() - the 0G root of content made of extents: the entry's own root when
+ * one extent is a whole entry, else hashed from the bytes. -ENODATA when it is empty. */
+int fs_content_root(struct node *n, const struct fs_extent *ext, size_t next,
+		    uint8_t ret_root[32]);
+
+#endif
