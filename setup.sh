@@ -9,14 +9,14 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # Debian 12 (bookworm) packages: the compiler and build tools, the libraries zgfs links,
-# FUSE, and what the tests run (python3 for small helpers). Versions are those of
-# bookworm, which only takes security fixes; the minimum versions are also checked by
-# meson.build.
+# FUSE, what the tests run (python3 for small helpers) and what bench/run.sh drives (fio).
+# Versions are those of bookworm, which only takes security fixes; the minimum versions
+# are also checked by meson.build.
 debs=(
 	gcc meson ninja-build pkg-config python3
 	libssl-dev libisal-dev libjansson-dev libsodium-dev libleveldb-dev
 	libcurl4-openssl-dev libmicrohttpd-dev libsecp256k1-dev
-	libfuse3-dev fuse3
+	libfuse3-dev fuse3 fio
 )
 # Node.js runs the official 0G SDK in the compatibility tests. A machine that already
 # has node and npm (from any source) keeps them.

@@ -74,6 +74,8 @@ struct node_kv {
 	leveldb_readoptions_t *ropts;
 	leveldb_readoptions_t *scan_ropts; /* digest: whole-database scans skip the cache */
 	leveldb_writeoptions_t *wopts;	   /* sync */
+	leveldb_writeoptions_t *apply_wopts; /* what node_kv_apply() uses: wopts unless lazy */
+	leveldb_writeoptions_t *lazy_wopts;  /* no sync */
 	uint64_t next_seq;
 };
 
@@ -538,6 +540,13 @@ static int kv_init_meta(struct node_kv *kv)
 	return lvl_error(err);
 }
 
+void node_kv_set_lazy(struct node_kv *kv, bool lazy)
+{
+	pthread_mutex_lock(&kv->lock);
+	kv->apply_wopts = lazy ? kv->lazy_wopts : kv->wopts;
+	pthread_mutex_unlock(&kv->lock);
+}
+
 void node_kv_close(struct node_kv *kv)
 {
 	if (!kv)
@@ -552,6 +561,8 @@ void node_kv_close(struct node_kv *kv)
 		leveldb_readoptions_destroy(kv->scan_ropts);
 	if (kv->wopts)
 		leveldb_writeoptions_destroy(kv->wopts);
+	if (kv->lazy_wopts)
+		leveldb_writeoptions_destroy(kv->lazy_wopts);
 	pthread_mutex_destroy(&kv->lock);
 	free(kv);
 }
@@ -575,6 +586,8 @@ int node_kv_open(const char *dir, struct node_kv **ret_kv)
 	kv->ropts = leveldb_readoptions_create();
 	kv->scan_ropts = leveldb_readoptions_create();
 	kv->wopts = leveldb_writeoptions_create();
+	kv->lazy_wopts = leveldb_writeoptions_create();
+	kv->apply_wopts = kv->wopts;
 	leveldb_options_set_create_if_missing(kv->opts, 1);
 	leveldb_options_set_paranoid_checks(kv->opts, 1);
 	leveldb_readoptions_set_verify_checksums(kv->ropts, 1);
@@ -1294,7 +1307,7 @@ int node_kv_apply(struct node_kv *kv, uint64_t tx_seq, const uint8_t *sender, co
 			       val.len);
 	be64_put(x, tx_seq + 1);
 	leveldb_writebatch_put(rp.wb, meta_next, strlen(meta_next), (const char *)x, 8);
-	leveldb_write(kv->db, kv->wopts, rp.wb, &err);
+	leveldb_write(kv->db, kv->apply_wopts, rp.wb, &err);
 	r = lvl_error(err);
 	if (r < 0)
 		goto out;

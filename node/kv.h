@@ -83,6 +83,13 @@ __attribute__((warn_unused_result)) int
 node_kv_apply(struct node_kv *kv, uint64_t tx_seq, const uint8_t *sender, const uint8_t *tags,
 	      size_t tags_len, const uint8_t *data, size_t len, enum node_kv_outcome *ret_outcome);
 
+/*
+ * node_kv_set_lazy() - apply without syncing. The state is a view of the log, so a
+ * caller that replays the log from node_kv_next_tx_seq() after a crash (the node does, at
+ * open) loses nothing; it saves a sync per entry. Each apply stays atomic. Default: off.
+ */
+void node_kv_set_lazy(struct node_kv *kv, bool lazy);
+
 /* The seq node_kv_apply() expects next: the number of entries applied. */
 int node_kv_next_tx_seq(struct node_kv *kv, uint64_t *ret_seq);
 

@@ -333,6 +333,8 @@ int node_open_local(const struct node_config *cfg, struct node **ret_node)
 	r = node_kv_open(sub, &l->kv);
 	if (r < 0)
 		goto fail;
+	/* The KV state is replayed from the log below and after every crash: no sync. */
+	node_kv_set_lazy(l->kv, true);
 
 	pc = (struct pending_ctx){.l = l};
 	r = node_store_pending(l->store, resolve_one, &pc);

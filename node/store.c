@@ -93,6 +93,7 @@ struct node_store {
 	leveldb_options_t *opts;
 	leveldb_readoptions_t *ro;
 	leveldb_writeoptions_t *wo; /* sync = true: every write is a synced write */
+	leveldb_writeoptions_t *wo_lazy; /* sync = false: for commit records only */
 	uint64_t pack_size;
 
 	pthread_mutex_t mu;  /* everything below, and every read-modify-write of the index */
@@ -781,6 +782,7 @@ int node_store_open_config(const char *dir, const struct node_store_config *cfg,
 	s->opts = leveldb_options_create();
 	s->ro = leveldb_readoptions_create();
 	s->wo = leveldb_writeoptions_create();
+	s->wo_lazy = leveldb_writeoptions_create();
 	leveldb_options_set_create_if_missing(s->opts, 1);
 	leveldb_writeoptions_set_sync(s->wo, 1);
 	snprintf(path, sizeof(path), "%s/index", dir);
@@ -846,6 +848,8 @@ void node_store_close(struct node_store *s)
 		leveldb_readoptions_destroy(s->ro);
 	if (s->wo)
 		leveldb_writeoptions_destroy(s->wo);
+	if (s->wo_lazy)
+		leveldb_writeoptions_destroy(s->wo_lazy);
 	pthread_mutex_destroy(&s->mu);
 	pthread_mutex_destroy(&s->tree_mu);
 	free(s);
@@ -1108,7 +1112,16 @@ static int commit_locked(struct node_store *s, uint64_t id, struct rec *r,
 	batch_put(b, k, key_root(k, r->root, settled->tx_seq), "", 0);
 	batch_del(b, k, key_id(k, 'Q', id));
 	batch_totals(b, s->total_entries + 1, s->total_bytes + r->length);
-	ret = db_write(s, b);
+	/* Not synced: the pending record it replaces was, and the settlement it records is in
+	 * the ledger. A crash that loses this write leaves the entry pending, and the next
+	 * open reports it (node_store_pending) for the node to commit again. The next synced
+	 * write of this log makes it durable anyway. */
+	{
+		char *err = NULL;
+
+		leveldb_write(s->db, s->wo_lazy, b, &err);
+		ret = db_error(err);
+	}
 	leveldb_writebatch_destroy(b);
 	if (ret == 0) {
 		s->total_entries++;
