@@ -270,6 +270,26 @@ static char *get_attr(const char *path, const char *name)
 	return buf;
 }
 
+/* True while pid runs: a zombie (exited, not yet reaped by its parent) has finished. */
+static bool running(pid_t pid)
+{
+	char path[64], stat[256], *paren;
+	FILE *f;
+	size_t n;
+
+	if (kill(pid, 0) < 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return true;
+	n = fread(stat, 1, sizeof(stat) - 1, f);
+	fclose(f);
+	stat[n] = '\0';
+	paren = strrchr(stat, ')');
+	return !(paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X'));
+}
+
 int cmd_umount(int argc, char **argv)
 {
 	char *pid_text;
@@ -301,8 +321,14 @@ int cmd_umount(int argc, char **argv)
 		}
 	}
 	/* The daemon settles and closes the node after the kernel lets go: wait for it. */
-	for (int i = 0; pid > 0 && i < 600 && kill(pid, 0) == 0; i++)
+	for (int i = 0; pid > 0 && i < 600 && running(pid); i++)
 		nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+	if (pid > 0 && running(pid)) {
+		cli_error("umount: %s is unmounted, but its daemon (pid %ld) is still closing its "
+			  "node after 30 s",
+			  argv[1], (long)pid);
+		return 1;
+	}
 	return 0;
 }
 
@@ -326,6 +352,20 @@ int cmd_versions(int argc, char **argv)
 	return 0;
 }
 
+struct version_ctx {
+	uint64_t want;
+	bool found;
+};
+
+static int is_version(void *ctx, uint64_t version, uint64_t size)
+{
+	struct version_ctx *c = ctx;
+
+	if (version == c->want)
+		c->found = true;
+	return c->found;
+}
+
 int cmd_cat(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -339,6 +379,8 @@ int cmd_cat(int argc, char **argv)
 	struct node_value v = {0};
 	struct fs_record rec = {0};
 	struct node *n = NULL;
+	struct version_ctx vc = {0};
+	size_t klen;
 	int c, r, status = 1;
 
 	optind = 1;
@@ -372,8 +414,16 @@ int cmd_cat(int argc, char **argv)
 	}
 	if (cli_open_node(url, NULL, &n) < 0)
 		goto out;
-	r = node_kv_read_at(n, stream, key, fs_key_inode(key, strtoull(sp + 1, NULL, 10)),
-			    version, &v);
+	klen = fs_key_inode(key, strtoull(sp + 1, NULL, 10));
+	/* SEQ must be a version the file's record has, not any point in time. */
+	vc.want = version;
+	r = node_kv_versions(n, stream, key, klen, is_version, &vc);
+	if (r > 0)
+		r = 0; /* the walk stopped at the version */
+	if (r == 0 && !vc.found)
+		r = -ENOENT;
+	if (r == 0)
+		r = node_kv_read_at(n, stream, key, klen, version, &v);
 	if (r == 0 && (v.len == 0 || fs_record_decode(v.data, v.len, &rec) < 0))
 		r = -ENOENT;
 	if (r < 0) {
@@ -383,7 +433,8 @@ int cmd_cat(int argc, char **argv)
 	}
 	buf = malloc(1 << 20);
 	for (uint64_t off = 0; buf && off < rec.size;) {
-		ssize_t got = fs_read_extents(n, rec.extents, rec.nextents, off, buf, 1 << 20);
+		ssize_t got =
+			fs_read_extents(n, rec.extents, rec.nextents, off, buf, 1 << 20, NULL);
 
 		if (got <= 0) {
 			cli_error("cat: %s: %s", argv[optind],

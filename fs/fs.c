@@ -62,6 +62,10 @@ struct inode {
 	struct dir *dir;
 	bool root_known;
 	uint8_t root[32];
+	/* mtime as of the last write not yet settled; kept unless a later utimens set one */
+	int64_t write_sec;
+	uint32_t write_nsec;
+	bool mtime_set; /* utimens after the last write: the commit keeps the stored mtime */
 };
 
 struct handle {
@@ -763,9 +767,11 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW))
 		set_time(&rec.atime_sec, &rec.atime_nsec, &attr->st_atim,
 			 to_set & FUSE_SET_ATTR_ATIME_NOW);
-	if (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW))
+	if (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)) {
 		set_time(&rec.mtime_sec, &rec.mtime_nsec, &attr->st_mtim,
 			 to_set & FUSE_SET_ATTR_MTIME_NOW);
+		in->mtime_set = true;
+	}
 	if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))
 		now(&rec.ctime_sec, &rec.ctime_nsec);
 	if (to_set & FUSE_SET_ATTR_CTIME)
@@ -1292,9 +1298,12 @@ static int handle_commit(struct handle *h)
 	rec.extents = ext;
 	rec.nextents++;
 	rec.size += fi->entry.length;
-	now(&rec.mtime_sec, &rec.mtime_nsec);
-	rec.ctime_sec = rec.mtime_sec;
-	rec.ctime_nsec = rec.mtime_nsec;
+	/* mtime is when the bytes were written, unless utimens set it since. */
+	if (!in->mtime_set) {
+		rec.mtime_sec = in->write_sec;
+		rec.mtime_nsec = in->write_nsec;
+	}
+	now(&rec.ctime_sec, &rec.ctime_nsec);
 	err = in->gone ? 0 : txn_record(&t, in->ino, &rec) < 0 ? ENOMEM : txn_commit(&t);
 	txn_release(&t);
 	if (err) {
@@ -1332,22 +1341,23 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		goto out;
 	}
 	pthread_mutex_lock(&fs.mu);
-	if (!h->up) {
-		/* A new append starts where the file ends now. */
-		end = in->rec.size + in->pending;
-		if ((uint64_t)off < end) {
-			err = EPERM;
-		} else {
-			h->base = end;
-			h->written = 0;
-			gap = (uint64_t)off - end;
-		}
-	} else {
-		end = h->base + h->written;
-		if ((uint64_t)off < end)
-			err = EPERM;
-		else
-			gap = (uint64_t)off - end;
+	/*
+	 * The file ends at its settled size plus what every open writer holds. A write there
+	 * is an append to this handle's stream, even when other handles appended since this
+	 * one last wrote (their bytes and ours are placed at the closes, in close order). A
+	 * write past it leaves a hole of zeros; a write before it, or into this handle's own
+	 * bytes, would change existing data: EPERM.
+	 */
+	end = in->rec.size + in->pending;
+	if (h->up && (uint64_t)off == h->base + h->written)
+		gap = 0;
+	else if ((uint64_t)off < end)
+		err = EPERM;
+	else
+		gap = (uint64_t)off - end;
+	if (!err && !h->up) {
+		h->base = end;
+		h->written = 0;
 	}
 	pthread_mutex_unlock(&fs.mu);
 	if (err)
@@ -1378,6 +1388,8 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	pthread_mutex_lock(&fs.mu);
 	h->written += gap + size;
 	in->pending += gap + size;
+	now(&in->write_sec, &in->write_nsec);
+	in->mtime_set = false;
 	pthread_mutex_unlock(&fs.mu);
 out:
 	pthread_mutex_unlock(&h->mu);
@@ -1433,6 +1445,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct handle *h = H(fi);
 	struct fs_extent *ext = NULL;
+	uint64_t bad_seq = 0;
 	size_t next;
 	uint8_t *buf;
 	ssize_t got;
@@ -1455,12 +1468,13 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	got = fs_read_extents(fs.node, ext, next, (uint64_t)off, buf, size);
+	got = fs_read_extents(fs.node, ext, next, (uint64_t)off, buf, size, &bad_seq);
 	if (got < 0) {
 		if (got == -EIO)
-			fs_log("inode %" PRIu64 ": read at %lld failed verification or I/O: the "
-			       "stored bytes do not match the entry's Merkle root",
-			       ino, (long long)off);
+			fs_log("CORRUPT DATA: inode %" PRIu64 ", log entry %" PRIu64 " (tx seq): "
+			       "reading file bytes from %lld failed verification or I/O; the read "
+			       "returned EIO, not the stored bytes",
+			       ino, bad_seq, (long long)off);
 		fuse_reply_err(req, to_errno((int)got));
 	} else {
 		fuse_reply_buf(req, (const char *)buf, (size_t)got);
@@ -1604,7 +1618,7 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	memset(&sv, 0, sizeof(sv));
 	sv.f_bsize = sv.f_frsize = 4096;
 	sv.f_bfree = sv.f_bavail = st.disk_free / 4096;
-	sv.f_blocks = (st.disk_free + st.bytes_stored) / 4096;
+	sv.f_blocks = st.disk_total / 4096;
 	pthread_mutex_lock(&fs.mu);
 	sv.f_files = fs.ninodes + sv.f_bfree;
 	pthread_mutex_unlock(&fs.mu);

@@ -72,10 +72,11 @@ void fs_record_release(struct fs_record *r); /* NULL-safe */
 
 /*
  * fs_read_extents() - bytes [off, off + len) of content made of extents, read from the node
- * (verified there). Returns the number of bytes read (less at the end), or -errno.
+ * (verified there). Returns the number of bytes read (less at the end), or -errno, with
+ * the tx seq of the entry that failed in *ret_failed_seq (may be NULL).
  */
 ssize_t fs_read_extents(struct node *n, const struct fs_extent *ext, size_t next, uint64_t off,
-			void *buf, size_t len);
+			void *buf, size_t len, uint64_t *ret_failed_seq);
 
 /* fs_content_root() - the 0G root of content made of extents: the entry's own root when
  * one extent is a whole entry, else hashed from the bytes. -ENODATA when it is empty. */

@@ -183,7 +183,7 @@ void fs_record_release(struct fs_record *r)
 }
 
 ssize_t fs_read_extents(struct node *n, const struct fs_extent *ext, size_t next, uint64_t off,
-			void *buf, size_t len)
+			void *buf, size_t len, uint64_t *ret_failed_seq)
 {
 	uint8_t *out = buf;
 	size_t done = 0;
@@ -205,10 +205,13 @@ ssize_t fs_read_extents(struct node *n, const struct fs_extent *ext, size_t next
 			if (want > elen - rel)
 				want = (size_t)(elen - rel);
 			r = node_read(n, ext[i].tx_seq, ext[i].offset + rel, out + done, want, &got);
-			if (r < 0)
+			if (r == 0 && got == 0)
+				r = -EIO; /* the entry is shorter than its extent says */
+			if (r < 0) {
+				if (ret_failed_seq)
+					*ret_failed_seq = ext[i].tx_seq;
 				return r;
-			if (got == 0)
-				return -EIO; /* the entry is shorter than its extent says */
+			}
 			done += got;
 		}
 		start += elen;
@@ -247,7 +250,7 @@ int fs_content_root(struct node *n, const struct fs_extent *ext, size_t next,
 		return -ENOMEM;
 	r = codec_merkle_init(&m);
 	while (r == 0 && off < size) {
-		ssize_t got = fs_read_extents(n, ext, next, off, buf, FS_HASH_BUFFER);
+		ssize_t got = fs_read_extents(n, ext, next, off, buf, FS_HASH_BUFFER, NULL);
 
 		if (got <= 0) {
 			r = got < 0 ? (int)got : -EIO;

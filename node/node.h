@@ -65,6 +65,7 @@ struct node_status {
 	unsigned connected_peers;
 	uint64_t bytes_stored;	  /* data bytes of finalized entries */
 	uint64_t disk_free;	  /* bytes free on the data directory's filesystem */
+	uint64_t disk_total;	  /* that filesystem's size */
 };
 
 int node_status(struct node *n, struct node_status *ret_status);

@@ -375,8 +375,10 @@ static int local_status(struct node *n, struct node_status *ret)
 	r = node_kv_next_tx_seq(l->kv, &st.kv_next_tx_seq);
 	if (r < 0)
 		return r;
-	if (statvfs(l->dir, &vfs) == 0)
+	if (statvfs(l->dir, &vfs) == 0) {
 		st.disk_free = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+		st.disk_total = (uint64_t)vfs.f_blocks * vfs.f_frsize;
+	}
 	*ret = st;
 	return 0;
 }

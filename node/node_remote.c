@@ -239,6 +239,9 @@ static int remote_status(struct node *n, struct node_status *ret)
 		x |= j_u64(res, "connectedPeers", &peers);
 		x |= j_u64(res, "bytesStored", &st.bytes_stored);
 		x |= j_u64(res, "diskFree", &st.disk_free);
+		/* Older zgfs nodes do not say: then the mount reports free space as its size. */
+		if (j_u64(res, "diskTotal", &st.disk_total) < 0)
+			st.disk_total = st.disk_free + st.bytes_stored;
 		st.connected_peers = (unsigned)peers;
 	} else if (r == -ENOSYS) {
 		/* A 0G node: what zgs_getStatus tells. */

@@ -1,0 +1,1164 @@
+#!/usr/bin/env python3
+"""The mount's contract, docs/SEMANTICS.md, row by row, through the kernel.
+
+usage: test_mount.py ZGFS
+
+Mounts a fresh volume with `zgfs mount -f` and checks every row of docs/SEMANTICS.md with
+ordinary system calls (os, fcntl, mmap, ctypes for renameat2); each group of checks
+prints the row it covers. Then the `zgfs mount` command itself: -f and background modes,
+a missing or non-empty mountpoint, the data directory lock, -o ro, --verify=never, a
+SIGKILLed daemon (auto_unmount) and `zgfs umount`. Everything written is checked again
+after a clean remount, and after a SIGKILL that follows fsync.
+
+Prints TAP-style lines; exits 0 when every point passed, 1 otherwise, 77 (skipped) when
+FUSE cannot be used here.
+"""
+import errno
+import mmap
+import os
+import random
+import re
+import shutil
+import socket
+import stat
+import sys
+import threading
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mountlib as ml  # noqa: E402
+
+if len(sys.argv) < 2:
+    sys.exit("usage: test_mount.py ZGFS")
+ZGFS = os.path.abspath(sys.argv[1])
+KiB, MiB = 1024, 1 << 20
+SEG = 256 * KiB
+t = ml.Tap()
+rng = random.Random(20261201)
+ROOT_RE = re.compile(r"^0x[0-9a-f]{64}$")
+
+# What the volume must hold after a remount: path relative to the mountpoint ->
+# {"kind": "file"|"dir"|"link", "data": bytes, "target": str, "mode", "uid", "gid",
+# "mtime_ns", "atime_ns"}; and paths that must not exist.
+expect = {}
+absent = set()
+
+
+def row(name):
+    print(f"# --- SEMANTICS.md: {name}", flush=True)
+
+
+def P(*parts):
+    return os.path.join(M, *parts)
+
+
+def remember_file(rel, data, **attrs):
+    expect[rel] = dict(kind="file", data=data, **attrs)
+    absent.discard(rel)
+
+
+def parse_extents(text):
+    """user.zg.extents -> [(tx_seq, offset, length, root)] or raises ValueError."""
+    out = []
+    for line in text.strip().splitlines():
+        f = line.split()
+        if len(f) != 4 or not ROOT_RE.match(f[3]):
+            raise ValueError(f"bad extents line {line!r}")
+        out.append((int(f[0]), int(f[1]), int(f[2]), f[3]))
+    return out
+
+
+def parse_versions(text):
+    """user.zg.versions -> [(kv_seq, size, root or '-')] or raises ValueError."""
+    out = []
+    for line in text.strip().splitlines():
+        f = line.split()
+        if len(f) != 3 or not (ROOT_RE.match(f[2]) or f[2] == "-"):
+            raise ValueError(f"bad versions line {line!r}")
+        out.append((int(f[0]), int(f[1]), f[2]))
+    return out
+
+
+def root_of(data):
+    """`zgfs root` of bytes, through a copy outside the mount; '-' for no bytes."""
+    if not data:
+        return "-"
+    path = os.path.join(S, "rootcopy")
+    with open(path, "wb") as f:
+        f.write(data)
+    r = ml.zgfs_root(ZGFS, path)
+    os.unlink(path)
+    return r
+
+
+def close_ok(fd, what):
+    try:
+        os.close(fd)
+        return True
+    except OSError as e:
+        t.ok(False, f"{what}: close returns 0", f"close: {e}")
+        return False
+
+
+# ---------------------------------------------------------------------------------------
+# Files
+
+def files_create():
+    row("create, write sequentially, close -> one log entry, root = 0G root, durable")
+    for size, chunk in [(1, 1), (4096, 4096), (SEG + 1, 4096), (3 * MiB + 12345, MiB)]:
+        rel = f"create-{size}"
+        data = ml.pattern(rel, size)
+        ml.write_file(P(rel), data, chunk=chunk)
+        remember_file(rel, data)
+        t.ok(ml.read_file(P(rel)) == data, f"{size} B written in {chunk} B writes reads back "
+             "equal")
+        st = os.stat(P(rel))
+        t.ok(stat.S_ISREG(st.st_mode) and st.st_size == size, f"{size} B: stat is a regular "
+             f"file of {size} B", f"mode {oct(st.st_mode)} size {st.st_size}")
+        root = ml.getxattr(P(rel), "user.zg.root")
+        want = root_of(data)
+        t.ok(root == want, f"{size} B: user.zg.root equals `zgfs root` of a copy",
+             f"xattr {root} zgfs root {want}")
+        ext = parse_extents(ml.getxattr(P(rel), "user.zg.extents"))
+        t.ok(len(ext) == 1 and ext[0][1:] == (0, size, want),
+             f"{size} B: user.zg.extents is one entry holding exactly the file's bytes",
+             f"extents {ext}")
+    fd = os.open(P("empty"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    os.close(fd)
+    remember_file("empty", b"")
+    st = os.stat(P("empty"))
+    t.ok(st.st_size == 0 and ml.read_file(P("empty")) == b"",
+         "create and close without writing: an empty file")
+    t.errno_is(lambda: os.open(P("empty"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644),
+               errno.EEXIST, "O_CREAT|O_EXCL on an existing name")
+    # Written with sendfile(2) from a local file, as shutil and cp do.
+    src = os.path.join(S, "sendfile-src")
+    data = ml.pattern("sendfile", 2 * MiB + 3)
+    with open(src, "wb") as f:
+        f.write(data)
+    shutil.copyfile(src, P("copied-by-shutil"))
+    remember_file("copied-by-shutil", data)
+    t.ok(ml.read_file(P("copied-by-shutil")) == data,
+         "shutil.copyfile (sendfile) into the mount reads back equal")
+
+
+def files_append():
+    row("write at EOF, or with O_APPEND -> an append, new extent(s)")
+    a, b, c, d = (ml.pattern(f"app{i}", n) for i, n in
+                  enumerate([100000, 300001, 5000, 1]))
+    ml.write_file(P("append"), a)
+    fd = os.open(P("append"), os.O_WRONLY | os.O_APPEND)
+    for i in range(0, len(b), 65536):
+        os.write(fd, b[i:i + 65536])
+    os.close(fd)
+    got = ml.read_file(P("append"))
+    t.ok(got == a + b, "O_APPEND writes land after the old bytes",
+         f"size {len(got)} want {len(a + b)}")
+    fd = os.open(P("append"), os.O_WRONLY)
+    os.lseek(fd, 0, os.SEEK_END)
+    os.write(fd, c)
+    os.pwrite(fd, d, len(a + b + c))
+    os.close(fd)
+    want = a + b + c + d
+    got = ml.read_file(P("append"))
+    t.ok(got == want, "write at EOF after lseek(SEEK_END), and pwrite at the size, append",
+         f"size {len(got)} want {len(want)}")
+    t.ok(os.stat(P("append")).st_size == len(want), "stat size counts every append")
+    ext = parse_extents(ml.getxattr(P("append"), "user.zg.extents"))
+    t.ok(len(ext) >= 2 and sum(e[2] for e in ext) == len(want),
+         "user.zg.extents: the appends are further extents, lengths summing to the size",
+         f"extents {ext}")
+    t.ok(ext and ext[0][1:] == (0, len(a), root_of(a)),
+         "user.zg.extents: the first extent is still the first write's entry", f"{ext[:1]}")
+    root = ml.getxattr(P("append"), "user.zg.root")
+    t.ok(root == root_of(want), "user.zg.root of an appended file is the 0G root of its "
+         "whole current content", f"{root} vs {root_of(want)}")
+    fd = os.open(P("append"), os.O_RDONLY)
+    edge = len(a)
+    t.ok(os.pread(fd, 200, edge - 100) == want[edge - 100:edge + 100],
+         "pread across the boundary of two extents")
+    os.close(fd)
+    # Appending to a file from O_RDWR|O_APPEND and reading it back through the same fd.
+    fd = os.open(P("append"), os.O_RDWR | os.O_APPEND)
+    e = b"tail-" * 100
+    os.write(fd, e)
+    os.fsync(fd)
+    t.ok(os.pread(fd, len(e), len(want)) == e, "an appended range reads back through the "
+         "writer's own descriptor after fsync")
+    os.close(fd)
+    want += e
+    remember_file("append", want)
+
+
+def files_below_eof():
+    row("write below EOF, on bytes that already exist -> EPERM, nothing changes")
+    data = ml.pattern("below", 8192)
+    ml.write_file(P("below"), data)
+    remember_file("below", data)
+    ext0 = ml.getxattr(P("below"), "user.zg.extents")
+    ver0 = ml.getxattr(P("below"), "user.zg.versions")
+    fd = os.open(P("below"), os.O_WRONLY)
+    t.errno_is(lambda: os.pwrite(fd, b"X", 0), errno.EPERM, "pwrite at offset 0")
+    t.errno_is(lambda: os.pwrite(fd, b"XY", 8191), errno.EPERM,
+               "a write straddling EOF (overwrites the last byte)")
+    os.lseek(fd, 100, os.SEEK_SET)
+    t.errno_is(lambda: os.write(fd, b"Z" * 10), errno.EPERM, "write after lseek(100)")
+    close_ok(fd, "O_WRONLY after refused writes")
+    fd = os.open(P("below"), os.O_RDWR)
+    t.errno_is(lambda: os.pwrite(fd, b"M" * 4096, 2048), errno.EPERM,
+               "pwrite in the middle through O_RDWR")
+    close_ok(fd, "O_RDWR after a refused write")
+    t.ok(ml.read_file(P("below")) == data, "content intact after the refused writes")
+    t.ok(ml.getxattr(P("below"), "user.zg.extents") == ext0 and
+         ml.getxattr(P("below"), "user.zg.versions") == ver0,
+         "extents and versions unchanged after the refused writes")
+
+
+def check_versions(rel, history, what):
+    """history: the contents the file had, oldest first (each a settled version)."""
+    vers = parse_versions(ml.getxattr(P(rel), "user.zg.versions"))
+    seqs = [v[0] for v in vers]
+    t.ok(seqs == sorted(seqs) and len(set(seqs)) == len(seqs),
+         f"{what}: user.zg.versions oldest first, kv_seq increasing", f"{vers}")
+    want = [(len(h), root_of(h)) for h in history]
+    have = [(v[1], v[2]) for v in vers]
+    # Every content the file had is listed, in order; empty versions from O_TRUNC may sit
+    # in between.
+    it = iter(have)
+    in_order = all(any(x == w for x in it) for w in want)
+    t.ok(in_order and have[-1] == want[-1],
+         f"{what}: every earlier content is listed in order, the current one last",
+         f"versions {have}\nwanted (in order) {want}")
+    return vers
+
+
+def versions_cli(rel, vers, history):
+    r = ml.run([ZGFS, "versions", P(rel)])
+    out = r.stdout.decode(errors="replace")
+    t.ok(r.returncode == 0 and all(str(v[0]) in out for v in vers),
+         "`zgfs versions PATH` on the mounted path lists every kv_seq", ml.text(r))
+    good = 0
+    wrong = []
+    for h in history[:-1]:
+        if not h:
+            continue
+        root = root_of(h)
+        seq = [v[0] for v in vers if v[2] == root and v[1] == len(h)]
+        if not seq:
+            wrong.append(f"no version with root {root}")
+            continue
+        r = ml.run([ZGFS, "cat", P(rel), "--version", str(seq[0])])
+        if r.returncode == 0 and r.stdout == h:
+            good += 1
+        else:
+            wrong.append(f"version {seq[0]}: rc {r.returncode}, {len(r.stdout)} B: "
+                         f"{r.stderr.decode(errors='replace')[:300]}")
+    t.ok(not wrong and good > 0, f"`zgfs cat PATH --version SEQ` prints each old version's "
+         f"bytes ({good})", "\n".join(wrong))
+
+
+def files_truncate_zero():
+    row("open with O_TRUNC, truncate(0), ftruncate(0) -> a new, empty version; the old one "
+        "stays in user.zg.versions")
+    a = ml.pattern("trunc-a", 200 * KiB + 5)
+    b = ml.pattern("trunc-b", 77777)
+    c = ml.pattern("trunc-c", 3000)
+    ml.write_file(P("versioned"), a)
+    fd = os.open(P("versioned"), os.O_WRONLY | os.O_TRUNC)
+    st = os.fstat(fd)
+    t.ok(st.st_size == 0, "O_TRUNC: the file is empty once open returns", f"{st.st_size}")
+    os.write(fd, b)
+    os.close(fd)
+    t.ok(ml.read_file(P("versioned")) == b, "O_TRUNC then write: the new content")
+    history = [a, b]
+    check_versions("versioned", history, "after O_TRUNC")
+    os.truncate(P("versioned"), 0)
+    t.ok(os.stat(P("versioned")).st_size == 0 and ml.read_file(P("versioned")) == b"",
+         "truncate(path, 0): the file is empty")
+    history.append(b"")
+    vers = check_versions("versioned", history, "after truncate(0)")
+    t.ok(vers and vers[-1][1:] == (0, "-"), "truncate(0): the newest version is "
+         "`kv_seq 0 -`", f"{vers[-1:]}")
+    ml.write_file(P("versioned"), c, flags=os.O_WRONLY | os.O_APPEND)
+    fd = os.open(P("versioned"), os.O_WRONLY)
+    os.ftruncate(fd, 0)
+    os.close(fd)
+    t.ok(ml.read_file(P("versioned")) == b"", "ftruncate(fd, 0): the file is empty")
+    history += [c, b""]
+    vers = check_versions("versioned", history, "after ftruncate(0)")
+    versions_cli("versioned", vers, history)
+    d = ml.pattern("trunc-d", 1234)
+    ml.write_file(P("versioned"), d)  # O_TRUNC on an empty file, then content
+    history.append(d)
+    remember_file("versioned", d, history=history)
+
+
+def files_truncate_other():
+    row("truncate or ftruncate to any other size -> EPERM, nothing changes")
+    data = ml.pattern("trunc-other", 1000)
+    ml.write_file(P("trunc-other"), data)
+    remember_file("trunc-other", data)
+    ver0 = ml.getxattr(P("trunc-other"), "user.zg.versions")
+    t.errno_is(lambda: os.truncate(P("trunc-other"), 500), errno.EPERM, "truncate to 500 "
+               "(shorter)")
+    t.errno_is(lambda: os.truncate(P("trunc-other"), 2000), errno.EPERM, "truncate to 2000 "
+               "(longer)")
+    t.errno_is(lambda: os.truncate(P("trunc-other"), 1), errno.EPERM, "truncate to 1")
+    fd = os.open(P("trunc-other"), os.O_RDWR)
+    t.errno_is(lambda: os.ftruncate(fd, 999), errno.EPERM, "ftruncate to 999")
+    t.errno_is(lambda: os.ftruncate(fd, 1 << 30), errno.EPERM, "ftruncate to 1 GiB")
+    close_ok(fd, "after refused ftruncates")
+    t.ok(ml.read_file(P("trunc-other")) == data and
+         ml.getxattr(P("trunc-other"), "user.zg.versions") == ver0,
+         "content and versions intact after refused truncates")
+
+
+def files_read():
+    row("read, pread at any offset, mmap for reading -> the stored bytes")
+    size = 5 * MiB + 777
+    data = ml.pattern("readme", size)
+    ml.write_file(P("readme"), data)
+    remember_file("readme", data)
+    fd = os.open(P("readme"), os.O_RDONLY)
+    bad = []
+    for i in range(300):
+        off = rng.choice([0, SEG - 1, SEG, size - 1, size, size + 100,
+                          rng.randrange(size)])
+        n = rng.choice([1, 255, 4096, 65536, 300 * KiB, rng.randrange(1, 2 * MiB)])
+        got = os.pread(fd, n, off)
+        if got != data[off:off + n]:
+            bad.append(f"pread({n}, {off}) gave {len(got)} B")
+    t.ok(not bad, "300 preads at random offsets and lengths (also at and past EOF) equal "
+         "the written bytes", "\n".join(bad[:10]))
+    chunks = []
+    while True:
+        b = os.read(fd, 123457)
+        if not b:
+            break
+        chunks.append(b)
+    t.ok(b"".join(chunks) == data, "sequential read() of odd sizes to EOF")
+    results = []
+
+    def reader(seed):
+        r = random.Random(seed)
+        for _ in range(100):
+            off, n = r.randrange(size), r.randrange(1, MiB)
+            if os.pread(fd, n, off) != data[off:off + n]:
+                results.append((off, n))
+    threads = [threading.Thread(target=reader, args=(s,)) for s in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    t.ok(not results, "4 threads preading one descriptor at random offsets", f"{results[:5]}")
+    mm = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+    bad = [off for off in (rng.randrange(size) for _ in range(200))
+           if mm[off:off + 5000] != data[off:off + 5000]]
+    t.ok(not bad and len(mm) == size and mm[:] == data,
+         "mmap for reading: random slices and the whole mapping equal the bytes",
+         f"{bad[:5]}")
+    mm.close()
+    mm = mmap.mmap(fd, 0, access=mmap.ACCESS_COPY)
+    mm[0:4] = b"COPY"
+    t.ok(mm[0:4] == b"COPY", "mmap MAP_PRIVATE copy-on-write of a read-only descriptor "
+         "works")
+    mm.close()
+    os.close(fd)
+    t.ok(ml.read_file(P("readme"))[:4] == data[:4], "a private mapping's changes never "
+         "reach the file")
+
+
+def files_mmap_write():
+    row("mmap for writing (MAP_SHARED, PROT_WRITE) -> EPERM")
+    data = ml.pattern("mmapw", 3 * 4096)
+    ml.write_file(P("mmap-write"), data)
+    remember_file("mmap-write", data)
+    fd = os.open(P("mmap-write"), os.O_RDWR)
+    try:
+        mm = mmap.mmap(fd, len(data), flags=mmap.MAP_SHARED,
+                       prot=mmap.PROT_READ | mmap.PROT_WRITE)
+    except OSError as e:
+        # The kernel, not the mount, answers mmap: for a FUSE file opened with direct I/O
+        # it refuses a shared writable mapping with ENODEV before the mount hears of it.
+        t.ok(e.errno in (errno.EPERM, errno.ENODEV),
+             "mmap(MAP_SHARED, PROT_WRITE) is refused (EPERM, or ENODEV from the kernel)",
+             f"refused with {ml.errname(e.errno)}")
+        if e.errno != errno.EPERM:
+            t.note(f"SEMANTICS.md says EPERM; the kernel said {ml.errname(e.errno)}")
+    else:
+        t.ok(False, "mmap(MAP_SHARED, PROT_WRITE) is refused",
+             "the mapping was made; writing through it (the remount shows what stuck)")
+        try:
+            mm[0:5] = b"MMAPW"
+            mm.flush()
+        except OSError as e:
+            t.note(f"msync after writing through the mapping: {e}")
+        mm.close()
+    close_ok(fd, "after the shared writable mmap")
+    t.ok(ml.read_file(P("mmap-write")) == data, "the file is unchanged")
+
+
+def files_fsync():
+    row("fsync, fdatasync, close -> return 0 once settled (survival checked on remount)")
+    a, b = ml.pattern("fsync-a", 100000), ml.pattern("fsync-b", 50000)
+    fd = os.open(P("fsynced"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.write(fd, a)
+    try:
+        os.fsync(fd)
+        t.ok(True, "fsync after a write returns 0")
+    except OSError as e:
+        t.ok(False, "fsync after a write returns 0", str(e))
+    os.write(fd, b)
+    try:
+        os.fdatasync(fd)
+        t.ok(True, "fdatasync after a further write returns 0")
+    except OSError as e:
+        t.ok(False, "fdatasync after a further write returns 0", str(e))
+    t.ok(close_ok(fd, "fsynced"), "close after fsync returns 0")
+    t.ok(ml.read_file(P("fsynced")) == a + b, "fsynced content reads back")
+    remember_file("fsynced", a + b)
+    fd = os.open(P("fsynced"), os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        t.ok(True, "fsync of a read-only descriptor returns 0")
+    except OSError as e:
+        t.ok(False, "fsync of a read-only descriptor returns 0", str(e))
+    os.close(fd)
+
+
+def files_two_writers():
+    row("two writers on one file -> each appends at its close, in close order; "
+        "EPERM for a first write not at the size")
+    base = ml.pattern("two-base", 5000)
+    ml.write_file(P("two-writers"), base)
+    x, y = b"<writer-1:" + b"x" * 3000 + b">", b"<writer-2:" + b"y" * 2000 + b">"
+    fd1 = os.open(P("two-writers"), os.O_WRONLY | os.O_APPEND)
+    fd2 = os.open(P("two-writers"), os.O_WRONLY | os.O_APPEND)
+    os.write(fd1, x)
+    y_ok = True
+    try:
+        os.write(fd2, y)
+    except OSError as e:
+        y_ok = False
+        t.ok(e.errno == errno.EPERM, "the second writer's refused write is EPERM",
+             ml.errname(e.errno))
+    t.note(f"second O_APPEND writer's write {'accepted' if y_ok else 'refused'}")
+    c2 = close_ok(fd2, "second writer")
+    c1 = close_ok(fd1, "first writer")
+    got = ml.read_file(P("two-writers"))
+    want = base + (y if y_ok and c2 else b"") + (x if c1 else b"")
+    t.ok(got == want, "content is the old bytes, then each writer's bytes in close order",
+         f"got {len(got)} B ({got[5000:5012]!r}...), want {len(want)} B")
+    remember_file("two-writers", got)
+    # The same with plain O_WRONLY: both start at the size; the first closer wins the
+    # offset, the other's bytes follow at its close (or its write is refused).
+    fd1 = os.open(P("two-writers"), os.O_WRONLY)
+    fd2 = os.open(P("two-writers"), os.O_WRONLY)
+    size = len(got)
+    os.pwrite(fd1, x, size)
+    try:
+        os.pwrite(fd2, y, size)
+        y_ok = True
+    except OSError as e:
+        y_ok = False
+        t.ok(e.errno == errno.EPERM, "a second writer's pwrite at the old size, after the "
+             "first wrote there: refused with EPERM", ml.errname(e.errno))
+    c1 = close_ok(fd1, "first writer")
+    c2 = close_ok(fd2, "second writer")
+    got2 = ml.read_file(P("two-writers"))
+    want = got + (x if c1 else b"") + (y if y_ok and c2 else b"")
+    t.ok(got2 == want, "two O_WRONLY writers at the same offset: whole writes in close "
+         "order, nothing overwritten", f"got {len(got2)} B, want {len(want)} B")
+    remember_file("two-writers", got2)
+    # Interleaved: each writer writes twice, turn about, then both close. Whatever is
+    # accepted, the result is the old bytes followed by whole writes, with nothing else
+    # (no zeros in between) and each accepted write once.
+    fd1 = os.open(P("two-writers"), os.O_WRONLY | os.O_APPEND)
+    fd2 = os.open(P("two-writers"), os.O_WRONLY | os.O_APPEND)
+    parts = {(1, 0): b"<1a" + b"p" * 100 + b">", (2, 0): b"<2a" + b"q" * 200 + b">",
+             (1, 1): b"<1b" + b"r" * 300 + b">", (2, 1): b"<2b" + b"s" * 400 + b">"}
+    accepted = []
+    for key in [(1, 0), (2, 0), (1, 1), (2, 1)]:
+        try:
+            os.write(fd1 if key[0] == 1 else fd2, parts[key])
+            accepted.append(key)
+        except OSError as e:
+            if e.errno != errno.EPERM:
+                t.ok(False, "interleaved writers: a refused write is EPERM", str(e))
+    c1 = close_ok(fd1, "first interleaved writer")
+    c2 = close_ok(fd2, "second interleaved writer")
+    got3 = ml.read_file(P("two-writers"))
+    tail = got3[len(got2):]
+    acked = [k for k in accepted if (c1 if k[0] == 1 else c2)]
+    t.ok(got3.startswith(got2) and b"\0" not in tail and
+         len(tail) == sum(len(parts[k]) for k in acked) and
+         all(tail.count(parts[k]) == 1 for k in acked),
+         "two writers taking turns: the old bytes, then each accepted write once, whole, "
+         "and nothing else", f"accepted {accepted}; tail {len(tail)} B, "
+         f"{tail.count(bytes(1))} zero bytes: {tail[:120]!r}...")
+    remember_file("two-writers", got3)
+
+
+# ---------------------------------------------------------------------------------------
+# Directories and names
+
+def dirs_mkdir_rmdir():
+    row("mkdir, rmdir -> one KV transaction each; ENOTEMPTY for a non-empty directory")
+    os.mkdir(P("d"))
+    os.makedirs(P("d", "a", "b", "c"))
+    t.ok(stat.S_ISDIR(os.stat(P("d", "a", "b", "c")).st_mode), "nested mkdir")
+    t.errno_is(lambda: os.mkdir(P("d")), errno.EEXIST, "mkdir of an existing name")
+    t.errno_is(lambda: os.mkdir(P("nonexistent", "x")), errno.ENOENT,
+               "mkdir under a missing directory")
+    ml.write_file(P("d", "a", "file"), b"x")
+    t.errno_is(lambda: os.rmdir(P("d", "a")), errno.ENOTEMPTY,
+               "rmdir of a directory holding a file and a directory")
+    t.errno_is(lambda: os.rmdir(P("d", "a", "file")), errno.ENOTDIR, "rmdir of a file")
+    t.errno_is(lambda: os.unlink(P("d", "a", "b")), {errno.EISDIR, errno.EPERM},
+               "unlink of a directory")
+    os.rmdir(P("d", "a", "b", "c"))
+    t.ok(not os.path.exists(P("d", "a", "b", "c")) and os.listdir(P("d", "a", "b")) == [],
+         "rmdir of an empty directory removes it")
+    os.unlink(P("d", "a", "file"))
+    os.rmdir(P("d", "a", "b"))
+    os.rmdir(P("d", "a"))
+    t.ok(os.listdir(P("d")) == [], "after removing everything the directory is empty")
+    os.mkdir(P("d", "kept"), 0o750)
+    st = os.stat(P("d", "kept"))
+    t.ok(stat.S_IMODE(st.st_mode) == 0o750 & ~UMASK, "mkdir's mode is stored",
+         oct(st.st_mode))
+    expect["d"] = dict(kind="dir")
+    expect["d/kept"] = dict(kind="dir", mode=stat.S_IMODE(st.st_mode))
+    absent.update({"d/a", "d/a/b", "d/a/file"})
+
+
+def dirs_readdir():
+    row("readdir -> stable offsets: concurrent adds and removes never repeat or hide others")
+    os.mkdir(P("big"))
+    pad = "n" * 100
+    base = [f"{i:04d}-{pad}" for i in range(400)]
+    for name in base:
+        fd = os.open(P("big", name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        os.close(fd)
+    first = sorted(os.listdir(P("big")))
+    t.ok(first == sorted(base), f"a directory of {len(base)} entries lists each once",
+         f"{len(first)} listed")
+    churn = set(rng.sample(base, 100))
+    untouched = set(base) - churn
+    removed, added = set(), []
+    seen = []
+    order = list(churn)
+    rng.shuffle(order)
+    with os.scandir(P("big")) as it:
+        for i, entry in enumerate(it):
+            seen.append(entry.name)
+            if i % 20 == 5:
+                for _ in range(5):
+                    if order:
+                        name = order.pop()
+                        os.unlink(P("big", name))
+                        removed.add(name)
+                    new = f"new-{len(added):04d}-{pad}"
+                    fd = os.open(P("big", new), os.O_WRONLY | os.O_CREAT, 0o644)
+                    os.close(fd)
+                    added.append(new)
+    dups = sorted({n for n in seen if seen.count(n) > 1})
+    missing = sorted(untouched - set(seen))
+    strange = sorted(set(seen) - set(base) - set(added))
+    t.ok(not dups, f"no entry repeats while {len(removed)} are removed and {len(added)} "
+         "added during the listing", f"repeated: {dups[:5]}")
+    t.ok(not missing, f"none of the {len(untouched)} untouched entries is skipped",
+         f"missing: {missing[:5]}")
+    t.ok(not strange, "no entry that never existed", f"{strange[:5]}")
+    final = set(os.listdir(P("big")))
+    t.ok(final == (set(base) - removed) | set(added),
+         "a fresh listing afterwards has exactly the current entries",
+         f"{len(final)} listed, {len((set(base) - removed) | set(added))} exist")
+    ml.write_file(P("big", "0000-file"), b"12345")
+    os.mkdir(P("big", "0000-dir"))
+    os.symlink("0000-file", P("big", "0000-link"))
+    kinds = {e.name: (e.is_dir(follow_symlinks=False), e.is_file(follow_symlinks=False),
+                      e.is_symlink()) for e in os.scandir(P("big"))}
+    t.ok(kinds.get("0000-file") == (False, True, False) and
+         kinds.get("0000-dir") == (True, False, False) and
+         kinds.get("0000-link") == (False, False, True),
+         "readdir gives each entry's type (file, directory, symlink)",
+         f"{kinds.get('0000-file')} {kinds.get('0000-dir')} {kinds.get('0000-link')}")
+    sizes = {e.name: e.stat(follow_symlinks=False).st_size for e in os.scandir(P("big"))
+             if e.name.startswith("0000-file")}
+    t.ok(sizes.get("0000-file") == 5, "attributes of listed entries are right", f"{sizes}")
+    for name in list(untouched)[:3] + added[:3]:
+        expect[f"big/{name}"] = dict(kind="file", data=b"")
+    for name in list(removed)[:3]:
+        absent.add(f"big/{name}")
+
+
+def dirs_unlink_open():
+    row("unlink -> one KV transaction; a file still open stays readable")
+    data = ml.pattern("unlinked", 2 * MiB + 17)
+    ml.write_file(P("unlinked"), data)
+    fd = os.open(P("unlinked"), os.O_RDONLY)
+    head = os.read(fd, 1000)
+    os.unlink(P("unlinked"))
+    t.ok(not os.path.exists(P("unlinked")) and "unlinked" not in os.listdir(M),
+         "after unlink the name is gone")
+    t.errno_is(lambda: os.stat(P("unlinked")), errno.ENOENT, "stat after unlink")
+    rest = b""
+    while True:
+        b = os.read(fd, 300000)
+        if not b:
+            break
+        rest += b
+    t.ok(head + rest == data, "reading on through a descriptor opened before unlink")
+    t.ok(os.pread(fd, 4096, SEG - 100) == data[SEG - 100:SEG + 3996],
+         "pread through the unlinked file's descriptor")
+    t.ok(os.fstat(fd).st_size == len(data), "fstat of the unlinked file")
+    os.close(fd)
+    t.errno_is(lambda: os.unlink(P("unlinked")), errno.ENOENT, "unlink of a missing name")
+    absent.add("unlinked")
+
+
+def dirs_rename():
+    row("rename of files and directories -> atomic, also onto an existing target; "
+        "RENAME_NOREPLACE EEXIST, RENAME_EXCHANGE EINVAL")
+    a, b = ml.pattern("ren-a", 70000), ml.pattern("ren-b", 500)
+    os.mkdir(P("r"))
+    os.mkdir(P("r", "sub"))
+    ml.write_file(P("r", "a"), a)
+    ml.write_file(P("r", "b"), b)
+    fd = os.open(P("r", "a"), os.O_RDONLY)
+    os.rename(P("r", "a"), P("r", "a2"))
+    t.ok(not os.path.exists(P("r", "a")) and ml.read_file(P("r", "a2")) == a,
+         "rename of a file in one directory")
+    t.ok(os.pread(fd, 100, 0) == a[:100], "a descriptor opened before rename keeps reading")
+    os.close(fd)
+    os.rename(P("r", "a2"), P("r", "sub", "a3"))
+    t.ok(ml.read_file(P("r", "sub", "a3")) == a and "a2" not in os.listdir(P("r")),
+         "rename of a file into another directory")
+    os.rename(P("r", "sub", "a3"), P("r", "b"))
+    t.ok(ml.read_file(P("r", "b")) == a and os.listdir(P("r", "sub")) == [],
+         "rename onto an existing file replaces it")
+    t.ok(ml.getxattr(P("r", "b"), "user.zg.root") == root_of(a),
+         "the replaced name has the source's root")
+    ml.write_file(P("r", "sub", "inner"), b)
+    os.rename(P("r", "sub"), P("r", "moved"))
+    t.ok(ml.read_file(P("r", "moved", "inner")) == b and not os.path.exists(P("r", "sub")),
+         "rename of a directory carries its contents")
+    os.mkdir(P("r", "empty"))
+    os.rename(P("r", "moved"), P("r", "empty"))
+    t.ok(ml.read_file(P("r", "empty", "inner")) == b and not os.path.exists(P("r", "moved")),
+         "rename of a directory onto an existing empty directory")
+    os.mkdir(P("r", "full"))
+    ml.write_file(P("r", "full", "x"), b"x")
+    t.errno_is(lambda: os.rename(P("r", "empty"), P("r", "full")),
+               {errno.ENOTEMPTY, errno.EEXIST}, "rename of a directory onto a non-empty one")
+    t.errno_is(lambda: os.rename(P("r", "empty"), P("r", "b")), errno.ENOTDIR,
+               "rename of a directory onto a file")
+    t.errno_is(lambda: os.rename(P("r", "b"), P("r", "full")), errno.EISDIR,
+               "rename of a file onto a directory")
+    t.errno_is(lambda: os.rename(P("r", "empty"), P("r", "empty", "inside")), errno.EINVAL,
+               "rename of a directory into itself")
+    t.errno_is(lambda: os.rename(P("r", "nothing"), P("r", "x")), errno.ENOENT,
+               "rename of a missing name")
+    ml.write_file(P("r", "c"), b"ccc")
+    t.errno_is(lambda: ml.renameat2(P("r", "c"), P("r", "b"), ml.RENAME_NOREPLACE),
+               errno.EEXIST, "renameat2(RENAME_NOREPLACE) onto an existing name")
+    t.ok(ml.read_file(P("r", "c")) == b"ccc" and ml.read_file(P("r", "b")) == a,
+         "RENAME_NOREPLACE refused: both files intact")
+    try:
+        ml.renameat2(P("r", "c"), P("r", "c2"), ml.RENAME_NOREPLACE)
+        t.ok(ml.read_file(P("r", "c2")) == b"ccc" and not os.path.exists(P("r", "c")),
+             "renameat2(RENAME_NOREPLACE) onto a free name renames")
+    except OSError as e:
+        t.ok(False, "renameat2(RENAME_NOREPLACE) onto a free name renames", str(e))
+    t.errno_is(lambda: ml.renameat2(P("r", "c2"), P("r", "b"), ml.RENAME_EXCHANGE),
+               errno.EINVAL, "renameat2(RENAME_EXCHANGE)")
+    t.ok(ml.read_file(P("r", "c2")) == b"ccc" and ml.read_file(P("r", "b")) == a,
+         "RENAME_EXCHANGE refused: both files intact")
+    remember_file("r/b", a)
+    remember_file("r/c2", b"ccc")
+    remember_file("r/empty/inner", b)
+    remember_file("r/full/x", b"x")
+    absent.update({"r/a", "r/a2", "r/sub", "r/moved", "r/c"})
+
+
+def names():
+    row("names -> up to 255 bytes (ENAMETOOLONG past), any bytes but '/' and NUL")
+    os.mkdir(P("names"))
+    for name in ["a" * 255, "\u65e5" * 85, "\u00e9" * 127 + "x"]:
+        enc = name.encode()
+        ml.write_file(P("names", name), enc[:32])
+        t.ok(ml.read_file(P("names", name)) == enc[:32] and name in os.listdir(P("names")),
+             f"a name of {len(enc)} bytes ({name[:3]}...) works")
+        remember_file(f"names/{name}", enc[:32])
+    long = "b" * 256
+    t.errno_is(lambda: os.open(P("names", long), os.O_WRONLY | os.O_CREAT, 0o644),
+               errno.ENAMETOOLONG, "create with a 256-byte name")
+    t.errno_is(lambda: os.mkdir(P("names", long)), errno.ENAMETOOLONG,
+               "mkdir with a 256-byte name")
+    t.errno_is(lambda: os.symlink("x", P("names", long)), errno.ENAMETOOLONG,
+               "symlink with a 256-byte name")
+    t.errno_is(lambda: os.rename(P("names", "a" * 255), P("names", long)),
+               errno.ENAMETOOLONG, "rename to a 256-byte name")
+    t.errno_is(lambda: os.stat(P("names", long)), errno.ENAMETOOLONG,
+               "stat of a 256-byte name")
+    t.errno_is(lambda: os.mkdir(P("names", "\u65e5" * 86)), errno.ENAMETOOLONG,
+               "mkdir with a 258-byte UTF-8 name")
+    odd = ["donn\u00e9es-\u65e5\u672c\u8a9e-\U0001F642", "\u0395\u03bb\u03bb\u03b7\u03bd"
+           "\u03b9\u03ba\u03ac", "\u05e9\u05dc\u05d5\u05dd", "e\u0301", "\u00e9",
+           " leading space", "trailing space ", "-dash", "new\nline", "tab\there",
+           "back\\slash", "*?[]", "'quote\"", ".hidden", "..dots", "%41%00"]
+    for name in odd:
+        ml.write_file(P("names", name), name.encode())
+        remember_file(f"names/{name}", name.encode())
+    raw = b"raw-\xff\xfe\x80-not-utf8"
+    ml.write_file(os.path.join(os.fsencode(M), b"names", raw), raw)
+    listed = set(os.listdir(os.path.join(os.fsencode(M), b"names")))
+    want = {n.encode() for n in odd} | {raw}
+    t.ok(want <= listed, "unicode, NFC and NFD forms, spaces, newlines, quotes and bytes "
+         "that are not UTF-8 round-trip through readdir", f"missing {want - listed}")
+    t.ok(all(ml.read_file(P("names", n)) == n.encode() for n in odd) and
+         ml.read_file(os.path.join(os.fsencode(M), b"names", raw)) == raw,
+         "each odd name opens its own file (e\\u0301 and \\u00e9 are two files)")
+    expect["names/" + os.fsdecode(raw)] = dict(kind="file", data=raw)
+
+
+def symlinks():
+    row("symlink, readlink -> stored in the inode")
+    ml.write_file(P("link-target"), b"through the link")
+    remember_file("link-target", b"through the link")
+    os.symlink("link-target", P("link"))
+    t.ok(os.readlink(P("link")) == "link-target", "readlink gives the target")
+    t.ok(stat.S_ISLNK(os.lstat(P("link")).st_mode), "lstat says symlink")
+    t.ok(ml.read_file(P("link")) == b"through the link", "open follows the symlink")
+    targets = {"dangling": "does/not/exist", "absolute": "/etc/hostname",
+               "dots": "../../x/./y", "long": "t" * 250 + "/" + "u" * 1000,
+               "unicode": "\u65e5\u672c/\U0001F642"}
+    for name, target in targets.items():
+        os.symlink(target, P(f"link-{name}"))
+        expect[f"link-{name}"] = dict(kind="link", target=target)
+    t.ok(all(os.readlink(P(f"link-{n}")) == v for n, v in targets.items()),
+         "dangling, absolute, relative with dots, 1251-byte and unicode targets read back")
+    t.ok(os.lstat(P("link-long")).st_size == len(targets["long"]),
+         "a symlink's size is its target's length")
+    t.errno_is(lambda: os.symlink("x", P("link")), errno.EEXIST, "symlink onto an "
+               "existing name")
+    expect["link"] = dict(kind="link", target="link-target")
+
+
+def hard_links():
+    row("link (hard links) -> EPERM")
+    ml.write_file(P("one-name"), b"only one")
+    remember_file("one-name", b"only one")
+    t.errno_is(lambda: os.link(P("one-name"), P("two-names")), errno.EPERM, "link(2)")
+    t.ok(not os.path.lexists(P("two-names")) and os.stat(P("one-name")).st_nlink == 1,
+         "no second name appeared; st_nlink stays 1")
+    absent.add("two-names")
+
+
+def special_files():
+    row("mknod of devices, FIFOs, sockets -> EPERM")
+    t.errno_is(lambda: os.mkfifo(P("fifo")), errno.EPERM, "mkfifo")
+    if os.geteuid() == 0:
+        t.errno_is(lambda: os.mknod(P("null"), 0o666 | stat.S_IFCHR, os.makedev(1, 3)),
+                   errno.EPERM, "mknod of a character device (as root)")
+        t.errno_is(lambda: os.mknod(P("blk"), 0o666 | stat.S_IFBLK, os.makedev(7, 0)),
+                   errno.EPERM, "mknod of a block device (as root)")
+    else:
+        t.skip("mknod of a device", "not root")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    t.errno_is(lambda: s.bind(P("sock")), errno.EPERM, "bind of a unix socket")
+    s.close()
+    t.ok(not any(os.path.lexists(P(n)) for n in ("fifo", "null", "blk", "sock")),
+         "none of them left a name")
+    absent.update({"fifo", "null", "blk", "sock"})
+
+
+# ---------------------------------------------------------------------------------------
+# Attributes
+
+def attributes():
+    row("chmod, chown, utimens -> stored in the inode (survival checked on remount)")
+    ml.write_file(P("attrs"), b"attributes", mode=0o600)
+    st = os.stat(P("attrs"))
+    t.ok(stat.S_IMODE(st.st_mode) == 0o600, "create's mode is stored", oct(st.st_mode))
+    t.ok(st.st_uid == os.geteuid() and st.st_gid == os.getegid(),
+         "a new file belongs to its creator", f"{st.st_uid}:{st.st_gid}")
+    os.chmod(P("attrs"), 0o4751)
+    st = os.stat(P("attrs"))
+    t.ok(stat.S_IMODE(st.st_mode) == 0o4751, "chmod 4751", oct(st.st_mode))
+    os.chmod(P("attrs"), 0o640)
+    uid, gid = os.geteuid(), os.getegid()
+    if os.geteuid() == 0:
+        uid, gid = 1234, 5678
+        os.chown(P("attrs"), uid, gid)
+        st = os.stat(P("attrs"))
+        t.ok((st.st_uid, st.st_gid) == (uid, gid), "chown 1234:5678",
+             f"{st.st_uid}:{st.st_gid}")
+        os.chown(P("d"), 4321, 8765)
+        t.ok((os.stat(P("d")).st_uid, os.stat(P("d")).st_gid) == (4321, 8765),
+             "chown of a directory")
+        expect.setdefault("d", dict(kind="dir")).update(uid=4321, gid=8765)
+    else:
+        t.skip("chown to another owner", "not root")
+    atime, mtime = 1_600_000_000_123_456_789, 1_500_000_000_987_654_321
+    os.utime(P("attrs"), ns=(atime, mtime))
+    st = os.stat(P("attrs"))
+    t.ok(st.st_mtime_ns // 10**9 == mtime // 10**9 and st.st_atime_ns // 10**9 ==
+         atime // 10**9, "utimens: atime and mtime stored (seconds)",
+         f"{st.st_atime_ns} {st.st_mtime_ns}")
+    t.ok(st.st_mtime_ns == mtime and st.st_atime_ns == atime,
+         "utimens: nanoseconds stored exactly", f"{st.st_atime_ns} {st.st_mtime_ns}")
+    # cp -a and cp -p set the times on the descriptor they wrote, before closing it.
+    fd = os.open(P("futimens"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    os.write(fd, b"futimens")
+    os.utime(fd, ns=(atime, mtime))
+    os.close(fd)
+    ml.read_file(P("futimens"))
+    st = os.stat(P("futimens"))
+    t.ok(st.st_mtime_ns == mtime, "futimens on a written descriptor before close (as cp -a "
+         "does) is kept through close and a later open", f"{st.st_mtime_ns}, want {mtime}")
+    remember_file("futimens", b"futimens")  # its mtime is checked just above
+    ml.write_file(P("readonly"), b"r")
+    os.chmod(P("readonly"), 0o444)
+    remember_file("readonly", b"r", mode=0o444)
+    expect["attrs"] = dict(kind="file", data=b"attributes", mode=0o640, uid=uid, gid=gid,
+                           mtime_ns=mtime)
+    t.ok(ml.read_file(P("attrs")) == b"attributes", "content unchanged by attribute changes")
+
+    row("stat -> size, mode, owner, times as stored; blocks in 512-byte units")
+    bad = []
+    for rel in ("create-1", "create-4096", f"create-{SEG + 1}", "readme", "empty"):
+        st = os.stat(P(rel))
+        if st.st_blocks != (st.st_size + 511) // 512:
+            bad.append(f"{rel}: size {st.st_size} blocks {st.st_blocks}")
+    t.ok(not bad, "st_blocks is the size in 512-byte units, rounded up", "\n".join(bad))
+    st = os.stat(P("readme"))
+    t.ok(st.st_nlink == 1 and stat.S_IMODE(st.st_mode) == 0o644 & ~UMASK,
+         "a regular file: one link, mode from create minus umask",
+         f"nlink {st.st_nlink} mode {oct(st.st_mode)}")
+    now = time.time()
+    t.ok(abs(st.st_mtime - now) < 600, "a fresh file's mtime is now", f"{st.st_mtime}")
+
+    row("statfs -> real figures from the data directory's filesystem")
+    vfs, real = os.statvfs(M), os.statvfs(DATA)
+    t.ok(vfs.f_bsize > 0 and vfs.f_blocks > 0 and vfs.f_bfree > 0 and
+         vfs.f_bavail <= vfs.f_bfree <= vfs.f_blocks,
+         "statvfs: block size, total, free and available are plausible", f"{vfs}")
+    t.ok(vfs.f_namemax == 255, "statvfs: f_namemax is 255", f"{vfs.f_namemax}")
+    mine = vfs.f_blocks * vfs.f_frsize
+    theirs = real.f_blocks * real.f_frsize
+    t.ok(abs(mine - theirs) <= theirs * 0.1,
+         "statvfs total size is the data directory's filesystem size",
+         f"mount {mine} B, data dir fs {theirs} B")
+    mine = vfs.f_bavail * vfs.f_frsize
+    theirs = real.f_bavail * real.f_frsize
+    t.ok(abs(mine - theirs) <= max(theirs * 0.1, 256 * MiB),
+         "statvfs available space is the data directory's", f"mount {mine}, data {theirs}")
+
+
+def xattrs():
+    row("getxattr user.zg.root / user.zg.extents / user.zg.versions; setxattr, "
+        "removexattr -> ENOTSUP")
+    data = ml.pattern("xattr", 2 * SEG + 5)
+    ml.write_file(P("xa"), data)
+    remember_file("xa", data)
+    copy = os.path.join(S, "xa-copy")
+    shutil.copyfile(P("xa"), copy)
+    r = ml.run([ZGFS, "root", copy])
+    printed = r.stdout.decode().split()
+    root = ml.getxattr(P("xa"), "user.zg.root")
+    t.ok(r.returncode == 0 and printed and printed[0] == root and ROOT_RE.match(root),
+         "user.zg.root is `0x` + 64 hex and equals `zgfs root` of a copy",
+         f"xattr {root!r}, zgfs root: {ml.text(r)}")
+    raw = os.getxattr(P("xa"), "user.zg.root")
+    t.ok(raw.rstrip(b"\0\n") == root.encode(), "user.zg.root's raw value is the root text",
+         repr(raw))
+    ext = parse_extents(ml.getxattr(P("xa"), "user.zg.extents"))
+    t.ok(len(ext) == 1 and ext[0][2] == len(data) and ext[0][3] == root and ext[0][0] >= 0,
+         "user.zg.extents: `tx_seq offset length root` for the one entry", f"{ext}")
+    vers = parse_versions(ml.getxattr(P("xa"), "user.zg.versions"))
+    t.ok(len(vers) >= 1 and vers[-1][1:] == (len(data), root),
+         "user.zg.versions: the current version last, `kv_seq size root`", f"{vers}")
+    names = os.listxattr(P("xa"))
+    t.note(f"listxattr: {names}")
+    t.errno_is(lambda: os.setxattr(P("xa"), "user.zg.root", b"0x" + b"0" * 64),
+               errno.ENOTSUP, "setxattr user.zg.root")
+    t.errno_is(lambda: os.setxattr(P("xa"), "user.other", b"v"), errno.ENOTSUP,
+               "setxattr user.other")
+    t.errno_is(lambda: os.removexattr(P("xa"), "user.zg.root"), errno.ENOTSUP,
+               "removexattr user.zg.root")
+    t.errno_is(lambda: os.getxattr(P("xa"), "user.zg.nothing"), errno.ENODATA,
+               "getxattr of an attribute that does not exist")
+    t.ok(ml.getxattr(P("xa"), "user.zg.root") == root, "user.zg.root unchanged")
+    # The xattrs of a file written in many small writes equal those of a copy.
+    small = ml.pattern("xattr-small-writes", 300 * KiB + 1)
+    ml.write_file(P("xa-small"), small, chunk=1000)
+    remember_file("xa-small", small)
+    t.ok(ml.getxattr(P("xa-small"), "user.zg.root") == root_of(small),
+         "user.zg.root of a file written in 1000-byte writes")
+
+
+def unlisted():
+    row("every operation not listed -> a clear errno (EPERM, ENOTSUP or ENOSYS)")
+    # fallocate and writes past EOF are not rows of SEMANTICS.md. Either they are refused
+    # with a clear errno and the file is unchanged, or (as with any POSIX filesystem)
+    # the gap reads as zeros; never anything else.
+    ml.write_file(P("fallocate"), b"abc")
+    fd = os.open(P("fallocate"), os.O_RDWR)
+    want = b"abc"
+    try:
+        os.posix_fallocate(fd, 0, 1 << 20)
+        t.note("posix_fallocate(0, 1 MiB) succeeded (glibc writes zeros past EOF when the "
+               "filesystem has no fallocate)")
+        want = b"abc" + bytes((1 << 20) - 3)
+    except OSError as e:
+        t.ok(e.errno in (errno.EPERM, errno.ENOTSUP, errno.ENOSYS, errno.EOPNOTSUPP),
+             "posix_fallocate is refused with EPERM/ENOTSUP/ENOSYS", ml.errname(e.errno))
+    close_ok(fd, "after fallocate")
+    got = ml.read_file(P("fallocate"))
+    t.ok(got == want, "after posix_fallocate the file is unchanged, or zeros follow its bytes",
+         f"{len(got)} B, want {len(want)} B")
+    hole = ml.pattern("hole", 10)
+    fd = os.open(P("fallocate"), os.O_WRONLY)
+    off = len(got) + 4096
+    try:
+        os.pwrite(fd, hole, off)
+        t.note(f"a write {off - len(got)} B past EOF succeeded: the gap should read as zeros")
+        want = got + bytes(off - len(got)) + hole
+    except OSError as e:
+        t.ok(e.errno in (errno.EPERM, errno.EINVAL, errno.ENOTSUP),
+             "a write past EOF (a hole) is refused with EPERM/EINVAL/ENOTSUP",
+             ml.errname(e.errno))
+        want = got
+    close_ok(fd, "after the write past EOF")
+    got = ml.read_file(P("fallocate"))
+    t.ok(got == want, "after a write past EOF the file is unchanged, or the gap reads as "
+         "zeros", f"{len(got)} B, want {len(want)} B")
+    remember_file("fallocate", want)
+
+
+# ---------------------------------------------------------------------------------------
+# The whole volume again, after a remount
+
+def check_volume(label):
+    bad = []
+    for rel, e in sorted(expect.items()):
+        p = P(rel)
+        try:
+            st = os.lstat(p)
+            if e["kind"] == "file":
+                if not stat.S_ISREG(st.st_mode):
+                    bad.append(f"{rel}: not a file ({oct(st.st_mode)})")
+                    continue
+                got = ml.read_file(p)
+                if got != e["data"]:
+                    bad.append(f"{rel}: {len(got)} B, want {len(e['data'])} B")
+            elif e["kind"] == "dir":
+                if not stat.S_ISDIR(st.st_mode):
+                    bad.append(f"{rel}: not a directory")
+            elif e["kind"] == "link":
+                if not stat.S_ISLNK(st.st_mode) or os.readlink(p) != e["target"]:
+                    bad.append(f"{rel}: not the symlink it was")
+            for key, field in (("mode", "st_mode"), ("uid", "st_uid"), ("gid", "st_gid"),
+                               ("mtime_ns", "st_mtime_ns"), ("atime_ns", "st_atime_ns")):
+                if key in e:
+                    have = getattr(st, field)
+                    if key == "mode":
+                        have = stat.S_IMODE(have)
+                    if have != e[key]:
+                        bad.append(f"{rel}: {key} {have}, want {e[key]}")
+        except OSError as ex:
+            bad.append(f"{rel}: {ex}")
+    for rel in sorted(absent):
+        if os.path.lexists(P(rel)):
+            bad.append(f"{rel}: exists, but was removed or renamed away")
+    t.ok(not bad, f"{label}: {len(expect)} files, directories and symlinks as they were "
+         f"(content, mode, owner, times), {len(absent)} removed names absent",
+         "\n".join(bad[:30]))
+
+
+def remount_checks(m):
+    row("durability: fsync/close returned 0 -> content survives a remount")
+    ok, msg = m.stop()
+    t.ok(ok, "zgfs umount unmounts and the daemon exits 0", msg)
+    m.start()
+    t.ok(True, "remounted the same data directory")
+    check_volume("after a clean remount")
+    e = expect.get("versioned")
+    if e:
+        vers = check_versions("versioned", e["history"], "after remount")
+        versions_cli("versioned", vers, e["history"])
+
+    row("durability: a file whose fsync returned 0 survives SIGKILL of the daemon")
+    data = ml.pattern("killed-after-fsync", 1 * MiB + 3)
+    fd = os.open(P("fsync-then-kill"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    os.write(fd, data)
+    os.fsync(fd)
+    gone = m.kill()
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+    t.ok(gone is not None, "the mount disappeared after SIGKILL of the daemon (auto_unmount)",
+         "still mounted 5 s later")
+    m.start()
+    got = ml.read_file(P("fsync-then-kill")) if os.path.exists(P("fsync-then-kill")) else None
+    t.ok(got == data, "the fsynced file is complete after SIGKILL and remount",
+         f"{None if got is None else len(got)} B")
+    remember_file("fsync-then-kill", data)
+    check_volume("after SIGKILL and remount")
+
+
+# ---------------------------------------------------------------------------------------
+# The command itself
+
+def mount_command():
+    print("# --- zgfs mount / zgfs umount", flush=True)
+    base = ml.scratch("zgfs-mountcmd-")
+    data = os.path.join(base, "data")
+    mnt = os.path.join(base, "made", "by-mount")
+    os.mkdir(os.path.join(base, "made"))
+    r = ml.run([ZGFS, "mount", "--data", data, mnt], timeout=60)
+    t.ok(r.returncode == 0 and ml.is_mounted(mnt),
+         "without -f, zgfs mount returns 0 once mounted; a missing mountpoint is created",
+         ml.text(r))
+    if not ml.is_mounted(mnt):
+        return
+    try:
+        ml.write_file(os.path.join(mnt, "f"), b"background")
+        t.ok(ml.read_file(os.path.join(mnt, "f")) == b"background",
+             "the background mount serves files")
+        r = ml.run([ZGFS, "mount", "--data", data, os.path.join(base, "second")], timeout=60)
+        t.ok(r.returncode == 1 and r.stderr.strip() and
+             not ml.is_mounted(os.path.join(base, "second")),
+             "a second mount of a data directory in use: exit 1 with a message", ml.text(r))
+        t.note(f"second mount says: {ml.text(r)[:300]}")
+        pid = None
+        try:
+            pid = int(open(os.path.join(data, "lock")).read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    finally:
+        r = ml.run([ZGFS, "umount", mnt], timeout=60)
+    t.ok(r.returncode == 0 and not ml.is_mounted(mnt), "zgfs umount: exit 0, unmounted",
+         ml.text(r))
+    if pid:
+        for _ in range(100):
+            if not os.path.exists(f"/proc/{pid}"):
+                break
+            try:
+                if open(f"/proc/{pid}/stat").read().split(") ")[1][0] == "Z":
+                    break
+            except (OSError, IndexError):
+                break
+            time.sleep(0.05)
+        t.ok(not os.path.exists(f"/proc/{pid}") or
+             open(f"/proc/{pid}/stat").read().split(") ")[1][0] == "Z",
+             "the daemon (pid in DATA/lock) has exited after zgfs umount")
+    ml.force_unmount(mnt)
+
+    full = os.path.join(base, "nonempty")
+    os.mkdir(full)
+    ml.write_file(os.path.join(full, "x"), b"x")
+    r = ml.run([ZGFS, "mount", "--data", data, full], timeout=60)
+    t.ok(r.returncode == 1 and not ml.is_mounted(full),
+         "a non-empty mountpoint: exit 1 with a message", ml.text(r))
+    ml.force_unmount(full)
+
+    ro = os.path.join(base, "ro")
+    m = ml.Mount(ZGFS, data, ro, ["-o", "ro"])
+    try:
+        m.start()
+    except ml.MountError as e:
+        t.ok(False, "-o ro mounts", str(e))
+    else:
+        t.ok(ml.read_file(os.path.join(ro, "f")) == b"background",
+             "-o ro: files written before read back")
+        t.errno_is(lambda: ml.write_file(os.path.join(ro, "g"), b"x"), errno.EROFS,
+                   "-o ro: create")
+        t.errno_is(lambda: os.mkdir(os.path.join(ro, "dd")), errno.EROFS, "-o ro: mkdir")
+        t.errno_is(lambda: ml.write_file(os.path.join(ro, "f"), b"x",
+                                         flags=os.O_WRONLY | os.O_APPEND),
+                   errno.EROFS, "-o ro: append")
+        ok, msg = m.stop()
+        t.ok(ok, "-o ro: zgfs umount", msg)
+
+    m = ml.Mount(ZGFS, data, os.path.join(base, "noverify"), ["--verify=never"])
+    try:
+        m.start()
+    except ml.MountError as e:
+        t.ok(False, "--verify=never mounts", str(e))
+    else:
+        t.ok(ml.read_file(os.path.join(m.mnt, "f")) == b"background",
+             "--verify=never: files read back")
+        m.watchdog(30, "SIGKILL test")
+        gone = m.kill(timeout=5)
+        t.ok(gone is not None and gone < 3,
+             "SIGKILL of the daemon: the mount goes away by itself (auto_unmount)",
+             f"{'still mounted after 5 s' if gone is None else f'{gone:.1f} s'}")
+        try:
+            os.stat(m.mnt)
+            t.ok(True, "no 'Transport endpoint is not connected' left on the mountpoint")
+        except OSError as e:
+            t.ok(e.errno != errno.ENOTCONN,
+                 "no 'Transport endpoint is not connected' left on the mountpoint", str(e))
+    r = ml.run([ZGFS, "mount", "--verify=sometimes", "--data", data,
+                os.path.join(base, "bad")], timeout=30)
+    t.ok(r.returncode != 0 and not ml.is_mounted(os.path.join(base, "bad")),
+         "an unknown --verify value is refused", ml.text(r))
+    ml.force_unmount(os.path.join(base, "bad"))
+    ml.remove_scratch(base)
+
+
+def main():
+    global M, S, DATA, UMASK
+    ml.require_fuse()
+    UMASK = os.umask(0o022)
+    UMASK = 0o022
+    S = ml.scratch("zgfs-test-mount-")
+    DATA = os.path.join(S, "data")
+    M = os.path.join(S, "mnt")
+    os.mkdir(M)
+    m = ml.start_mount(t, ZGFS, DATA, M)
+    t.ok(True, "zgfs mount -f printed 'zgfs mount: ready' and the kernel has the mount")
+    t.ok(os.listdir(M) == [], "a fresh volume is an empty directory")
+    groups = [files_create, files_append, files_below_eof, files_truncate_zero,
+              files_truncate_other, files_read, files_mmap_write, files_fsync,
+              files_two_writers, dirs_mkdir_rmdir, dirs_readdir, dirs_unlink_open,
+              dirs_rename, names, symlinks, hard_links, special_files, attributes, xattrs,
+              unlisted]
+    for g in groups:
+        if not m.alive() or not ml.is_mounted(M):
+            t.ok(False, f"{g.__name__}: the mount is still there",
+                 "the daemon died:\n" + m.log_tail(4000))
+            try:
+                m.start()
+            except ml.MountError as e:
+                t.ok(False, "remount after the daemon died", str(e))
+                break
+        m.watchdog(120, g.__name__)
+        t0 = time.monotonic()
+        t.run(g.__name__, g)
+        m.cancel_watchdog()
+        t.note(f"{g.__name__}: {time.monotonic() - t0:.1f} s")
+    if m.alive():
+        m.watchdog(180, "remount checks")
+        t.run("remount", remount_checks, m)
+    if m.alive():
+        ok, msg = m.stop()
+        t.ok(ok, "final zgfs umount", msg)
+    r = ml.run([ZGFS, "kv", "verify", "--data", DATA], timeout=300)
+    t.ok(r.returncode == 0, "zgfs kv verify: the KV state equals a replay of the log",
+         ml.text(r))
+    r = ml.run([ZGFS, "chain", "verify", "--data", DATA], timeout=300)
+    t.ok(r.returncode == 0, "zgfs chain verify", ml.text(r))
+    t.run("mount command", mount_command)
+    log = m.log_tail(100000)
+    t.note("mount daemon log (last lines):\n" + "\n".join(log.splitlines()[-15:]))
+    return t.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
