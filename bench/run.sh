@@ -4,7 +4,9 @@
 #
 #   bench/run.sh codec      keccak, file roots, Reed–Solomon (the codec layer)
 #   bench/run.sh node       upload and download through a node over loopback, KV
-#   bench/run.sh            both
+#   bench/run.sh fs         the mount (fio, small files, ls -l) against the raw disk and a
+#                           passthrough FUSE mount (needs fio and /dev/fuse)
+#   bench/run.sh            all three
 #
 # Needs a built tree (./setup.sh). Scratch files go to $BENCH_DIR (default: a temporary
 # directory under /var/tmp, on disk rather than tmpfs), removed at the end.
@@ -14,7 +16,13 @@ build=${BUILD:-$top/build}
 zgfs=$build/zgfs
 what=${1:-all}
 scratch=$(mktemp -d "${BENCH_DIR:-/var/tmp}/zgfs-bench.XXXXXX")
-trap 'rm -rf "$scratch"' EXIT
+# Unmount whatever the fs section mounted (also on failure) before removing the scratch.
+cleanup() {
+	if declare -F fs_cleanup >/dev/null; then fs_cleanup; fi
+	rm -rf "$scratch"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 # Seconds since the epoch with nanoseconds, for timing whole commands.
 now() { date +%s.%N; }
@@ -127,16 +135,419 @@ node_bench() {
 	wait $node_pid 2>/dev/null || true
 }
 
+# ---- fs: the mount, against the raw directory and a plain passthrough FUSE mount ----
+#
+# Three targets, measured in this run, job by job, so that a change in the machine's load
+# hits all three alike: the raw directory (a scratch directory on disk), build/bench/passthrough
+# mounted over another scratch directory, and `zgfs mount`. Each figure is the best of
+# $BENCH_RUNS runs (default 5), except random read (one time-based run) and the small files
+# (one run). Reads start cold: FUSE mounts are remounted, and the page cache of the files
+# behind each target is dropped (see fs_drop).
+
+fs_runs=${BENCH_RUNS:-5}
+fs_small_files=10000
+fs_small_secs=${BENCH_SMALL_SECS:-120} # cap on the timed part of the small-file job
+fs_randread_secs=15
+fs_mounts=() # mountpoints this script mounts, unmounted on exit whatever happens
+
+# Whether $1 is a FUSE mount now.
+fs_is_mounted() { awk -v m="$1" '$2 == m && $3 ~ /^fuse/ {f = 1} END {exit !f}' /proc/mounts; }
+
+# Waits up to 20 s for process $1 to have mounted $2. Fails if it exits first.
+fs_wait_mounted() {
+	local _
+	for _ in $(seq 200); do
+		fs_is_mounted "$2" && return 0
+		kill -0 "$1" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# Waits up to 60 s for process $1 to exit, then kills it.
+fs_wait_exit() {
+	local _
+	for _ in $(seq 600); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
+
+fs_cleanup() {
+	local m p
+	# Mount daemons still running are jobs of this shell: stop them after the unmount.
+	for m in "${fs_mounts[@]}"; do
+		if fs_is_mounted "$m"; then
+			"$zgfs" umount "$m" >/dev/null 2>&1 || fusermount3 -u "$m" 2>/dev/null ||
+				fusermount3 -uz "$m" 2>/dev/null || true
+		fi
+	done
+	for p in $(jobs -p); do kill "$p" 2>/dev/null || true; done
+}
+
+# The passthrough mount: pt_mount starts it over $pt_src on $pt_mnt (pid in $pt_pid).
+pt_mount() {
+	"$build/bench/passthrough" "$pt_src" "$pt_mnt" -f >>"$scratch/passthrough.log" 2>&1 &
+	pt_pid=$!
+	fs_wait_mounted "$pt_pid" "$pt_mnt" || {
+		echo "passthrough did not mount; its log:" >&2
+		cat "$scratch/passthrough.log" >&2
+		return 1
+	}
+}
+pt_umount() {
+	fusermount3 -u "$pt_mnt"
+	fs_wait_exit "$pt_pid"
+}
+
+# The zgfs mount: zg_mount VERIFY starts `zgfs mount` of $zg_data on $zg_mnt (pid in
+# $zg_pid). Fails, with the reason in $zg_why, when it does not mount.
+zg_mount() {
+	local log=$scratch/zgfs-mount.log
+	: >"$log.last"
+	"$zgfs" mount -f --data "$zg_data" --verify="$1" "$zg_mnt" >"$log.last" 2>&1 &
+	zg_pid=$!
+	if fs_wait_mounted "$zg_pid" "$zg_mnt"; then
+		return 0
+	fi
+	kill "$zg_pid" 2>/dev/null || true
+	wait "$zg_pid" 2>/dev/null || true
+	zg_why=$(grep -m1 . "$log.last" || echo "it did not mount within 20 s")
+	cat "$log.last" >>"$log"
+	: >"$log.last"
+	return 1
+}
+zg_umount() {
+	"$zgfs" umount "$zg_mnt" >>"$scratch/zgfs-mount.log" 2>&1 || fusermount3 -u "$zg_mnt" || true
+	fs_wait_exit "$zg_pid"
+	cat "$scratch/zgfs-mount.log.last" >>"$scratch/zgfs-mount.log"
+	: >"$scratch/zgfs-mount.log.last"
+}
+# Remounts zgfs with verify mode $1; on failure zgfs is out for the rest of the run.
+zg_remount() {
+	[ "$zg_ok" = 1 ] || return 0
+	zg_umount
+	zg_mount "$1" || { zg_ok=0; zg_fail "remount (--verify=$1)" "$zg_why"; }
+}
+zg_fail() {
+	echo "- zgfs, $1: $2" >>"$scratch/zgfs-errors.txt"
+}
+
+# Drops the page cache of everything the targets read: the whole cache when
+# /proc/sys/vm/drop_caches is writable, else each file behind the targets (the raw
+# directory, the passthrough's source, the zgfs data directory) with fadvise DONTNEED,
+# which drops a file's clean pages (sync first makes them clean).
+fs_drop() {
+	sync
+	if [ "$fs_drop_all" = 1 ]; then
+		echo 3 >/proc/sys/vm/drop_caches
+		return
+	fi
+	python3 - "$raw_dir" "$pt_src" "$zg_data" <<'PY'
+import os, sys
+for top in sys.argv[1:]:
+    for d, _, files in os.walk(top):
+        for f in files:
+            try:
+                fd = os.open(os.path.join(d, f), os.O_RDONLY | os.O_NOFOLLOW)
+            except OSError:
+                continue
+            try:
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
+PY
+}
+
+# fio_run DDIR ARGS...: runs one fio job (JSON output) and prints its DDIR (read or write)
+# rate in MB/s. Fails, with fio's complaint on stderr, if the job failed.
+fio_run() {
+	local ddir=$1 out=$scratch/fio.json
+	shift
+	if ! fio --output-format=json --output="$out" "$@" >"$scratch/fio.err" 2>&1; then
+		grep -m3 . "$scratch/fio.err" "$out" >&2 || true
+		return 1
+	fi
+	python3 - "$out" "$ddir" <<'PY'
+import json, sys
+text = open(sys.argv[1]).read()
+job = json.loads(text[text.index("{"):])["jobs"][0]
+if job["error"]:
+    sys.exit("fio: job error %d" % job["error"])
+print("%.1f" % (job[sys.argv[2]]["bw_bytes"] / 1e6))
+PY
+}
+
+fs_seq_write() { # FILE SIZE
+	rm -f "$1"
+	sync
+	fio_run write --name=seqwrite --filename="$1" --rw=write --bs=1M --size="$2" \
+		--end_fsync=1 --create_on_open=1 --fallocate=none
+}
+fs_seq_read() { # FILE
+	fio_run read --name=seqread --filename="$1" --rw=read --bs=1M --allow_file_create=0
+}
+fs_rand_read() { # FILE
+	fio_run read --name=randread --filename="$1" --rw=randread --bs=128k --numjobs=4 \
+		--group_reporting --time_based --runtime="$fs_randread_secs" --allow_file_create=0
+}
+# 10,000 x (create, write 4 KiB, fsync, close) in a new directory: prints files/s, and
+# writes how many were timed to $scratch/small-count. Past $fs_small_secs the timed part
+# stops and the directory is filled up to 10,000 entries untimed (ls -l lists it).
+fs_small() { # DIR
+	python3 - "$1" "$fs_small_files" "$fs_small_secs" "$scratch/small-count" <<'PY'
+import os, sys, time
+d, n, limit, count_file = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+os.mkdir(d)
+flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+t0 = time.perf_counter()
+done = 0
+while done < n and time.perf_counter() - t0 < limit:
+    fd = os.open(os.path.join(d, "f%05d" % done), flags, 0o644)
+    try:
+        if os.write(fd, os.urandom(4096)) != 4096:
+            sys.exit("short write")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    done += 1
+dt = time.perf_counter() - t0
+for i in range(done, n):
+    os.close(os.open(os.path.join(d, "f%05d" % i), flags, 0o644))
+open(count_file, "w").write("%d\n" % done)
+print("%.1f" % (done / dt))
+PY
+}
+fs_ls() { # DIR: seconds for ls -l
+	local t0 t1
+	t0=$(now)
+	ls -l "$1" >/dev/null || return 1
+	t1=$(now)
+	python3 -c "print('%.3f' % ($t1 - $t0))"
+}
+
+# fs_best VAR HOW VALUE: keeps in VAR the best of the values seen (HOW is max or min);
+# a value that is not a number (a failed run) is kept only while nothing better is there.
+fs_best() {
+	local -n best=$1
+	best=$(python3 -c '
+import sys
+def num(s):
+    try:
+        return float(s)
+    except ValueError:
+        return None
+old, how, new = sys.argv[1], sys.argv[2], sys.argv[3]
+a, b = num(old), num(new)
+if a is None:
+    print(new if b is not None or not old else old)
+elif b is None:
+    print(old)
+else:
+    print(old if (a >= b if how == "max" else a <= b) else new)
+' "${best:-}" "$2" "$3")
+}
+
+# fs_measure VAR HOW TARGET FUNC ARGS...: runs FUNC ARGS on a target and folds the result
+# into VAR. A failure of zgfs is recorded and shown after the table; of the others, fatal.
+fs_measure() {
+	local var=$1 how=$2 target=$3 v
+	shift 3
+	if [ "$target" = zgfs ]; then
+		[ "$zg_ok" = 1 ] || return 0
+		if ! v=$("$@" 2>"$scratch/zgfs-job.err"); then
+			zg_fail "$1" "$(head -c 300 "$scratch/zgfs-job.err" | tr '\n' ' ')"
+			v=error
+			if ! fs_is_mounted "$zg_mnt"; then
+				zg_fail "$1" "the mount is gone; zgfs is out of the rest of the run"
+				zg_ok=0
+			fi
+		fi
+	else
+		v=$("$@")
+	fi
+	fs_best "$var" "$how" "${v%% *}"
+}
+
+# A ratio a/b when both are numbers, else empty.
+fs_ratio() {
+	python3 -c '
+import sys
+try:
+    print("%.2f" % (float(sys.argv[1]) / float(sys.argv[2])))
+except (ValueError, ZeroDivisionError):
+    pass
+' "$1" "$2"
+}
+
+fs_bench() {
+	echo "## The mount: zgfs against the raw directory and a passthrough FUSE mount"
+	echo
+	if ! command -v fio >/dev/null; then
+		echo "fio is not installed: \`apt-get install fio\` (setup.sh installs it). Skipping the fs section."
+		return 0
+	fi
+	if ! [ -x "$build/bench/passthrough" ] || ! command -v fusermount3 >/dev/null ||
+		! [ -c /dev/fuse ]; then
+		echo "No FUSE here (build/bench/passthrough, fusermount3 or /dev/fuse missing). Skipping the fs section."
+		return 0
+	fi
+	local fs=$scratch/fs
+	raw_dir=$fs/raw
+	pt_src=$fs/passthrough-source
+	pt_mnt=$fs/passthrough
+	zg_data=$fs/zgfs-data
+	zg_mnt=$fs/zgfs
+	mkdir -p "$raw_dir" "$pt_src" "$pt_mnt" "$zg_data" "$zg_mnt"
+	fs_mounts=("$pt_mnt" "$zg_mnt")
+	: >"$scratch/zgfs-errors.txt"
+	fs_drop_all=0
+	if [ -w /proc/sys/vm/drop_caches ] && (echo 3 >/proc/sys/vm/drop_caches) 2>/dev/null; then
+		fs_drop_all=1
+	fi
+
+	pt_mount
+	zg_ok=1
+	zg_why=
+	zg_mount always || zg_ok=0
+
+	local t w_raw='' w_pt='' w_zg='' root_j1
+	for _ in $(seq "$fs_runs"); do
+		for t in raw passthrough zgfs; do
+			case $t in
+			raw) fs_measure w_raw max raw fs_seq_write "$raw_dir/seq" 1G ;;
+			passthrough) fs_measure w_pt max passthrough fs_seq_write "$pt_mnt/seq" 1G ;;
+			zgfs) fs_measure w_zg max zgfs fs_seq_write "$zg_mnt/seq" 1G ;;
+			esac
+		done
+	done
+	cat "$raw_dir/seq" >/dev/null
+	root_j1=$(rate $((1 << 30)) "$(best_of_3 "$zgfs" root -j1 "$raw_dir/seq")")
+
+	local s_raw='' s_pt='' s_zg=''
+	fs_measure s_raw max raw fs_small "$raw_dir/small"
+	fs_measure s_pt max passthrough fs_small "$pt_mnt/small"
+	local s_zg_note=''
+	: >"$scratch/small-count"
+	fs_measure s_zg max zgfs fs_small "$zg_mnt/small"
+	if [ -n "$s_zg" ] && [ "$(cat "$scratch/small-count")" != "$fs_small_files" ]; then
+		s_zg_note=" (capped: $(cat "$scratch/small-count") files in $fs_small_secs s)"
+	fi
+
+	local l_raw='' l_pt='' l_zg='' r_raw='' r_pt='' r_zg='' r_zgn=''
+	for _ in $(seq "$fs_runs"); do
+		pt_umount
+		pt_mount
+		zg_remount always
+		fs_drop
+		fs_measure l_raw min raw fs_ls "$raw_dir/small"
+		fs_measure l_pt min passthrough fs_ls "$pt_mnt/small"
+		fs_measure l_zg min zgfs fs_ls "$zg_mnt/small"
+	done
+	for _ in $(seq "$fs_runs"); do
+		pt_umount
+		pt_mount
+		zg_remount always
+		fs_drop
+		fs_measure r_raw max raw fs_seq_read "$raw_dir/seq"
+		fs_measure r_pt max passthrough fs_seq_read "$pt_mnt/seq"
+		fs_measure r_zg max zgfs fs_seq_read "$zg_mnt/seq"
+		zg_remount never
+		fs_drop
+		fs_measure r_zgn max zgfs fs_seq_read "$zg_mnt/seq"
+	done
+
+	local rr_raw='' rr_pt='' rr_zg=''
+	zg_remount always
+	fs_drop
+	fs_measure rr_raw max raw fs_rand_read "$raw_dir/seq"
+	fs_drop
+	fs_measure rr_pt max passthrough fs_rand_read "$pt_mnt/seq"
+	fs_drop
+	fs_measure rr_zg max zgfs fs_rand_read "$zg_mnt/seq"
+	pt_umount
+
+	# Peak memory of a fresh mount while 4 GiB are written through it.
+	local w4='' rss=''
+	if [ "$zg_ok" = 1 ]; then
+		zg_remount always
+		fs_measure w4 max zgfs fs_seq_write "$zg_mnt/seq4g" 4G
+		if [ "$zg_ok" = 1 ]; then
+			rss=$(peak_rss "$zg_pid")
+			zg_umount
+		fi
+	fi
+
+	local na="not available"
+	echo "$(date -u +%Y-%m-%d), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)," \
+		"$(fio --version); MB/s are 10^6 bytes/s; the best of $fs_runs run(s) per job unless noted."
+	if [ "$fs_drop_all" = 1 ]; then
+		echo "Cold reads: page cache dropped (/proc/sys/vm/drop_caches) and FUSE mounts remounted before each."
+	else
+		echo "Cold reads: /proc/sys/vm/drop_caches is not writable here, so the page cache of every" \
+			"file behind the targets was dropped with fadvise(DONTNEED) after sync, and FUSE mounts" \
+			"were remounted, before each; the raw directory's dentries and inodes stay cached."
+	fi
+	echo
+	if [ -z "$w_zg" ]; then
+		echo "zgfs mount not available: $zg_why"
+		echo
+	fi
+	fs_cell() { if [ -n "$1" ]; then echo "$1"; else echo "$na"; fi; }
+	# "≥ 0.8× zgfs root -j1" and, when zgfs has a figure, its ratio to root -j1.
+	fs_root_target() {
+		local r
+		r=$(fs_ratio "$1" "$root_j1")
+		echo "≥ 0.8× zgfs root -j1${r:+: $r}"
+	}
+	echo "| job | raw | passthrough | zgfs | zgfs/passthrough | target |"
+	echo "|---|---:|---:|---:|---:|---|"
+	echo "| sequential write 1 GiB, bs 1M, end_fsync (MB/s) | $w_raw | $w_pt | $(fs_cell "$w_zg") |" \
+		"$(fs_ratio "$w_zg" "$w_pt") | $(fs_root_target "$w_zg") |"
+	echo "| sequential read 1 GiB, bs 1M, cold, --verify=never (MB/s) | $r_raw | $r_pt | $(fs_cell "$r_zgn") |" \
+		"$(fs_ratio "$r_zgn" "$r_pt") | ≥ 0.7 |"
+	echo "| sequential read 1 GiB, bs 1M, cold, --verify=always (MB/s) | $r_raw | $r_pt | $(fs_cell "$r_zg") |" \
+		"$(fs_ratio "$r_zg" "$r_pt") | $(fs_root_target "$r_zg") |"
+	echo "| random read 128 KiB, 4 jobs, ${fs_randread_secs} s, one run (MB/s) | $rr_raw | $rr_pt | $(fs_cell "$rr_zg") |" \
+		"$(fs_ratio "$rr_zg" "$rr_pt") | ≥ 0.6 |"
+	echo "| 10,000 × (create, write 4 KiB, fsync, close), one run (files/s) | $s_raw | $s_pt | $(fs_cell "$s_zg")$s_zg_note |" \
+		"$(fs_ratio "$s_zg" "$s_pt") | ≥ 0.3 |"
+	echo "| ls -l of 10,000 entries, cold (s; ratio = passthrough s / zgfs s) | $l_raw | $l_pt | $(fs_cell "$l_zg") |" \
+		"$(fs_ratio "$l_pt" "$l_zg") | ≥ 0.5 |"
+	echo "| zgfs root -j1 on the same 1 GiB, in the page cache (MB/s; baseline of two targets) | | | $root_j1 | | |"
+	echo
+	if [ -n "$rss" ]; then
+		echo "zgfs mount peak RSS (VmHWM) while 4 GiB were written through it at $w4 MB/s: $rss MiB (target ≤ 256 MiB)."
+	else
+		echo "zgfs mount peak RSS while writing 4 GiB: $na."
+	fi
+	if [ -s "$scratch/zgfs-errors.txt" ]; then
+		echo
+		echo "zgfs errors in this run:"
+		cat "$scratch/zgfs-errors.txt"
+		echo
+		echo "The last lines the mount printed:"
+		echo
+		cat "$scratch/zgfs-mount.log" "$scratch/zgfs-mount.log.last" 2>/dev/null | tail -n 20 |
+			sed 's/^/    /'
+	fi
+}
+
 case $what in
 codec) codec ;;
 node) node_bench ;;
+fs) fs_bench ;;
 all)
 	codec
 	echo
 	node_bench
+	echo
+	fs_bench
 	;;
 *)
-	echo "usage: bench/run.sh [codec|node]" >&2
+	echo "usage: bench/run.sh [codec|node|fs]" >&2
 	exit 2
 	;;
 esac

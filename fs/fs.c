@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "codec/endian.h"
 #include "codec/hex.h"
 #include "fs/fs.h"
 #include "fs/limits.h"
@@ -386,28 +387,13 @@ static int txn_record(struct txn *t, uint64_t ino, const struct fs_record *rec)
 	return 0;
 }
 
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 static void txn_dirent(struct txn *t, uint64_t parent, const char *name, size_t len, uint64_t ino,
 		       uint8_t type)
 {
 	size_t i = t->n;
 
 	t->bufs[i] = NULL;
-	put_be64(t->small[i], ino);
+	codec_put_be64(t->small[i], ino);
 	t->small[i][8] = type;
 	t->items[i] = (struct node_put_item){t->keys[i], fs_key_dirent(t->keys[i], parent, name, len),
 					     t->small[i], ino ? 9 : 0};
@@ -420,7 +406,7 @@ static void txn_super(struct txn *t, uint64_t next_ino)
 
 	t->bufs[i] = NULL;
 	t->small[i][0] = 1; /* format */
-	put_be64(t->small[i] + 1, next_ino);
+	codec_put_be64(t->small[i] + 1, next_ino);
 	t->items[i] = (struct node_put_item){t->keys[i], fs_key_super(t->keys[i]), t->small[i], 9};
 	t->n++;
 }
@@ -493,16 +479,16 @@ static int load_one(void *ctx, const uint8_t *key, size_t key_len, const struct 
 	struct load_ctx *c = ctx;
 
 	if (key_len == 1 && key[0] == 'S' && v->len >= 9) {
-		fs.next_ino = get_be64(v->data + 1);
+		fs.next_ino = codec_get_be64(v->data + 1);
 	} else if (key_len == 9 && key[0] == 'I') {
 		struct inode *in = calloc(1, sizeof(*in));
 
 		if (!in || fs_record_decode(v->data, v->len, &in->rec) < 0) {
 			free(in);
-			fs_log("inode %" PRIu64 ": unreadable record; left out", get_be64(key + 1));
+			fs_log("inode %" PRIu64 ": unreadable record; left out", codec_get_be64(key + 1));
 			return 0;
 		}
-		in->ino = get_be64(key + 1);
+		in->ino = codec_get_be64(key + 1);
 		if (S_ISDIR(in->rec.mode)) {
 			in->dir = calloc(1, sizeof(*in->dir));
 			if (!in->dir)
@@ -524,8 +510,8 @@ static int load_one(void *ctx, const uint8_t *key, size_t key_len, const struct 
 			c->cap = cap;
 		}
 		p = &c->links[c->n++];
-		p->parent = get_be64(key + 1);
-		p->ino = get_be64(v->data);
+		p->parent = codec_get_be64(key + 1);
+		p->ino = codec_get_be64(v->data);
 		p->type = v->data[8];
 		p->len = key_len - 9;
 		memcpy(p->name, key + 9, p->len);

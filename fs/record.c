@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec/endian.h"
 #include "codec/keccak.h"
 #include "codec/merkle.h"
 #include "fs/fs.h"
@@ -27,32 +28,6 @@ void fs_volume_stream(const char *name, uint8_t ret_stream[NODE_STREAM_ID_SIZE])
 	codec_keccak_final(&k, ret_stream);
 }
 
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 3; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 size_t fs_key_super(uint8_t key[FS_KEY_MAX])
 {
 	key[0] = 'S';
@@ -62,14 +37,14 @@ size_t fs_key_super(uint8_t key[FS_KEY_MAX])
 size_t fs_key_inode(uint8_t key[FS_KEY_MAX], uint64_t ino)
 {
 	key[0] = 'I';
-	put64(key + 1, ino);
+	codec_put_be64(key + 1, ino);
 	return 9;
 }
 
 size_t fs_key_dirent(uint8_t key[FS_KEY_MAX], uint64_t parent, const char *name, size_t len)
 {
 	key[0] = 'D';
-	put64(key + 1, parent);
+	codec_put_be64(key + 1, parent);
 	memcpy(key + 9, name, len);
 	return 9 + len;
 }
@@ -87,25 +62,25 @@ int fs_record_encode(const struct fs_record *r, uint8_t **ret, size_t *ret_len)
 	if (!b)
 		return -ENOMEM;
 	*p++ = RECORD_FORMAT;
-	put32(p, r->mode), p += 4;
-	put32(p, r->uid), p += 4;
-	put32(p, r->gid), p += 4;
-	put32(p, r->nlink), p += 4;
-	put64(p, r->size), p += 8;
-	put64(p, (uint64_t)r->atime_sec), p += 8;
-	put32(p, r->atime_nsec), p += 4;
-	put64(p, (uint64_t)r->mtime_sec), p += 8;
-	put32(p, r->mtime_nsec), p += 4;
-	put64(p, (uint64_t)r->ctime_sec), p += 8;
-	put32(p, r->ctime_nsec), p += 4;
-	put64(p, r->parent), p += 8;
-	put32(p, (uint32_t)r->nextents), p += 4;
+	codec_put_be32(p, r->mode), p += 4;
+	codec_put_be32(p, r->uid), p += 4;
+	codec_put_be32(p, r->gid), p += 4;
+	codec_put_be32(p, r->nlink), p += 4;
+	codec_put_be64(p, r->size), p += 8;
+	codec_put_be64(p, (uint64_t)r->atime_sec), p += 8;
+	codec_put_be32(p, r->atime_nsec), p += 4;
+	codec_put_be64(p, (uint64_t)r->mtime_sec), p += 8;
+	codec_put_be32(p, r->mtime_nsec), p += 4;
+	codec_put_be64(p, (uint64_t)r->ctime_sec), p += 8;
+	codec_put_be32(p, r->ctime_nsec), p += 4;
+	codec_put_be64(p, r->parent), p += 8;
+	codec_put_be32(p, (uint32_t)r->nextents), p += 4;
 	for (size_t i = 0; i < r->nextents; i++) {
-		put64(p, r->extents[i].tx_seq), p += 8;
-		put64(p, r->extents[i].offset), p += 8;
-		put64(p, r->extents[i].length), p += 8;
+		codec_put_be64(p, r->extents[i].tx_seq), p += 8;
+		codec_put_be64(p, r->extents[i].offset), p += 8;
+		codec_put_be64(p, r->extents[i].length), p += 8;
 	}
-	put32(p, (uint32_t)r->target_len), p += 4;
+	codec_put_be32(p, (uint32_t)r->target_len), p += 4;
 	if (r->target_len)
 		memcpy(p, r->target, r->target_len);
 	*ret = b;
@@ -124,19 +99,19 @@ int fs_record_decode(const uint8_t *p, size_t len, struct fs_record *ret)
 		return -EINVAL;
 	memset(&r, 0, sizeof(r));
 	p++;
-	r.mode = get32(p), p += 4;
-	r.uid = get32(p), p += 4;
-	r.gid = get32(p), p += 4;
-	r.nlink = get32(p), p += 4;
-	r.size = get64(p), p += 8;
-	r.atime_sec = (int64_t)get64(p), p += 8;
-	r.atime_nsec = get32(p), p += 4;
-	r.mtime_sec = (int64_t)get64(p), p += 8;
-	r.mtime_nsec = get32(p), p += 4;
-	r.ctime_sec = (int64_t)get64(p), p += 8;
-	r.ctime_nsec = get32(p), p += 4;
-	r.parent = get64(p), p += 8;
-	n = get32(p), p += 4;
+	r.mode = codec_get_be32(p), p += 4;
+	r.uid = codec_get_be32(p), p += 4;
+	r.gid = codec_get_be32(p), p += 4;
+	r.nlink = codec_get_be32(p), p += 4;
+	r.size = codec_get_be64(p), p += 8;
+	r.atime_sec = (int64_t)codec_get_be64(p), p += 8;
+	r.atime_nsec = codec_get_be32(p), p += 4;
+	r.mtime_sec = (int64_t)codec_get_be64(p), p += 8;
+	r.mtime_nsec = codec_get_be32(p), p += 4;
+	r.ctime_sec = (int64_t)codec_get_be64(p), p += 8;
+	r.ctime_nsec = codec_get_be32(p), p += 4;
+	r.parent = codec_get_be64(p), p += 8;
+	n = codec_get_be32(p), p += 4;
 	if (n > FS_EXTENTS_MAX || (size_t)(end - p) < (size_t)n * 24 + 4)
 		return -EINVAL;
 	if (n) {
@@ -146,12 +121,12 @@ int fs_record_decode(const uint8_t *p, size_t len, struct fs_record *ret)
 	}
 	r.nextents = n;
 	for (uint32_t i = 0; i < n; i++) {
-		r.extents[i].tx_seq = get64(p), p += 8;
-		r.extents[i].offset = get64(p), p += 8;
-		r.extents[i].length = get64(p), p += 8;
+		r.extents[i].tx_seq = codec_get_be64(p), p += 8;
+		r.extents[i].offset = codec_get_be64(p), p += 8;
+		r.extents[i].length = codec_get_be64(p), p += 8;
 		total += r.extents[i].length;
 	}
-	tl = get32(p), p += 4;
+	tl = codec_get_be32(p), p += 4;
 	if (tl > FS_SYMLINK_MAX || (size_t)(end - p) != tl || total != r.size ||
 	    r.atime_nsec >= 1000000000u || r.mtime_nsec >= 1000000000u ||
 	    r.ctime_nsec >= 1000000000u) {
