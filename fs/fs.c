@@ -67,6 +67,7 @@ struct inode {
 	int64_t write_sec;
 	uint32_t write_nsec;
 	bool mtime_set; /* utimens after the last write: the commit keeps the stored mtime */
+	uint64_t gen;	/* bumped whenever the content (extent list) changes */
 };
 
 struct handle {
@@ -76,6 +77,13 @@ struct handle {
 	uint64_t base, written;
 	int err; /* sticky: a failed write is reported at flush, fsync and close too */
 	bool writable;
+	/* The last window of FS_READ_WINDOW bytes read and verified, so that reads smaller
+	 * than a segment (the kernel's 128 KiB read-ahead) hash each segment once, not once
+	 * per read. Valid while the inode's gen is cache_gen. */
+	pthread_mutex_t rmu;
+	uint8_t *cache;
+	uint64_t cache_off, cache_gen;
+	size_t cache_len;
 };
 
 struct fs {
@@ -701,6 +709,7 @@ static int truncate_to_zero(struct inode *in)
 	free(in->rec.extents);
 	in->rec = rec;
 	in->root_known = false;
+	in->gen++;
 	return 0;
 }
 
@@ -1158,6 +1167,7 @@ static int handle_new(struct inode *in, int flags, struct handle **ret)
 	h->in = in;
 	h->writable = (flags & O_ACCMODE) != O_RDONLY;
 	pthread_mutex_init(&h->mu, NULL);
+	pthread_mutex_init(&h->rmu, NULL);
 	in->opens++;
 	*ret = h;
 	return 0;
@@ -1299,6 +1309,7 @@ static int handle_commit(struct handle *h)
 	free(in->rec.extents);
 	in->rec = rec;
 	in->root_known = false;
+	in->gen++;
 out:
 	pthread_mutex_unlock(&fs.mu);
 	free(fi);
@@ -1419,6 +1430,8 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	inode_maybe_free(in);
 	pthread_mutex_unlock(&fs.mu);
 	pthread_mutex_destroy(&h->mu);
+	pthread_mutex_destroy(&h->rmu);
+	free(h->cache);
 	free(h);
 	/* close() has already returned what flush said; this only reaches the log. */
 	if (err)
@@ -1426,26 +1439,93 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	fuse_reply_err(req, 0);
 }
 
+/* A copy of the inode's extent list and its generation, taken under fs.mu. */
+static int snapshot(struct inode *in, struct fs_extent **ret, size_t *ret_n, uint64_t *ret_gen)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&fs.mu);
+	*ret_n = in->rec.nextents;
+	*ret_gen = in->gen;
+	*ret = malloc((in->rec.nextents + 1) * sizeof(**ret));
+	if (!*ret)
+		err = ENOMEM;
+	else if (in->rec.nextents)
+		memcpy(*ret, in->rec.extents, in->rec.nextents * sizeof(**ret));
+	pthread_mutex_unlock(&fs.mu);
+	return err;
+}
+
+static void log_corrupt(fuse_ino_t ino, uint64_t seq, uint64_t off)
+{
+	fs_log("CORRUPT DATA: inode %" PRIu64 ", log entry %" PRIu64 " (tx seq): reading file "
+	       "bytes from %" PRIu64 " failed verification or I/O; the read returned EIO, not "
+	       "the stored bytes",
+	       (uint64_t)ino, seq, off);
+}
+
+/*
+ * Reads smaller than a window go through the handle's window cache: the window holding
+ * the read is read (and verified by the node) whole, once. Returns bytes copied or -errno.
+ */
+static ssize_t read_cached(struct handle *h, fuse_ino_t ino, const struct fs_extent *ext,
+			   size_t next, uint64_t gen, uint64_t off, uint8_t *out, size_t size)
+{
+	size_t done = 0;
+	ssize_t r = 0;
+
+	pthread_mutex_lock(&h->rmu);
+	if (!h->cache && !(h->cache = malloc(FS_READ_WINDOW))) {
+		pthread_mutex_unlock(&h->rmu);
+		return -ENOMEM;
+	}
+	while (done < size) {
+		uint64_t pos = off + done, win = pos / FS_READ_WINDOW * FS_READ_WINDOW;
+		size_t n;
+
+		if (h->cache_gen != gen || h->cache_off != win || h->cache_len == 0) {
+			uint64_t bad_seq = 0;
+
+			h->cache_len = 0;
+			r = fs_read_extents(fs.node, ext, next, win, h->cache, FS_READ_WINDOW,
+					    &bad_seq);
+			if (r < 0) {
+				if (r == -EIO)
+					log_corrupt(ino, bad_seq, win);
+				break;
+			}
+			h->cache_len = (size_t)r;
+			h->cache_off = win;
+			h->cache_gen = gen;
+		}
+		if (pos - win >= h->cache_len)
+			break; /* the end of the file */
+		n = h->cache_len - (size_t)(pos - win);
+		if (n > size - done)
+			n = size - done;
+		memcpy(out + done, h->cache + (pos - win), n);
+		done += n;
+		if (h->cache_len < FS_READ_WINDOW)
+			break;
+	}
+	pthread_mutex_unlock(&h->rmu);
+	return r < 0 ? r : (ssize_t)done;
+}
+
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	struct handle *h = H(fi);
 	struct fs_extent *ext = NULL;
-	uint64_t bad_seq = 0;
+	uint64_t bad_seq = 0, gen;
 	size_t next;
 	uint8_t *buf;
 	ssize_t got;
+	int err;
 
-	pthread_mutex_lock(&fs.mu);
-	next = h->in->rec.nextents;
-	if (next) {
-		ext = malloc(next * sizeof(*ext));
-		if (ext)
-			memcpy(ext, h->in->rec.extents, next * sizeof(*ext));
-	}
-	pthread_mutex_unlock(&fs.mu);
-	if (next && !ext) {
-		fuse_reply_err(req, ENOMEM);
+	err = snapshot(h->in, &ext, &next, &gen);
+	if (err) {
+		fuse_reply_err(req, err);
 		return;
 	}
 	buf = malloc(size ? size : 1);
@@ -1454,17 +1534,17 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	got = fs_read_extents(fs.node, ext, next, (uint64_t)off, buf, size, &bad_seq);
-	if (got < 0) {
-		if (got == -EIO)
-			fs_log("CORRUPT DATA: inode %" PRIu64 ", log entry %" PRIu64 " (tx seq): "
-			       "reading file bytes from %lld failed verification or I/O; the read "
-			       "returned EIO, not the stored bytes",
-			       ino, bad_seq, (long long)off);
-		fuse_reply_err(req, to_errno((int)got));
+	if (size < FS_READ_WINDOW) {
+		got = read_cached(h, ino, ext, next, gen, (uint64_t)off, buf, size);
 	} else {
-		fuse_reply_buf(req, (const char *)buf, (size_t)got);
+		got = fs_read_extents(fs.node, ext, next, (uint64_t)off, buf, size, &bad_seq);
+		if (got == -EIO)
+			log_corrupt(ino, bad_seq, (uint64_t)off);
 	}
+	if (got < 0)
+		fuse_reply_err(req, to_errno((int)got));
+	else
+		fuse_reply_buf(req, (const char *)buf, (size_t)got);
 	free(buf);
 	free(ext);
 }

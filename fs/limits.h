@@ -20,6 +20,10 @@
 /* Largest read or write request taken from the kernel (max_write, max_readahead). */
 #define FS_IO_MAX (1u << 20)
 
+/* A read handle's cache of verified bytes: reads smaller than this fill it whole (one
+ * segment, hashed once) and are served from it. One per open file that reads. */
+#define FS_READ_WINDOW (256u * 1024)
+
 /* Largest xattr value produced (the extents and versions lists). */
 #define FS_XATTR_MAX (64u * 1024)
 

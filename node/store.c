@@ -1610,6 +1610,8 @@ bad:
 	return -EIO;
 }
 
+#define STORE_READ_AHEAD (4u << 20) /* bytes hinted ahead of each read */
+
 int node_store_read(struct node_store *s, uint64_t tx_seq, uint64_t offset, void *buf, size_t len,
 		    bool verify, size_t *ret_len)
 {
@@ -1631,6 +1633,13 @@ int node_store_read(struct node_store *s, uint64_t tx_seq, uint64_t offset, void
 	}
 	n = len < rec.length - offset ? len : (size_t)(rec.length - offset);
 	end = offset + n;
+	/* Sequential readers come back for what follows: have the kernel start reading it
+	 * now, so that the next read finds it in memory instead of waiting for the disk. */
+	if (end < rec.length)
+		posix_fadvise(p->fd, (off_t)(rec.offset + end),
+			      (off_t)(rec.length - end < STORE_READ_AHEAD ? rec.length - end
+								  : STORE_READ_AHEAD),
+			      POSIX_FADV_WILLNEED);
 	if (!verify) {
 		ssize_t got = node_io_pread(p->fd, out, n, rec.offset + offset);
 
