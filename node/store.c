@@ -1476,7 +1476,17 @@ int node_store_put_segment(struct node_store *s, uint64_t tx_seq, uint64_t index
 			batch_totals(b, s->total_entries + 1, s->total_bytes + rec.length);
 		}
 		batch_rec(b, id, &rec);
-		r = db_write(s, b);
+		if (rec.state == ST_FINAL) {
+			r = db_write(s, b);
+		} else {
+			/* Not synced: the bytes it points at were synced above, so a record that
+			 * survives a crash is always right, and one that is lost only means the
+			 * segment is asked for again. Finalizing (above) is synced. */
+			char *err = NULL;
+
+			leveldb_write(s->db, s->wo_lazy, b, &err);
+			r = db_error(err);
+		}
 		leveldb_writebatch_destroy(b);
 		if (r == 0 && rec.state == ST_FINAL) {
 			s->total_entries++;
