@@ -42,8 +42,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 	"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# npm modules the tests use, pinned exactly by tests/compat/package-lock.json, installed
-# into tests/compat/node_modules (ignored by git). Reinstalled only when the lock changes.
+# npm modules, pinned exactly by tests/compat/package-lock.json and installed into
+# tests/compat/node_modules (ignored by git): solc compiles the contracts in chain/contracts
+# during the build; the 0G SDK, ethers and anvil (a local EVM chain) run in the tests.
+# Reinstalled only when the lock changes.
 lock=tests/compat/package-lock.json
 stamp=tests/compat/node_modules/.zgfs-lock
 if ! cmp -s "$lock" "$stamp" 2>/dev/null; then
