@@ -6,7 +6,10 @@
 #   bench/run.sh node       upload and download through a node over loopback, KV
 #   bench/run.sh fs         the mount (fio, small files, ls -l) against the raw disk and a
 #                           passthrough FUSE mount (needs fio and /dev/fuse)
-#   bench/run.sh            all three
+#   bench/run.sh settle     settlement on an EVM chain (anvil from tests/compat) against
+#                           the embedded ledger: uploads per second one at a time and
+#                           batched, and the latency of close() on a mount
+#   bench/run.sh            all four
 #
 # Needs a built tree (./setup.sh). Scratch files go to $BENCH_DIR (default: a temporary
 # directory under /var/tmp, on disk rather than tmpfs), removed at the end.
@@ -535,19 +538,80 @@ fs_bench() {
 	fi
 }
 
+settle_bench() {
+	local anvil port url key
+	anvil=$top/tests/compat/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
+	[ -x "$anvil" ] || anvil=$top/tests/compat/node_modules/.bin/anvil
+	if [ ! -x "$anvil" ]; then
+		echo "settle: anvil is not installed (run ./setup.sh); skipped"
+		return 0
+	fi
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	url=http://127.0.0.1:$port
+	"$anvil" --host 127.0.0.1 --port "$port" --silent >/dev/null 2>&1 &
+	local anvil_pid=$!
+	# anvil's first dev account (its well-known key), funded at genesis.
+	key=0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80
+	for _ in $(seq 100); do
+		curl -s -o /dev/null -d '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' "$url" && break
+		sleep 0.1
+	done
+	ZGFS_KEY=$key "$zgfs" chain deploy --rpc "$url" --data "$scratch/settle-evm" >/dev/null 2>&1
+	echo "## Settlement: 4 KiB uploads through the node, embedded ledger against anvil"
+	echo
+	ZGFS_KEY=$key "$build/bench/bench_settle" "$scratch/settle-local" "$scratch/settle-evm" 400 16
+	echo
+	if [ -e /dev/fuse ] && command -v fusermount3 >/dev/null; then
+		echo "## close() of a new 4 KiB file on a mount (200 files; each close settles the data and the inode)"
+		echo
+		echo "| chain | mean close() (ms) | p99 (ms) | ratio to embedded |"
+		echo "|---|---:|---:|---:|"
+		local base=
+		for kind in local evm; do
+			local d=$scratch/mnt-$kind-data m=$scratch/mnt-$kind
+			if [ $kind = evm ]; then
+				ZGFS_KEY=$key "$zgfs" chain deploy --rpc "$url" --data "$d" >/dev/null 2>&1
+			fi
+			ZGFS_KEY=$key "$zgfs" mount --data "$d" "$m"
+			read -r mean p99 < <(python3 - "$m" <<'PY'
+import os, sys, time
+m, lat = sys.argv[1], []
+buf = os.urandom(4096)
+for i in range(200):
+    fd = os.open(os.path.join(m, f"f{i}"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    os.write(fd, buf)
+    t0 = time.perf_counter()
+    os.close(fd)
+    lat.append(time.perf_counter() - t0)
+lat.sort()
+print(f"{sum(lat) / len(lat) * 1e3:.2f} {lat[len(lat) * 99 // 100] * 1e3:.2f}")
+PY
+			)
+			"$zgfs" umount "$m"
+			[ -z "$base" ] && base=$mean
+			echo "| $([ $kind = local ] && echo embedded ledger || echo 'EVM chain (anvil)') | $mean | $p99 | $(ratio "$mean" "$base") |"
+		done
+	fi
+	kill "$anvil_pid" 2>/dev/null || true
+	wait "$anvil_pid" 2>/dev/null || true
+}
+
 case $what in
 codec) codec ;;
 node) node_bench ;;
 fs) fs_bench ;;
+settle) settle_bench ;;
 all)
 	codec
 	echo
 	node_bench
 	echo
 	fs_bench
+	echo
+	settle_bench
 	;;
 *)
-	echo "usage: bench/run.sh [codec|node|fs]" >&2
+	echo "usage: bench/run.sh [codec|node|fs|settle]" >&2
 	exit 2
 	;;
 esac

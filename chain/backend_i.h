@@ -22,7 +22,11 @@ struct chain_ops {
 	int (*donations)(struct chain *c, uint64_t *ret_balance);
 	int (*pools)(struct chain *c, struct chain_pool *pools, size_t max, size_t *ret_n);
 	int (*verify)(struct chain *c, struct chain_verify_report *ret_report);
+	int (*sync)(struct chain *c); /* NULL: nothing to follow */
 };
+
+/* Empties what chain_last_detail() returns in this thread. */
+void chain_clear_detail(void);
 
 struct chain {
 	const struct chain_ops *ops;

@@ -3,8 +3,38 @@
  * operation. Backends therefore never see NULL where chain.h forbids it.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 
 #include "chain/backend_i.h"
+
+static _Thread_local char detail[512];
+
+const char *chain_last_detail(void)
+{
+	return detail;
+}
+
+void chain_set_detail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+}
+
+void chain_clear_detail(void)
+{
+	detail[0] = '\0';
+}
+
+int chain_sync(struct chain *c)
+{
+	if (!c)
+		return -EINVAL;
+	return c->ops->sync ? c->ops->sync(c) : 0;
+}
 
 void chain_close(struct chain *c)
 {

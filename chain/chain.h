@@ -1,17 +1,21 @@
 /*
  * chain.h - settlement: the only way a log entry gets its tx seq and its place in the flow.
  *
- * One interface, several backends: the embedded ledger ("local", a single-writer chain of
- * signed blocks kept in the data directory, the default) and, later, any EVM chain over
- * JSON-RPC. A backend implements the state transitions of 0G's Flow and Market contracts:
+ * One interface, two backends: the embedded ledger ("local", a single-writer chain of
+ * signed blocks kept in the data directory, the default) and any EVM chain over JSON-RPC
+ * ("evm": the contracts in chain/contracts, docs/EVM.md). A backend implements the state
+ * transitions of 0G's Flow and Market contracts:
  * submission validity and placement (../shared/PROTOCOL.md), the fee per sector, reward
  * pools per 8 GiB pricing segment, and donations.
  *
  * Guarantees: every function is thread-safe. chain_submit() returns only once the
  * submission is durable in the backend (for the local ledger: its block is written and
- * synced), so a settled entry survives SIGKILL. Entries are numbered 0, 1, 2, ... without
- * gaps. All functions return 0 or -errno (or -CHAIN_E* below); ret_ parameters are written
- * only on success.
+ * synced; for an EVM chain: its transaction is mined with the configured confirmations),
+ * so a settled entry survives SIGKILL. Entries are numbered 0, 1, 2, ... without gaps, in
+ * the order the chain settled them, whoever submitted them. All functions return 0 or
+ * -errno (or -CHAIN_E* below); ret_ parameters are written only on success. When a
+ * function fails, chain_last_detail() says more in the calling thread (a revert reason,
+ * the URL that did not answer).
  */
 #ifndef CHAIN_CHAIN_H
 #define CHAIN_CHAIN_H
@@ -32,12 +36,22 @@ enum chain_error {
 	CHAIN_EINVALID_SUBMISSION, /* breaks a Flow validity rule; nothing settled */
 	CHAIN_EFUNDS,		   /* the account cannot pay the fee */
 	CHAIN_ETAMPERED,	   /* chain_verify(): a block's hash, link or signature is wrong */
-	CHAIN_EREVERTED,	   /* an EVM transaction reverted (reason in the log) */
+	CHAIN_EREVERTED,	   /* an EVM transaction reverted (chain_last_detail: why) */
+	CHAIN_ENOKEY,		   /* submitting needs a signing key and none was given */
+	CHAIN_EDIVERGED,	   /* the chain's events break the Flow rules as the node applies them */
 	CHAIN_ELAST,
 };
 
 /* A message for any chain return code (or -errno). Never NULL. */
 const char *chain_strerror(int err);
+
+/* More about the last failure of a chain function in the calling thread ("" if nothing
+ * more is known): a revert reason, the endpoint that did not answer. Never NULL. */
+const char *chain_last_detail(void);
+
+/* Replaces that detail (printf-style), for a layer above that explains a failure of its
+ * own choice of chain, such as a data directory that records another one. */
+void chain_set_detail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* What is submitted: 0G's Submission{length, tags, nodes[]}. */
 struct chain_submission {
@@ -75,6 +89,8 @@ struct chain_flow {
 	uint8_t head[CODEC_HASH_SIZE];	 /* hash of the newest block */
 	uint64_t chain_id;
 	uint64_t price_per_sector;
+	uint8_t contract[CHAIN_ADDRESS_SIZE]; /* the Flow contract (zero for the local ledger) */
+	uint8_t market[CHAIN_ADDRESS_SIZE];   /* its Market (zero for the local ledger) */
 };
 
 /* One reward pool: the fees of entries that touch pricing segment `index`. */
@@ -103,6 +119,56 @@ struct chain;
  * back consistently, or another -errno from creating the directory.
  */
 int chain_local_open(const char *dir, const uint8_t secret_key[64], struct chain **ret_chain);
+
+/* How to settle on an EVM chain (docs/EVM.md). */
+struct chain_evm_config {
+	const char *rpc_url;		    /* the chain's JSON-RPC endpoint, http(s):// */
+	uint8_t flow[CHAIN_ADDRESS_SIZE];   /* the Flow contract (chain_evm_deploy) */
+	uint64_t from_block;		    /* Submit events are followed from this block on */
+	uint64_t chain_id;		    /* expected chain id; 0 accepts the endpoint's */
+	unsigned confirmations;		    /* blocks on top of a Submit before it counts */
+	const char *key_hex;		    /* secp256k1 secret key in hex, or NULL */
+	const char *key_file;		    /* else a file holding it (mode 0600), or NULL */
+};
+
+/*
+ * chain_evm_open() - follow and settle on the Flow contract cfg->flow at cfg->rpc_url.
+ * @dir: a directory for the followed entries (leveldb; created 0700; its parent must exist)
+ * Without a key every function works but chain_submit() and chain_donate(), which return
+ * -CHAIN_ENOKEY. Entries are learned from the contract's Submit events, from every sender:
+ * chain_sync() reads new ones; chain_submit() and chain_entry_get() of an unknown tx seq
+ * read them too. Returns 0; -ECONNREFUSED / -ETIMEDOUT when the endpoint does not answer
+ * (after retries with backoff); -EEXIST when dir follows another contract or chain; -EINVAL
+ * for a bad key or URL; -EPERM for a key file others can read; -EBUSY when dir is in use.
+ */
+int chain_evm_open(const char *dir, const struct chain_evm_config *cfg, struct chain **ret_chain);
+
+/* What chain_evm_deploy() created. */
+struct chain_evm_deployment {
+	uint8_t flow[CHAIN_ADDRESS_SIZE];
+	uint8_t market[CHAIN_ADDRESS_SIZE];
+	uint64_t block;	   /* the block holding the deployment */
+	uint64_t chain_id;
+	uint64_t price_per_sector; /* wei */
+};
+
+/*
+ * chain_evm_deploy() - deploy the Flow contract (which creates its Market) with the key
+ * cfg->key_hex or cfg->key_file, at cfg->rpc_url, with this price per sector in wei, and
+ * wait for cfg->confirmations. cfg->flow and from_block are ignored. Returns 0, -ENOTSUP
+ * when this build has no contract bytecode, -CHAIN_ENOKEY, -CHAIN_EREVERTED, or the errors
+ * of chain_evm_open().
+ */
+int chain_evm_deploy(const struct chain_evm_config *cfg, uint64_t price_per_sector,
+		     struct chain_evm_deployment *ret_deployment);
+
+/*
+ * chain_sync() - read what the chain settled since the last call (an EVM chain: new
+ * Submit events). The local ledger has nothing to read: 0. -ECONNREFUSED etc. when the
+ * endpoint is down (the state stays as it was), -CHAIN_EDIVERGED when an event breaks the
+ * Flow rules as chain/flow.c applies them (the events stop being followed).
+ */
+int chain_sync(struct chain *c);
 
 void chain_close(struct chain *c); /* NULL-safe */
 
@@ -156,5 +222,23 @@ struct chain_verify_report {
  * Holds the chain's lock for the whole replay.
  */
 int chain_verify(struct chain *c, struct chain_verify_report *ret_report);
+
+/*
+ * The chain a data directory settles on, kept in DIR/chain.json by `zgfs chain deploy`
+ * (or `zgfs chain attach`) so that later commands need only --data DIR.
+ */
+struct chain_evm_record {
+	char rpc[512];
+	uint64_t chain_id;
+	uint8_t flow[CHAIN_ADDRESS_SIZE];
+	uint8_t market[CHAIN_ADDRESS_SIZE];
+	uint64_t block;
+	unsigned confirmations;
+};
+
+/* -ENOENT when dir has none, -EINVAL (chain_last_detail says what) when it is malformed. */
+int chain_evm_record_load(const char *data_dir, struct chain_evm_record *ret_record);
+/* Written to a temporary file, synced and renamed: the old record or the new one. */
+int chain_evm_record_save(const char *data_dir, const struct chain_evm_record *record);
 
 #endif

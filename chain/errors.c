@@ -18,6 +18,10 @@ const char *chain_strerror(int err)
 		return "ledger does not verify: a block or the stored state was altered";
 	case CHAIN_EREVERTED:
 		return "transaction reverted";
+	case CHAIN_ENOKEY:
+		return "no signing key: set ZGFS_KEY (hex) or pass --key FILE";
+	case CHAIN_EDIVERGED:
+		return "the chain's Submit events break the Flow rules as this node applies them";
 	default:
 		/* Chain functions pass codec errors through (hashing, proofs). */
 		if (err >= CODEC_EFIRST && err < CHAIN_EFIRST)

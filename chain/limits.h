@@ -35,4 +35,37 @@
 /* Largest stored record the decoders accept: the state record, an entry record. */
 #define CHAIN_RECORD_MAX_BYTES (64u << 10)
 
+/* Largest JSON-RPC response body the EVM client reads (chain/evm_rpc.c); a larger one is
+ * -E2BIG. eth_getLogs over a wide block range is the big answer: split the range instead. */
+#define CHAIN_EVM_RESPONSE_MAX (64u << 20)
+
+/* Easy handles (each with its own keep-alive connection) one EVM RPC client keeps; more
+ * concurrent calls wait for one to come back. */
+#define CHAIN_EVM_RPC_HANDLES 8
+
+/* Submissions one EVM transaction settles at most (batchSubmit); more queued closes wait
+ * for the next transaction. 64 entries of a few nodes stay far below a block's gas. */
+#define CHAIN_EVM_BATCH_MAX 64
+
+/* Largest transaction the EVM backend signs: the Flow's creation code, or a batch of
+ * CHAIN_EVM_BATCH_MAX submissions with full tags (about 8 KiB each). */
+#define CHAIN_EVM_TX_MAX (1u << 20)
+
+/* Blocks asked for in one eth_getLogs while following (endpoints cap the range). */
+#define CHAIN_EVM_LOG_BLOCKS 2000
+
+/* Rounds of waiting for a receipt or for confirmations (about 200 ms each, so a minute)
+ * before a submission is reported as -ETIMEDOUT. */
+#define CHAIN_EVM_WAIT_ROUNDS 300
+
+/* Priority fee (wei per gas) offered when the endpoint suggests none. */
+#define CHAIN_EVM_DEFAULT_TIP 1000000000ULL
+
+/* How long the EVM backend reuses the fees it read (base fee and tip) before reading them
+ * again; a refused transaction reads them again at once. */
+#define CHAIN_EVM_FEE_TTL_MS 2000
+
+/* A lookup of an entry not followed yet reads the chain at most this often. */
+#define CHAIN_EVM_SYNC_MIN_MS 20
+
 #endif

@@ -52,6 +52,10 @@ void cli_progress_start(struct cli_progress *p, const char *what, unsigned long 
 void cli_progress_add(struct cli_progress *p, unsigned long long n);
 void cli_progress_end(struct cli_progress *p);
 
+/* node_strerror(r), and what the chain said about it when it said something (a revert
+ * reason, an endpoint that does not answer). The buffer is reused by the next call. */
+const char *cli_why(int r);
+
 /* Prints "zgfs: " and the message to stderr. */
 __attribute__((format(printf, 1, 2))) void cli_error(const char *fmt, ...);
 

@@ -1,33 +1,55 @@
 /*
- * zgfs chain: look at and check the embedded ledger of a data directory.
- *   zgfs chain info [--data DIR]    height, flow, pools, the node's account
- *   zgfs chain verify [--data DIR]  replay every block and check hashes and signatures
+ * zgfs chain: the chain a data directory settles on.
+ *   zgfs chain deploy --rpc URL [--data DIR] [--key FILE] [--price WEI] [--confirmations N]
+ *   zgfs chain attach --rpc URL --flow 0xADDR [--data DIR] [--confirmations N]
+ *   zgfs chain info [--data DIR]    height, flow, pools, the account
+ *   zgfs chain verify [--data DIR]  embedded: replay every block; EVM: replay the followed
+ *                                   entries and compare with the contract
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "chain/chain.h"
 #include "cli/cli.h"
 #include "codec/hex.h"
 #include "node/key.h"
 
-enum { OPT_DATA = 0x100 };
+enum { OPT_DATA = 0x100, OPT_RPC, OPT_KEY, OPT_PRICE, OPT_CONFIRMATIONS, OPT_FLOW };
 
 #define SHOW_POOLS 16
 
-static int open_ledger(const char *data, struct chain **ret)
+/* 1 gwei per 256-byte sector: about 0.004 ETH per GiB. */
+#define DEFAULT_PRICE 1000000000ULL
+
+struct chain_args {
+	const char *data, *rpc, *key_file, *flow;
+	uint64_t price;
+	unsigned confirmations;
+	char dir[PATH_MAX];
+};
+
+static const char *why(int r)
 {
-	char dir[PATH_MAX], chain_dir[PATH_MAX + 8];
+	static char buf[768];
+	const char *d = chain_last_detail();
+
+	snprintf(buf, sizeof(buf), d[0] ? "%s: %s" : "%s", chain_strerror(r), d);
+	return buf;
+}
+
+static int open_ledger(const char *dir, struct chain **ret)
+{
+	char chain_dir[PATH_MAX + 8];
 	uint8_t sk[64], pk[32];
 	int r;
 
-	if (cli_data_dir(data, dir, sizeof(dir)) < 0) {
-		cli_error("no data directory: give --data DIR or set ZGFS_DATA");
-		return -1;
-	}
 	r = node_key_load(dir, false, sk, pk);
 	if (r == -ENOENT) {
 		cli_error("%s has no node key: it has never held a node (start 'zgfs node' once)",
@@ -50,24 +72,74 @@ static int open_ledger(const char *data, struct chain **ret)
 	return r < 0 ? -1 : 0;
 }
 
-static int info(struct chain *c)
+/* The chain DIR settles on: the EVM chain its chain.json records, else the ledger. */
+static int open_chain(const struct chain_args *a, struct chain **ret, bool *ret_evm)
+{
+	struct chain_evm_record rec;
+	struct chain_evm_config cfg = {0};
+	char sub[PATH_MAX + 16];
+	int r = chain_evm_record_load(a->dir, &rec);
+
+	*ret_evm = r == 0;
+	if (r == -ENOENT)
+		return open_ledger(a->dir, ret);
+	if (r < 0) {
+		cli_error("%s", why(r));
+		return -1;
+	}
+	cfg.rpc_url = a->rpc ? a->rpc : rec.rpc;
+	memcpy(cfg.flow, rec.flow, CHAIN_ADDRESS_SIZE);
+	cfg.from_block = rec.block;
+	cfg.chain_id = rec.chain_id;
+	cfg.confirmations = rec.confirmations;
+	cfg.key_hex = getenv("ZGFS_KEY");
+	cfg.key_file = a->key_file;
+	snprintf(sub, sizeof(sub), "%s/chain-evm", a->dir);
+	r = chain_evm_open(sub, &cfg, ret);
+	if (r == -EBUSY)
+		cli_error("%s is in use by a running node or mount; ask it with 'zgfs status "
+			  "--node URL'",
+			  a->dir);
+	else if (r < 0)
+		cli_error("cannot follow the chain at %s: %s", cfg.rpc_url, why(r));
+	return r < 0 ? -1 : 0;
+}
+
+static int info(struct chain *c, bool evm, const char *dir)
 {
 	struct chain_flow f;
 	struct chain_pool pools[SHOW_POOLS];
 	uint8_t addr[CHAIN_ADDRESS_SIZE];
-	uint64_t balance;
+	uint64_t balance = 0;
 	size_t npools;
 	char hex[2 * CODEC_HASH_SIZE + 3];
+	bool has_account = true;
 	int r;
 
 	r = chain_flow_info(c, &f);
-	if (r == 0)
+	if (r == 0) {
 		r = chain_account(c, addr, &balance);
+		if (r == -CHAIN_ENOKEY) {
+			has_account = false;
+			r = 0;
+		}
+	}
 	if (r == 0)
 		r = chain_pools(c, pools, SHOW_POOLS, &npools);
 	if (r < 0) {
-		cli_error("chain info: %s", chain_strerror(r));
+		cli_error("chain info: %s", why(r));
 		return 1;
+	}
+	if (evm) {
+		struct chain_evm_record rec;
+
+		if (chain_evm_record_load(dir, &rec) == 0) {
+			printf("rpc:             %s\n", rec.rpc);
+			codec_hex_encode(rec.flow, CHAIN_ADDRESS_SIZE, hex);
+			printf("flow:            %s\n", hex);
+			codec_hex_encode(rec.market, CHAIN_ADDRESS_SIZE, hex);
+			printf("market:          %s\n", hex);
+		}
 	}
 	codec_hex_encode(f.head, CODEC_HASH_SIZE, hex);
 	printf("chain id:        %llu\n", (unsigned long long)f.chain_id);
@@ -77,10 +149,16 @@ static int info(struct chain *c)
 	codec_hex_encode(f.root, CODEC_HASH_SIZE, hex);
 	printf("flow length:     %llu sectors\n", (unsigned long long)f.length);
 	printf("flow root:       %s\n", hex);
-	printf("price/sector:    %llu\n", (unsigned long long)f.price_per_sector);
-	codec_hex_encode(addr, CHAIN_ADDRESS_SIZE, hex);
-	printf("account:         %s\n", hex);
-	printf("balance:         %llu\n", (unsigned long long)balance);
+	printf("price/sector:    %llu%s\n", (unsigned long long)f.price_per_sector,
+	       evm ? " wei" : "");
+	if (has_account) {
+		codec_hex_encode(addr, CHAIN_ADDRESS_SIZE, hex);
+		printf("account:         %s\n", hex);
+		printf("balance:         %llu%s\n", (unsigned long long)balance,
+		       evm ? (balance == UINT64_MAX ? " wei or more" : " wei") : "");
+	} else {
+		printf("account:         none (no key: set ZGFS_KEY to see one)\n");
+	}
 	for (size_t i = 0; i < npools; i++)
 		printf("pool %-10llu balance %llu, released %llu%s\n",
 		       (unsigned long long)pools[i].index, (unsigned long long)pools[i].balance,
@@ -88,7 +166,7 @@ static int info(struct chain *c)
 	return 0;
 }
 
-static int verify(struct chain *c)
+static int verify(struct chain *c, bool evm)
 {
 	struct chain_verify_report rep;
 	int r;
@@ -100,40 +178,221 @@ static int verify(struct chain *c)
 			cli_error("chain verify: block %llu is wrong: %s",
 				  (unsigned long long)rep.bad_block, rep.reason);
 		else
-			cli_error("chain verify: %s", chain_strerror(r));
+			cli_error("chain verify: %s", why(r));
 		return 1;
 	}
-	printf("ok: %llu blocks, %llu entries; hashes, links, signatures and state check out\n",
-	       (unsigned long long)rep.blocks, (unsigned long long)rep.entries);
+	if (evm)
+		printf("ok: %llu blocks, %llu entries; every entry replays through the Flow rules "
+		       "and the contract's submissions, flow length and root match\n",
+		       (unsigned long long)rep.blocks, (unsigned long long)rep.entries);
+	else
+		printf("ok: %llu blocks, %llu entries; hashes, links, signatures and state check "
+		       "out\n",
+		       (unsigned long long)rep.blocks, (unsigned long long)rep.entries);
 	return 0;
+}
+
+/* DIR must not settle anywhere yet: no record, no embedded ledger. */
+static int fresh_dir(const char *dir)
+{
+	struct chain_evm_record rec;
+	char sub[PATH_MAX + 16];
+	char hex[2 * CHAIN_ADDRESS_SIZE + 3];
+
+	int r = chain_evm_record_load(dir, &rec);
+
+	if (r == 0) {
+		codec_hex_encode(rec.flow, CHAIN_ADDRESS_SIZE, hex);
+		cli_error("%s already settles on flow %s at %s; remove %s/chain.json to start "
+			  "anew",
+			  dir, hex, rec.rpc, dir);
+		return -1;
+	}
+	if (r != -ENOENT) {
+		cli_error("%s/chain.json exists but cannot be read (%s); remove it to start anew",
+			  dir, why(r));
+		return -1;
+	}
+	snprintf(sub, sizeof(sub), "%s/chain", dir);
+	if (access(sub, F_OK) == 0) {
+		cli_error("%s holds an embedded ledger; use a new data directory for an EVM chain",
+			  dir);
+		return -1;
+	}
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		cli_error("cannot create %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int record(const struct chain_args *a, const uint8_t flow[CHAIN_ADDRESS_SIZE],
+		  const uint8_t market[CHAIN_ADDRESS_SIZE], uint64_t chain_id, uint64_t block)
+{
+	struct chain_evm_record rec = {0};
+	int r;
+
+	snprintf(rec.rpc, sizeof(rec.rpc), "%s", a->rpc);
+	memcpy(rec.flow, flow, CHAIN_ADDRESS_SIZE);
+	memcpy(rec.market, market, CHAIN_ADDRESS_SIZE);
+	rec.chain_id = chain_id;
+	rec.block = block;
+	rec.confirmations = a->confirmations;
+	r = chain_evm_record_save(a->dir, &rec);
+	if (r < 0)
+		cli_error("cannot write %s/chain.json: %s", a->dir, strerror(-r));
+	return r < 0 ? -1 : 0;
+}
+
+static int deploy(const struct chain_args *a)
+{
+	struct chain_evm_config cfg = {0};
+	struct chain_evm_deployment d;
+	char hex[2 * CHAIN_ADDRESS_SIZE + 3];
+	int r;
+
+	if (fresh_dir(a->dir) < 0)
+		return 1;
+	cfg.rpc_url = a->rpc;
+	cfg.confirmations = a->confirmations;
+	cfg.key_hex = getenv("ZGFS_KEY");
+	cfg.key_file = cfg.key_hex ? NULL : a->key_file;
+	if (!cfg.key_hex && !cfg.key_file) {
+		cli_error("chain deploy: %s", chain_strerror(-CHAIN_ENOKEY));
+		return 2;
+	}
+	r = chain_evm_deploy(&cfg, a->price, &d);
+	if (r < 0) {
+		cli_error("chain deploy at %s: %s", a->rpc, why(r));
+		return 1;
+	}
+	if (record(a, d.flow, d.market, d.chain_id, d.block) < 0)
+		return 1;
+	codec_hex_encode(d.flow, CHAIN_ADDRESS_SIZE, hex);
+	printf("flow %s\n", hex);
+	codec_hex_encode(d.market, CHAIN_ADDRESS_SIZE, hex);
+	printf("market %s\n", hex);
+	fprintf(stderr, "zgfs: deployed on chain %llu in block %llu; recorded in %s/chain.json\n",
+		(unsigned long long)d.chain_id, (unsigned long long)d.block, a->dir);
+	return 0;
+}
+
+/* Records contracts someone else deployed: reads market() and the chain id to check them. */
+static int attach(const struct chain_args *a)
+{
+	struct chain_evm_config cfg = {0};
+	struct chain_flow f;
+	struct chain *c = NULL;
+	char tmp[PATH_MAX + 32];
+	int r;
+
+	if (!a->flow || strlen(a->flow) != 42 || codec_hex_decode(a->flow, cfg.flow, 20) < 0) {
+		cli_error("chain attach: --flow takes the Flow contract's address, 0x and 40 hex "
+			  "digits");
+		return 2;
+	}
+	if (fresh_dir(a->dir) < 0)
+		return 1;
+	cfg.rpc_url = a->rpc;
+	cfg.confirmations = a->confirmations;
+	/* Following once checks that the contract answers as a Flow (and reads its market);
+	 * what it read stays for the node. Attached contracts are followed from block 0. */
+	snprintf(tmp, sizeof(tmp), "%s/chain-evm", a->dir);
+	r = chain_evm_open(tmp, &cfg, &c);
+	if (r == 0)
+		r = chain_flow_info(c, &f);
+	if (r < 0) {
+		cli_error("chain attach: %s", why(r));
+		chain_close(c);
+		return 1;
+	}
+	chain_close(c);
+	return record(a, cfg.flow, f.market, f.chain_id, 0) < 0 ? 1 : 0;
 }
 
 int cmd_chain(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"data", required_argument, NULL, OPT_DATA},
-		{NULL, 0, NULL, 0},
+	    {"data", required_argument, NULL, OPT_DATA},
+	    {"rpc", required_argument, NULL, OPT_RPC},
+	    {"key", required_argument, NULL, OPT_KEY},
+	    {"price", required_argument, NULL, OPT_PRICE},
+	    {"confirmations", required_argument, NULL, OPT_CONFIRMATIONS},
+	    {"flow", required_argument, NULL, OPT_FLOW},
+	    {NULL, 0, NULL, 0},
 	};
-	const char *data = NULL;
+	struct chain_args a = {.price = DEFAULT_PRICE};
+	const char *verb;
 	struct chain *c;
+	char *end;
+	bool evm;
 	int ch, status;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (ch != OPT_DATA) {
+		switch (ch) {
+		case OPT_DATA:
+			a.data = optarg;
+			break;
+		case OPT_RPC:
+			a.rpc = optarg;
+			break;
+		case OPT_KEY:
+			a.key_file = optarg;
+			break;
+		case OPT_FLOW:
+			a.flow = optarg;
+			break;
+		case OPT_PRICE:
+			errno = 0;
+			a.price = strtoull(optarg, &end, 10);
+			if (errno || *end || end == optarg || a.price == 0) {
+				cli_error(
+				    "chain: --price takes wei per sector, a whole number > 0");
+				return 2;
+			}
+			break;
+		case OPT_CONFIRMATIONS: {
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || *end || end == optarg || v > 1000) {
+				cli_error("chain: --confirmations takes 0 to 1000 blocks");
+				return 2;
+			}
+			a.confirmations = (unsigned)v;
+			break;
+		}
+		default:
 			cli_usage(stderr, "chain");
 			return 2;
 		}
-		data = optarg;
 	}
-	if (argc - optind != 1 ||
-	    (strcmp(argv[optind], "info") != 0 && strcmp(argv[optind], "verify") != 0)) {
+	if (argc - optind != 1) {
 		cli_usage(stderr, "chain");
 		return 2;
 	}
-	if (open_ledger(data, &c) < 0)
+	verb = argv[optind];
+	if (cli_data_dir(a.data, a.dir, sizeof(a.dir)) < 0) {
+		cli_error("no data directory: give --data DIR or set ZGFS_DATA");
+		return 2;
+	}
+	if (strcmp(verb, "deploy") == 0 || strcmp(verb, "attach") == 0) {
+		if (!a.rpc) {
+			cli_error("chain %s: give the chain's JSON-RPC endpoint with --rpc URL",
+				  verb);
+			return 2;
+		}
+		return verb[0] == 'd' ? deploy(&a) : attach(&a);
+	}
+	if (strcmp(verb, "info") != 0 && strcmp(verb, "verify") != 0) {
+		cli_usage(stderr, "chain");
+		return 2;
+	}
+	if (open_chain(&a, &c, &evm) < 0)
 		return 1;
-	status = strcmp(argv[optind], "info") == 0 ? info(c) : verify(c);
+	status = strcmp(verb, "info") == 0 ? info(c, evm, a.dir) : verify(c, evm);
 	chain_close(c);
 	return status;
 }

@@ -30,10 +30,10 @@
 #include "node/node.h"
 #include "node/rpc.h"
 
-enum { OPT_DATA = 0x100, OPT_NODE, OPT_VERIFY, OPT_VOLUME, OPT_VERSION };
+enum { OPT_DATA = 0x100, OPT_NODE, OPT_VERIFY, OPT_VOLUME, OPT_VERSION, OPT_CHAIN, OPT_KEY };
 
 struct mount_opts {
-	const char *data, *node_url, *volume;
+	const char *data, *node_url, *volume, *chain, *key_file;
 	bool foreground, read_only, verify;
 	char mountpoint[PATH_MAX];
 };
@@ -100,8 +100,12 @@ static int serve(const struct mount_opts *o, const char *dir, int ready_fd)
 	if (o->node_url) {
 		r = node_open_remote(o->node_url, &n);
 	} else {
-		r = node_open_local(
-			&(struct node_config){.data_dir = dir, .verify_reads = o->verify}, &n);
+		r = node_open_local(&(struct node_config){.data_dir = dir,
+							  .chain = o->chain,
+							  .evm_key_hex = getenv("ZGFS_KEY"),
+							  .evm_key_file = o->key_file,
+							  .verify_reads = o->verify},
+				    &n);
 	}
 	if (r < 0) {
 		if (r == -EBUSY)
@@ -112,7 +116,7 @@ static int serve(const struct mount_opts *o, const char *dir, int ready_fd)
 		else
 			snprintf(msg, sizeof(msg), "cannot open the node%s%s: %s\n",
 				 o->node_url ? " at " : " in ", o->node_url ? o->node_url : dir,
-				 node_strerror(r));
+				 cli_why(r));
 		if (ready_fd >= 0 && write(ready_fd, msg, strlen(msg)) < 0)
 			r = -EIO;
 		return 1;
@@ -141,6 +145,8 @@ int cmd_mount(int argc, char **argv)
 		{"verify", required_argument, NULL, OPT_VERIFY},
 		{"volume", required_argument, NULL, OPT_VOLUME},
 		{"foreground", no_argument, NULL, 'f'},
+		{"chain", required_argument, NULL, OPT_CHAIN},
+		{"key", required_argument, NULL, OPT_KEY},
 		{NULL, 0, NULL, 0},
 	};
 	struct mount_opts o = {.verify = true};
@@ -172,6 +178,12 @@ int cmd_mount(int argc, char **argv)
 		case OPT_VOLUME:
 			o.volume = optarg;
 			break;
+		case OPT_CHAIN:
+			o.chain = optarg;
+			break;
+		case OPT_KEY:
+			o.key_file = optarg;
+			break;
 		case OPT_VERIFY:
 			if (strcmp(optarg, "always") == 0) {
 				o.verify = true;
@@ -191,8 +203,9 @@ int cmd_mount(int argc, char **argv)
 		cli_usage(stderr, "mount");
 		return 2;
 	}
-	if (o.node_url && o.data) {
-		cli_error("mount: give --node URL or --data DIR, not both");
+	if (o.node_url && (o.data || o.chain || o.key_file)) {
+		cli_error("mount: with --node URL the node settles; --data, --chain and --key are "
+			  "for a node in this process");
 		return 2;
 	}
 	if (!o.node_url && cli_data_dir(o.data, dir, sizeof(dir)) < 0) {

@@ -17,7 +17,7 @@
 #include "node/rpc.h"
 #include "node/store.h"
 
-enum { OPT_DATA = 0x100, OPT_RPC, OPT_CHAIN };
+enum { OPT_DATA = 0x100, OPT_RPC, OPT_CHAIN, OPT_KEY };
 
 #define DEFAULT_RPC "127.0.0.1:5678"
 
@@ -88,9 +88,10 @@ int cmd_node(int argc, char **argv)
 		{"data", required_argument, NULL, OPT_DATA},
 		{"rpc", required_argument, NULL, OPT_RPC},
 		{"chain", required_argument, NULL, OPT_CHAIN},
+		{"key", required_argument, NULL, OPT_KEY},
 		{NULL, 0, NULL, 0},
 	};
-	const char *data = NULL, *listen = DEFAULT_RPC, *chain = "local";
+	const char *data = NULL, *listen = DEFAULT_RPC, *chain = NULL, *key_file = NULL;
 	const struct node_recovery *rec;
 	struct node_status st;
 	struct node_rpc *rpc = NULL;
@@ -113,6 +114,9 @@ int cmd_node(int argc, char **argv)
 		case OPT_CHAIN:
 			chain = optarg;
 			break;
+		case OPT_KEY:
+			key_file = optarg;
+			break;
 		default:
 			cli_usage(stderr, "node");
 			return 2;
@@ -124,12 +128,6 @@ int cmd_node(int argc, char **argv)
 	}
 	if (parse_listen(listen, host, sizeof(host), &port) < 0) {
 		cli_error("node: --rpc takes HOST:PORT, such as %s, not '%s'", DEFAULT_RPC, listen);
-		return 2;
-	}
-	if (strcmp(chain, "local") != 0) {
-		cli_error("node: --chain %s: only the embedded ledger ('local') is available in "
-			  "this version",
-			  chain);
 		return 2;
 	}
 	if (cli_data_dir(data, dir, sizeof(dir)) < 0) {
@@ -144,13 +142,18 @@ int cmd_node(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	r = node_open_local(&(struct node_config){.data_dir = dir, .verify_reads = true}, &n);
+	r = node_open_local(&(struct node_config){.data_dir = dir,
+						  .chain = chain,
+						  .evm_key_hex = getenv("ZGFS_KEY"),
+						  .evm_key_file = key_file,
+						  .verify_reads = true},
+			    &n);
 	if (r == -EBUSY) {
 		cli_error("node: %s is in use by another node or mount (see %s/lock)", dir, dir);
 		return 1;
 	}
 	if (r < 0) {
-		cli_error("node: cannot open %s: %s", dir, node_strerror(r));
+		cli_error("node: cannot open %s: %s", dir, cli_why(r));
 		return 1;
 	}
 	report_store_recovery(node_local_store(n));

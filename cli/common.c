@@ -41,15 +41,26 @@ int cli_open_node(const char *url, const char *data_dir, struct node **ret_node)
 		cli_error("no data directory: give --data DIR or set ZGFS_DATA");
 		return -1;
 	}
-	r = node_open_local(&(struct node_config){.data_dir = dir, .verify_reads = true},
+	r = node_open_local(&(struct node_config){.data_dir = dir,
+						  .evm_key_hex = getenv("ZGFS_KEY"),
+						  .verify_reads = true},
 			    ret_node);
 	if (r == -EBUSY)
 		cli_error("%s is in use by a running node or mount; talk to it with --node URL, "
 			  "or stop it first",
 			  dir);
 	else if (r < 0)
-		cli_error("cannot open the node in %s: %s", dir, node_strerror(r));
+		cli_error("cannot open the node in %s: %s", dir, cli_why(r));
 	return r < 0 ? -1 : 0;
+}
+
+const char *cli_why(int r)
+{
+	static char buf[768];
+	const char *d = chain_last_detail();
+
+	snprintf(buf, sizeof(buf), d[0] ? "%s: %s" : "%s", node_strerror(r), d);
+	return buf;
 }
 
 static double now(void)

@@ -12,7 +12,7 @@
 static const struct cli_command commands[] = {
 	{"mount", cmd_mount, "mount a volume on a directory",
 	 "usage: zgfs mount [-f] [--data DIR | --node URL] [--verify=always|never] [-o ro]\n"
-	 "                  [--volume NAME] MOUNTPOINT\n"
+	 "                  [--volume NAME] [--chain local|URL] [--key FILE] MOUNTPOINT\n"
 	 "\n"
 	 "Mounts the volume (default \"default\") kept by the node in DIR (default\n"
 	 "$ZGFS_DATA, else ~/.local/share/zgfs), or by the running node at URL, on\n"
@@ -22,7 +22,8 @@ static const struct cli_command commands[] = {
 	 "\n"
 	 "  --verify=always  check every byte read against its Merkle root (default)\n"
 	 "  --verify=never   trust the local disk (faster; see docs/SEMANTICS.md)\n"
-	 "  -o ro            read-only\n"},
+	 "  -o ro            read-only\n"
+	 "  --chain, --key   settle on an EVM chain, as for zgfs node\n"},
 	{"umount", cmd_umount, "unmount a zgfs mount",
 	 "usage: zgfs umount MOUNTPOINT\n"
 	 "\n"
@@ -52,12 +53,19 @@ static const struct cli_command commands[] = {
 	 "segment SEGMENT (256 KiB each, counted from 0 over the padded file) belongs to\n"
 	 "the file's root, in the form 0G storage nodes and the SDK use.\n"},
 	{"node", cmd_node, "run a storage node in the foreground",
-	 "usage: zgfs node [--data DIR] [--rpc HOST:PORT] [--chain local]\n"
+	 "usage: zgfs node [--data DIR] [--rpc HOST:PORT] [--chain local|URL] [--key FILE]\n"
 	 "\n"
 	 "Runs the storage node on DIR (default $ZGFS_DATA, else ~/.local/share/zgfs),\n"
 	 "serving 0G's JSON-RPC methods on HOST:PORT (default 127.0.0.1:5678). Logs to\n"
 	 "standard error; SIGINT or SIGTERM stops it cleanly. On first start it creates\n"
-	 "DIR (mode 0700) and the node's ed25519 key DIR/node.key (mode 0600).\n"},
+	 "DIR (mode 0700) and the node's ed25519 key DIR/node.key (mode 0600).\n"
+	 "\n"
+	 "  --chain local  settle on the embedded ledger in DIR (the default)\n"
+	 "  --chain URL    settle on the EVM chain at URL, with the contracts DIR/chain.json\n"
+	 "                 records (zgfs chain deploy); without --chain, DIR/chain.json\n"
+	 "                 decides. The node follows every sender's submissions.\n"
+	 "  --key FILE     the EVM signing key (hex, mode 0600); ZGFS_KEY (hex) wins. With\n"
+	 "                 neither, the node follows and serves but cannot settle.\n"},
 	{"upload", cmd_upload, "store files as log entries and settle them",
 	 "usage: zgfs upload [--node URL | --data DIR] [--json] FILE...\n"
 	 "\n"
@@ -83,13 +91,25 @@ static const struct cli_command commands[] = {
 	 "reads standard input. put prints the tx seq of the write; history prints each\n"
 	 "version's tx seq and size. verify rebuilds the KV state from the log in a\n"
 	 "scratch directory and checks it equals the live state.\n"},
-	{"chain", cmd_chain, "inspect and verify the embedded ledger",
-	 "usage: zgfs chain info [--data DIR]\n"
+	{"chain", cmd_chain, "deploy, attach, inspect and verify the chain a data dir settles on",
+	 "usage: zgfs chain deploy --rpc URL [--data DIR] [--key FILE] [--price WEI]\n"
+	 "                         [--confirmations N]\n"
+	 "       zgfs chain attach --rpc URL --flow 0xADDR [--data DIR] [--confirmations N]\n"
+	 "       zgfs chain info [--data DIR]\n"
 	 "       zgfs chain verify [--data DIR]\n"
 	 "\n"
-	 "info shows height, flow length and root, price, reward pools and the node's\n"
-	 "account. verify replays every block from genesis, checks hashes, links and\n"
-	 "signatures, and fails naming the first bad block.\n"},
+	 "deploy puts the Flow and Market contracts on the EVM chain at URL, signed with\n"
+	 "ZGFS_KEY (hex) or --key FILE, prints \"flow 0x...\" and \"market 0x...\", and\n"
+	 "records them in DIR/chain.json, so that zgfs node and zgfs mount on DIR settle\n"
+	 "there. --price is wei per 256-byte sector (default 1000000000); --confirmations\n"
+	 "is how many blocks must be on top of a submission before it counts (default 0).\n"
+	 "attach records contracts deployed before, for another node on the same chain.\n"
+	 "\n"
+	 "info shows height, flow length and root, price, reward pools and the account.\n"
+	 "verify, on the embedded ledger, replays every block from genesis, checks hashes,\n"
+	 "links and signatures, and fails naming the first bad block; on an EVM chain it\n"
+	 "replays every followed entry through the Flow rules and compares the flow with\n"
+	 "the contract's.\n"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -135,6 +135,16 @@ static int to_errno(int r)
 	return EIO;
 }
 
+/* A node error for the log, with what the chain said about it (a revert reason). */
+static const char *why(int r)
+{
+	static _Thread_local char buf[768];
+	const char *d = chain_last_detail();
+
+	snprintf(buf, sizeof(buf), d[0] ? "%s (%s)" : "%s", node_strerror(r), d);
+	return buf;
+}
+
 static void now(int64_t *sec, uint32_t *nsec)
 {
 	struct timespec ts;
@@ -426,7 +436,7 @@ static int txn_commit(struct txn *t)
 
 	txn_release(t);
 	if (r < 0) {
-		fs_log("metadata change not settled: %s", node_strerror(r));
+		fs_log("metadata change not settled: %s", why(r));
 		return to_errno(r);
 	}
 	return 0;
@@ -1273,7 +1283,7 @@ static int handle_commit(struct handle *h)
 	if (r < 0) {
 		pthread_mutex_unlock(&fs.mu);
 		fs_log("inode %" PRIu64 ": %" PRIu64 " bytes not settled: %s", in->ino, h->written,
-		       node_strerror(r));
+		       why(r));
 		free(fi);
 		h->written = 0;
 		return to_errno(r);

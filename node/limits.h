@@ -52,4 +52,7 @@
  * among the last few; the window only bounds the search. */
 #define NODE_RECOVERY_WINDOW 4096u
 
+/* How often a node on a shared (EVM) chain reads it for new Submit events. */
+#define NODE_FOLLOW_INTERVAL_MS 200
+
 #endif

@@ -31,7 +31,10 @@ struct node;
 /* How to open the node in this process. */
 struct node_config {
 	const char *data_dir; /* created 0700 with its ed25519 key (0600) on first use */
-	const char *chain;    /* "local" (default when NULL) */
+	const char *chain;    /* "local", or an EVM JSON-RPC URL; NULL: what DIR/chain.json
+				 records, else "local" */
+	const char *evm_key_hex;  /* EVM signing key (hex), or NULL */
+	const char *evm_key_file; /* else a file holding it, or NULL (follow and serve only) */
 	bool verify_reads;    /* check every segment read from disk against its root */
 };
 
@@ -40,6 +43,12 @@ struct node_config {
  * -EBUSY (with the holder's pid in the log) if another process has it. Recovers from a
  * crash by itself: an entry that was acknowledged is there, one that was not is either
  * complete or absent.
+ * On an EVM chain the contracts are those DIR/chain.json records (`zgfs chain deploy`);
+ * cfg->chain overrides its endpoint. The node then follows the Flow's Submit events from
+ * every sender in a thread of its own: it expects the data of each new entry, so that
+ * anyone's segments are accepted, finalized and served, and replays KV transactions.
+ * -ENOENT (chain_last_detail() says what to run) when an EVM chain is asked for and DIR
+ * records none; -EEXIST when DIR already settles on the other kind of chain.
  */
 int node_open_local(const struct node_config *cfg, struct node **ret_node);
 

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "chain/chain.h"
@@ -28,6 +29,13 @@
 #include "node/limits.h"
 #include "node/node_i.h"
 #include "node/store.h"
+
+/* An upload sealed and being settled: the follower leaves its entry to the writer. */
+struct inflight {
+	uint64_t length;
+	uint8_t root[CODEC_HASH_SIZE];
+	struct inflight *next;
+};
 
 struct local {
 	struct node base;
@@ -41,6 +49,16 @@ struct local {
 	pthread_mutex_t kv_mu; /* serializes replay; kv_cv announces progress */
 	pthread_cond_t kv_cv;
 	struct node_recovery recovery;
+	/* Following a shared chain (EVM): the thread, its stop flag (under follow_mu), the
+	 * first tx seq it has not yet handed to the store, and uploads in flight. */
+	bool following;
+	pthread_t follower;
+	pthread_mutex_t follow_mu;
+	pthread_cond_t follow_cv;
+	bool stop;
+	uint64_t follow_next;
+	struct inflight *inflight;
+	int follow_err;
 };
 
 struct local_upload {
@@ -278,10 +296,144 @@ static int resolve_one(void *ctx, const struct node_store_pending *p)
 	return r < 0;
 }
 
+/*
+ * The chain DIR settles on: DIR/chain.json names an EVM chain's contracts (zgfs chain
+ * deploy), else the embedded ledger in DIR/chain. A directory never switches between the
+ * two: its entries are numbered by one chain.
+ */
+static int open_chain(struct local *l, const struct node_config *cfg)
+{
+	struct chain_evm_record rec;
+	struct chain_evm_config ec = {0};
+	char sub[PATH_MAX + 16];
+	bool evm, has_ledger;
+	int r;
+
+	r = chain_evm_record_load(l->dir, &rec);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	snprintf(sub, sizeof(sub), "%s/chain", l->dir);
+	has_ledger = access(sub, F_OK) == 0;
+	if (!cfg->chain) {
+		evm = r == 0;
+	} else if (strcmp(cfg->chain, "local") == 0) {
+		if (r == 0) {
+			chain_set_detail("%s settles on the EVM chain at %s (%s/chain.json), not "
+					     "on an embedded ledger",
+					     l->dir, rec.rpc, l->dir);
+			return -EEXIST;
+		}
+		evm = false;
+	} else {
+		if (r == -ENOENT) {
+			chain_set_detail("%s records no contracts: run zgfs chain deploy --rpc "
+					     "%s --data %s (or zgfs chain attach)",
+					     l->dir, cfg->chain, l->dir);
+			return -ENOENT;
+		}
+		evm = true;
+	}
+	if (!evm)
+		return chain_local_open(sub, l->sk, &l->chain);
+	if (has_ledger) {
+		chain_set_detail("%s already holds an embedded ledger; an EVM chain needs a "
+				     "data directory of its own",
+				     l->dir);
+		return -EEXIST;
+	}
+	ec.rpc_url = cfg->chain ? cfg->chain : rec.rpc;
+	memcpy(ec.flow, rec.flow, CHAIN_ADDRESS_SIZE);
+	ec.from_block = rec.block;
+	ec.chain_id = rec.chain_id;
+	ec.confirmations = rec.confirmations;
+	ec.key_hex = cfg->evm_key_hex;
+	ec.key_file = cfg->evm_key_hex ? NULL : cfg->evm_key_file;
+	snprintf(sub, sizeof(sub), "%s/chain-evm", l->dir);
+	r = chain_evm_open(sub, &ec, &l->chain);
+	if (r == 0)
+		l->following = true;
+	return r;
+}
+
+static bool is_inflight(struct local *l, const struct chain_entry *e)
+{
+	for (struct inflight *f = l->inflight; f; f = f->next)
+		if (f->length == e->length && memcmp(f->root, e->root, CODEC_HASH_SIZE) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * One round of following: read the chain, then hand every new entry to the store as
+ * expected, except one whose upload is being settled here (its writer records it, with
+ * its bytes); stop there until it has. Then replay the KV layer as far as data allows.
+ */
+static int follow_once(struct local *l)
+{
+	struct chain_entry *e = malloc(sizeof(*e));
+	struct chain_flow f;
+	int r;
+
+	if (!e)
+		return -ENOMEM;
+	r = chain_sync(l->chain);
+	if (r == 0)
+		r = chain_flow_info(l->chain, &f);
+	pthread_mutex_lock(&l->follow_mu);
+	for (; r == 0 && l->follow_next < f.next_tx_seq; l->follow_next++) {
+		struct node_store_info si;
+		uint64_t seq = l->follow_next;
+
+		if (node_store_info(l->store, seq, &si) == 0)
+			continue;
+		r = chain_entry_get(l->chain, seq, e);
+		if (r < 0 || is_inflight(l, e))
+			break;
+		r = node_store_expect(l->store, e);
+	}
+	l->follow_err = r;
+	pthread_mutex_unlock(&l->follow_mu);
+	free(e);
+	if (r == 0)
+		r = kv_catch_up(l);
+	return r;
+}
+
+static void *follow_main(void *arg)
+{
+	struct local *l = arg;
+
+	pthread_mutex_lock(&l->follow_mu);
+	while (!l->stop) {
+		struct timespec until;
+
+		pthread_mutex_unlock(&l->follow_mu);
+		follow_once(l);
+		pthread_mutex_lock(&l->follow_mu);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += NODE_FOLLOW_INTERVAL_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		if (!l->stop)
+			pthread_cond_timedwait(&l->follow_cv, &l->follow_mu, &until);
+	}
+	pthread_mutex_unlock(&l->follow_mu);
+	return NULL;
+}
+
 static void local_close(struct node *n)
 {
 	struct local *l = L(n);
 
+	if (l->following) {
+		pthread_mutex_lock(&l->follow_mu);
+		l->stop = true;
+		pthread_cond_broadcast(&l->follow_cv);
+		pthread_mutex_unlock(&l->follow_mu);
+		pthread_join(l->follower, NULL);
+	}
 	node_kv_close(l->kv);
 	node_store_close(l->store);
 	chain_close(l->chain);
@@ -289,6 +441,8 @@ static void local_close(struct node *n)
 		close(l->lock_fd); /* releases the flock */
 	pthread_mutex_destroy(&l->kv_mu);
 	pthread_cond_destroy(&l->kv_cv);
+	pthread_mutex_destroy(&l->follow_mu);
+	pthread_cond_destroy(&l->follow_cv);
 	sodium_memzero(l->sk, sizeof(l->sk));
 	free(l);
 }
@@ -302,8 +456,6 @@ int node_open_local(const struct node_config *cfg, struct node **ret_node)
 
 	if (!cfg || !cfg->data_dir || strlen(cfg->data_dir) >= PATH_MAX)
 		return -EINVAL;
-	if (cfg->chain && strcmp(cfg->chain, "local") != 0)
-		return -ENOTSUP;
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
@@ -312,6 +464,8 @@ int node_open_local(const struct node_config *cfg, struct node **ret_node)
 	l->verify = cfg->verify_reads;
 	pthread_mutex_init(&l->kv_mu, NULL);
 	pthread_cond_init(&l->kv_cv, NULL);
+	pthread_mutex_init(&l->follow_mu, NULL);
+	pthread_cond_init(&l->follow_cv, NULL);
 	snprintf(l->dir, sizeof(l->dir), "%s", cfg->data_dir);
 
 	r = node_data_dir_create(l->dir);
@@ -321,8 +475,7 @@ int node_open_local(const struct node_config *cfg, struct node **ret_node)
 		r = node_key_load(l->dir, true, l->sk, l->pk);
 	if (r < 0)
 		goto fail;
-	snprintf(sub, sizeof(sub), "%s/chain", l->dir);
-	r = chain_local_open(sub, l->sk, &l->chain);
+	r = open_chain(l, cfg);
 	if (r < 0)
 		goto fail;
 	snprintf(sub, sizeof(sub), "%s/store", l->dir);
@@ -342,6 +495,12 @@ int node_open_local(const struct node_config *cfg, struct node **ret_node)
 		r = pc.err;
 	if (r == 0)
 		r = kv_catch_up(l);
+	if (r == 0 && l->following) {
+		follow_once(l);
+		r = -pthread_create(&l->follower, NULL, follow_main, l);
+		if (r < 0)
+			l->following = false;
+	}
 	if (r < 0)
 		goto fail;
 	*ret_node = &l->base;
@@ -372,6 +531,7 @@ static int local_status(struct node *n, struct node_status *ret)
 	st.flow_length = f.length;
 	memcpy(st.flow_root, f.root, CODEC_HASH_SIZE);
 	st.chain_id = f.chain_id;
+	memcpy(st.flow_address, f.contract, CHAIN_ADDRESS_SIZE);
 	r = node_kv_next_tx_seq(l->kv, &st.kv_next_tx_seq);
 	if (r < 0)
 		return r;
@@ -461,16 +621,36 @@ static int settle(struct local *l, struct local_upload *u, struct chain_entry *r
 
 	if (!sub)
 		return -ENOMEM;
+	struct inflight me = {0}, **pp;
+
 	r = node_store_writer_seal(u->w, sub);
 	if (r < 0)
 		goto out;
 	sub->tags_len = u->tags_len;
 	memcpy(sub->tags, u->tags, u->tags_len);
+	if (l->following) {
+		me.length = sub->length;
+		memcpy(me.root, sub->nodes[sub->nnodes - 1].root, CODEC_HASH_SIZE);
+		for (size_t i = sub->nnodes - 1; i-- > 0;)
+			codec_hash_pair(sub->nodes[i].root, me.root, me.root);
+		pthread_mutex_lock(&l->follow_mu);
+		me.next = l->inflight;
+		l->inflight = &me;
+		pthread_mutex_unlock(&l->follow_mu);
+	}
 	r = chain_submit(l->chain, sub, ret_entry);
-	if (r < 0)
-		goto out;
-	r = node_store_writer_commit(u->w, ret_entry);
-	u->w = NULL;
+	if (r == 0) {
+		r = node_store_writer_commit(u->w, ret_entry);
+		u->w = NULL;
+	}
+	if (l->following) {
+		pthread_mutex_lock(&l->follow_mu);
+		for (pp = &l->inflight; *pp != &me; pp = &(*pp)->next)
+			;
+		*pp = me.next;
+		pthread_cond_broadcast(&l->follow_cv);
+		pthread_mutex_unlock(&l->follow_mu);
+	}
 out:
 	free(sub);
 	return r;

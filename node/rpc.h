@@ -47,10 +47,13 @@
 /* Largest response body the client accepts (a KV query of NODE_RPC_KV_QUERY_MAX in
  * base64, a list page, a segment with its proof all fit well inside). */
 #define NODE_RPC_RESPONSE_MAX (8u << 20)
-/* Concurrent connections the server accepts (one thread each); more wait in the backlog. */
-#define NODE_RPC_CONNECTIONS_MAX 32
-/* Seconds a server connection may stay idle (between requests, or mid-request). */
-#define NODE_RPC_IDLE_TIMEOUT_S 60
+/* Concurrent connections the server accepts (one thread each); more are closed at once.
+ * Clients keep connections alive between requests (the 0G SDK opens one per parallel
+ * upload task and keeps them), so this is well above what one client uses at a time. */
+#define NODE_RPC_CONNECTIONS_MAX 256
+/* Seconds a server connection may stay idle (between requests, or mid-request): short, so
+ * that idle keep-alive connections give their slot back soon. */
+#define NODE_RPC_IDLE_TIMEOUT_S 15
 /* Requests in one batch array. */
 #define NODE_RPC_BATCH_MAX 64
 /* Segments in one zgs_uploadSegments / zgs_uploadSegmentsByTxSeq call. */

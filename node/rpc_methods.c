@@ -146,7 +146,9 @@ static int node_fail(struct node_rpc_error *err, int r, const char *what)
 	err->code = NODE_RPC_ENODE;
 	err->node_err = r;
 	snprintf(err->message, sizeof(err->message), "%s: %s", what, rpc_strerror(r));
-	err->data[0] = 0;
+	/* What the chain said about it, when it was the chain that failed: a revert reason,
+	 * an endpoint that does not answer. */
+	snprintf(err->data, sizeof(err->data), "%s", chain_last_detail());
 	return NODE_RPC_ENODE;
 }
 

@@ -1090,22 +1090,49 @@ int node_store_writer_seal(struct node_store_writer *w, struct chain_submission 
  * Make pending entry id (record r) the settled entry `settled`, finalized. Caller holds mu
  * and has checked root and length.
  */
+static bool settled_matches(const struct rec *r, const struct chain_entry *e)
+{
+	return e->length == r->length && memcmp(e->root, r->root, CODEC_HASH_SIZE) == 0;
+}
+
+static int drop_locked(struct node_store *s, uint64_t id, const struct rec *r, bool own_pack);
+
 static int commit_locked(struct node_store *s, uint64_t id, struct rec *r,
-			 const struct chain_entry *settled)
+			 const struct chain_entry *settled, bool own_pack)
 {
 	leveldb_writebatch_t *b;
 	uint8_t k[1 + CODEC_HASH_SIZE + 8], v[8];
 	uint64_t other;
 	int ret;
 
+	struct rec o;
+	bool replace = false;
+
+	/* A node that follows a shared chain may have seen this settlement before the writer
+	 * could record it, and expects the entry's segments from peers: the writer's complete
+	 * bytes take its place. If someone else's segments finalized it first, the writer's
+	 * copy is not needed. */
 	ret = get_u64(s, k, key_id(k, 'T', settled->tx_seq), &other);
-	if (ret == 0)
-		return -EEXIST;
-	if (ret != -ENOENT)
+	if (ret == 0) {
+		ret = load_rec(s, other, &o);
+		if (ret < 0)
+			return ret;
+		if (!settled_matches(&o, settled))
+			return -EEXIST;
+		if (o.state == ST_FINAL)
+			return drop_locked(s, id, r, own_pack);
+		replace = true;
+	} else if (ret != -ENOENT) {
 		return ret;
+	}
 	r->state = ST_FINAL;
 	r->tx_seq = settled->tx_seq;
 	b = leveldb_writebatch_create();
+	if (replace) {
+		batch_del(b, k, key_id(k, 'E', other));
+		batch_del(b, k, key_id(k, 'X', other));
+		batch_drop_roots(b, other, codec_num_segments(o.length));
+	}
 	batch_rec(b, id, r);
 	put_be64(v, id);
 	batch_put(b, k, key_id(k, 'T', settled->tx_seq), v, 8);
@@ -1130,11 +1157,6 @@ static int commit_locked(struct node_store *s, uint64_t id, struct rec *r,
 	return ret;
 }
 
-static bool settled_matches(const struct rec *r, const struct chain_entry *e)
-{
-	return e->length == r->length && memcmp(e->root, r->root, CODEC_HASH_SIZE) == 0;
-}
-
 int node_store_writer_commit(struct node_store_writer *w, const struct chain_entry *settled)
 {
 	struct node_store *s = w->s;
@@ -1151,7 +1173,7 @@ int node_store_writer_commit(struct node_store_writer *w, const struct chain_ent
 	if (r == 0 && (rec.state != ST_PENDING || !settled_matches(&rec, settled)))
 		r = -EINVAL;
 	if (r == 0)
-		r = commit_locked(s, w->id, &rec, settled);
+		r = commit_locked(s, w->id, &rec, settled, true);
 	/* On failure the entry stays pending, now without an owner: node_store_pending()
 	 * lists it. */
 	writer_detach(w);
@@ -1294,7 +1316,7 @@ int node_store_pending_resolve(struct node_store *s, uint64_t id, const struct c
 	if (r < 0)
 		goto out;
 	if (settled)
-		r = settled_matches(&rec, settled) ? commit_locked(s, id, &rec, settled) : -EINVAL;
+		r = settled_matches(&rec, settled) ? commit_locked(s, id, &rec, settled, false) : -EINVAL;
 	else
 		r = drop_locked(s, id, &rec, false);
 out:

@@ -105,8 +105,11 @@ int node_store_writer_seal(struct node_store_writer *w, struct chain_submission 
 /*
  * Record the entry as settled with this tx seq and finalized (one synced index write);
  * frees w whatever it returns. -EINVAL when settled's root or length is not the sealed
- * one, -EEXIST when the store already has an entry with that tx seq: then the sealed
- * entry stays pending (node_store_pending() lists it). Not sealed: -EINVAL, aborted.
+ * one, -EEXIST when the store already has another entry with that tx seq: then the sealed
+ * entry stays pending (node_store_pending() lists it). When the store was already
+ * expecting this very entry (node_store_expect: seen on a shared chain first), the
+ * writer's bytes replace the expected record; when that entry is already finalized, the
+ * writer's bytes are dropped and the result is 0. Not sealed: -EINVAL, aborted.
  */
 int node_store_writer_commit(struct node_store_writer *w, const struct chain_entry *settled);
 /* Drop the bytes (the pack is cut back to where the writer started); NULL-safe; frees w. */

@@ -212,6 +212,62 @@ static int write_entry(struct node_store *s, const uint8_t *data, size_t len, ui
 	return r;
 }
 
+/*
+ * A node on a shared chain can learn of its own upload from the chain before its writer
+ * records it: the store then expects the entry, and the writer's commit must take that
+ * record's place with its complete bytes. If the entry was finalized first (someone
+ * else's segments), the writer's copy is dropped and the commit still succeeds.
+ */
+static void test_commit_over_expected(struct node_store *s)
+{
+	static const uint64_t lens[] = {700, SEG + 5};
+	struct chain_entry *e = malloc(sizeof(*e));
+	struct node_store_info info;
+	uint8_t root[CODEC_HASH_SIZE];
+
+	for (size_t k = 0; k < 2; k++) {
+		uint64_t len = lens[k], seq = 1900 + k;
+		uint8_t *data = malloc(len), *back = malloc(len);
+		size_t got = 0;
+		int r;
+
+		tap_fill(data, len);
+		codec_file_root(data, len, root);
+		fake_entry(e, seq, root, len);
+		ok(node_store_expect(s, e) == 0, "over expected: entry %llu expected first",
+		   (unsigned long long)seq);
+		if (k == 1) {
+			/* Finalized by segments before the writer commits. */
+			uint8_t *roots = ref_roots(data, len);
+			uint64_t nseg = codec_num_segments(len);
+			struct codec_proof pr;
+			bool good = true;
+
+			for (uint64_t i = 0; i < ndata_of(len); i++) {
+				size_t n = len - i * SEG < SEG ? len - i * SEG : SEG;
+
+				codec_proof_build(roots, nseg, i, &pr);
+				good &= node_store_put_segment(s, seq, i, data + i * SEG, n, &pr) ==
+					0;
+			}
+			free(roots);
+			ok(good && node_store_info(s, seq, &info) == 0 && info.finalized,
+			   "over expected: entry %llu finalized by its segments",
+			   (unsigned long long)seq);
+		}
+		r = write_entry(s, data, len, seq, NULL);
+		ok(r == 0, "over expected: the writer's commit of %llu succeeds (%d)",
+		   (unsigned long long)seq, r);
+		ok(node_store_info(s, seq, &info) == 0 && info.finalized &&
+			   node_store_read(s, seq, 0, back, len, true, &got) == 0 && got == len &&
+			   memcmp(back, data, len) == 0,
+		   "over expected: entry %llu reads back, verified", (unsigned long long)seq);
+		free(data);
+		free(back);
+	}
+	free(e);
+}
+
 /* Reads the whole entry back (verified or not) and compares. */
 static bool reads_back(struct node_store *s, uint64_t seq, const uint8_t *data, uint64_t len,
 		       bool verify)
@@ -440,15 +496,18 @@ static void test_sizes(struct node_store *s)
 		ok(node_store_info(s, 12345678, &info) == -ENOENT &&
 		       node_store_read(s, 12345678, 0, root, 1, true, &(size_t){0}) == -ENOENT,
 		   "unknown tx seq: -ENOENT");
-		/* Committing under a tx seq that is taken leaves the entry pending. */
-		fake_entry(e, 900, root, kn->len);
+		/* Committing other bytes under a tx seq that is taken leaves the entry
+		 * pending. */
 		{
+			struct known *other = &known[3];
 			struct node_store_writer *w;
 			struct chain_submission *sub = malloc(sizeof(*sub));
 			int r1, r2;
 
+			codec_file_root(other->data, other->len, root);
+			fake_entry(e, 900, root, other->len);
 			node_store_writer_new(s, &w);
-			node_store_writer_write(w, kn->data, kn->len);
+			node_store_writer_write(w, other->data, other->len);
 			r1 = node_store_writer_seal(w, sub);
 			r2 = node_store_writer_commit(w, e);
 			ok(r1 == 0 && r2 == -EEXIST, "commit under a taken tx seq: -EEXIST");
@@ -483,7 +542,7 @@ static void test_commit_errors(struct node_store *s)
 	int r;
 
 	/* The -EEXIST commit of test_sizes left one pending entry. */
-	ok(node_store_pending(s, collect_one, &c) == 0 && c.n == 1 && c.p[0].length == known[2].len,
+	ok(node_store_pending(s, collect_one, &c) == 0 && c.n == 1 && c.p[0].length == known[3].len,
 	   "a failed commit leaves the entry pending");
 	ok(c.n == 1 && node_store_pending_resolve(s, c.p[0].id, NULL) == 0, "drop it");
 	c.n = 0;
@@ -1163,6 +1222,7 @@ int main(void)
 	test_sizes(s);
 	test_commit_errors(s);
 	test_expect(s);
+	test_commit_over_expected(s);
 	test_concurrent();
 	test_many_packs();
 	test_reopen(&s, dir);

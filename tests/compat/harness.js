@@ -52,4 +52,58 @@ function randomBytes(rand, size) {
   return b;
 }
 
-module.exports = { loadSdk, Tap, rng, randomBytes };
+// Starts `zgfs node` on dir, serving 127.0.0.1:port; resolves with the child once it says
+// it serves. onLog (optional) sees everything it prints.
+function startNode(zgfs, dir, port, env, onLog) {
+  const { spawn } = require('child_process');
+  return new Promise((resolve, reject) => {
+    const child = spawn(zgfs, ['node', '--data', dir, '--rpc', `127.0.0.1:${port}`],
+      { stdio: ['ignore', 'ignore', 'pipe'], env: env || process.env });
+    let log = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`zgfs node did not start within 30 s: ${log}`));
+    }, 30000);
+    child.stderr.on('data', (d) => {
+      log += d.toString();
+      if (onLog) onLog(log);
+      if (log.includes('serving http://')) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`zgfs node exited (${code}): ${log}`));
+    });
+  });
+}
+
+// SIGTERM, then SIGKILL after 10 s; resolves once it exited.
+function stopNode(child) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
+    child.removeAllListeners('exit');
+    child.on('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+// A free TCP port on 127.0.0.1.
+function freePort() {
+  const net = require('net');
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+module.exports = { loadSdk, Tap, rng, randomBytes, startNode, stopNode, freePort };

@@ -11,11 +11,11 @@
 'use strict';
 const fs = require('fs');
 const os = require('os');
-const net = require('net');
 const path = require('path');
-const { spawn, execFileSync } = require('child_process');
+const { execFileSync } = require('child_process');
 
 const harness = require('./harness.js');
+const { freePort, stopNode } = harness;
 
 const sdk = harness.loadSdk();
 const [zgfs] = process.argv.slice(2);
@@ -28,53 +28,8 @@ const KiB = 1024, MiB = 1024 * KiB, SEG = 256 * KiB;
 const sizes = [1, 255, 256, 257, 4097, SEG - 1, SEG, SEG + 1, 3 * SEG + 700, MiB + 1,
   4 * MiB, 8 * MiB + 1, 20 * MiB];
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
-// Starts the node; resolves once it says it serves.
-function startNode(dir, port) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(zgfs, ['node', '--data', dir, '--rpc', `127.0.0.1:${port}`],
-      { stdio: ['ignore', 'ignore', 'pipe'] });
-    let log = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`zgfs node did not start within 30 s: ${log}`));
-    }, 30000);
-    child.stderr.on('data', (d) => {
-      log += d.toString();
-      if (log.includes('serving http://')) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`zgfs node exited (${code}): ${log}`));
-    });
-  });
-}
 
-function stopNode(child) {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
-    child.removeAllListeners('exit');
-    child.on('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
 
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zgfs-sdk-node-'));
@@ -82,7 +37,7 @@ async function main() {
   try {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    child = await startNode(path.join(dir, 'data'), port);
+    child = await harness.startNode(zgfs, path.join(dir, 'data'), port);
     ok(true, `zgfs node serves ${url}`);
 
     // Upload with the CLI, through the node's RPC.

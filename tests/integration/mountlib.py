@@ -258,6 +258,10 @@ def _cleanup():
             m.cleanup()
         except Exception:  # noqa: BLE001
             pass
+    for p in list(_children):
+        if p.poll() is None:
+            p.kill()
+            p.wait()
     for d in list(_scratch):
         busy = False
         try:
@@ -283,6 +287,65 @@ def _on_signal(signum, frame):
 atexit.register(_cleanup)
 signal.signal(signal.SIGTERM, _on_signal)
 signal.signal(signal.SIGINT, _on_signal)
+
+
+# ---------------------------------------------------------------------------------------
+# A local EVM chain: anvil from tests/compat/node_modules (setup.sh installs it)
+
+_children = []
+COMPAT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "compat")
+# anvil's first dev account, funded at genesis: the well-known key of its default mnemonic.
+ANVIL_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+
+
+def anvil_path():
+    for p in (os.path.join(COMPAT, "node_modules", "@foundry-rs", "anvil-linux-amd64", "bin",
+                           "anvil"),
+              os.path.join(COMPAT, "node_modules", ".bin", "anvil")):
+        if os.access(p, os.X_OK):
+            return p
+    return None
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_anvil(block_time=None):
+    """Starts anvil on a free loopback port; returns its URL once it answers. Skips the
+    test (exit 77) when anvil is not installed. Killed at exit."""
+    path = anvil_path()
+    if not path:
+        skip_all("anvil is not installed in tests/compat/node_modules (run ./setup.sh)")
+    port = free_port()
+    args = [path, "--host", "127.0.0.1", "--port", str(port), "--silent"]
+    if block_time:
+        args += ["--block-time", str(block_time)]
+    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    _children.append(proc)
+    url = f"http://127.0.0.1:{port}"
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 20:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return url
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"anvil did not listen on {url}")
+
+
+def deploy(zgfs, url, data):
+    """`zgfs chain deploy` with ANVIL_KEY into data; returns (flow, market)."""
+    env = dict(os.environ, ZGFS_KEY=ANVIL_KEY)
+    r = subprocess.run([zgfs, "chain", "deploy", "--rpc", url, "--data", data],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=120)
+    if r.returncode != 0:
+        raise RuntimeError(f"zgfs chain deploy failed: {r.stderr.decode()}")
+    lines = dict(l.split() for l in r.stdout.decode().splitlines())
+    return lines["flow"], lines["market"]
 
 
 def scratch(prefix="zgfs-mnt-", base=None):

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Round trip of a tree through the mount, a remount, and the log's own checks.
 
-usage: roundtrip.py ZGFS [MIB]
+usage: roundtrip.py ZGFS [MIB] [--chain anvil]
 
 Makes a random tree (fixed seed; about MIB MiB, default 150): nested directories, unicode
 names, symlinks, files from 0 B to 50 MiB (a few big ones, many small ones, sizes around
@@ -12,8 +12,13 @@ user.zg.root equals `zgfs root` of its source. Reads the biggest file from 4 thr
 random offsets. Unmounts, remounts and checks everything again; after the last unmount
 `zgfs kv verify` (the KV state equals a replay of the log) and `zgfs chain verify` pass.
 
+With --chain anvil, the data directory settles on a local EVM chain instead of the
+embedded ledger: anvil is started, `zgfs chain deploy` puts the contracts there, and the
+mount signs its transactions with anvil's first dev key; `zgfs chain verify` then compares
+the followed flow with the contract's.
+
 Prints TAP-style lines; exits 0 when every point passed, 1 otherwise, 77 (skipped) when
-FUSE cannot be used here.
+FUSE (or, with --chain anvil, anvil) cannot be used here.
 """
 import hashlib
 import os
@@ -28,10 +33,12 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mountlib as ml  # noqa: E402
 
-if len(sys.argv) < 2:
-    sys.exit("usage: roundtrip.py ZGFS [MIB]")
-ZGFS = os.path.abspath(sys.argv[1])
-TOTAL_MIB = int(sys.argv[2]) if len(sys.argv) > 2 else 150
+ARGS = [a for a in sys.argv[1:] if a not in ("--chain", "anvil")]
+EVM = "--chain" in sys.argv[1:]
+if len(ARGS) < 1:
+    sys.exit("usage: roundtrip.py ZGFS [MIB] [--chain anvil]")
+ZGFS = os.path.abspath(ARGS[0])
+TOTAL_MIB = int(ARGS[1]) if len(ARGS) > 1 else 150
 KiB, MiB, SEG = 1024, 1 << 20, 256 * 1024
 t = ml.Tap()
 rng = random.Random(20261130)
@@ -190,6 +197,11 @@ def main():
     t.ok(r.returncode == 0 and len(src_roots) == len(files),
          f"zgfs root of the {len(files)} non-empty source files", ml.text(r)[-500:])
 
+    if EVM:
+        url = ml.start_anvil()
+        flow, _ = ml.deploy(ZGFS, url, data)
+        os.environ["ZGFS_KEY"] = ml.ANVIL_KEY  # the mount daemons sign with it
+        t.ok(True, f"anvil at {url}; the Flow contract deployed at {flow}")
     m = ml.start_mount(t, ZGFS, data, mnt)
     top = os.path.join(mnt, "tree")
     m.watchdog(300, "copy in")
