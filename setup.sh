@@ -44,7 +44,8 @@ fi
 
 # npm modules, pinned exactly by tests/compat/package-lock.json and installed into
 # tests/compat/node_modules (ignored by git): solc compiles the contracts in chain/contracts
-# during the build; the 0G SDK, ethers and anvil (a local EVM chain) run in the tests.
+# during the build; the 0G SDK, ethers and anvil (a local EVM chain; its linux-amd64 build,
+# the package that holds the binary) run in the tests.
 # Reinstalled only when the lock changes.
 lock=tests/compat/package-lock.json
 stamp=tests/compat/node_modules/.zgfs-lock
