@@ -146,14 +146,6 @@ static void addr_hex(const uint8_t a[CHAIN_ADDRESS_SIZE], char out[43])
 	codec_hex_encode(a, CHAIN_ADDRESS_SIZE, out);
 }
 
-/* wei as a big-endian uint256 */
-static void u256(uint8_t out[32], uint64_t v)
-{
-	memset(out, 0, 32);
-	for (int i = 0; i < 8; i++)
-		out[31 - i] = (uint8_t)(v >> (8 * i));
-}
-
 /* A uint256 that may not fit: saturate (balances of test accounts exceed 2^64 wei). */
 static uint64_t u256_saturate(const uint8_t w[32])
 {
@@ -467,13 +459,10 @@ static int revert_error(const struct chain_evm_rpc_fault *fault, const char *wha
 
 	chain_abi_revert_reason(fault->data, fault->data_len, reason, sizeof(reason));
 	chain_set_detail("%s reverted: %s", what, reason);
-	if (fault->data_len >= 4) {
-		uint8_t sel[4];
-
-		chain_abi_selector("InvalidSubmission()", sel);
-		if (memcmp(fault->data, sel, 4) == 0)
-			return -CHAIN_EINVALID_SUBMISSION;
-	}
+	if (fault->data_len >= 4 &&
+	    ((uint32_t)fault->data[0] << 24 | (uint32_t)fault->data[1] << 16 |
+	     (uint32_t)fault->data[2] << 8 | fault->data[3]) == CHAIN_ABI_SEL_INVALID_SUBMISSION)
+		return -CHAIN_EINVALID_SUBMISSION;
 	return -CHAIN_EREVERTED;
 }
 
@@ -489,9 +478,7 @@ static int rpc_fault(struct chain_evm *c, int r, const struct chain_evm_rpc_faul
 			return -CHAIN_EFUNDS;
 		return -EPROTO;
 	}
-	if (r < 0 && !chain_last_detail()[0])
-		chain_set_detail("%s: %s", what, chain_evm_rpc_error(c->rpc));
-	else if (r < 0 && r != -CHAIN_EDIVERGED)
+	if (r < 0 && r != -CHAIN_EDIVERGED)
 		chain_set_detail("%s: %s", what, chain_evm_rpc_error(c->rpc));
 	return r;
 }
@@ -552,7 +539,7 @@ static int send_tx(struct chain_evm *c, const uint8_t *to, uint64_t value, const
 
 	if (!c->has_key)
 		return -CHAIN_ENOKEY;
-	u256(v, value);
+	chain_u256_from_u64(v, value);
 	memset(&fault, 0, sizeof(fault));
 	call = (struct chain_evm_call){c->key.address, to, v, data, len};
 	r = chain_evm_rpc_estimate_gas(c->rpc, &call, &gas, &fault);
@@ -947,6 +934,31 @@ static int flow_word(struct chain_evm *c, const char *sig, uint8_t out[32])
 	return view(c, c->flow, sig, false, 0, out, 1);
 }
 
+/* Whether stored entry e is what the Flow rules make of its submission when appended to t
+ * (which it then is). sub is scratch. */
+static bool replays(struct chain_flowtree *t, const struct chain_entry *e,
+		    struct chain_submission *sub)
+{
+	struct chain_placement p;
+	uint8_t root[CODEC_HASH_SIZE], digest[CODEC_HASH_SIZE];
+	uint64_t sectors;
+
+	sub->length = e->length;
+	sub->tags_len = e->tags_len;
+	memcpy(sub->tags, e->tags, e->tags_len);
+	sub->nnodes = e->nnodes;
+	memcpy(sub->nodes, e->nodes, e->nnodes * sizeof(e->nodes[0]));
+	if (chain_submission_check(sub, &sectors) < 0 ||
+	    chain_flowtree_place(t, sub->nodes[0].height, sectors, &p) < 0)
+		return false;
+	chain_submission_roots(sub, root, digest);
+	if (p.start != e->start || sectors != e->sectors ||
+	    memcmp(root, e->root, CODEC_HASH_SIZE) != 0)
+		return false;
+	chain_flowtree_append(t, &p, sub);
+	return true;
+}
+
 /*
  * Replays every followed entry through chain/flow.c from an empty flow, checks each
  * stored entry against it, and compares the result with what the contract says now:
@@ -959,12 +971,16 @@ static int evm_verify(struct chain *base, struct chain_verify_report *ret)
 	struct chain_verify_report rep = {0};
 	struct chain_flowtree t;
 	struct chain_entry *e = malloc(sizeof(*e));
+	struct chain_submission *sub = malloc(sizeof(*sub));
 	uint8_t w[32], root[CODEC_HASH_SIZE];
 	uint64_t next, n;
 	int r;
 
-	if (!e)
+	if (!e || !sub) {
+		free(e);
+		free(sub);
 		return -ENOMEM;
+	}
 	pthread_mutex_lock(&c->sync_mu);
 	r = sync_locked(c);
 	if (r < 0)
@@ -975,10 +991,6 @@ static int evm_verify(struct chain *base, struct chain_verify_report *ret)
 	rep.blocks = c->scanned;
 	pthread_mutex_unlock(&c->mu);
 	for (uint64_t seq = 0; seq < next; seq++) {
-		struct chain_placement p;
-		uint8_t rt[CODEC_HASH_SIZE], dg[CODEC_HASH_SIZE];
-		uint64_t sectors;
-
 		r = evm_entry_get(base, seq, e);
 		if (r < 0) {
 			snprintf(rep.reason, sizeof(rep.reason), "entry %llu cannot be read",
@@ -987,32 +999,7 @@ static int evm_verify(struct chain *base, struct chain_verify_report *ret)
 			r = -CHAIN_ETAMPERED;
 			break;
 		}
-		{
-			struct chain_submission *s = malloc(sizeof(*s));
-
-			if (!s) {
-				r = -ENOMEM;
-				break;
-			}
-			s->length = e->length;
-			s->tags_len = e->tags_len;
-			memcpy(s->tags, e->tags, e->tags_len);
-			s->nnodes = e->nnodes;
-			memcpy(s->nodes, e->nodes, e->nnodes * sizeof(e->nodes[0]));
-			r = chain_submission_check(s, &sectors);
-			if (r == 0)
-				r = chain_flowtree_place(&t, s->nodes[0].height, sectors, &p);
-			if (r == 0) {
-				chain_submission_roots(s, rt, dg);
-				if (p.start != e->start || sectors != e->sectors ||
-				    memcmp(rt, e->root, CODEC_HASH_SIZE) != 0 || e->tx_seq != seq)
-					r = -CHAIN_ETAMPERED;
-				else
-					chain_flowtree_append(&t, &p, s);
-			}
-			free(s);
-		}
-		if (r < 0) {
+		if (e->tx_seq != seq || !replays(&t, e, sub)) {
 			snprintf(rep.reason, sizeof(rep.reason),
 				 "entry %llu does not replay as stored", (unsigned long long)seq);
 			rep.bad_block = e->block;
@@ -1051,6 +1038,7 @@ static int evm_verify(struct chain *base, struct chain_verify_report *ret)
 out:
 	pthread_mutex_unlock(&c->sync_mu);
 	free(e);
+	free(sub);
 	if (r == 0 || r == -CHAIN_ETAMPERED)
 		*ret = rep;
 	return r;

@@ -35,15 +35,6 @@ struct chain_args {
 	char dir[PATH_MAX];
 };
 
-static const char *why(int r)
-{
-	static char buf[768];
-	const char *d = chain_last_detail();
-
-	snprintf(buf, sizeof(buf), d[0] ? "%s: %s" : "%s", chain_strerror(r), d);
-	return buf;
-}
-
 static int open_ledger(const char *dir, struct chain **ret)
 {
 	char chain_dir[PATH_MAX + 8];
@@ -84,7 +75,7 @@ static int open_chain(const struct chain_args *a, struct chain **ret, bool *ret_
 	if (r == -ENOENT)
 		return open_ledger(a->dir, ret);
 	if (r < 0) {
-		cli_error("%s", why(r));
+		cli_error("%s", cli_why(r));
 		return -1;
 	}
 	cfg.rpc_url = a->rpc ? a->rpc : rec.rpc;
@@ -101,7 +92,7 @@ static int open_chain(const struct chain_args *a, struct chain **ret, bool *ret_
 			  "--node URL'",
 			  a->dir);
 	else if (r < 0)
-		cli_error("cannot follow the chain at %s: %s", cfg.rpc_url, why(r));
+		cli_error("cannot follow the chain at %s: %s", cfg.rpc_url, cli_why(r));
 	return r < 0 ? -1 : 0;
 }
 
@@ -127,7 +118,7 @@ static int info(struct chain *c, bool evm, const char *dir)
 	if (r == 0)
 		r = chain_pools(c, pools, SHOW_POOLS, &npools);
 	if (r < 0) {
-		cli_error("chain info: %s", why(r));
+		cli_error("chain info: %s", cli_why(r));
 		return 1;
 	}
 	if (evm) {
@@ -178,7 +169,7 @@ static int verify(struct chain *c, bool evm)
 			cli_error("chain verify: block %llu is wrong: %s",
 				  (unsigned long long)rep.bad_block, rep.reason);
 		else
-			cli_error("chain verify: %s", why(r));
+			cli_error("chain verify: %s", cli_why(r));
 		return 1;
 	}
 	if (evm)
@@ -210,7 +201,7 @@ static int fresh_dir(const char *dir)
 	}
 	if (r != -ENOENT) {
 		cli_error("%s/chain.json exists but cannot be read (%s); remove it to start anew",
-			  dir, why(r));
+			  dir, cli_why(r));
 		return -1;
 	}
 	snprintf(sub, sizeof(sub), "%s/chain", dir);
@@ -263,7 +254,7 @@ static int deploy(const struct chain_args *a)
 	}
 	r = chain_evm_deploy(&cfg, a->price, &d);
 	if (r < 0) {
-		cli_error("chain deploy at %s: %s", a->rpc, why(r));
+		cli_error("chain deploy at %s: %s", a->rpc, cli_why(r));
 		return 1;
 	}
 	if (record(a, d.flow, d.market, d.chain_id, d.block) < 0)
@@ -302,7 +293,7 @@ static int attach(const struct chain_args *a)
 	if (r == 0)
 		r = chain_flow_info(c, &f);
 	if (r < 0) {
-		cli_error("chain attach: %s", why(r));
+		cli_error("chain attach: %s", cli_why(r));
 		chain_close(c);
 		return 1;
 	}
