@@ -414,6 +414,7 @@ out:
 
 struct list_ctx {
 	struct node *n;
+	struct fs_entry_cache *cache;
 	uint64_t count, skip;
 	bool json, first;
 };
@@ -434,7 +435,8 @@ static int print_one(void *ctx, uint64_t seq, const struct fs_record *rec)
 		c->skip--;
 		return 0;
 	}
-	if (rec->size && fs_content_root(c->n, rec->extents, rec->nextents, root) == 0)
+	if (rec->size &&
+	    fs_content_root_cached(c->n, c->cache, rec->extents, rec->nextents, root) == 0)
 		codec_hex_encode(root, 32, hex);
 	if (c->json)
 		printf("%s\n  {\"seq\": %llu, \"size\": %llu, \"root\": %s%s%s, \"mtime\": %lld}",
@@ -477,6 +479,12 @@ int cmd_versions(int argc, char **argv)
 	}
 	if (open_path("versions", argv[optind], &lc.n, stream, &ino) < 0)
 		return 1;
+	lc.cache = calloc(1, sizeof(*lc.cache));
+	if (!lc.cache) {
+		node_close(lc.n);
+		cli_error("versions: %s", strerror(ENOMEM));
+		return 1;
+	}
 	/* With --limit, the newest N: count them first, then print from there. */
 	r = limit ? fs_versions(lc.n, stream, ino, count_one, &lc) : 0;
 	if (r == 0 && limit && lc.count > limit)
@@ -487,6 +495,8 @@ int cmd_versions(int argc, char **argv)
 		r = fs_versions(lc.n, stream, ino, print_one, &lc);
 	if (r == 0 && lc.json)
 		fputs(lc.first ? "]\n" : "\n]\n", stdout);
+	fs_entry_cache_release(lc.cache);
+	free(lc.cache);
 	node_close(lc.n);
 	if (r < 0) {
 		cli_error("versions: %s: %s", argv[optind], node_strerror(r));

@@ -93,6 +93,7 @@ struct inode {
 	uint32_t write_nsec;
 	bool mtime_set; /* utimens after the last write: the commit keeps the stored mtime */
 	bool queued;	/* waiting for compaction */
+	bool stale;	/* the kernel's cached pages are ahead of the content: invalidate */
 };
 
 struct handle {
@@ -124,6 +125,9 @@ struct fs {
 	struct inode *dirty;  /* inodes with uncommitted writes (work set) */
 	struct inode **queue; /* waiting for compaction */
 	size_t nqueue, queue_cap;
+	struct fuse_session *se; /* for the kernel's cache invalidations */
+	bool any_stale;		 /* some inode is stale */
+	unsigned nuploads;	 /* files with an upload open (atomic) */
 	pthread_t worker;     /* the flusher and compactor */
 	bool worker_running, stopping;
 	pthread_cond_t wake;
@@ -319,6 +323,8 @@ static void inode_free(struct inode *in)
 	fs_record_release(&in->rec);
 	fs_map_release(in->work);
 	free(in->work);
+	if (in->up)
+		__atomic_sub_fetch(&fs.nuploads, 1, __ATOMIC_RELAXED);
 	node_upload_abort(in->up);
 	pthread_mutex_destroy(&in->wmu);
 	free(in);
@@ -1426,11 +1432,18 @@ static int set_size(struct inode *in, uint64_t size)
  * the next flush or fsync reports the error. wmu held. */
 static void upload_lost(struct inode *in, int err)
 {
+	if (in->up)
+		__atomic_sub_fetch(&fs.nuploads, 1, __ATOMIC_RELAXED);
 	node_upload_abort(in->up);
 	in->up = NULL;
 	in->up_len = 0;
 	pthread_mutex_lock(&fs.mu);
 	work_drop(in);
+	/* The kernel's page cache still has the lost bytes: the worker drops them (not from
+	 * here, inside a request on this very inode). */
+	in->stale = true;
+	fs.any_stale = true;
+	pthread_cond_signal(&fs.wake);
 	pthread_mutex_unlock(&fs.mu);
 	in->werr = err;
 }
@@ -1481,6 +1494,7 @@ static int commit(struct inode *in)
 			return ENOMEM;
 		r = node_upload_finish(in->up, fi);
 		in->up = NULL;
+		__atomic_sub_fetch(&fs.nuploads, 1, __ATOMIC_RELAXED);
 		if (r < 0) {
 			fs_log("inode %" PRIu64 ": %" PRIu64 " written bytes not settled: %s", in->ino,
 			       in->up_len, why(r));
@@ -1529,6 +1543,37 @@ out:
 	return err;
 }
 
+/*
+ * Many files with uncommitted writes hold as many uploads (each a pack file of the node
+ * while it is written): past FS_UPLOADS_MAX, the file that has been dirty longest is
+ * committed first. Its lock is only tried (the caller holds its own): a bound, not a wall.
+ */
+static void commit_oldest(struct inode *self)
+{
+	struct inode *old = NULL;
+	int err;
+
+	pthread_mutex_lock(&fs.mu);
+	for (struct inode *in = fs.dirty; in; in = in->dnext)
+		if (in != self && in->up)
+			old = in; /* the list is newest first */
+	if (old)
+		old->refs++;
+	pthread_mutex_unlock(&fs.mu);
+	if (!old)
+		return;
+	if (pthread_mutex_trylock(&old->wmu) == 0) {
+		err = commit(old);
+		pthread_mutex_unlock(&old->wmu);
+		if (err)
+			fs_log("inode %" PRIu64 ": writes not settled: %s", old->ino, strerror(err));
+	}
+	pthread_mutex_lock(&fs.mu);
+	old->refs--;
+	inode_maybe_free(old);
+	pthread_mutex_unlock(&fs.mu);
+}
+
 /* Bytes of the upload the file still shows. wmu held. */
 static uint64_t pending_live(struct inode *in)
 {
@@ -1565,9 +1610,12 @@ static int write_bytes(struct inode *in, const void *buf, size_t size, uint64_t 
 			return err;
 	}
 	if (!in->up) {
+		if (__atomic_load_n(&fs.nuploads, __ATOMIC_RELAXED) >= FS_UPLOADS_MAX)
+			commit_oldest(in);
 		r = node_upload_begin(fs.node, NULL, 0, &in->up);
 		if (r < 0)
 			return to_errno(r);
+		__atomic_add_fetch(&fs.nuploads, 1, __ATOMIC_RELAXED);
 		in->up_len = 0;
 		in->up_id++;
 	}
@@ -2019,6 +2067,30 @@ static bool any(struct inode *in)
 	return true;
 }
 
+/* Drops the kernel's cached pages and attributes of files whose uncommitted writes were
+ * lost, so that readers see the settled content. fs.mu held. */
+static void invalidate_stale(void)
+{
+	while (fs.any_stale) {
+		struct inode *found = NULL;
+
+		fs.any_stale = false;
+		for (size_t b = 0; b < fs.ninodes_cap && !found; b++)
+			for (struct inode *in = fs.inodes[b]; in && !found; in = in->next)
+				if (in->stale)
+					found = in;
+		if (found) {
+			uint64_t ino = found->ino;
+
+			found->stale = false;
+			fs.any_stale = true; /* there may be more */
+			pthread_mutex_unlock(&fs.mu);
+			fuse_lowlevel_notify_inval_inode(fs.se, ino, 0, 0);
+			pthread_mutex_lock(&fs.mu);
+		}
+	}
+}
+
 /* The worker: compaction of queued files, and with --writeback the commits that close()
  * left, within FS_WRITEBACK_DELAY_MS. */
 static void *worker_main(void *arg)
@@ -2052,6 +2124,7 @@ static void *worker_main(void *arg)
 		}
 		if (fs.writeback && fs.dirty)
 			for_each_dirty(due, commit);
+		invalidate_stale();
 	}
 	while (fs.nqueue) {
 		struct inode *in = fs.queue[--fs.nqueue];
@@ -2506,6 +2579,7 @@ static void xattr_extents(fuse_ino_t ino, struct text *t)
 #define VERSION_LINE_MAX 112
 
 struct versions_ctx {
+	struct fs_entry_cache *cache;
 	struct text *t;
 	uint64_t count, skip;
 };
@@ -2526,7 +2600,8 @@ static int version_line(void *ctx, uint64_t seq, const struct fs_record *rec)
 		c->skip--;
 		return 0;
 	}
-	if (rec->size && fs_content_root(fs.node, rec->extents, rec->nextents, root) == 0)
+	if (rec->size &&
+	    fs_content_root_cached(fs.node, c->cache, rec->extents, rec->nextents, root) == 0)
 		codec_hex_encode(root, 32, hex);
 	text_add(c->t, "%" PRIu64 " %" PRIu64 " %s\n", seq, rec->size, hex);
 	return c->t->err ? -c->t->err : 0;
@@ -2545,10 +2620,15 @@ static void xattr_versions(fuse_ino_t ino, struct text *t)
 		text_add(t, "# %" PRIu64 " older versions not listed here: zgfs versions lists "
 			    "them all\n", c.skip);
 	}
+	c.cache = r == 0 ? calloc(1, sizeof(*c.cache)) : NULL;
+	if (r == 0 && !c.cache)
+		r = -ENOMEM;
 	if (r == 0)
 		r = fs_versions(fs.node, fs.stream, ino, version_line, &c);
 	if (r < 0 && !t->err)
 		t->err = to_errno(r);
+	fs_entry_cache_release(c.cache);
+	free(c.cache);
 }
 
 static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
@@ -2741,6 +2821,7 @@ int fs_main(const struct fs_config *cfg)
 		ready(cfg->ready_fd, msg);
 		goto out;
 	}
+	fs.se = se;
 	if (!fs.ro && pthread_create(&fs.worker, NULL, worker_main, NULL) == 0)
 		fs.worker_running = true;
 	fs_log("ready: %s mounted (%zu inodes, verify %s%s%s)", cfg->mountpoint, fs.ninodes,

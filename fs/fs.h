@@ -109,4 +109,26 @@ int fs_versions(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE], uint6
 int fs_content_root(struct node *n, const struct fs_extent *ext, size_t next,
 		    uint8_t ret_root[32]);
 
+/*
+ * Roots of many versions of one file (zgfs versions, user.zg.versions): versions share
+ * most of their entries, so small entries (at most FS_ENTRY_CACHE_ENTRY_MAX bytes, up to
+ * FS_ENTRY_CACHE_MAX in all) are read once, verified, and kept here. Zero-initialize; one
+ * thread at a time; fs_entry_cache_release() frees what it holds.
+ */
+#define FS_ENTRY_CACHE_SLOTS 1024
+struct fs_entry_slot {
+	uint64_t seq;
+	uint8_t *data;
+	size_t len;
+};
+struct fs_entry_cache {
+	struct fs_entry_slot slot[FS_ENTRY_CACHE_SLOTS];
+	size_t bytes;
+};
+void fs_entry_cache_release(struct fs_entry_cache *c); /* NULL-safe */
+
+/* fs_content_root_cached() - fs_content_root() through a cache of small entries. */
+int fs_content_root_cached(struct node *n, struct fs_entry_cache *c, const struct fs_extent *ext,
+			   size_t next, uint8_t ret_root[32]);
+
 #endif

@@ -21,6 +21,10 @@
 /* Every this many bytes, an upload that is mostly overwritten bytes is committed. */
 #define FS_UPLOAD_CHECK (256ull << 20)
 
+/* Files with uncommitted writes (each holds an upload, a pack file of the node) past
+ * which the one dirty longest is committed before another upload starts. */
+#define FS_UPLOADS_MAX 256u
+
 /* --writeback: uncommitted writes are committed within this many milliseconds. */
 #define FS_WRITEBACK_DELAY_MS 1000u
 
@@ -39,6 +43,11 @@
 /* A read handle's cache of verified bytes: reads smaller than this fill it whole (one
  * segment, hashed once) and are served from it. One per open file that reads. */
 #define FS_READ_WINDOW (256u * 1024)
+
+/* The entry cache of fs_content_root_cached(): entries up to this size are kept ... */
+#define FS_ENTRY_CACHE_ENTRY_MAX (256u << 10)
+/* ... up to this many bytes in all. */
+#define FS_ENTRY_CACHE_MAX (64u << 20)
 
 /* Largest xattr value produced (the extents and versions lists). */
 #define FS_XATTR_MAX (64u * 1024)

@@ -422,3 +422,130 @@ int fs_versions(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE], uint6
 	free(chain);
 	return r;
 }
+
+/* --- roots of many versions ------------------------------------------------------------ */
+
+void fs_entry_cache_release(struct fs_entry_cache *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < FS_ENTRY_CACHE_SLOTS; i++)
+		free(c->slot[i].data);
+	memset(c, 0, sizeof(*c));
+}
+
+/* The bytes of a small entry, from the cache or read once into it; NULL when the entry is
+ * too large to keep (then the caller reads it from the node). */
+static const uint8_t *cached_entry(struct node *n, struct fs_entry_cache *c, uint64_t seq,
+				   size_t *ret_len, int *ret_err)
+{
+	struct fs_entry_slot *sl = &c->slot[seq % FS_ENTRY_CACHE_SLOTS];
+	struct node_file_info *fi;
+	uint8_t *data;
+	size_t got = 0;
+	int r;
+
+	*ret_err = 0;
+	if (sl->data && sl->seq == seq) {
+		*ret_len = sl->len;
+		return sl->data;
+	}
+	fi = malloc(sizeof(*fi));
+	if (!fi) {
+		*ret_err = -ENOMEM;
+		return NULL;
+	}
+	r = node_file_info_by_seq(n, seq, fi);
+	if (r < 0 || fi->entry.length > FS_ENTRY_CACHE_ENTRY_MAX ||
+	    c->bytes + fi->entry.length > FS_ENTRY_CACHE_MAX) {
+		*ret_err = r < 0 ? r : 0;
+		free(fi);
+		return NULL;
+	}
+	data = malloc(fi->entry.length ? fi->entry.length : 1);
+	r = data ? node_read(n, seq, 0, data, fi->entry.length, &got) : -ENOMEM;
+	if (r == 0 && got != fi->entry.length)
+		r = -EIO;
+	free(fi);
+	if (r < 0) {
+		free(data);
+		*ret_err = r;
+		return NULL;
+	}
+	if (sl->data)
+		c->bytes -= sl->len;
+	free(sl->data);
+	sl->data = data;
+	sl->len = got;
+	sl->seq = seq;
+	c->bytes += got;
+	*ret_len = got;
+	return data;
+}
+
+int fs_content_root_cached(struct node *n, struct fs_entry_cache *c, const struct fs_extent *ext,
+			   size_t next, uint8_t ret_root[32])
+{
+	static const uint8_t zeros[4096];
+	struct codec_merkle m;
+	uint8_t *buf = NULL;
+	uint64_t size = 0;
+	int r;
+
+	for (size_t i = 0; i < next; i++)
+		size += ext[i].length;
+	if (size == 0)
+		return -ENODATA;
+	if (next == 1 && ext[0].offset == 0 && ext[0].tx_seq != FS_HOLE)
+		return fs_content_root(n, ext, next, ret_root); /* maybe the entry's own root */
+	r = codec_merkle_init(&m);
+	for (size_t i = 0; r == 0 && i < next; i++) {
+		const struct fs_extent *e = &ext[i];
+		const uint8_t *data = NULL;
+		size_t len = 0;
+
+		if (e->tx_seq == FS_HOLE) {
+			for (uint64_t done = 0; r == 0 && done < e->length;) {
+				size_t k = e->length - done < sizeof(zeros) ? (size_t)(e->length - done)
+									      : sizeof(zeros);
+
+				r = codec_merkle_update(&m, zeros, k);
+				done += k;
+			}
+			continue;
+		}
+		data = cached_entry(n, c, e->tx_seq, &len, &r);
+		if (r < 0)
+			break;
+		if (data && (e->offset > len || e->length > len - e->offset)) {
+			r = -EIO; /* the extent says more than the entry holds */
+			break;
+		}
+		if (data) {
+			r = codec_merkle_update(&m, data + e->offset, (size_t)e->length);
+			continue;
+		}
+		/* A large entry: read its part in pieces. */
+		if (!buf && !(buf = malloc(FS_HASH_BUFFER))) {
+			r = -ENOMEM;
+			break;
+		}
+		for (uint64_t done = 0; r == 0 && done < e->length;) {
+			size_t want = e->length - done < FS_HASH_BUFFER ? (size_t)(e->length - done)
+								       : FS_HASH_BUFFER,
+			       got = 0;
+
+			r = node_read(n, e->tx_seq, e->offset + done, buf, want, &got);
+			if (r == 0 && got != want)
+				r = -EIO;
+			if (r == 0)
+				r = codec_merkle_update(&m, buf, want);
+			done += want;
+		}
+	}
+	if (r == 0)
+		r = codec_merkle_finish(&m, ret_root, NULL, NULL, NULL);
+	codec_merkle_release(&m);
+	free(buf);
+	return r;
+}

@@ -32,6 +32,8 @@ import mountlib as ml  # noqa: E402
 if len(sys.argv) < 2:
     sys.exit("usage: test_mount.py ZGFS")
 ZGFS = os.path.abspath(sys.argv[1])
+# Appends (each open, write, close) for the many-versions row (about 50 s).
+VERSIONS = 10000
 KiB, MiB = 1024, 1 << 20
 SEG = 256 * KiB
 t = ml.Tap()
@@ -401,6 +403,62 @@ def files_truncate_other():
     t.ok([v[1] for v in vers][-4:] == [1000, 500, 2000, 999],
          "each truncate is a version; ftruncate + write + close is one", f"{vers}")
     remember_file("trunc-other", want)
+
+
+def files_versions_many():
+    row("versions: zgfs versions lists any number (--limit, --json); user.zg.versions the "
+        "newest that fit; zgfs restore makes an old one current")
+    n = VERSIONS
+    p = P("many-versions.log")
+    lines = []
+    for i in range(n):
+        line = b"appended line %05d\n" % i
+        fd = os.open(p, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        os.write(fd, line)
+        os.close(fd)
+        lines.append(line)
+    r = ml.run([ZGFS, "versions", p], timeout=600)
+    out = r.stdout.decode().splitlines()
+    sizes = [int(x.split()[1]) for x in out if len(x.split()) == 3]
+    want = [sum(len(x) for x in lines[:k + 1]) for k in range(n)]
+    t.ok(r.returncode == 0 and sizes == want, f"{n} appends: `zgfs versions` lists {n} "
+         "versions, oldest first, one per close (compactions are not versions)",
+         f"rc {r.returncode}, {len(out)} lines: {out[:3]} ... {out[-3:]}\n{ml.text(r)[:500]}")
+    roots_ok = all(x.split()[2] == root_of(b"".join(lines[:k + 1]))
+                   for k, x in [(0, out[0]), (n // 2, out[n // 2]), (n - 1, out[-1])]) \
+        if len(out) == n else False
+    t.ok(roots_ok, "the listed roots are the 0G roots of those contents")
+    ext = parse_extents(ml.getxattr(p, "user.zg.extents"))
+    t.ok(len(ext) <= 65, f"compaction keeps the map short ({len(ext)} extents after {n} "
+         "appends)")
+    r = ml.run([ZGFS, "versions", "--limit", "3", "--json", p], timeout=600)
+    try:
+        js = __import__("json").loads(r.stdout)
+    except ValueError:
+        js = None
+    t.ok(js is not None and [v["size"] for v in js] == want[-3:] and
+         all(v["root"].startswith("0x") and isinstance(v["seq"], int) for v in js),
+         "--limit 3 --json: the 3 newest as a JSON array", ml.text(r)[:500])
+    text = ml.getxattr(p, "user.zg.versions")
+    listed = parse_versions(text)
+    t.ok(text.startswith("#") and len(text) <= 64 * KiB and listed and
+         [v[1] for v in listed] == want[-len(listed):],
+         "user.zg.versions: the newest that fit in 64 KiB after a '#' line, never E2BIG",
+         text[:200])
+    seq = out[n // 2].split()[0] if len(out) == n else "0"
+    r = ml.run([ZGFS, "restore", p, "--version", seq], timeout=120)
+    t.ok(r.returncode == 0 and ml.read_file(p) == b"".join(lines[:n // 2 + 1]),
+         "zgfs restore PATH --version SEQ: the old content is current again", ml.text(r))
+    vers = ml.run([ZGFS, "versions", "--limit", "2", p]).stdout.decode().splitlines()
+    t.ok(len(vers) == 2 and int(vers[-1].split()[1]) == want[n // 2] and
+         int(vers[0].split()[1]) == want[-1],
+         "the restore is a new version; the versions after the restored one stay", f"{vers}")
+    r = ml.run([ZGFS, "restore", p, "--version", "1"], timeout=60)
+    t.ok(r.returncode == 1 and b"no version 1" in r.stderr and
+         ml.read_file(p) == b"".join(lines[:n // 2 + 1]),
+         "restore of a seq that is not a version: a clear error, the file unchanged",
+         ml.text(r))
+    remember_file("many-versions.log", b"".join(lines[:n // 2 + 1]))
 
 
 def files_read():
@@ -1200,7 +1258,7 @@ def main():
     t.ok(os.listdir(M) == [], "a fresh volume is an empty directory")
     groups = [files_create, files_append, files_write_anywhere, files_chattr,
               files_truncate_zero,
-              files_truncate_other, files_read, files_mmap_write, files_fsync,
+              files_truncate_other, files_versions_many, files_read, files_mmap_write, files_fsync,
               files_two_writers, dirs_mkdir_rmdir, dirs_readdir, dirs_unlink_open,
               dirs_rename, names, symlinks, hard_links, special_files, attributes, xattrs,
               unlisted]
@@ -1213,7 +1271,7 @@ def main():
             except ml.MountError as e:
                 t.ok(False, "remount after the daemon died", str(e))
                 break
-        m.watchdog(120, g.__name__)
+        m.watchdog(600 if g is files_versions_many else 120, g.__name__)
         t0 = time.monotonic()
         t.run(g.__name__, g)
         m.cancel_watchdog()
