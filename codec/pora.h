@@ -162,6 +162,16 @@ void codec_pora_scratchpad(const uint8_t pad_seed[CODEC_PORA_PAD_SEED_SIZE],
 			   uint8_t ret_pad[CODEC_PORA_PAD_SIZE], uint8_t ret_recall_seed[32]);
 
 /*
+ * codec_pora_scratchpads() - codec_pora_scratchpad() of n pad seeds at once, for a miner
+ * that runs n tries together: the n chains advance side by side in the batch keccak
+ * kernel's lanes. pad_seeds holds the n seeds back to back (seed j at j × 64); try j's pad
+ * goes to ret_pads + j × CODEC_PORA_PAD_SIZE (ret_pads may be NULL), its recall seed to
+ * ret_recall_seeds[j]. Same bytes as n calls of codec_pora_scratchpad(), its plain twin.
+ */
+void codec_pora_scratchpads(const uint8_t *pad_seeds, size_t n, uint8_t *ret_pads,
+			    uint8_t (*ret_recall_seeds)[32]);
+
+/*
  * codec_pora_recall_position() - the first sector of the load a try reads:
  * start + (((U256(recall_seed) mod (mine_length / 1024)) & shard_mask) | shard_id) × 1024.
  * Returns 0; -ENODATA when the range is shorter than one load; -ERANGE when the chunk

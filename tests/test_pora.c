@@ -1,8 +1,8 @@
 /*
  * test_pora.c - codec/pora.h: every row of tests/vectors/pora.tsv (made by the JavaScript
  * reference tests/compat/pora_ref.js) under each keccak kernel the CPU has; the plain
- * sealing twins on the vectors' seal rows; the batch sealing and unsealing against the
- * twins on fixed-seed random units; and the error contracts of the header.
+ * sealing twins on the vectors' seal rows; the batch sealing, unsealing and scratchpads
+ * against their twins on fixed-seed random inputs; and the error contracts of the header.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -140,6 +140,31 @@ static void check_fast_against_ref(const char *impl)
 	free(ref);
 }
 
+/* codec_pora_scratchpads against codec_pora_scratchpad, one group, several, and a tail. */
+static void check_pads_against_ref(const char *impl)
+{
+	static const size_t counts[] = {1, 3, 8, 17, 33};
+	static uint8_t seeds[33][CODEC_PORA_PAD_SEED_SIZE], pads[33][CODEC_PORA_PAD_SIZE];
+	static uint8_t pad[CODEC_PORA_PAD_SIZE];
+	uint8_t recall[33][32], rs[32], recall_only[33][32];
+	bool same = true;
+
+	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		size_t n = counts[i];
+
+		tap_fill(seeds, sizeof(seeds));
+		codec_pora_scratchpads(&seeds[0][0], n, &pads[0][0], recall);
+		codec_pora_scratchpads(&seeds[0][0], n, NULL, recall_only);
+		for (size_t j = 0; j < n; j++) {
+			codec_pora_scratchpad(seeds[j], pad, rs);
+			same &= memcmp(pad, pads[j], sizeof(pad)) == 0;
+			same &=
+			    memcmp(rs, recall[j], 32) == 0 && memcmp(rs, recall_only[j], 32) == 0;
+		}
+	}
+	ok(same, "%s: codec_pora_scratchpads equals codec_pora_scratchpad for 1..33 seeds", impl);
+}
+
 static void check_seal_errors(void)
 {
 	uint8_t unit[CODEC_SEAL_SIZE] = {0}, before[CODEC_SEAL_SIZE] = {0}, id[32] = {1},
@@ -263,6 +288,7 @@ int main(void)
 		tap_seed(0x706f7261);
 		check_rows(impl_names[i]);
 		check_fast_against_ref(impl_names[i]);
+		check_pads_against_ref(impl_names[i]);
 	}
 	codec_keccak_select(NULL);
 	check_ref_on_rows();
