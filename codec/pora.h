@@ -89,8 +89,8 @@ int codec_unseal_ref(uint8_t unit[CODEC_SEAL_SIZE], const uint8_t miner_id[32],
 /*
  * codec_seal_units() - seal n consecutive units in place: unit j at units + j × 4096
  * starts at sector start_sector + 16 j, and all share one seal context (split a run at an
- * epoch boundary). The units' chains are independent, so each of the 129 steps hashes one
- * word of every unit in a call of the batch keccak kernel.
+ * epoch boundary). The units' chains are independent, so each of the 128 steps (the seed,
+ * then words 0..126) hashes one input of every unit in a call of the batch keccak kernel.
  * codec_unseal_units() - the inverse. Every mask of unsealing depends only on the sealed
  * word before it, so the masks of a group of units are one batch call across words.
  * Same bytes as n calls of the _ref twins. Returns 0; -EINVAL when start_sector is not a

@@ -101,7 +101,7 @@ static void first_masks(size_t n, const uint8_t miner_id[32], const uint8_t cont
 /*
  * One group: step i XORs mask i into word i of every unit, then hashes those sealed words
  * side by side (stride 4096) into the masks of step i + 1. The last word's hash is not
- * needed, so a unit costs 128 hashes plus its seed's.
+ * needed, so a unit costs 127 word hashes plus its seed's.
  */
 static void seal_group(uint8_t *units, size_t n, const uint8_t miner_id[32],
 		       const uint8_t context[32], uint64_t start_sector)
