@@ -89,7 +89,7 @@ static struct u256 u256_shr(struct u256 a, unsigned k)
 	return r;
 }
 
-/* a - b, with a ≥ b. */
+/* a - b modulo 2^256. */
 static struct u256 u256_sub(struct u256 a, const struct u256 *b)
 {
 	uint64_t borrow = 0;
@@ -150,10 +150,12 @@ static struct u256 u256_div(const struct u256 *a, const struct u256 *b)
 	struct u256 q = {{0}}, r = {{0}};
 
 	for (int bit = 255; bit >= 0; bit--) {
+		bool carry = r.v[3] >> 63; /* r << 1 passes 2^256, so it is above b */
+
 		r = u256_shl(r, 1);
 		r.v[0] |= a->v[bit / 64] >> (bit % 64) & 1;
-		if (u256_cmp(&r, b) >= 0) {
-			r = u256_sub(r, b);
+		if (carry || u256_cmp(&r, b) >= 0) {
+			r = u256_sub(r, b); /* modulo 2^256, right also after a carry */
 			q.v[bit / 64] |= 1ULL << (bit % 64);
 		}
 	}
