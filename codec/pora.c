@@ -348,7 +348,7 @@ static void blake2b_ready(void)
 	if (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE)) {
 		int r = sodium_init();
 
-		(void)r; /* -1 concerns the random generator, not hashing */
+		(void)r; /* -1 (its lock failed) leaves the portable BLAKE2b: same digests */
 		__atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
 	}
 }
