@@ -282,7 +282,7 @@ int main(void)
 {
 	for (size_t i = 0; i < N_IMPLS; i++) {
 		if (codec_keccak_select(impl_names[i]) == -ENOTSUP) {
-			ok(1, "# SKIP %s: not supported by this CPU", impl_names[i]);
+			ok(1, "%s kernel # SKIP not supported by this CPU", impl_names[i]);
 			continue;
 		}
 		tap_seed(0x706f7261);
