@@ -51,7 +51,7 @@ static void run_unseal(void *arg)
 {
 	struct job *j = arg;
 
-	j->err |= codec_unseal_units(j->buf, j->n, miner, ctx, 0);
+	j->err |= codec_seal_open_units(j->buf, j->n, miner, ctx, 0);
 }
 
 static void run_seal_ref(void *arg)
@@ -68,8 +68,8 @@ static void run_unseal_ref(void *arg)
 	struct job *j = arg;
 
 	for (size_t u = 0; u < j->n; u++)
-		j->err |= codec_unseal_ref(j->buf + u * CODEC_SEAL_SIZE, miner, ctx,
-					   u * CODEC_SEAL_SECTORS);
+		j->err |= codec_seal_open_ref(j->buf + u * CODEC_SEAL_SIZE, miner, ctx,
+					      u * CODEC_SEAL_SECTORS);
 }
 
 /* The raw kernel on 32-byte inputs side by side: one permutation each. */
@@ -188,7 +188,7 @@ static double kernel_rows(const char *impl, struct job *seal, struct job *perms)
 	printf("| %-34s | %-16s | %9.1f | %14.2f |\n", "ideal: permutations/s × 4096 / 128", name,
 	       ideal, 1.0);
 	row("codec_seal_units, 1024 units", name, (double)SEAL_BYTES / t_seal / 1e6, ideal);
-	row("codec_unseal_units, 1024 units", name, (double)SEAL_BYTES / t_unseal / 1e6, ideal);
+	row("codec_seal_open_units, 1024 units", name, (double)SEAL_BYTES / t_unseal / 1e6, ideal);
 	printf("| %-34s | %-16s | %9.2f | %14s |\n", "  (kernel Mperm/s, 32-byte inputs)", name,
 	       perm_rate / 1e6, "");
 	return ideal;
@@ -234,7 +234,7 @@ int main(int argc, char **argv)
 	codec_keccak_select(NULL);
 	row("codec_seal_ref (plain twin)", "reference",
 	    (double)REF_UNITS * CODEC_SEAL_SIZE / measure(run_seal_ref, &ref) / 1e6, ideal_best);
-	row("codec_unseal_ref (plain twin)", "reference",
+	row("codec_seal_open_ref (plain twin)", "reference",
 	    (double)REF_UNITS * CODEC_SEAL_SIZE / measure(run_unseal_ref, &ref) / 1e6, ideal_best);
 
 	t_try = t_batched = t_pad = 1e30;

@@ -4,8 +4,8 @@
  * for byte as 0G's storage node and PoraMine contract compute them (docs/PORA.md).
  *
  * Guarantees: pure computation on caller memory, no allocation, no I/O, thread-safe.
- * Every fast routine (codec_seal_units, codec_unseal_units) gives the same bytes as its
- * plain twin (codec_seal_ref, codec_unseal_ref), whichever keccak kernel the CPU selects.
+ * Every fast routine (codec_seal_units, codec_seal_open_units) gives the same bytes as its
+ * plain twin (codec_seal_ref, codec_seal_open_ref), whichever keccak kernel the CPU selects.
  * 256-bit integers (targets, qualities, scaleX64) are 32-byte big-endian arrays, as the
  * contract's uint256 is encoded. Positions and lengths are in 256-byte sectors.
  * Functions return 0 or a negative errno; out-params are written only on success.
@@ -76,30 +76,31 @@ void codec_seal_seed(const uint8_t miner_id[32], const uint8_t context[32], uint
 		     uint8_t ret_seed[CODEC_SEAL_SEED_SIZE]);
 
 /*
- * codec_seal_ref() / codec_unseal_ref() - seal or unseal one 4 KiB unit in place, word by
- * word as the definition reads: mask0 = keccak(seed), sealed_i = word_i XOR mask_i,
- * mask_{i+1} = keccak(sealed_i). The plain twins of the functions below; not for hot paths.
- * Returns 0; -EINVAL when start_sector is not a multiple of CODEC_SEAL_SECTORS.
+ * codec_seal_ref() / codec_seal_open_ref() - seal or unseal (open, as libsodium names the
+ * inverse of a seal) one 4 KiB unit in place, word by word as the definition reads: mask0 =
+ * keccak(seed), sealed_i = word_i XOR mask_i, mask_{i+1} = keccak(sealed_i). The plain twins of the
+ * functions below; not for hot paths. Returns 0; -EINVAL when start_sector is not a multiple of
+ * CODEC_SEAL_SECTORS.
  */
 int codec_seal_ref(uint8_t unit[CODEC_SEAL_SIZE], const uint8_t miner_id[32],
 		   const uint8_t context[32], uint64_t start_sector);
-int codec_unseal_ref(uint8_t unit[CODEC_SEAL_SIZE], const uint8_t miner_id[32],
-		     const uint8_t context[32], uint64_t start_sector);
+int codec_seal_open_ref(uint8_t unit[CODEC_SEAL_SIZE], const uint8_t miner_id[32],
+			const uint8_t context[32], uint64_t start_sector);
 
 /*
  * codec_seal_units() - seal n consecutive units in place: unit j at units + j × 4096
  * starts at sector start_sector + 16 j, and all share one seal context (split a run at an
  * epoch boundary). The units' chains are independent, so each of the 128 steps (the seed,
  * then words 0..126) hashes one input of every unit in a call of the batch keccak kernel.
- * codec_unseal_units() - the inverse. Every mask of unsealing depends only on the sealed
+ * codec_seal_open_units() - the inverse. Every mask of unsealing depends only on the sealed
  * word before it, so the masks of a group of units are one batch call across words.
  * Same bytes as n calls of the _ref twins. Returns 0; -EINVAL when start_sector is not a
  * multiple of 16 or the last unit's sector would overflow 64 bits. n == 0 is a no-op.
  */
 int codec_seal_units(uint8_t *units, size_t n, const uint8_t miner_id[32],
 		     const uint8_t context[32], uint64_t start_sector);
-int codec_unseal_units(uint8_t *units, size_t n, const uint8_t miner_id[32],
-		       const uint8_t context[32], uint64_t start_sector);
+int codec_seal_open_units(uint8_t *units, size_t n, const uint8_t miner_id[32],
+			  const uint8_t context[32], uint64_t start_sector);
 
 /* ---- recall range ---- */
 

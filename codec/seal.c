@@ -79,8 +79,8 @@ int codec_seal_ref(uint8_t unit[CODEC_SEAL_SIZE], const uint8_t miner_id[32],
 	return chain_ref(unit, miner_id, context, start_sector, true);
 }
 
-int codec_unseal_ref(uint8_t unit[CODEC_SEAL_SIZE], const uint8_t miner_id[32],
-		     const uint8_t context[32], uint64_t start_sector)
+int codec_seal_open_ref(uint8_t unit[CODEC_SEAL_SIZE], const uint8_t miner_id[32],
+			const uint8_t context[32], uint64_t start_sector)
 {
 	return chain_ref(unit, miner_id, context, start_sector, false);
 }
@@ -165,8 +165,8 @@ int codec_seal_units(uint8_t *units, size_t n, const uint8_t miner_id[32],
 	return run_groups(seal_group, SEAL_GROUP, units, n, miner_id, context, start_sector);
 }
 
-int codec_unseal_units(uint8_t *units, size_t n, const uint8_t miner_id[32],
-		       const uint8_t context[32], uint64_t start_sector)
+int codec_seal_open_units(uint8_t *units, size_t n, const uint8_t miner_id[32],
+			  const uint8_t context[32], uint64_t start_sector)
 {
 	return run_groups(unseal_group, UNSEAL_GROUP, units, n, miner_id, context, start_sector);
 }

@@ -91,17 +91,17 @@ static void check_ref_on_rows(void)
 		if (codec_seal_ref(unit, miner, ctx, strtoull(fl[3], NULL, 10)) == 0 &&
 		    memcmp(unit, want, sizeof(unit)) == 0)
 			sealed++;
-		if (codec_unseal_ref(unit, miner, ctx, strtoull(fl[3], NULL, 10)) == 0 &&
+		if (codec_seal_open_ref(unit, miner, ctx, strtoull(fl[3], NULL, 10)) == 0 &&
 		    memcmp(unit, data, sizeof(unit)) == 0)
 			unsealed++;
 	}
 	fclose(f);
 	ok(rows > 0 && sealed == rows, "codec_seal_ref reproduces %d/%d seal rows", sealed, rows);
-	ok(rows > 0 && unsealed == rows, "codec_unseal_ref inverts %d/%d seal rows", unsealed,
+	ok(rows > 0 && unsealed == rows, "codec_seal_open_ref inverts %d/%d seal rows", unsealed,
 	   rows);
 }
 
-/* codec_seal_units / codec_unseal_units against n calls of the twins, several run lengths. */
+/* codec_seal_units / codec_seal_open_units against n calls of the twins, several run lengths. */
 static void check_fast_against_ref(const char *impl)
 {
 	static const size_t runs[] = {1, 2, 3, 7, 8, 9, 63, 64, 65, 130};
@@ -126,15 +126,15 @@ static void check_fast_against_ref(const char *impl)
 			seal_ok &= codec_seal_ref(ref + j * CODEC_SEAL_SIZE, miner, ctx,
 						  start + j * CODEC_SEAL_SECTORS) == 0;
 		seal_ok &= memcmp(fast, ref, bytes) == 0;
-		unseal_ok &= codec_unseal_units(fast, n, miner, ctx, start) == 0;
+		unseal_ok &= codec_seal_open_units(fast, n, miner, ctx, start) == 0;
 		unseal_ok &= memcmp(fast, orig, bytes) == 0;
 		for (size_t j = 0; j < n; j++)
-			unseal_ok &= codec_unseal_ref(ref + j * CODEC_SEAL_SIZE, miner, ctx,
-						      start + j * CODEC_SEAL_SECTORS) == 0;
+			unseal_ok &= codec_seal_open_ref(ref + j * CODEC_SEAL_SIZE, miner, ctx,
+							 start + j * CODEC_SEAL_SECTORS) == 0;
 		unseal_ok &= memcmp(ref, orig, bytes) == 0;
 	}
 	ok(seal_ok, "%s: codec_seal_units equals codec_seal_ref on runs of 1..130 units", impl);
-	ok(unseal_ok, "%s: codec_unseal_units and codec_unseal_ref give the data back", impl);
+	ok(unseal_ok, "%s: codec_seal_open_units and codec_seal_open_ref give the data back", impl);
 	free(orig);
 	free(fast);
 	free(ref);
@@ -171,9 +171,9 @@ static void check_seal_errors(void)
 		ctx[32] = {2};
 
 	ok(codec_seal_ref(unit, id, ctx, 8) == -EINVAL &&
-	       codec_unseal_ref(unit, id, ctx, 8) == -EINVAL &&
+	       codec_seal_open_ref(unit, id, ctx, 8) == -EINVAL &&
 	       codec_seal_units(unit, 1, id, ctx, 17) == -EINVAL &&
-	       codec_unseal_units(unit, 1, id, ctx, 1) == -EINVAL &&
+	       codec_seal_open_units(unit, 1, id, ctx, 1) == -EINVAL &&
 	       memcmp(unit, before, sizeof(unit)) == 0,
 	   "a start sector off the 16-sector grid is -EINVAL, the unit untouched");
 	ok(codec_seal_units(unit, 2, id, ctx, UINT64_MAX - 15) == -EINVAL &&
