@@ -215,6 +215,43 @@ static void check_ranges(void)
 	   "a shard id past the range: -ERANGE (0G's \"Recall position out of bound\")");
 }
 
+/*
+ * 0G's test/mine.spec.ts, "basic checks" and "Sharded mine range checks": ranges against
+ * flow lengths in its units (TB and GB of sectors), with the outcome that test expects.
+ */
+static void check_mine_spec_ranges(void)
+{
+	const uint64_t TB = (1ULL << 40) / 256, GB = (1ULL << 30) / 256, KB = 4, ALL = ~0ULL;
+	const struct {
+		uint64_t start, length, mask, flow;
+		bool pass;
+	} cases[] = {
+	    {3 * TB, 8 * TB, ALL, 10 * TB, false},	    /* "Mining range overflow" */
+	    {2 * TB - GB, 8 * TB, ALL, 10 * TB, false},	    /* "Start position is not aligned" */
+	    {2 * TB, 8 * TB - 8 * GB, ALL, 10 * TB, false}, /* "Mining range too short" */
+	    {2 * TB, 8 * TB, ALL, 10 * TB, true},
+	    {8 * GB, 8 * TB, ALL, 10 * TB, true},
+	    {0, 8 * TB - 256 * KB, ALL, 8 * TB - 1, true},
+	    {8 * GB, 8 * TB - 16 * GB, ALL, 8 * TB - 1, false},
+	    {6 * TB, 16 * TB, ALL - 1, 20 * TB, false},
+	    {4 * TB - GB, 16 * TB, ALL - 1, 20 * TB, false},
+	    {4 * TB, 16 * TB - 8 * GB, ALL - 1, 20 * TB, false},
+	    {4 * TB, 16 * TB, ALL - 1, 20 * TB, true},
+	    {16 * GB, 16 * TB, ALL - 1, 20 * TB, true},
+	    {0, 16 * TB - 256 * KB, ALL - 1, 16 * TB - 1, true},
+	    {8 * GB, 16 * TB - 16 * GB, ALL - 1, 16 * TB - 1, false},
+	};
+	int same = 0, n = (int)(sizeof(cases) / sizeof(cases[0]));
+
+	for (int i = 0; i < n; i++) {
+		struct codec_pora_range r = {cases[i].start, cases[i].length,
+					     cases[i].mask == ALL ? 0 : 1, cases[i].mask};
+
+		same += (codec_pora_range_check(&r, cases[i].flow, 32) == 0) == cases[i].pass;
+	}
+	ok(same == n, "0G's mine.spec.ts range checks: %d/%d as that test expects", same, n);
+}
+
 static void check_try(void)
 {
 	static uint8_t pad[CODEC_PORA_PAD_SIZE], load[CODEC_PORA_LOAD_SIZE];
@@ -294,6 +331,7 @@ int main(void)
 	check_ref_on_rows();
 	check_seal_errors();
 	check_ranges();
+	check_mine_spec_ranges();
 	check_try();
 	check_targets();
 	return tap_done();
