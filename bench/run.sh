@@ -3,13 +3,15 @@
 # baseline, and every ratio is against that baseline. MB/s are 10^6 bytes per second.
 #
 #   bench/run.sh codec      keccak, file roots, Reed–Solomon (the codec layer)
+#   bench/run.sh pora       sealing and unsealing against the keccak kernel's ideal, and
+#                           PoRA tries per second on one core (the codec layer)
 #   bench/run.sh node       upload and download through a node over loopback, KV
 #   bench/run.sh fs         the mount (fio, small files, ls -l) against the raw disk and a
 #                           passthrough FUSE mount (needs fio and /dev/fuse)
 #   bench/run.sh settle     settlement on an EVM chain (anvil from tests/compat) against
 #                           the embedded ledger: uploads per second one at a time and
 #                           batched, and the latency of close() on a mount
-#   bench/run.sh            all four
+#   bench/run.sh            all five
 #
 # Needs a built tree (./setup.sh). Scratch files go to $BENCH_DIR (default: a temporary
 # directory under /var/tmp, on disk rather than tmpfs), removed at the end.
@@ -80,6 +82,12 @@ codec() {
 	echo "## Reed–Solomon"
 	echo
 	"$build/bench/bench_rs"
+}
+
+pora() {
+	echo "## PoRA: sealing, unsealing and tries"
+	echo
+	"$build/bench/bench_pora"
 }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -720,11 +728,14 @@ PY
 
 case $what in
 codec) codec ;;
+pora) pora ;;
 node) node_bench ;;
 fs) fs_bench ;;
 settle) settle_bench ;;
 all)
 	codec
+	echo
+	pora
 	echo
 	node_bench
 	echo
@@ -733,7 +744,7 @@ all)
 	settle_bench
 	;;
 *)
-	echo "usage: bench/run.sh [codec|node|fs|settle]" >&2
+	echo "usage: bench/run.sh [codec|pora|node|fs|settle]" >&2
 	exit 2
 	;;
 esac
