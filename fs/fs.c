@@ -1467,6 +1467,24 @@ static int settled_extents(const struct fs_map *m, uint64_t seq, struct fs_exten
 static void queue_compaction(struct inode *in);
 static int compact_locked(struct inode *in);
 
+/* Extents past which a file of this size is compacted (limits.h says why). */
+static size_t compact_threshold(uint64_t size)
+{
+	uint64_t x = size / 24, r = 0;
+
+	for (uint64_t bit = 1ULL << 62; bit; bit >>= 2) { /* integer square root */
+		if (x >= r + bit) {
+			x -= r + bit;
+			r = (r >> 1) + bit;
+		} else {
+			r >>= 1;
+		}
+	}
+	return r < FS_COMPACT_EXTENTS ? FS_COMPACT_EXTENTS
+	       : r > FS_COMPACT_EXTENTS_HARD ? FS_COMPACT_EXTENTS_HARD
+					       : (size_t)r;
+}
+
 /*
  * commit() - settle the file's uncommitted content: its upload becomes an entry, then one
  * KV transaction writes the new map into the inode record. Returns 0 or an errno; on
@@ -1535,8 +1553,7 @@ static int commit(struct inode *in)
 	free(in->rec.extents);
 	in->rec = rec;
 	work_drop(in);
-	if (in->rec.nextents > FS_COMPACT_EXTENTS &&
-	    in->rec.nextents > in->rec.size / FS_COMPACT_BYTES_PER_EXTENT)
+	if (in->rec.nextents > compact_threshold(in->rec.size))
 		queue_compaction(in);
 out:
 	pthread_mutex_unlock(&fs.mu);

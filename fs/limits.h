@@ -8,11 +8,13 @@
  * and rewritten as one entry first. */
 #define FS_EXTENTS_MAX 65536u
 
-/* Compaction: a file whose settled map has more than this many extents, and more than
- * one per FS_COMPACT_BYTES_PER_EXTENT of its size, is rewritten as one entry in the
- * background (so rewriting a large file in small pieces does not copy it every time). */
+/* Compaction: a file is rewritten as one entry in the background when its settled map has
+ * more than max(FS_COMPACT_EXTENTS, sqrt(size / 24)) extents, at most
+ * FS_COMPACT_EXTENTS_HARD. Each commit writes the whole map (24 bytes an extent) and a
+ * compaction the whole file, so this threshold keeps the two costs per commit about
+ * equal: for a 200 KB log written a line at a time, about 90 extents. */
 #define FS_COMPACT_EXTENTS 64u
-#define FS_COMPACT_BYTES_PER_EXTENT (1u << 20)
+#define FS_COMPACT_EXTENTS_HARD 1024u
 /* ... unless holes would be written out as more zeros than this. */
 #define FS_COMPACT_HOLES_MAX (64ull << 20)
 
