@@ -127,6 +127,17 @@ struct node_store_writer {
 	uint8_t *roots; /* full segments' roots so far */
 	size_t nroots, roots_cap;
 	int err; /* first error: the writer only accepts abort */
+	/* Hashing beside the writer (large entries only): copies of the written bytes queue
+	 * here, in order, and a thread of the writer's own hashes them while the caller goes on
+	 * to its next write. hmu guards the queue and hash_err. */
+	bool hashing_async;
+	pthread_t hasher;
+	pthread_mutex_t hmu;
+	pthread_cond_t hcv;
+	struct hash_job *hq_head, **hq_tail;
+	size_t hq_bytes;
+	bool hq_busy, hq_stop;
+	int hash_err; /* first error of the hashing, wherever it ran */
 	bool sealed;
 	bool maybe_recorded; /* a seal's index write failed: it may still have landed */
 	uint8_t root[CODEC_HASH_SIZE];
@@ -815,8 +826,11 @@ static void tree_free_all(struct node_store *s)
 	}
 }
 
+static void hasher_stop(struct node_store_writer *w);
+
 static void writer_free(struct node_store_writer *w)
 {
+	hasher_stop(w);
 	codec_merkle_release(&w->m);
 	free(w->buf);
 	free(w->roots);
@@ -882,14 +896,23 @@ int node_store_totals(struct node_store *s, uint64_t *ret_entries, uint64_t *ret
 
 /* --- writers -------------------------------------------------------------------------- */
 
+struct hash_job {
+	struct hash_job *next;
+	size_t len;
+	uint8_t data[];
+};
+
+/* Called by the Merkle builder, on the thread that hashes (the writer's caller, or its
+ * hasher): errors go to hash_err, which only that thread writes until the hashing is
+ * drained. */
 static void writer_on_segment(void *ctx, uint64_t index, const uint8_t root[CODEC_HASH_SIZE])
 {
 	struct node_store_writer *w = ctx;
 
-	if (w->err)
+	if (w->hash_err)
 		return;
 	if (index != w->nroots) {
-		w->err = -EIO; /* cannot happen: the builder counts from 0 */
+		w->hash_err = -EIO; /* cannot happen: the builder counts from 0 */
 		return;
 	}
 	if (w->nroots == w->roots_cap) {
@@ -897,7 +920,7 @@ static void writer_on_segment(void *ctx, uint64_t index, const uint8_t root[CODE
 		uint8_t *a = realloc(w->roots, cap * CODEC_HASH_SIZE);
 
 		if (!a) {
-			w->err = -ENOMEM;
+			w->hash_err = -ENOMEM;
 			return;
 		}
 		w->roots = a;
@@ -905,6 +928,117 @@ static void writer_on_segment(void *ctx, uint64_t index, const uint8_t root[CODE
 	}
 	memcpy(w->roots + w->nroots * CODEC_HASH_SIZE, root, CODEC_HASH_SIZE);
 	w->nroots++;
+}
+
+static void *hasher_main(void *arg)
+{
+	struct node_store_writer *w = arg;
+
+	pthread_mutex_lock(&w->hmu);
+	for (;;) {
+		struct hash_job *j;
+		int r;
+
+		while (!w->hq_head && !w->hq_stop)
+			pthread_cond_wait(&w->hcv, &w->hmu);
+		if (!w->hq_head)
+			break;
+		j = w->hq_head;
+		w->hq_head = j->next;
+		if (!w->hq_head)
+			w->hq_tail = &w->hq_head;
+		w->hq_busy = true;
+		pthread_mutex_unlock(&w->hmu);
+		r = w->hash_err ? 0 : codec_merkle_update(&w->m, j->data, j->len);
+		pthread_mutex_lock(&w->hmu);
+		if (r < 0 && !w->hash_err)
+			w->hash_err = r;
+		w->hq_bytes -= j->len;
+		w->hq_busy = false;
+		free(j);
+		pthread_cond_broadcast(&w->hcv);
+	}
+	pthread_mutex_unlock(&w->hmu);
+	return NULL;
+}
+
+/* Waits until every queued byte is hashed; returns the hashing's first error. */
+static int hasher_drain(struct node_store_writer *w)
+{
+	int r;
+
+	if (!w->hashing_async)
+		return w->hash_err;
+	pthread_mutex_lock(&w->hmu);
+	while (w->hq_head || w->hq_busy)
+		pthread_cond_wait(&w->hcv, &w->hmu);
+	r = w->hash_err;
+	pthread_mutex_unlock(&w->hmu);
+	return r;
+}
+
+/* Stops the hasher, dropping what it had not hashed (abort) or nothing (after a drain). */
+static void hasher_stop(struct node_store_writer *w)
+{
+	if (!w->hashing_async)
+		return;
+	pthread_mutex_lock(&w->hmu);
+	w->hq_stop = true;
+	while (w->hq_head) {
+		struct hash_job *j = w->hq_head;
+
+		w->hq_head = j->next;
+		free(j);
+	}
+	w->hq_tail = &w->hq_head;
+	pthread_cond_broadcast(&w->hcv);
+	pthread_mutex_unlock(&w->hmu);
+	pthread_join(w->hasher, NULL);
+	pthread_mutex_destroy(&w->hmu);
+	pthread_cond_destroy(&w->hcv);
+	w->hashing_async = false;
+}
+
+/* Hands len bytes (a copy) to the hasher, starting it for the first large write; waits
+ * while NODE_STORE_HASH_QUEUE_MAX bytes are queued. 1: hash them here instead. */
+static int hash_async(struct node_store_writer *w, const void *data, size_t len)
+{
+	struct hash_job *j;
+	int r;
+
+	if (!w->hashing_async) {
+		if (w->length + len < NODE_STORE_HASH_ASYNC_MIN)
+			return 1;
+		pthread_mutex_init(&w->hmu, NULL);
+		pthread_cond_init(&w->hcv, NULL);
+		w->hq_tail = &w->hq_head;
+		if (pthread_create(&w->hasher, NULL, hasher_main, w) != 0) {
+			pthread_mutex_destroy(&w->hmu);
+			pthread_cond_destroy(&w->hcv);
+			return 1;
+		}
+		w->hashing_async = true;
+	}
+	j = malloc(sizeof(*j) + len);
+	if (!j)
+		return -ENOMEM;
+	j->next = NULL;
+	j->len = len;
+	memcpy(j->data, data, len);
+	pthread_mutex_lock(&w->hmu);
+	while (w->hq_bytes > NODE_STORE_HASH_QUEUE_MAX && !w->hash_err)
+		pthread_cond_wait(&w->hcv, &w->hmu);
+	r = w->hash_err;
+	if (r == 0) {
+		*w->hq_tail = j;
+		w->hq_tail = &j->next;
+		w->hq_bytes += len;
+		pthread_cond_signal(&w->hcv);
+	}
+	pthread_mutex_unlock(&w->hmu);
+	if (r < 0)
+		free(j);
+	return r;
 }
 
 int node_store_writer_new(struct node_store *s, struct node_store_writer **ret_writer)
@@ -1007,7 +1141,7 @@ int node_store_writer_read(struct node_store_writer *w, uint64_t off, void *buf,
 
 int node_store_writer_write(struct node_store_writer *w, const void *data, size_t len)
 {
-	int r;
+	int r, hashed;
 
 	if (w->err)
 		return w->err;
@@ -1017,6 +1151,10 @@ int node_store_writer_write(struct node_store_writer *w, const void *data, size_
 		return 0;
 	if (len > NODE_STORE_ENTRY_MAX || w->length > NODE_STORE_ENTRY_MAX - len)
 		return -E2BIG;
+	/* Hashed from the very bytes that are stored: a copy taken before they are. */
+	hashed = hash_async(w, data, len);
+	if (hashed < 0)
+		return w->err = hashed;
 	if (w->buffered + len <= NODE_STORE_WRITE_BUFFER) {
 		memcpy(w->buf + w->buffered, data, len);
 		w->buffered += len;
@@ -1032,12 +1170,14 @@ int node_store_writer_write(struct node_store_writer *w, const void *data, size_
 		if (r < 0)
 			return w->err = r;
 	}
-	/* Hashed from the very bytes that were just stored or buffered. */
-	r = codec_merkle_update(&w->m, data, len);
-	if (r < 0)
-		return w->err = r;
-	if (w->err)
-		return w->err;
+	if (hashed == 1) {
+		/* Hashed from the very bytes that were just stored or buffered. */
+		r = codec_merkle_update(&w->m, data, len);
+		if (r == 0)
+			r = w->hash_err;
+		if (r < 0)
+			return w->err = r;
+	}
 	w->length += len;
 	return 0;
 }
@@ -1059,7 +1199,10 @@ int node_store_writer_seal(struct node_store_writer *w, struct chain_submission 
 		return -EINVAL;
 	r = writer_flush(w);
 	if (r == 0)
-		r = node_io_fdatasync(w->pack->fd);
+		r = node_io_fdatasync(w->pack->fd); /* while the hasher catches up */
+	if (r == 0)
+		r = hasher_drain(w);
+	hasher_stop(w);
 	if (r == 0)
 		r = codec_merkle_finish(&w->m, w->root, nodes, &nnodes, last);
 	if (r < 0)
