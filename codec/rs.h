@@ -18,7 +18,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CODEC_RS_MAX_SHARDS 255 /* k + m at most; GF(2^8) has this many nonzero elements */
+/* k + m at most. A Cauchy matrix 1/(x_i + y_j) needs k + m distinct field elements (ISA-L
+ * takes x_i = k..k+m-1 for the parity rows, y_j = 0..k-1), and GF(2^8) has 256. So 128 + 128
+ * is a valid code, the one the DA square uses. */
+#define CODEC_RS_MAX_SHARDS 256
 
 struct codec_rs;
 

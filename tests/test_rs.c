@@ -315,10 +315,11 @@ static void check_code(unsigned k, unsigned m)
 
 static void check_params(void)
 {
-	/* k or m zero, k + m over 255, and sums that wrap an unsigned. */
+	/* k or m zero, k + m over 256, and sums that wrap an unsigned. */
 	/* clang-format off */
 	static const unsigned bad[][2] = {
-		{0, 0}, {0, 1}, {1, 0}, {255, 1}, {1, 255}, {128, 128}, {256, 0}, {UINT_MAX, 1},
+		{0, 0}, {0, 1}, {1, 0}, {256, 1}, {1, 256}, {128, 129}, {129, 128}, {256, 0},
+		{257, 0}, {UINT_MAX, 1},
 		{1, UINT_MAX}, {UINT_MAX, UINT_MAX}, {2, UINT_MAX - 1},
 	};
 	/* clang-format on */
@@ -347,6 +348,7 @@ int main(void)
 {
 	static const unsigned codes[][2] = {
 	    {1, 1}, {4, 2}, {10, 4}, {2, 12}, {16, 16}, {200, 55}, {254, 1}, {1, 254},
+	    {255, 1}, {1, 255}, {128, 128},
 	};
 
 	tap_seed(0x5eed0f25u);
