@@ -71,4 +71,22 @@ __attribute__((warn_unused_result)) int codec_rs_reconstruct(const struct codec_
 							     uint8_t **shards, const unsigned *lost,
 							     unsigned nlost);
 
+/*
+ * A reconstruction plan: the decode tables for one set of lost shards, built once and
+ * applied to any number of shard sets with that same loss (the rows or columns of a DA
+ * square that miss the same positions). Read-only once built; threads may share it.
+ *
+ * codec_rs_plan_new() checks lost as codec_rs_reconstruct() does and returns 0, -EINVAL,
+ * -ENOMEM or -EIO; *ret_plan is written only on success. codec_rs_plan_apply() takes
+ * shards as codec_rs_reconstruct() does and rebuilds the plan's lost shards.
+ * codec_rs_plan_free() accepts NULL. codec_rs_reconstruct() is new + apply + free.
+ */
+struct codec_rs_plan;
+
+__attribute__((warn_unused_result)) int codec_rs_plan_new(const struct codec_rs *rs,
+							  const unsigned *lost, unsigned nlost,
+							  struct codec_rs_plan **ret_plan);
+void codec_rs_plan_apply(const struct codec_rs_plan *plan, size_t len, uint8_t **shards);
+void codec_rs_plan_free(struct codec_rs_plan *plan);
+
 #endif

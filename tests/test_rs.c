@@ -296,6 +296,29 @@ static void check_refused(const struct codec_rs *rs, struct set *s)
 	   s->k, s->m);
 }
 
+/* One plan, built once, rebuilds the same loss in several different shard sets. */
+static void check_plan(const struct codec_rs *rs, struct set *s)
+{
+	unsigned lost[CODEC_RS_MAX_SHARDS], nlost = 1 + (unsigned)(tap_rand() % s->m);
+	struct codec_rs_plan *plan = NULL;
+	unsigned failed = 0;
+	int err;
+
+	pick_lost(lost, nlost, s->n);
+	err = codec_rs_plan_new(rs, lost, nlost, &plan);
+	if (!ok(err == 0, "k=%u m=%u: codec_rs_plan_new, %u lost", s->k, s->m, nlost))
+		return;
+	for (unsigned t = 0; t < 4; t++) {
+		set_make(s, rs, lengths[tap_rand() % NLENGTHS]);
+		for (unsigned i = 0; i < nlost; i++)
+			fill(s->sh[lost[i]], s->len);
+		codec_rs_plan_apply(plan, s->len, s->sh);
+		failed += set_diff(s) >= 0;
+	}
+	codec_rs_plan_free(plan);
+	ok(!failed, "k=%u m=%u: one plan rebuilds 4 shard sets (%u wrong)", s->k, s->m, failed);
+}
+
 static void check_code(unsigned k, unsigned m)
 {
 	struct codec_rs *rs = NULL;
@@ -308,6 +331,7 @@ static void check_code(unsigned k, unsigned m)
 	}
 	check_encode(rs, &s);
 	check_reconstruct(rs, &s);
+	check_plan(rs, &s);
 	check_refused(rs, &s);
 	set_free(&s);
 	codec_rs_free(rs);
