@@ -44,8 +44,9 @@ fi
 
 # npm modules, pinned exactly by tests/compat/package-lock.json and installed into
 # tests/compat/node_modules (ignored by git): solc compiles the contracts in chain/contracts
-# during the build; the 0G SDK, ethers and anvil (a local EVM chain; its linux-amd64 build,
-# the package that holds the binary) run in the tests.
+# during the build; the 0G SDK, ethers, anvil (a local EVM chain; its linux-amd64 build,
+# the package that holds the binary) and hash-wasm (keccak and BLAKE2b for the PoRA
+# reference) run in the tests.
 # Reinstalled only when the lock changes.
 lock=tests/compat/package-lock.json
 stamp=tests/compat/node_modules/.zgfs-lock

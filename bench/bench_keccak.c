@@ -14,10 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/evp.h>
 
+#include "bench/bench.h"
 #include "codec/keccak.h"
 
 #define STREAM_BYTES ((size_t)64 << 20)
@@ -27,14 +27,6 @@
 #define DASHES	     "--------------------------------"
 
 static double run_seconds = 0.5;
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* What one call of a measured function does. */
 struct job {
@@ -49,8 +41,9 @@ struct rate {
 	double perms; /* Keccak-f[1600] permutations per second */
 };
 
-static void run_openssl(const struct job *j)
+static void run_openssl(void *arg)
 {
+	const struct job *j = arg;
 	unsigned int dlen;
 
 	if (!EVP_Digest(j->in, j->len, j->out[0], &dlen, j->md, NULL)) {
@@ -59,41 +52,33 @@ static void run_openssl(const struct job *j)
 	}
 }
 
-static void run_ref(const struct job *j)
+static void run_ref(void *arg)
 {
+	const struct job *j = arg;
+
 	codec_keccak256_ref(j->in, j->len, j->out[0]);
 }
 
-static void run_scalar(const struct job *j)
+static void run_scalar(void *arg)
 {
+	const struct job *j = arg;
+
 	codec_keccak256(j->in, j->len, j->out[0]);
 }
 
-static void run_batch(const struct job *j)
+static void run_batch(void *arg)
 {
+	const struct job *j = arg;
+
 	codec_keccak256_batch(j->in, j->stride, j->len, j->n, j->out);
 }
 
-/*
- * Call fn for run_seconds (after one untimed call that faults pages in) and rate the
- * fastest call. The fastest rather than the mean, because a shared 2-core machine
- * stretches random calls by 2x and more; the baseline is measured the same way.
- */
-static struct rate measure(void (*fn)(const struct job *), const struct job *j)
+/* Rates the fastest call of fn on j (bench_fastest()). */
+static struct rate measure(void (*fn)(void *), const struct job *j)
 {
 	double perms_per_call = (double)j->n * (double)(j->len / CODEC_KECCAK_RATE + 1);
-	double start, best = 1e30;
+	double best = bench_fastest(fn, (void *)j, run_seconds);
 
-	fn(j);
-	start = now();
-	do {
-		double t0 = now(), t;
-
-		fn(j);
-		t = now() - t0;
-		if (t < best)
-			best = t;
-	} while (now() - start < run_seconds);
 	return (struct rate){
 	    .mbs = (double)j->n * (double)j->len / best / 1e6,
 	    .perms = perms_per_call / best,

@@ -3,6 +3,8 @@
 # baseline, and every ratio is against that baseline. MB/s are 10^6 bytes per second.
 #
 #   bench/run.sh codec      keccak, file roots, Reed–Solomon (the codec layer)
+#   bench/run.sh pora       sealing and unsealing against the keccak kernel's ideal, and
+#                           PoRA tries per second on one core (the codec layer)
 #   bench/run.sh node       upload and download through a node over loopback, KV
 #   bench/run.sh fs         the mount (fio, small files, ls -l) against the raw disk and a
 #                           passthrough FUSE mount (needs fio and /dev/fuse)
@@ -11,7 +13,7 @@
 #                           batched, and the latency of close() on a mount
 #   bench/run.sh da         the DA square of the largest blob (encode and commit,
 #                           reconstruction) against ISA-L's raw encode of the same bytes
-#   bench/run.sh            all five
+#   bench/run.sh            all six
 #
 # Needs a built tree (./setup.sh). Scratch files go to $BENCH_DIR (default: a temporary
 # directory under /var/tmp, on disk rather than tmpfs), removed at the end.
@@ -82,6 +84,12 @@ codec() {
 	echo "## Reed–Solomon"
 	echo
 	"$build/bench/bench_rs"
+}
+
+pora() {
+	echo "## PoRA: sealing, unsealing and tries"
+	echo
+	"$build/bench/bench_pora"
 }
 
 da_bench() {
@@ -218,7 +226,7 @@ pt_umount() {
 zg_mount() {
 	local log=$scratch/zgfs-mount.log
 	: >"$log.last"
-	"$zgfs" mount -f --data "$zg_data" --verify="$1" "$zg_mnt" >"$log.last" 2>&1 &
+	"$zgfs" mount -f --data "$zg_data" --verify="$1" ${2:+"$2"} "$zg_mnt" >"$log.last" 2>&1 &
 	zg_pid=$!
 	if fs_wait_mounted "$zg_pid" "$zg_mnt"; then
 		return 0
@@ -240,7 +248,7 @@ zg_umount() {
 zg_remount() {
 	[ "$zg_ok" = 1 ] || return 0
 	zg_umount
-	zg_mount "$1" || { zg_ok=0; zg_fail "remount (--verify=$1)" "$zg_why"; }
+	zg_mount "$1" "${2:-}" || { zg_ok=0; zg_fail "remount (--verify=$1 $2)" "$zg_why"; }
 }
 zg_fail() {
 	echo "- zgfs, $1: $2" >>"$scratch/zgfs-errors.txt"
@@ -297,6 +305,11 @@ fs_seq_write() { # FILE SIZE
 	fio_run write --name=seqwrite --filename="$1" --rw=write --bs=1M --size="$2" \
 		--end_fsync=1 --create_on_open=1 --fallocate=none
 }
+fs_rand_write() { # FILE SIZE: 1 MiB writes at random offsets until SIZE is covered
+	rm -f "$1"
+	fio_run write --name=randwrite4g --filename="$1" --rw=randwrite --bs=1M --size="$2" \
+		--end_fsync=1 --create_on_open=1 --fallocate=none
+}
 fs_seq_read() { # FILE
 	fio_run read --name=seqread --filename="$1" --rw=read --bs=1M --allow_file_create=0
 }
@@ -329,6 +342,92 @@ for i in range(done, n):
     os.close(os.open(os.path.join(d, "f%05d" % i), flags, 0o644))
 open(count_file, "w").write("%d\n" % done)
 print("%.1f" % (done / dt))
+PY
+}
+# The same from 16 threads, each with its own files: files/s.
+fs_small16() { # DIR
+	python3 - "$1" "$fs_small_files" "$fs_small_secs" <<'PY'
+import os, sys, threading, time
+d, n, limit = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+os.mkdir(d)
+done = [0] * 16
+t0 = time.perf_counter()
+def work(k):
+    for i in range(k, n, 16):
+        if time.perf_counter() - t0 > limit:
+            return
+        fd = os.open(os.path.join(d, "t%05d" % i), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            os.write(fd, os.urandom(4096))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        done[k] += 1
+ts = [threading.Thread(target=work, args=(k,)) for k in range(16)]
+for x in ts:
+    x.start()
+for x in ts:
+    x.join()
+print("%.1f" % (sum(done) / (time.perf_counter() - t0)))
+PY
+}
+# Random 4 KiB pwrite + fsync on one 64 MiB file, the way a database writes: IOPS.
+fs_randwrite() { # FILE
+	rm -f "$1"
+	fio --name=prep --filename="$1" --rw=write --bs=1M --size=64M --end_fsync=1 \
+		--output=/dev/null >/dev/null 2>&1 || return 1
+	fio --output-format=json --output="$scratch/fio.json" --name=randwrite --filename="$1" \
+		--rw=randwrite --bs=4k --size=64M --fsync=1 --time_based --runtime=10 \
+		--allow_file_create=0 >"$scratch/fio.err" 2>&1 || { grep -m3 . "$scratch/fio.err" >&2; return 1; }
+	python3 -c '
+import json, sys
+j = json.load(open(sys.argv[1]))["jobs"][0]
+print("%.0f" % j["write"]["iops"])' "$scratch/fio.json"
+}
+# tar xf of a tree of 5,000 small files (made once in $scratch): seconds.
+fs_tar() { # DIR
+	if [ ! -f "$scratch/tree.tar" ]; then
+		python3 - "$scratch/tree" <<'PY'
+import os, random, sys
+r = random.Random(5000)
+for i in range(5000):
+    d = os.path.join(sys.argv[1], "d%02d" % (i % 50))
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "f%04d" % i), "wb") as f:
+        f.write(r.randbytes(r.choice([100, 1000, 4096, 20000])))
+PY
+		tar cf "$scratch/tree.tar" -C "$scratch" tree
+	fi
+	rm -rf "$1"
+	mkdir -p "$1"
+	local t0 t1
+	t0=$(now)
+	tar xf "$scratch/tree.tar" -C "$1" || return 1
+	t1=$(now)
+	python3 -c "print('%.3f' % ($t1 - $t0))"
+}
+# sqlite3: 10,000 inserts in transactions of 100 (rollback journal, synchronous=FULL): s.
+fs_sqlite() { # DIR
+	python3 - "$1" <<'PY'
+import os, sqlite3, sys, time
+p = os.path.join(sys.argv[1], "bench.db")
+for suffix in ("", "-journal"):
+    if os.path.exists(p + suffix):
+        os.unlink(p + suffix)
+db = sqlite3.connect(p, isolation_level=None)
+db.execute("PRAGMA synchronous=FULL")
+db.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB)")
+t0 = time.perf_counter()
+for b in range(100):
+    db.execute("BEGIN")
+    for i in range(100):
+        db.execute("INSERT INTO t VALUES (?, ?)", (b * 100 + i, os.urandom(100)))
+    db.execute("COMMIT")
+dt = time.perf_counter() - t0
+assert db.execute("SELECT count(*) FROM t").fetchone()[0] == 10000
+assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+db.close()
+print("%.3f" % dt)
 PY
 }
 fs_ls() { # DIR: seconds for ls -l
@@ -447,6 +546,27 @@ fs_bench() {
 		s_zg_note=" (capped: $(cat "$scratch/small-count") files in $fs_small_secs s)"
 	fi
 
+	local m_raw='' m_pt='' m_zg='' rw_raw='' rw_pt='' rw_zg='' q_raw='' q_pt='' q_zg=''
+	local x_raw='' x_pt='' x_zg='' x_zgw=''
+	fs_measure m_raw max raw fs_small16 "$raw_dir/small16"
+	# The passthrough keeps a descriptor per inode the kernel remembers: start it afresh.
+	pt_umount
+	pt_mount
+	fs_measure m_pt max passthrough fs_small16 "$pt_mnt/small16"
+	fs_measure m_zg max zgfs fs_small16 "$zg_mnt/small16"
+	fs_measure rw_raw max raw fs_randwrite "$raw_dir/rw"
+	fs_measure rw_pt max passthrough fs_randwrite "$pt_mnt/rw"
+	fs_measure rw_zg max zgfs fs_randwrite "$zg_mnt/rw"
+	fs_measure q_raw min raw fs_sqlite "$raw_dir"
+	fs_measure q_pt min passthrough fs_sqlite "$pt_mnt"
+	fs_measure q_zg min zgfs fs_sqlite "$zg_mnt"
+	fs_measure x_raw min raw fs_tar "$raw_dir/tar"
+	fs_measure x_pt min passthrough fs_tar "$pt_mnt/tar"
+	fs_measure x_zg min zgfs fs_tar "$zg_mnt/tar"
+	zg_remount always --writeback
+	fs_measure x_zgw min zgfs fs_tar "$zg_mnt/tarw"
+	zg_remount always
+
 	local l_raw='' l_pt='' l_zg='' r_raw='' r_pt='' r_zg='' r_zgn=''
 	for _ in $(seq "$fs_runs"); do
 		pt_umount
@@ -480,11 +600,11 @@ fs_bench() {
 	fs_measure rr_zg max zgfs fs_rand_read "$zg_mnt/seq"
 	pt_umount
 
-	# Peak memory of a fresh mount while 4 GiB are written through it.
+	# Peak memory of a fresh mount while 4 GiB are written through it at random offsets.
 	local w4='' rss=''
 	if [ "$zg_ok" = 1 ]; then
 		zg_remount always
-		fs_measure w4 max zgfs fs_seq_write "$zg_mnt/seq4g" 4G
+		fs_measure w4 max zgfs fs_rand_write "$zg_mnt/rand4g" 4G
 		if [ "$zg_ok" = 1 ]; then
 			rss=$(peak_rss "$zg_pid")
 			zg_umount
@@ -525,12 +645,22 @@ fs_bench() {
 		"$(fs_ratio "$rr_zg" "$rr_pt") | ≥ 0.6 |"
 	echo "| 10,000 × (create, write 4 KiB, fsync, close), one run (files/s) | $s_raw | $s_pt | $(fs_cell "$s_zg")$s_zg_note |" \
 		"$(fs_ratio "$s_zg" "$s_pt") | ≥ 0.3 |"
+	echo "| the same from 16 threads (files/s; last column: zgfs 16 threads / zgfs 1 thread) | $m_raw | $m_pt | $(fs_cell "$m_zg") |" \
+		"$(fs_ratio "$m_zg" "$m_pt") | ≥ 4× zgfs 1 thread: $(fs_ratio "$m_zg" "$s_zg") |"
+	echo "| random 4 KiB pwrite + fsync, one 64 MiB file, 10 s (IOPS) | $rw_raw | $rw_pt | $(fs_cell "$rw_zg") |" \
+		"$(fs_ratio "$rw_zg" "$rw_pt") | ≥ 0.3 |"
+	echo "| sqlite3: 10,000 inserts in transactions of 100 (s; ratio = passthrough s / zgfs s) | $q_raw | $q_pt | $(fs_cell "$q_zg") |" \
+		"$(fs_ratio "$q_pt" "$q_zg") | report |"
+	echo "| tar xf of 5,000 files, default (s; ratio = passthrough s / zgfs s) | $x_raw | $x_pt | $(fs_cell "$x_zg") |" \
+		"$(fs_ratio "$x_pt" "$x_zg") | report |"
+	echo "| tar xf of 5,000 files, --writeback (s; ratio = passthrough s / zgfs s) | $x_raw | $x_pt | $(fs_cell "$x_zgw") |" \
+		"$(fs_ratio "$x_pt" "$x_zgw") | ≥ 0.5 |"
 	echo "| ls -l of 10,000 entries, cold (s; ratio = passthrough s / zgfs s) | $l_raw | $l_pt | $(fs_cell "$l_zg") |" \
 		"$(fs_ratio "$l_pt" "$l_zg") | ≥ 0.5 |"
 	echo "| zgfs root -j1 on the same 1 GiB, in the page cache (MB/s; baseline of two targets) | | | $root_j1 | | |"
 	echo
 	if [ -n "$rss" ]; then
-		echo "zgfs mount peak RSS (VmHWM) while 4 GiB were written through it at $w4 MB/s: $rss MiB (target ≤ 256 MiB)."
+		echo "zgfs mount peak RSS (VmHWM) while 4 GiB were written through it at random offsets (1 MiB writes) at $w4 MB/s: $rss MiB (target ≤ 256 MiB)."
 	else
 		echo "zgfs mount peak RSS while writing 4 GiB: $na."
 	fi
@@ -606,12 +736,15 @@ PY
 
 case $what in
 codec) codec ;;
+pora) pora ;;
 node) node_bench ;;
 fs) fs_bench ;;
 settle) settle_bench ;;
 da) da_bench ;;
 all)
 	codec
+	echo
+	pora
 	echo
 	da_bench
 	echo
@@ -622,7 +755,7 @@ all)
 	settle_bench
 	;;
 *)
-	echo "usage: bench/run.sh [codec|da|node|fs|settle]" >&2
+	echo "usage: bench/run.sh [codec|pora|da|node|fs|settle]" >&2
 	exit 2
 	;;
 esac

@@ -17,6 +17,10 @@
  * tags and 64 nodes each fit (about 6.4 KiB each). */
 #define CHAIN_BLOCK_MAX_BYTES (8u << 20)
 
+/* Submissions that arrive together share one block of the embedded ledger, at most this
+ * many (a block of them stays far below CHAIN_BLOCK_MAX_TXS and _BYTES). */
+#define CHAIN_LOCAL_GROUP_MAX 64
+
 /* Reward pools kept in memory (24 B each, 24 MiB at most). One pool per 8 GiB pricing
  * segment, so this also bounds the flow: CHAIN_FLOW_MAX_SECTORS. */
 #define CHAIN_POOLS_MAX (1ULL << 20)

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "chain/backend_i.h"
+#include "chain/limits.h"
 #include "chain/block_i.h"
 #include "chain/ledger_i.h"
 
@@ -37,9 +38,24 @@
 #define KEY_SIZE  9
 #define LOCK_NAME "ledger.lock"
 
+/* A submission waiting for a block (group commit: see local_submit). */
+struct submit_req {
+	struct chain_tx tx;
+	struct chain_entry entry;
+	int r;
+	bool done;
+	struct submit_req *next;
+};
+
 struct chain_local {
 	struct chain base;
 	pthread_mutex_t lock;
+	/* Group commit: submissions queue here (qmu); one of their callers, the leader,
+	 * settles all that are waiting in one block, so they share one synced write. */
+	pthread_mutex_t qmu;
+	pthread_cond_t qcv;
+	struct submit_req *qhead, **qtail;
+	bool leading;
 	int lock_fd;
 	leveldb_t *db;
 	leveldb_options_t *opts;
@@ -372,6 +388,9 @@ int chain_local_open(const char *dir, const uint8_t secret_key[64], struct chain
 	memcpy(c->sk, secret_key, sizeof(c->sk));
 	memcpy(c->pk, pk, sizeof(c->pk));
 	chain_address_of(c->pk, c->address);
+	pthread_mutex_init(&c->qmu, NULL);
+	pthread_cond_init(&c->qcv, NULL);
+	c->qtail = &c->qhead;
 	r = pthread_mutex_init(&c->lock, NULL);
 	if (r) {
 		sodium_memzero(c->sk, sizeof(c->sk));
@@ -433,46 +452,100 @@ static void local_close(struct chain *base)
 		close(c->lock_fd); /* releases the flock */
 	chain_ledger_release(&c->ledger);
 	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->qmu);
+	pthread_cond_destroy(&c->qcv);
 	sodium_memzero(c->sk, sizeof(c->sk));
 	free(c);
 }
 
+/*
+ * Settles n queued submissions: one block holding them all, or, when that block is
+ * refused (one bad submission refuses the whole block), one block each, so that each
+ * gets its own answer. c->lock held.
+ */
+static void settle_group(struct chain_local *c, struct submit_req **reqs, size_t n)
+{
+	struct chain_tx *txs = n > 1 ? malloc(n * sizeof(*txs)) : NULL;
+	struct chain_entry *entries = n > 1 ? malloc(n * sizeof(*entries)) : NULL;
+	int r = -ENOMEM;
+
+	if (txs && entries) {
+		for (size_t i = 0; i < n; i++)
+			txs[i] = reqs[i]->tx;
+		r = commit_block(c, txs, n, entries);
+		for (size_t i = 0; r == 0 && i < n; i++) {
+			reqs[i]->entry = entries[i];
+			reqs[i]->r = 0;
+		}
+	}
+	for (size_t i = 0; r != 0 && i < n; i++)
+		reqs[i]->r = commit_block(c, &reqs[i]->tx, 1, &reqs[i]->entry);
+	free(txs);
+	free(entries);
+}
+
+/*
+ * Group commit: the caller queues its submission; if no other caller is settling, it
+ * becomes the leader and settles everything queued, in queue order, a block at a time,
+ * until the queue is empty; otherwise it waits for the leader to settle it. Submissions
+ * that arrive while a block is being written share the next one (one synced write).
+ */
 static int local_submit(struct chain *base, const struct chain_submission *sub,
 			struct chain_entry *ret_entry)
 {
 	struct chain_local *c = to_local(base);
-	struct chain_tx *tx;
-	struct chain_entry *entry;
+	struct submit_req *req, *batch[CHAIN_LOCAL_GROUP_MAX];
 	int r;
 
-	tx = malloc(sizeof(*tx));
-	entry = malloc(sizeof(*entry));
-	if (!tx || !entry) {
-		r = -ENOMEM;
-		goto out;
-	}
-	memset(tx, 0, sizeof(*tx));
-	tx->type = CHAIN_TX_SUBMIT;
-	memcpy(tx->submit.sender, c->address, CHAIN_ADDRESS_SIZE);
+	if (sub->tags_len > CHAIN_TAGS_MAX || sub->nnodes > CODEC_MAX_NODES)
+		return -CHAIN_EINVALID_SUBMISSION;
+	req = malloc(sizeof(*req));
+	if (!req)
+		return -ENOMEM;
+	memset(&req->tx, 0, sizeof(req->tx));
+	req->tx.type = CHAIN_TX_SUBMIT;
+	memcpy(req->tx.submit.sender, c->address, CHAIN_ADDRESS_SIZE);
 	/* Only the used parts: a submission's arrays are mostly unused. */
-	tx->submit.sub.length = sub->length;
-	tx->submit.sub.tags_len = sub->tags_len;
-	tx->submit.sub.nnodes = sub->nnodes;
-	if (sub->tags_len > CHAIN_TAGS_MAX || sub->nnodes > CODEC_MAX_NODES) {
-		r = -CHAIN_EINVALID_SUBMISSION;
-		goto out;
-	}
-	memcpy(tx->submit.sub.tags, sub->tags, sub->tags_len);
-	memcpy(tx->submit.sub.nodes, sub->nodes, sub->nnodes * sizeof(sub->nodes[0]));
+	req->tx.submit.sub.length = sub->length;
+	req->tx.submit.sub.tags_len = sub->tags_len;
+	req->tx.submit.sub.nnodes = sub->nnodes;
+	memcpy(req->tx.submit.sub.tags, sub->tags, sub->tags_len);
+	memcpy(req->tx.submit.sub.nodes, sub->nodes, sub->nnodes * sizeof(sub->nodes[0]));
+	req->done = false;
+	req->next = NULL;
 
-	pthread_mutex_lock(&c->lock);
-	r = commit_block(c, tx, 1, entry);
-	pthread_mutex_unlock(&c->lock);
+	pthread_mutex_lock(&c->qmu);
+	*c->qtail = req;
+	c->qtail = &req->next;
+	while (!req->done) {
+		size_t n = 0;
+
+		if (c->leading) {
+			pthread_cond_wait(&c->qcv, &c->qmu);
+			continue;
+		}
+		c->leading = true;
+		while (c->qhead && n < CHAIN_LOCAL_GROUP_MAX) {
+			batch[n++] = c->qhead;
+			c->qhead = c->qhead->next;
+		}
+		if (!c->qhead)
+			c->qtail = &c->qhead;
+		pthread_mutex_unlock(&c->qmu);
+		pthread_mutex_lock(&c->lock);
+		settle_group(c, batch, n);
+		pthread_mutex_unlock(&c->lock);
+		pthread_mutex_lock(&c->qmu);
+		for (size_t i = 0; i < n; i++)
+			batch[i]->done = true;
+		c->leading = false;
+		pthread_cond_broadcast(&c->qcv);
+	}
+	pthread_mutex_unlock(&c->qmu);
+	r = req->r;
 	if (r == 0)
-		memcpy(ret_entry, entry, sizeof(*entry));
-out:
-	free(tx);
-	free(entry);
+		memcpy(ret_entry, &req->entry, sizeof(*ret_entry));
+	free(req);
 	return r;
 }
 

@@ -24,6 +24,7 @@ int cmd_mount(int argc, char **argv);
 int cmd_umount(int argc, char **argv);
 int cmd_versions(int argc, char **argv);
 int cmd_cat(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
 int cmd_node(int argc, char **argv);
 int cmd_upload(int argc, char **argv);
 int cmd_download(int argc, char **argv);

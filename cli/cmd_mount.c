@@ -30,13 +30,49 @@
 #include "node/node.h"
 #include "node/rpc.h"
 
-enum { OPT_DATA = 0x100, OPT_NODE, OPT_VERIFY, OPT_VOLUME, OPT_VERSION, OPT_CHAIN, OPT_KEY };
+enum {
+	OPT_DATA = 0x100,
+	OPT_NODE,
+	OPT_VERIFY,
+	OPT_VOLUME,
+	OPT_VERSION,
+	OPT_CHAIN,
+	OPT_KEY,
+	OPT_WRITEBACK,
+	OPT_LIMIT,
+	OPT_JSON,
+};
 
 struct mount_opts {
 	const char *data, *node_url, *volume, *chain, *key_file;
-	bool foreground, read_only, verify;
+	bool foreground, read_only, verify, append_only, writeback;
 	char mountpoint[PATH_MAX];
 };
+
+/* -o takes a comma list, as mount(8) writes it. Returns 0, or -1 naming what is unknown. */
+static int parse_o(struct mount_opts *o, const char *list)
+{
+	char buf[1024], *save = NULL;
+
+	if (strlen(list) >= sizeof(buf)) {
+		cli_error("mount: -o list too long");
+		return -1;
+	}
+	memcpy(buf, list, strlen(list) + 1);
+	for (char *opt = strtok_r(buf, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
+		if (strcmp(opt, "ro") == 0) {
+			o->read_only = true;
+		} else if (strcmp(opt, "rw") == 0) {
+			o->read_only = false;
+		} else if (strcmp(opt, "append_only") == 0) {
+			o->append_only = true;
+		} else {
+			cli_error("mount: unknown option -o %s (known: ro, rw, append_only)", opt);
+			return -1;
+		}
+	}
+	return 0;
+}
 
 /* mkdir -p for the mountpoint; then it must be an empty directory. */
 static int prepare_mountpoint(const char *path, char *resolved)
@@ -131,7 +167,9 @@ static int serve(const struct mount_opts *o, const char *dir, int ready_fd)
 					.read_only = o->read_only,
 					.verify = o->verify,
 					.ready_fd = ready_fd,
-					.node_url = node_url});
+					.node_url = node_url,
+					.append_only = o->append_only,
+					.writeback = o->writeback});
 	node_rpc_stop(rpc);
 	node_close(n);
 	return r < 0 ? 1 : 0;
@@ -147,6 +185,7 @@ int cmd_mount(int argc, char **argv)
 		{"foreground", no_argument, NULL, 'f'},
 		{"chain", required_argument, NULL, OPT_CHAIN},
 		{"key", required_argument, NULL, OPT_KEY},
+		{"writeback", no_argument, NULL, OPT_WRITEBACK},
 		{NULL, 0, NULL, 0},
 	};
 	struct mount_opts o = {.verify = true};
@@ -162,12 +201,11 @@ int cmd_mount(int argc, char **argv)
 			o.foreground = true;
 			break;
 		case 'o':
-			if (strcmp(optarg, "ro") == 0) {
-				o.read_only = true;
-			} else if (strcmp(optarg, "rw") != 0) {
-				cli_error("mount: unknown option -o %s (known: ro, rw)", optarg);
+			if (parse_o(&o, optarg) < 0)
 				return 2;
-			}
+			break;
+		case OPT_WRITEBACK:
+			o.writeback = true;
 			break;
 		case OPT_DATA:
 			o.data = optarg;
@@ -345,128 +383,298 @@ int cmd_umount(int argc, char **argv)
 	return 0;
 }
 
-int cmd_versions(int argc, char **argv)
+/* The node, volume stream and inode of a path on a mount (from user.zg.node and
+ * user.zg.inode). Returns 0, or -1 after saying why. */
+static int open_path(const char *cmd, const char *path, struct node **ret_node,
+		     uint8_t stream[NODE_STREAM_ID_SIZE], uint64_t *ret_ino)
 {
-	char *text;
+	char *url = get_attr(path, "user.zg.node"), *inode = get_attr(path, "user.zg.inode");
+	char *sp = inode ? strchr(inode, ' ') : NULL;
+	int r = -1;
 
-	if (argc != 2) {
-		cli_usage(stderr, "versions");
-		return 2;
-	}
-	text = get_attr(argv[1], "user.zg.versions");
-	if (!text) {
-		cli_error("versions: %s: %s", argv[1],
-			  errno == ENODATA || errno == ENOTSUP ? "not a file on a zgfs mount"
+	if (!url || !inode) {
+		cli_error("%s: %s is not a file on a zgfs mount (%s)", cmd, path,
+			  errno == ENODATA || errno == ENOTSUP ? "no zgfs attributes"
 							       : strerror(errno));
-		return 1;
+		goto out;
 	}
-	fputs(text, stdout);
-	free(text);
+	if (!sp || (*sp = '\0', codec_hex_decode(inode, stream, NODE_STREAM_ID_SIZE) < 0)) {
+		cli_error("%s: %s: unexpected user.zg.inode", cmd, path);
+		goto out;
+	}
+	if (cli_open_node(url, NULL, ret_node) < 0)
+		goto out;
+	*ret_ino = strtoull(sp + 1, NULL, 10);
+	r = 0;
+out:
+	free(url);
+	free(inode);
+	return r;
+}
+
+struct list_ctx {
+	struct node *n;
+	struct fs_entry_cache *cache;
+	uint64_t count, skip;
+	bool json, first;
+};
+
+static int count_one(void *ctx, uint64_t seq, const struct fs_record *rec)
+{
+	((struct list_ctx *)ctx)->count++;
 	return 0;
 }
 
-struct version_ctx {
-	uint64_t want;
-	bool found;
-};
-
-static int is_version(void *ctx, uint64_t version, uint64_t size)
+static int print_one(void *ctx, uint64_t seq, const struct fs_record *rec)
 {
-	struct version_ctx *c = ctx;
+	struct list_ctx *c = ctx;
+	uint8_t root[32];
+	char hex[67] = "-";
 
-	if (version == c->want)
-		c->found = true;
-	return c->found;
+	if (c->skip) {
+		c->skip--;
+		return 0;
+	}
+	if (rec->size &&
+	    fs_content_root_cached(c->n, c->cache, rec->extents, rec->nextents, root) == 0)
+		codec_hex_encode(root, 32, hex);
+	if (c->json)
+		printf("%s\n  {\"seq\": %llu, \"size\": %llu, \"root\": %s%s%s, \"mtime\": %lld}",
+		       c->first ? "" : ",", (unsigned long long)seq,
+		       (unsigned long long)rec->size, rec->size ? "\"" : "",
+		       rec->size ? hex : "null", rec->size ? "\"" : "",
+		       (long long)rec->mtime_sec);
+	else
+		printf("%llu %llu %s\n", (unsigned long long)seq, (unsigned long long)rec->size,
+		       hex);
+	c->first = false;
+	return ferror(stdout) ? -EIO : 0;
 }
 
-int cmd_cat(int argc, char **argv)
+int cmd_versions(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"version", required_argument, NULL, OPT_VERSION},
+		{"limit", required_argument, NULL, OPT_LIMIT},
+		{"json", no_argument, NULL, OPT_JSON},
 		{NULL, 0, NULL, 0},
 	};
-	unsigned long long version = 0;
-	bool have_version = false;
-	char *url = NULL, *inode = NULL, *sp;
-	uint8_t stream[NODE_STREAM_ID_SIZE], key[FS_KEY_MAX], *buf = NULL;
-	struct node_value v = {0};
-	struct fs_record rec = {0};
-	struct node *n = NULL;
-	struct version_ctx vc = {0};
-	size_t klen;
-	int c, r, status = 1;
+	uint8_t stream[NODE_STREAM_ID_SIZE];
+	struct list_ctx lc = {.first = true};
+	unsigned long long limit = 0;
+	uint64_t ino;
+	int c, r;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != OPT_VERSION || cli_parse_u64(optarg, &version) < 0) {
-			cli_usage(stderr, "cat");
+		if (c == OPT_JSON) {
+			lc.json = true;
+		} else if (c != OPT_LIMIT || cli_parse_u64(optarg, &limit) < 0 || limit == 0) {
+			cli_usage(stderr, "versions");
 			return 2;
 		}
-		have_version = true;
 	}
 	if (argc - optind != 1) {
-		cli_usage(stderr, "cat");
+		cli_usage(stderr, "versions");
 		return 2;
 	}
-	if (!have_version) {
-		/* The current version is the file itself. */
-		execlp("cat", "cat", "--", argv[optind], (char *)NULL);
-		cli_error("cat: %s", strerror(errno));
+	if (open_path("versions", argv[optind], &lc.n, stream, &ino) < 0)
+		return 1;
+	lc.cache = calloc(1, sizeof(*lc.cache));
+	if (!lc.cache) {
+		node_close(lc.n);
+		cli_error("versions: %s", strerror(ENOMEM));
 		return 1;
 	}
-	url = get_attr(argv[optind], "user.zg.node");
-	inode = get_attr(argv[optind], "user.zg.inode");
-	if (!url || !inode) {
-		cli_error("cat: %s is not a file on a zgfs mount", argv[optind]);
-		goto out;
-	}
-	sp = strchr(inode, ' ');
-	if (!sp || (*sp = '\0', codec_hex_decode(inode, stream, sizeof(stream)) < 0)) {
-		cli_error("cat: %s: unexpected user.zg.inode", argv[optind]);
-		goto out;
-	}
-	if (cli_open_node(url, NULL, &n) < 0)
-		goto out;
-	klen = fs_key_inode(key, strtoull(sp + 1, NULL, 10));
-	/* SEQ must be a version the file's record has, not any point in time. */
-	vc.want = version;
-	r = node_kv_versions(n, stream, key, klen, is_version, &vc);
-	if (r > 0)
-		r = 0; /* the walk stopped at the version */
-	if (r == 0 && !vc.found)
-		r = -ENOENT;
+	/* With --limit, the newest N: count them first, then print from there. */
+	r = limit ? fs_versions(lc.n, stream, ino, count_one, &lc) : 0;
+	if (r == 0 && limit && lc.count > limit)
+		lc.skip = lc.count - limit;
+	if (r == 0 && lc.json)
+		fputs("[", stdout);
 	if (r == 0)
-		r = node_kv_read_at(n, stream, key, klen, version, &v);
-	if (r == 0 && (v.len == 0 || fs_record_decode(v.data, v.len, &rec) < 0))
-		r = -ENOENT;
+		r = fs_versions(lc.n, stream, ino, print_one, &lc);
+	if (r == 0 && lc.json)
+		fputs(lc.first ? "]\n" : "\n]\n", stdout);
+	fs_entry_cache_release(lc.cache);
+	free(lc.cache);
+	node_close(lc.n);
 	if (r < 0) {
-		cli_error("cat: %s has no version %llu (see 'zgfs versions %s')", argv[optind],
-			  version, argv[optind]);
+		cli_error("versions: %s: %s", argv[optind], node_strerror(r));
+		return 1;
+	}
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+struct find_ctx {
+	uint64_t want;
+	struct fs_record rec;
+	bool found;
+};
+
+static int find_one(void *ctx, uint64_t seq, const struct fs_record *rec)
+{
+	struct find_ctx *c = ctx;
+	struct fs_extent *ext;
+
+	if (seq != c->want)
+		return 0;
+	ext = malloc((rec->nextents + 1) * sizeof(*ext));
+	if (!ext)
+		return -ENOMEM;
+	if (rec->nextents)
+		memcpy(ext, rec->extents, rec->nextents * sizeof(*ext));
+	c->rec = *rec;
+	c->rec.extents = ext;
+	c->rec.target = NULL;
+	c->rec.target_len = 0;
+	c->found = true;
+	return 1;
+}
+
+/* Writes version `version` of path to fd. Returns 0 or 1 after saying why. */
+static int write_version(const char *cmd, const char *path, uint64_t version, int fd)
+{
+	uint8_t stream[NODE_STREAM_ID_SIZE], *buf = NULL;
+	struct find_ctx fc = {.want = version};
+	struct node *n = NULL;
+	uint64_t ino;
+	int r, status = 1;
+
+	if (open_path(cmd, path, &n, stream, &ino) < 0)
+		return 1;
+	/* SEQ must be one of the file's versions, not any point in time. */
+	r = fs_versions(n, stream, ino, find_one, &fc);
+	if (r >= 0 && !fc.found) {
+		cli_error("%s: %s has no version %llu (see 'zgfs versions %s')", cmd, path,
+			  (unsigned long long)version, path);
+		goto out;
+	}
+	if (r < 0) {
+		cli_error("%s: %s: %s", cmd, path, node_strerror(r));
 		goto out;
 	}
 	buf = malloc(1 << 20);
-	for (uint64_t off = 0; buf && off < rec.size;) {
+	for (uint64_t off = 0; buf && off < fc.rec.size;) {
 		ssize_t got =
-			fs_read_extents(n, rec.extents, rec.nextents, off, buf, 1 << 20, NULL);
+			fs_read_extents(n, fc.rec.extents, fc.rec.nextents, off, buf, 1 << 20, NULL);
 
 		if (got <= 0) {
-			cli_error("cat: %s: %s", argv[optind],
-				  node_strerror(got < 0 ? (int)got : -EIO));
+			cli_error("%s: %s: %s", cmd, path, node_strerror(got < 0 ? (int)got : -EIO));
 			goto out;
 		}
-		if (fwrite(buf, 1, (size_t)got, stdout) != (size_t)got) {
-			cli_error("cat: standard output: %s", strerror(errno));
-			goto out;
+		for (ssize_t w = 0; w < got;) {
+			ssize_t k = write(fd, buf + w, (size_t)(got - w));
+
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k < 0) {
+				cli_error("%s: %s", cmd, strerror(errno));
+				goto out;
+			}
+			w += k;
 		}
 		off += (uint64_t)got;
 	}
 	status = buf ? 0 : 1;
 out:
 	free(buf);
-	fs_record_release(&rec);
-	free(v.data);
+	fs_record_release(&fc.rec);
 	node_close(n);
-	free(url);
-	free(inode);
+	return status;
+}
+
+static int parse_version_opt(int argc, char **argv, const char *cmd, uint64_t *ret)
+{
+	static const struct option opts[] = {
+		{"version", required_argument, NULL, OPT_VERSION},
+		{NULL, 0, NULL, 0},
+	};
+	unsigned long long version = 0;
+	bool have = false;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != OPT_VERSION || cli_parse_u64(optarg, &version) < 0) {
+			cli_usage(stderr, cmd);
+			return -1;
+		}
+		have = true;
+	}
+	if (argc - optind != 1) {
+		cli_usage(stderr, cmd);
+		return -1;
+	}
+	*ret = have ? version : UINT64_MAX;
+	return 0;
+}
+
+int cmd_cat(int argc, char **argv)
+{
+	uint64_t version;
+
+	if (parse_version_opt(argc, argv, "cat", &version) < 0)
+		return 2;
+	if (version == UINT64_MAX) {
+		/* The current version is the file itself. */
+		execlp("cat", "cat", "--", argv[optind], (char *)NULL);
+		cli_error("cat: %s", strerror(errno));
+		return 1;
+	}
+	return write_version("cat", argv[optind], version, STDOUT_FILENO);
+}
+
+/*
+ * zgfs restore PATH --version SEQ: the old version's bytes are read (verified) into a
+ * temporary file first, then written over PATH through the mount, so the restored content
+ * is a new version and a failed read leaves PATH as it was.
+ */
+int cmd_restore(int argc, char **argv)
+{
+	char tmpl[] = "/tmp/zgfs-restore-XXXXXX", buf[1 << 16];
+	uint64_t version = 0;
+	int tmp, out = -1, status = 1;
+	ssize_t got;
+
+	if (parse_version_opt(argc, argv, "restore", &version) < 0 || version == UINT64_MAX) {
+		if (version == UINT64_MAX)
+			cli_usage(stderr, "restore");
+		return 2;
+	}
+	tmp = mkstemp(tmpl);
+	if (tmp < 0) {
+		cli_error("restore: cannot make a temporary file: %s", strerror(errno));
+		return 1;
+	}
+	unlink(tmpl);
+	if (write_version("restore", argv[optind], version, tmp) != 0)
+		goto out;
+	out = open(argv[optind], O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (out < 0 || lseek(tmp, 0, SEEK_SET) < 0) {
+		cli_error("restore: %s: %s", argv[optind], strerror(errno));
+		goto out;
+	}
+	while ((got = read(tmp, buf, sizeof(buf))) > 0) {
+		for (ssize_t w = 0; w < got;) {
+			ssize_t k = write(out, buf + w, (size_t)(got - w));
+
+			if (k < 0 && errno != EINTR) {
+				cli_error("restore: %s: %s", argv[optind], strerror(errno));
+				goto out;
+			}
+			w += k > 0 ? k : 0;
+		}
+	}
+	if (got < 0 || fsync(out) < 0) {
+		cli_error("restore: %s: %s", argv[optind], strerror(errno));
+		goto out;
+	}
+	status = 0;
+out:
+	if (out >= 0 && close(out) < 0 && status == 0) {
+		cli_error("restore: %s: %s", argv[optind], strerror(errno));
+		status = 1;
+	}
+	close(tmp);
 	return status;
 }

@@ -11,8 +11,9 @@
 
 static const struct cli_command commands[] = {
 	{"mount", cmd_mount, "mount a volume on a directory",
-	 "usage: zgfs mount [-f] [--data DIR | --node URL] [--verify=always|never] [-o ro]\n"
-	 "                  [--volume NAME] [--chain local|URL] [--key FILE] MOUNTPOINT\n"
+	 "usage: zgfs mount [-f] [--data DIR | --node URL] [--verify=always|never] [-o OPTS]\n"
+	 "                  [--writeback] [--volume NAME] [--chain local|URL] [--key FILE]\n"
+	 "                  MOUNTPOINT\n"
 	 "\n"
 	 "Mounts the volume (default \"default\") kept by the node in DIR (default\n"
 	 "$ZGFS_DATA, else ~/.local/share/zgfs), or by the running node at URL, on\n"
@@ -22,21 +23,32 @@ static const struct cli_command commands[] = {
 	 "\n"
 	 "  --verify=always  check every byte read against its Merkle root (default)\n"
 	 "  --verify=never   trust the local disk (faster; see docs/SEMANTICS.md)\n"
-	 "  -o ro            read-only\n"
+	 "  -o OPT[,OPT...]  ro (read-only), rw, append_only (every file as if chattr +a)\n"
+	 "  --writeback      close() returns once the bytes are staged; they are settled\n"
+	 "                   by fsync, unmount, or within a second (docs/SEMANTICS.md)\n"
 	 "  --chain, --key   settle on an EVM chain, as for zgfs node\n"},
 	{"umount", cmd_umount, "unmount a zgfs mount",
 	 "usage: zgfs umount MOUNTPOINT\n"
 	 "\n"
 	 "Unmounts and waits until the daemon has closed its node.\n"},
 	{"versions", cmd_versions, "list the versions of a file on a mount",
-	 "usage: zgfs versions PATH\n"
+	 "usage: zgfs versions [--limit N] [--json] PATH\n"
 	 "\n"
 	 "Prints one line per version of the file, oldest first: the KV tx seq that made it,\n"
-	 "its size and its 0G root (- when empty).\n"},
+	 "its size and its 0G root (- when empty). The history follows the name: a file\n"
+	 "renamed over PATH continues the history of the file it replaced.\n"
+	 "\n"
+	 "  --limit N  only the N newest versions\n"
+	 "  --json     a JSON array of {seq, size, root, mtime}\n"},
 	{"cat", cmd_cat, "print a file, or an old version of it",
 	 "usage: zgfs cat PATH --version SEQ\n"
 	 "\n"
 	 "Prints the version of the file made by KV tx seq SEQ (see zgfs versions).\n"},
+	{"restore", cmd_restore, "make an old version of a file the current one",
+	 "usage: zgfs restore PATH --version SEQ\n"
+	 "\n"
+	 "Writes version SEQ (see zgfs versions) over PATH through the mount: a new version\n"
+	 "with the old content; the versions in between stay readable.\n"},
 	{"root", cmd_root, "print the 0G Merkle root of files",
 	 "usage: zgfs root [-j THREADS] [--json] FILE...\n"
 	 "\n"

@@ -2,14 +2,23 @@
  * The FUSE driver (libfuse's low-level API): the volume's namespace held in memory, every
  * change written first as one KV transaction, file bytes streamed into log entries.
  *
- * Locking: one mutex (fs.mu) guards the namespace and every inode; it is held across the
- * KV transaction of a metadata change, so changes settle in the order they are made and
- * memory always matches what was settled. File bytes never move under it: a writer
- * streams into its own upload (its handle's mutex), and a reader copies the extent list
- * under fs.mu and reads from the node without it.
+ * A file's content is its map (map.h): extents of log entries. Writes anywhere go to one
+ * upload per file (an entry being written, on disk in the node's staging) and are laid
+ * over the map as extents of that upload; a commit (flush, fsync, close, a shared
+ * mapping's writeback, or a bound reached) settles the upload as an entry and the new map
+ * as one KV transaction. Until then every reader reads the uncommitted bytes from the
+ * upload itself, so reads and stat agree with what was written (read-your-writes).
  *
- * Entries and attributes may be cached by the kernel: this mount is the volume's only
- * writer, and every change goes through it.
+ * Locking: fs.mu guards the namespace and every inode's fields; it is held across the KV
+ * transaction of a metadata change, so changes settle in the order they are made and
+ * memory always matches what was settled. Each inode's wmu serializes what touches its
+ * upload (writes, reads of uncommitted bytes, commits) and is taken before fs.mu. File
+ * bytes never move under fs.mu: a reader copies the extents it needs under it and reads
+ * from the node without it.
+ *
+ * The kernel caches pages and attributes: this mount is the volume's only writer and
+ * every change goes through the kernel, so its page cache stays coherent; writes are
+ * passed through at once (no writeback cache), in order.
  */
 #define FUSE_USE_VERSION 312
 
@@ -23,6 +32,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -30,8 +42,10 @@
 
 #include "codec/endian.h"
 #include "codec/hex.h"
+#include "codec/merkle.h"
 #include "fs/fs.h"
 #include "fs/limits.h"
+#include "fs/map.h"
 
 #define CACHE_SECONDS 10.0
 #define FIRST_COOKIE 3 /* 1 and 2 are "." and ".." */
@@ -52,30 +66,38 @@ struct dir {
 	uint64_t next_cookie;
 };
 
+/* The tx seq that marks an extent of a file's upload, not yet an entry. */
+#define PENDING (UINT64_MAX - 1)
+
 struct inode {
 	struct inode *next; /* hash chain */
 	uint64_t ino;
-	struct fs_record rec;
-	uint64_t nlookup; /* references the kernel holds */
-	unsigned opens;
-	uint64_t pending; /* bytes open writers hold that are not settled yet */
-	bool gone;	  /* no name any more */
+	struct fs_record rec; /* as settled */
+	uint64_t nlookup;     /* references the kernel holds */
+	unsigned opens, wopens; /* open handles; of them, those that may write */
+	unsigned refs; /* background work holding the inode (flusher, compaction) */
+	bool gone;     /* no name any more */
 	struct dir *dir;
-	bool root_known;
-	uint8_t root[32];
+	uint64_t gen; /* bumped whenever the content changes */
+	/* Writes not yet committed, all under wmu (and fs.mu to change them). */
+	pthread_mutex_t wmu;
+	struct fs_map *work;	/* the content with them; NULL: rec is the content */
+	struct node_upload *up; /* the entry their bytes go to (PENDING extents) */
+	uint64_t up_len, up_id; /* bytes in it; which upload it is */
+	uint64_t done_id, done_seq; /* the last upload committed, and the entry it became */
+	int werr;		    /* a write failed: reported once at the next commit */
+	struct inode *dnext;	    /* in fs.dirty while work is set */
+	struct timespec dirty_since;
 	/* mtime as of the last write not yet settled; kept unless a later utimens set one */
 	int64_t write_sec;
 	uint32_t write_nsec;
 	bool mtime_set; /* utimens after the last write: the commit keeps the stored mtime */
-	uint64_t gen;	/* bumped whenever the content (extent list) changes */
+	bool queued;	/* waiting for compaction */
+	bool stale;	/* the kernel's cached pages are ahead of the content: invalidate */
 };
 
 struct handle {
 	struct inode *in;
-	pthread_mutex_t mu;
-	struct node_upload *up;
-	uint64_t base, written;
-	int err; /* sticky: a failed write is reported at flush, fsync and close too */
 	bool writable;
 	/* The last window of FS_READ_WINDOW bytes read and verified, so that reads smaller
 	 * than a segment (the kernel's 128 KiB read-ahead) hash each segment once, not once
@@ -98,6 +120,17 @@ struct fs {
 	size_t nlinks_cap, nlinks;
 	uint64_t next_ino;
 	unsigned warned; /* unsupported operations already logged, one bit each */
+	bool append_only;     /* -o append_only */
+	bool writeback;	      /* --writeback: close() does not commit; the flusher does */
+	struct inode *dirty;  /* inodes with uncommitted writes (work set) */
+	struct inode **queue; /* waiting for compaction */
+	size_t nqueue, queue_cap;
+	struct fuse_session *se; /* for the kernel's cache invalidations */
+	bool any_stale;		 /* some inode is stale */
+	unsigned nuploads;	 /* files with an upload open (atomic) */
+	pthread_t worker;     /* the flusher and compactor */
+	bool worker_running, stopping;
+	pthread_cond_t wake;
 };
 
 static struct fs fs;
@@ -262,6 +295,15 @@ static int inode_add(struct inode *in)
 	return 0;
 }
 
+static struct inode *inode_new(void)
+{
+	struct inode *in = calloc(1, sizeof(*in));
+
+	if (in)
+		pthread_mutex_init(&in->wmu, NULL);
+	return in;
+}
+
 static void inode_free(struct inode *in)
 {
 	struct inode **pp = &fs.inodes[mix(in->ino) & (fs.ninodes_cap - 1)];
@@ -279,14 +321,29 @@ static void inode_free(struct inode *in)
 		free(in->dir);
 	}
 	fs_record_release(&in->rec);
+	fs_map_release(in->work);
+	free(in->work);
+	if (in->up)
+		__atomic_sub_fetch(&fs.nuploads, 1, __ATOMIC_RELAXED);
+	node_upload_abort(in->up);
+	pthread_mutex_destroy(&in->wmu);
 	free(in);
 }
 
-/* An inode is freed once it has no name, no kernel reference and no open handle. */
+/* An inode is freed once it has no name, no kernel reference, no open handle and no
+ * background work on it (a removed file's uncommitted writes are dropped with it). */
 static void inode_maybe_free(struct inode *in)
 {
-	if (in->gone && in->nlookup == 0 && in->opens == 0 && in->ino != FS_ROOT_INO)
+	if (in->gone && in->nlookup == 0 && in->opens == 0 && in->refs == 0 &&
+	    in->ino != FS_ROOT_INO) {
+		struct inode **pp = &fs.dirty;
+
+		while (*pp && *pp != in)
+			pp = &(*pp)->dnext;
+		if (*pp)
+			*pp = in->dnext;
 		inode_free(in);
+	}
 }
 
 static struct link *link_find(uint64_t parent, const char *name, size_t len)
@@ -449,6 +506,21 @@ static uint8_t dtype_of(uint32_t mode)
 	return S_ISDIR(mode) ? DT_DIR : S_ISLNK(mode) ? DT_LNK : DT_REG;
 }
 
+/* Bytes of the content held in log entries: holes take no space. */
+static uint64_t stored_bytes(const struct inode *in)
+{
+	uint64_t total = 0;
+
+	if (S_ISLNK(in->rec.mode))
+		return in->rec.target_len;
+	if (in->work)
+		return fs_map_stored(in->work);
+	for (size_t i = 0; i < in->rec.nextents; i++)
+		if (in->rec.extents[i].tx_seq != FS_HOLE)
+			total += in->rec.extents[i].length;
+	return total;
+}
+
 static void fill_stat(const struct inode *in, struct stat *st)
 {
 	const struct fs_record *r = &in->rec;
@@ -459,9 +531,9 @@ static void fill_stat(const struct inode *in, struct stat *st)
 	st->st_nlink = r->nlink;
 	st->st_uid = r->uid;
 	st->st_gid = r->gid;
-	st->st_size = (off_t)(S_ISLNK(r->mode) ? r->target_len : r->size + in->pending);
+	st->st_size = (off_t)(S_ISLNK(r->mode) ? r->target_len : in->work ? in->work->size : r->size);
 	st->st_blksize = 1 << 20;
-	st->st_blocks = (blkcnt_t)((st->st_size + 511) / 512);
+	st->st_blocks = (blkcnt_t)((stored_bytes(in) + 511) / 512);
 	st->st_atim = (struct timespec){r->atime_sec, r->atime_nsec};
 	st->st_mtim = (struct timespec){r->mtime_sec, r->mtime_nsec};
 	st->st_ctim = (struct timespec){r->ctime_sec, r->ctime_nsec};
@@ -499,9 +571,11 @@ static int load_one(void *ctx, const uint8_t *key, size_t key_len, const struct 
 	if (key_len == 1 && key[0] == 'S' && v->len >= 9) {
 		fs.next_ino = codec_get_be64(v->data + 1);
 	} else if (key_len == 9 && key[0] == 'I') {
-		struct inode *in = calloc(1, sizeof(*in));
+		struct inode *in = inode_new();
 
 		if (!in || fs_record_decode(v->data, v->len, &in->rec) < 0) {
+			if (in)
+				pthread_mutex_destroy(&in->wmu);
 			free(in);
 			fs_log("inode %" PRIu64 ": unreadable record; left out", codec_get_be64(key + 1));
 			return 0;
@@ -565,7 +639,7 @@ static int volume_load(void)
 	if (root)
 		return 0;
 	/* A new volume: its root directory. */
-	root = calloc(1, sizeof(*root));
+	root = inode_new();
 	if (!root || !(root->dir = calloc(1, sizeof(*root->dir)))) {
 		free(root);
 		return -ENOMEM;
@@ -692,35 +766,46 @@ static void set_time(int64_t *sec, uint32_t *nsec, const struct timespec *ts, bo
 	}
 }
 
-/*
- * A new, empty version of a file (O_TRUNC, truncate to 0): one transaction; the old
- * version stays in the log. fs.mu held. Returns 0 or an errno.
- */
-static int truncate_to_zero(struct inode *in)
+static int commit(struct inode *in);
+static int set_size(struct inode *in, uint64_t size);
+
+/* Strict append-only (chattr +a, -o append_only): writes only at EOF, truncate to 0. */
+static bool append_only(const struct inode *in)
 {
-	struct fs_record rec = in->rec;
-	struct txn t = {0};
+	return fs.append_only || (in->rec.flags & FS_REC_APPEND);
+}
+
+static uint64_t content_size(const struct inode *in)
+{
+	return in->work ? in->work->size : in->rec.size;
+}
+
+/*
+ * truncate and ftruncate: the new size goes into the file's uncommitted content, then is
+ * committed as a new version, unless a handle that writes is open (its close commits
+ * both together, so that ftruncate + writes + close is one version). fs.mu not held.
+ */
+static int truncate_file(struct inode *in, uint64_t size)
+{
+	bool now_commit;
 	int err;
 
-	if (in->pending)
-		return EBUSY; /* another handle is appending: its bytes have nowhere to go */
-	if (rec.size == 0)
-		return 0;
-	rec.size = 0;
-	rec.nextents = 0;
-	rec.extents = NULL;
-	now(&rec.mtime_sec, &rec.mtime_nsec);
-	rec.ctime_sec = rec.mtime_sec;
-	rec.ctime_nsec = rec.mtime_nsec;
-	err = txn_record(&t, in->ino, &rec) < 0 ? ENOMEM : txn_commit(&t);
-	txn_release(&t);
-	if (err)
-		return err;
-	free(in->rec.extents);
-	in->rec = rec;
-	in->root_known = false;
-	in->gen++;
-	return 0;
+	pthread_mutex_lock(&in->wmu);
+	pthread_mutex_lock(&fs.mu);
+	if (append_only(in) && size != 0 && size != content_size(in)) {
+		pthread_mutex_unlock(&fs.mu);
+		pthread_mutex_unlock(&in->wmu);
+		warn_once(WARN_TRUNCATE, "truncate of an append-only file to a size other than 0 "
+					 "refused (EPERM)");
+		return EPERM;
+	}
+	err = size == content_size(in) ? 0 : set_size(in, size);
+	now_commit = !fs.writeback && !err && in->wopens == 0;
+	pthread_mutex_unlock(&fs.mu);
+	if (now_commit)
+		err = commit(in);
+	pthread_mutex_unlock(&in->wmu);
+	return err;
 }
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
@@ -742,27 +827,25 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		err = ENOENT;
 		goto out;
 	}
-	rec = in->rec; /* extents and target shared with in->rec: encoded, not freed */
 	if (to_set & FUSE_SET_ATTR_SIZE) {
-		uint64_t size = in->rec.size + in->pending;
-
-		if (!S_ISREG(rec.mode)) {
-			err = S_ISDIR(rec.mode) ? EISDIR : EINVAL;
+		if (!S_ISREG(in->rec.mode)) {
+			err = S_ISDIR(in->rec.mode) ? EISDIR : EINVAL;
 			goto out;
 		}
-		if ((uint64_t)attr->st_size != size && attr->st_size != 0) {
-			warn_once(WARN_TRUNCATE, "truncate to a size other than 0 refused: files "
-						 "are append-only (EPERM)");
-			err = EPERM;
+		if (attr->st_size < 0) {
+			err = EINVAL;
 			goto out;
 		}
-		if ((uint64_t)attr->st_size != size) {
-			err = truncate_to_zero(in);
-			if (err)
-				goto out;
-			rec = in->rec;
-		}
+		/* The size is content: the file's own lock first, so fs.mu is let go. */
+		in->refs++;
+		pthread_mutex_unlock(&fs.mu);
+		err = truncate_file(in, (uint64_t)attr->st_size);
+		pthread_mutex_lock(&fs.mu);
+		in->refs--;
+		if (err)
+			goto out;
 	}
+	rec = in->rec; /* extents and target shared with in->rec: encoded, not freed */
 	if (to_set & FUSE_SET_ATTR_MODE)
 		rec.mode = (rec.mode & S_IFMT) | (attr->st_mode & 07777);
 	if (to_set & FUSE_SET_ATTR_UID)
@@ -839,7 +922,7 @@ static int make_node(fuse_req_t req, fuse_ino_t parent, const char *name, uint32
 	err = check_new_name(parent, name, &dir);
 	if (err)
 		return err;
-	in = calloc(1, sizeof(*in));
+	in = inode_new();
 	if (!in)
 		return ENOMEM;
 	in->ino = fs.next_ino;
@@ -1120,6 +1203,11 @@ static int do_rename(fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		frec = trec;
 	mrec = in->rec;
 	mrec.parent = newparent;
+	/* Replacing a file continues its history: `zgfs versions` of the name lists the
+	 * replaced file's versions, then this one's (the safe save: write a temporary file,
+	 * rename it over). */
+	if (victim && S_ISREG(victim->rec.mode) && S_ISREG(in->rec.mode))
+		mrec.prev = victim->ino;
 	mrec.ctime_sec = frec.mtime_sec;
 	mrec.ctime_nsec = frec.mtime_nsec;
 
@@ -1176,27 +1264,47 @@ static int handle_new(struct inode *in, int flags, struct handle **ret)
 		return ENOMEM;
 	h->in = in;
 	h->writable = (flags & O_ACCMODE) != O_RDONLY;
-	pthread_mutex_init(&h->mu, NULL);
 	pthread_mutex_init(&h->rmu, NULL);
 	in->opens++;
+	in->wopens += h->writable;
 	*ret = h;
 	return 0;
+}
+
+/* Closes a handle: the inode may go with it. fs.mu not held. */
+static void handle_drop(struct handle *h)
+{
+	struct inode *in = h->in;
+
+	pthread_mutex_lock(&fs.mu);
+	in->opens--;
+	in->wopens -= h->writable;
+	inode_maybe_free(in);
+	pthread_mutex_unlock(&fs.mu);
+	pthread_mutex_destroy(&h->rmu);
+	free(h->cache);
+	free(h);
 }
 
 static void set_open_flags(struct fuse_file_info *fi, struct handle *h)
 {
 	fi->fh = (uint64_t)(uintptr_t)h;
-	/* Readers share the page cache: settled content never changes in place. Writers go
-	 * straight through, so every write arrives in order, and a shared writable mapping
-	 * (which would write pages back below EOF) is refused by the kernel. */
-	fi->keep_cache = !h->writable;
-	fi->direct_io = h->writable;
+	/*
+	 * Every change to a file goes through the kernel's page cache (writes are passed
+	 * through at once), so cached pages stay right across opens. An append-only file's
+	 * writers bypass the cache instead: a shared writable mapping, which could write
+	 * pages back below EOF, is then refused by the kernel (ENODEV) rather than failing
+	 * later at writeback.
+	 */
+	fi->keep_cache = !(h->writable && append_only(h->in));
+	fi->direct_io = h->writable && append_only(h->in);
 }
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct handle *h = NULL;
 	struct inode *in;
+	bool trunc = (fi->flags & O_TRUNC) && (fi->flags & O_ACCMODE) != O_RDONLY;
 	int err = 0;
 
 	if (fs.ro && (fi->flags & O_ACCMODE) != O_RDONLY) {
@@ -1209,23 +1317,29 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		err = ENOENT;
 	else if (in->dir)
 		err = EISDIR;
-	else if ((fi->flags & O_TRUNC) && (fi->flags & O_ACCMODE) != O_RDONLY)
-		err = truncate_to_zero(in); /* the kernel leaves O_TRUNC to us (atomic_o_trunc) */
-	if (!err && in)
+	else
 		err = handle_new(in, fi->flags, &h);
 	pthread_mutex_unlock(&fs.mu);
+	if (!err && trunc) {
+		/* The kernel leaves O_TRUNC to us (atomic_o_trunc). The empty content is not a
+		 * version of its own: what is written before the close commits with it. */
+		pthread_mutex_lock(&in->wmu);
+		pthread_mutex_lock(&fs.mu);
+		if (content_size(in) != 0)
+			err = set_size(in, 0);
+		pthread_mutex_unlock(&fs.mu);
+		pthread_mutex_unlock(&in->wmu);
+	}
 	if (err) {
+		if (h) {
+			handle_drop(h);
+		}
 		fuse_reply_err(req, err);
 		return;
 	}
 	set_open_flags(fi, h);
 	if (fuse_reply_open(req, fi) == -ENOENT) {
-		/* The opener went away: drop the handle. */
-		pthread_mutex_lock(&fs.mu);
-		in->opens--;
-		inode_maybe_free(in);
-		pthread_mutex_unlock(&fs.mu);
-		free(h);
+		handle_drop(h); /* the opener went away */
 	}
 }
 
@@ -1252,58 +1366,159 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	fuse_reply_create(req, &e, fi);
 }
 
-/*
- * Settles what the handle wrote: its upload becomes an entry, then one KV transaction
- * appends the extent to the file. Returns 0 or an errno; on error the file keeps its last
- * settled content. Called with h->mu held.
- */
-static int handle_commit(struct handle *h)
-{
-	struct node_file_info *fi;
-	struct inode *in = h->in;
-	struct fs_record rec;
-	struct fs_extent *ext;
-	struct txn t = {0};
-	int r, err;
+/* --- the uncommitted content ---------------------------------------------------------- */
 
-	if (h->err) {
-		err = h->err;
-		h->err = 0; /* reported once, like a write-back error */
+/* The content to change: the settled map, copied the first time. fs.mu and wmu held. */
+static int work_of(struct inode *in, struct fs_map **ret)
+{
+	struct fs_map *m;
+	int r;
+
+	if (in->work) {
+		*ret = in->work;
+		return 0;
+	}
+	m = malloc(sizeof(*m));
+	if (!m)
+		return ENOMEM;
+	r = fs_map_init(m, in->rec.extents, in->rec.nextents, in->rec.size);
+	if (r < 0) {
+		free(m);
+		return -r;
+	}
+	in->work = m;
+	in->dnext = fs.dirty;
+	fs.dirty = in;
+	clock_gettime(CLOCK_MONOTONIC, &in->dirty_since);
+	*ret = m;
+	return 0;
+}
+
+/* Forget the uncommitted content (committed, or lost with a failed upload). fs.mu held. */
+static void work_drop(struct inode *in)
+{
+	struct inode **pp = &fs.dirty;
+
+	if (!in->work)
+		return;
+	while (*pp && *pp != in)
+		pp = &(*pp)->dnext;
+	if (*pp)
+		*pp = in->dnext;
+	in->dnext = NULL;
+	fs_map_release(in->work);
+	free(in->work);
+	in->work = NULL;
+	in->gen++;
+}
+
+/* fs.mu and wmu held. */
+static int set_size(struct inode *in, uint64_t size)
+{
+	struct fs_map *m;
+	int err = work_of(in, &m);
+
+	if (!err)
+		err = -fs_map_truncate(m, size);
+	if (!err) {
+		in->gen++;
+		now(&in->write_sec, &in->write_nsec);
+		in->mtime_set = false;
+	}
+	return err;
+}
+
+/* The upload failed: what it held is gone, the file is its settled version again, and
+ * the next flush or fsync reports the error. wmu held. */
+static void upload_lost(struct inode *in, int err)
+{
+	if (in->up)
+		__atomic_sub_fetch(&fs.nuploads, 1, __ATOMIC_RELAXED);
+	node_upload_abort(in->up);
+	in->up = NULL;
+	in->up_len = 0;
+	pthread_mutex_lock(&fs.mu);
+	work_drop(in);
+	/* The kernel's page cache still has the lost bytes: the worker drops them (not from
+	 * here, inside a request on this very inode). */
+	in->stale = true;
+	fs.any_stale = true;
+	pthread_cond_signal(&fs.wake);
+	pthread_mutex_unlock(&fs.mu);
+	in->werr = err;
+}
+
+/* Extents whose merkle-ordered content is a copy of rec's, with PENDING now `seq`. */
+static int settled_extents(const struct fs_map *m, uint64_t seq, struct fs_extent **ret)
+{
+	struct fs_extent *v = malloc((m->n + 1) * sizeof(*v));
+
+	if (!v)
+		return ENOMEM;
+	for (size_t i = 0; i < m->n; i++) {
+		v[i] = m->v[i];
+		if (v[i].tx_seq == PENDING)
+			v[i].tx_seq = seq;
+	}
+	*ret = v;
+	return 0;
+}
+
+static void queue_compaction(struct inode *in);
+static int compact_locked(struct inode *in);
+
+/*
+ * commit() - settle the file's uncommitted content: its upload becomes an entry, then one
+ * KV transaction writes the new map into the inode record. Returns 0 or an errno; on
+ * error the file is its last settled version again. wmu held (not fs.mu).
+ */
+static int commit(struct inode *in)
+{
+	struct node_file_info *fi = NULL;
+	uint64_t seq = PENDING;
+	struct fs_record rec;
+	struct fs_extent *ext = NULL;
+	struct txn t = {0};
+	int err, r;
+
+	if (in->werr) {
+		err = in->werr;
+		in->werr = 0; /* reported once, like a write-back error */
 		return err;
 	}
-	if (!h->up)
+	if (!in->work)
 		return 0;
-	fi = malloc(sizeof(*fi));
-	if (!fi)
-		return ENOMEM;
-	r = node_upload_finish(h->up, fi);
-	h->up = NULL;
-	pthread_mutex_lock(&fs.mu);
-	in->pending -= h->written;
-	if (r < 0) {
-		pthread_mutex_unlock(&fs.mu);
-		fs_log("inode %" PRIu64 ": %" PRIu64 " bytes not settled: %s", in->ino, h->written,
-		       why(r));
+	if (in->up) {
+		fi = malloc(sizeof(*fi));
+		if (!fi)
+			return ENOMEM;
+		r = node_upload_finish(in->up, fi);
+		in->up = NULL;
+		__atomic_sub_fetch(&fs.nuploads, 1, __ATOMIC_RELAXED);
+		if (r < 0) {
+			fs_log("inode %" PRIu64 ": %" PRIu64 " written bytes not settled: %s", in->ino,
+			       in->up_len, why(r));
+			in->up_len = 0;
+			upload_lost(in, to_errno(r));
+			in->werr = 0;
+			free(fi);
+			return to_errno(r);
+		}
+		seq = fi->entry.tx_seq;
 		free(fi);
-		h->written = 0;
-		return to_errno(r);
+		in->done_id = in->up_id;
+		in->done_seq = seq;
+		in->up_len = 0;
 	}
+	pthread_mutex_lock(&fs.mu);
+	err = settled_extents(in->work, seq, &ext);
+	if (err)
+		goto out;
 	rec = in->rec;
-	if (in->rec.nextents >= FS_EXTENTS_MAX) {
-		err = EFBIG;
-		goto out;
-	}
-	ext = malloc((rec.nextents + 1) * sizeof(*ext));
-	if (!ext) {
-		err = ENOMEM;
-		goto out;
-	}
-	if (rec.nextents)
-		memcpy(ext, rec.extents, rec.nextents * sizeof(*ext));
-	ext[rec.nextents] = (struct fs_extent){fi->entry.tx_seq, 0, fi->entry.length};
 	rec.extents = ext;
-	rec.nextents++;
-	rec.size += fi->entry.length;
+	rec.nextents = in->work->n;
+	rec.size = in->work->size;
+	rec.flags &= ~FS_REC_COMPACTED;
 	/* mtime is when the bytes were written, unless utimens set it since. */
 	if (!in->mtime_set) {
 		rec.mtime_sec = in->write_sec;
@@ -1314,17 +1529,62 @@ static int handle_commit(struct handle *h)
 	txn_release(&t);
 	if (err) {
 		free(ext);
+		work_drop(in); /* the entry is in the log, but no version names it */
 		goto out;
 	}
 	free(in->rec.extents);
 	in->rec = rec;
-	in->root_known = false;
-	in->gen++;
+	work_drop(in);
+	if (in->rec.nextents > FS_COMPACT_EXTENTS &&
+	    in->rec.nextents > in->rec.size / FS_COMPACT_BYTES_PER_EXTENT)
+		queue_compaction(in);
 out:
 	pthread_mutex_unlock(&fs.mu);
-	free(fi);
-	h->written = 0;
 	return err;
+}
+
+/*
+ * Many files with uncommitted writes hold as many uploads (each a pack file of the node
+ * while it is written): past FS_UPLOADS_MAX, the file that has been dirty longest is
+ * committed first. Its lock is only tried (the caller holds its own): a bound, not a wall.
+ */
+static void commit_oldest(struct inode *self)
+{
+	struct inode *old = NULL;
+	int err;
+
+	pthread_mutex_lock(&fs.mu);
+	for (struct inode *in = fs.dirty; in; in = in->dnext)
+		if (in != self && in->up)
+			old = in; /* the list is newest first */
+	if (old)
+		old->refs++;
+	pthread_mutex_unlock(&fs.mu);
+	if (!old)
+		return;
+	if (pthread_mutex_trylock(&old->wmu) == 0) {
+		err = commit(old);
+		pthread_mutex_unlock(&old->wmu);
+		if (err)
+			fs_log("inode %" PRIu64 ": writes not settled: %s", old->ino, strerror(err));
+	}
+	pthread_mutex_lock(&fs.mu);
+	old->refs--;
+	inode_maybe_free(old);
+	pthread_mutex_unlock(&fs.mu);
+}
+
+/* Bytes of the upload the file still shows. wmu held. */
+static uint64_t pending_live(struct inode *in)
+{
+	uint64_t live = 0;
+
+	pthread_mutex_lock(&fs.mu);
+	for (size_t i = 0; in->work && i < in->work->n; i++)
+		if (in->work->v[i].tx_seq == PENDING)
+			live += in->work->v[i].length;
+	pthread_mutex_unlock(&fs.mu);
+	return live;
 }
 
 static struct handle *H(struct fuse_file_info *fi)
@@ -1332,138 +1592,197 @@ static struct handle *H(struct fuse_file_info *fi)
 	return (struct handle *)(uintptr_t)fi->fh;
 }
 
-static const uint8_t zeros[64 * 1024];
+/*
+ * Lay size bytes at off over the file: appended to its upload, then mapped. A write that
+ * would pass a bound commits what is there first. wmu held.
+ */
+static int write_bytes(struct inode *in, const void *buf, size_t size, uint64_t off)
+{
+	struct fs_map *m = NULL;
+	int err, r;
+
+	/* Settle first when the upload is full, or mostly bytes written over since. */
+	if (in->up && (in->up_len > FS_UPLOAD_MAX - size ||
+		       (in->up_len / FS_UPLOAD_CHECK != (in->up_len + size) / FS_UPLOAD_CHECK &&
+			pending_live(in) < in->up_len / 2))) {
+		err = commit(in);
+		if (err)
+			return err;
+	}
+	if (!in->up) {
+		if (__atomic_load_n(&fs.nuploads, __ATOMIC_RELAXED) >= FS_UPLOADS_MAX)
+			commit_oldest(in);
+		r = node_upload_begin(fs.node, NULL, 0, &in->up);
+		if (r < 0)
+			return to_errno(r);
+		__atomic_add_fetch(&fs.nuploads, 1, __ATOMIC_RELAXED);
+		in->up_len = 0;
+		in->up_id++;
+	}
+	r = node_upload_write(in->up, buf, size);
+	if (r < 0) {
+		upload_lost(in, to_errno(r));
+		in->werr = 0;
+		return to_errno(r);
+	}
+	pthread_mutex_lock(&fs.mu);
+	err = work_of(in, &m);
+	if (!err)
+		err = -fs_map_put(m, off, &(struct fs_extent){PENDING, in->up_len, size});
+	if (!err) {
+		in->gen++;
+		now(&in->write_sec, &in->write_nsec);
+		in->mtime_set = false;
+	}
+	pthread_mutex_unlock(&fs.mu);
+	in->up_len += size; /* taken by the upload even when the map refused them */
+	if (err == EFBIG && m && m->n + 4 > FS_EXTENTS_MAX) {
+		/* Too many pieces: settle them, rewrite the file as one entry, then write. */
+		err = commit(in);
+		if (!err)
+			err = compact_locked(in);
+		if (!err)
+			err = write_bytes(in, buf, size, off);
+	}
+	return err;
+}
 
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
 	struct handle *h = H(fi);
 	struct inode *in = h->in;
-	uint64_t end, gap = 0;
-	int err = 0, r;
+	int err = 0;
 
-	pthread_mutex_lock(&h->mu);
-	if (h->err) {
-		err = h->err;
-		goto out;
+	if (off < 0) {
+		fuse_reply_err(req, EINVAL);
+		return;
 	}
+	pthread_mutex_lock(&in->wmu);
 	pthread_mutex_lock(&fs.mu);
-	/*
-	 * The file ends at its settled size plus what every open writer holds. A write there
-	 * is an append to this handle's stream, even when other handles appended since this
-	 * one last wrote (their bytes and ours are placed at the closes, in close order). A
-	 * write past it leaves a hole of zeros; a write before it, or into this handle's own
-	 * bytes, would change existing data: EPERM.
-	 */
-	end = in->rec.size + in->pending;
-	if (h->up && (uint64_t)off == h->base + h->written)
-		gap = 0;
-	else if ((uint64_t)off < end)
-		err = EPERM;
-	else
-		gap = (uint64_t)off - end;
-	if (!err && !h->up) {
-		h->base = end;
-		h->written = 0;
+	if (append_only(in) && (uint64_t)off != content_size(in)) {
+		/* Strict append-only: below EOF changes bytes; past it leaves a hole, which is
+		 * still an append (of zeros) as it always was. */
+		if ((uint64_t)off < content_size(in))
+			err = EPERM;
 	}
 	pthread_mutex_unlock(&fs.mu);
-	if (err)
-		goto out;
-	if (!h->up) {
-		r = node_upload_begin(fs.node, NULL, 0, &h->up);
-		if (r < 0) {
-			err = to_errno(r);
-			goto out;
-		}
-	}
-	/* Writing past the end leaves a hole, which is zeros. */
-	for (uint64_t done = 0; done < gap;) {
-		size_t n = gap - done < sizeof(zeros) ? (size_t)(gap - done) : sizeof(zeros);
-
-		r = node_upload_write(h->up, zeros, n);
-		if (r < 0) {
-			h->err = err = to_errno(r);
-			goto out;
-		}
-		done += n;
-	}
-	r = node_upload_write(h->up, buf, size);
-	if (r < 0) {
-		h->err = err = to_errno(r);
-		goto out;
-	}
-	pthread_mutex_lock(&fs.mu);
-	h->written += gap + size;
-	in->pending += gap + size;
-	now(&in->write_sec, &in->write_nsec);
-	in->mtime_set = false;
-	pthread_mutex_unlock(&fs.mu);
-out:
-	pthread_mutex_unlock(&h->mu);
+	if (!err)
+		err = write_bytes(in, buf, size, (uint64_t)off);
+	pthread_mutex_unlock(&in->wmu);
 	if (err)
 		fuse_reply_err(req, err);
 	else
 		fuse_reply_write(req, size);
 }
 
+/* Commits what the file has uncommitted, unless --writeback leaves that to the flusher. */
+static int flush_file(struct inode *in, bool durable)
+{
+	int err = 0;
+
+	if (!durable && fs.writeback)
+		return 0;
+	pthread_mutex_lock(&in->wmu);
+	err = commit(in);
+	pthread_mutex_unlock(&in->wmu);
+	return err;
+}
+
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct handle *h = H(fi);
-	int err;
 
-	pthread_mutex_lock(&h->mu);
-	err = handle_commit(h);
-	pthread_mutex_unlock(&h->mu);
-	fuse_reply_err(req, err);
+	/* A reader's close commits nothing: the writers' closes do. */
+	fuse_reply_err(req, h->writable ? flush_file(h->in, false) : 0);
 }
 
 static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-	op_flush(req, ino, fi);
+	fuse_reply_err(req, flush_file(H(fi)->in, true));
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct handle *h = H(fi);
 	struct inode *in = h->in;
-	int err;
+	int err = 0;
 
-	pthread_mutex_lock(&h->mu);
-	err = handle_commit(h);
-	if (h->up) {
-		node_upload_abort(h->up);
-		h->up = NULL;
-	}
-	pthread_mutex_unlock(&h->mu);
-	pthread_mutex_lock(&fs.mu);
-	in->opens--;
-	inode_maybe_free(in);
-	pthread_mutex_unlock(&fs.mu);
-	pthread_mutex_destroy(&h->mu);
-	pthread_mutex_destroy(&h->rmu);
-	free(h->cache);
-	free(h);
+	/* A shared mapping's pages may be written back after the last close's flush. */
+	if (h->writable)
+		err = flush_file(in, false);
+	handle_drop(h);
 	/* close() has already returned what flush said; this only reaches the log. */
 	if (err)
 		fs_log("inode %" PRIu64 ": last writes not settled at close: %s", ino, strerror(err));
 	fuse_reply_err(req, 0);
 }
 
-/* A copy of the inode's extent list and its generation, taken under fs.mu. */
-static int snapshot(struct inode *in, struct fs_extent **ret, size_t *ret_n, uint64_t *ret_gen)
-{
-	int err = 0;
+/* --- reading ------------------------------------------------------------------------ */
 
-	pthread_mutex_lock(&fs.mu);
-	*ret_n = in->rec.nextents;
-	*ret_gen = in->gen;
-	*ret = malloc((in->rec.nextents + 1) * sizeof(**ret));
-	if (!*ret)
-		err = ENOMEM;
-	else if (in->rec.nextents)
-		memcpy(*ret, in->rec.extents, in->rec.nextents * sizeof(**ret));
-	pthread_mutex_unlock(&fs.mu);
-	return err;
+/* A piece of a read: bytes [off, off + len) of entry seq (PENDING: of upload id). */
+struct piece {
+	uint64_t seq, off, len;
+};
+
+#define PIECES_MAX 64
+
+/*
+ * The pieces of [off, off + len) of the file as it is now, at most PIECES_MAX (the read is
+ * shortened to them) and the end of the file. Returns the bytes covered. fs.mu held.
+ */
+static uint64_t pieces_of(const struct inode *in, uint64_t off, uint64_t len, struct piece *p,
+			  size_t *ret_n, uint64_t *ret_up_id)
+{
+	const struct fs_extent *v = in->work ? in->work->v : in->rec.extents;
+	size_t n = in->work ? in->work->n : in->rec.nextents, k = 0, i = 0;
+	uint64_t size = content_size(in), at = 0, covered = 0;
+
+	*ret_up_id = in->up_id;
+	if (off >= size) {
+		*ret_n = 0;
+		return 0;
+	}
+	if (len > size - off)
+		len = size - off;
+	if (in->work) {
+		i = fs_map_find(in->work, off);
+		at = in->work->pos[i];
+	} else {
+		while (i < n && at + v[i].length <= off)
+			at += v[i++].length;
+	}
+	for (; i < n && covered < len && k < PIECES_MAX; i++) {
+		uint64_t rel = off + covered - at, take = v[i].length - rel;
+
+		if (take > len - covered)
+			take = len - covered;
+		p[k++] = (struct piece){v[i].tx_seq, v[i].offset + rel, take};
+		covered += take;
+		at += v[i].length;
+	}
+	*ret_n = k;
+	return covered;
+}
+
+/* Uncommitted bytes of upload `id`: from the upload, or the entry it became. 1: neither
+ * (a later commit or a failure replaced it; read again). */
+static int read_pending(struct inode *in, uint64_t id, const struct piece *p, uint8_t *out)
+{
+	size_t got = 0;
+	int r;
+
+	pthread_mutex_lock(&in->wmu);
+	if (in->up && in->up_id == id)
+		r = node_upload_read(in->up, p->off, out, (size_t)p->len, &got);
+	else if (in->done_id == id)
+		r = node_read(fs.node, in->done_seq, p->off, out, (size_t)p->len, &got);
+	else
+		r = 1;
+	pthread_mutex_unlock(&in->wmu);
+	if (r == 0 && got != p->len)
+		r = -EIO;
+	return r;
 }
 
 static void log_corrupt(fuse_ino_t ino, uint64_t seq, uint64_t off)
@@ -1475,12 +1794,61 @@ static void log_corrupt(fuse_ino_t ino, uint64_t seq, uint64_t off)
 }
 
 /*
+ * read_content() - bytes [off, off + len) of the file as it is now, committed or not:
+ * holes as zeros, entries verified by the node, uncommitted bytes from the upload.
+ * Returns the bytes read (fewer at EOF) or -errno.
+ */
+static ssize_t read_content(struct inode *in, uint64_t off, uint8_t *out, size_t len)
+{
+	size_t done = 0;
+
+	for (int tries = 0; done < len && tries < 1000;) {
+		struct piece p[PIECES_MAX];
+		uint64_t up_id, covered;
+		size_t n;
+		bool again = false;
+
+		pthread_mutex_lock(&fs.mu);
+		covered = pieces_of(in, off + done, len - done, p, &n, &up_id);
+		pthread_mutex_unlock(&fs.mu);
+		if (covered == 0)
+			break;
+		for (size_t i = 0; i < n && !again; i++) {
+			int r = 0;
+			size_t got = 0;
+
+			if (p[i].seq == FS_HOLE) {
+				memset(out + done, 0, (size_t)p[i].len);
+			} else if (p[i].seq == PENDING) {
+				r = read_pending(in, up_id, &p[i], out + done);
+				if (r == 1) {
+					again = true;
+					tries++;
+					continue;
+				}
+			} else {
+				r = node_read(fs.node, p[i].seq, p[i].off, out + done, (size_t)p[i].len,
+					      &got);
+				if (r == 0 && got != p[i].len)
+					r = -EIO; /* the entry is shorter than its extent says */
+				if (r == -EIO)
+					log_corrupt(in->ino, p[i].seq, off + done);
+			}
+			if (r < 0)
+				return r;
+			done += (size_t)p[i].len;
+		}
+	}
+	return (ssize_t)done;
+}
+
+/*
  * Reads smaller than a window go through the handle's window cache: the window holding
  * the read is read (and verified by the node) whole, once. Returns bytes copied or -errno.
  */
-static ssize_t read_cached(struct handle *h, fuse_ino_t ino, const struct fs_extent *ext,
-			   size_t next, uint64_t gen, uint64_t off, uint8_t *out, size_t size)
+static ssize_t read_cached(struct handle *h, uint64_t off, uint8_t *out, size_t size)
 {
+	struct inode *in = h->in;
 	size_t done = 0;
 	ssize_t r = 0;
 
@@ -1490,23 +1858,20 @@ static ssize_t read_cached(struct handle *h, fuse_ino_t ino, const struct fs_ext
 		return -ENOMEM;
 	}
 	while (done < size) {
-		uint64_t pos = off + done, win = pos / FS_READ_WINDOW * FS_READ_WINDOW;
+		uint64_t pos = off + done, win = pos / FS_READ_WINDOW * FS_READ_WINDOW, gen;
 		size_t n;
 
+		pthread_mutex_lock(&fs.mu);
+		gen = in->gen;
+		pthread_mutex_unlock(&fs.mu);
 		if (h->cache_gen != gen || h->cache_off != win || h->cache_len == 0) {
-			uint64_t bad_seq = 0;
-
 			h->cache_len = 0;
-			r = fs_read_extents(fs.node, ext, next, win, h->cache, FS_READ_WINDOW,
-					    &bad_seq);
-			if (r < 0) {
-				if (r == -EIO)
-					log_corrupt(ino, bad_seq, win);
+			r = read_content(in, win, h->cache, FS_READ_WINDOW);
+			if (r < 0)
 				break;
-			}
 			h->cache_len = (size_t)r;
 			h->cache_off = win;
-			h->cache_gen = gen;
+			h->cache_gen = gen; /* as of before the read: a change since refills it */
 		}
 		if (pos - win >= h->cache_len)
 			break; /* the end of the file */
@@ -1526,37 +1891,265 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	struct handle *h = H(fi);
-	struct fs_extent *ext = NULL;
-	uint64_t bad_seq = 0, gen;
-	size_t next;
 	uint8_t *buf;
 	ssize_t got;
-	int err;
+	bool dirty;
 
-	err = snapshot(h->in, &ext, &next, &gen);
-	if (err) {
-		fuse_reply_err(req, err);
-		return;
-	}
 	buf = malloc(size ? size : 1);
 	if (!buf) {
-		free(ext);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	if (size < FS_READ_WINDOW) {
-		got = read_cached(h, ino, ext, next, gen, (uint64_t)off, buf, size);
-	} else {
-		got = fs_read_extents(fs.node, ext, next, (uint64_t)off, buf, size, &bad_seq);
-		if (got == -EIO)
-			log_corrupt(ino, bad_seq, (uint64_t)off);
-	}
+	pthread_mutex_lock(&fs.mu);
+	dirty = h->in->work != NULL;
+	pthread_mutex_unlock(&fs.mu);
+	/* The window cache holds settled bytes; a file being written is read as it is. */
+	if (size < FS_READ_WINDOW && !dirty)
+		got = read_cached(h, (uint64_t)off, buf, size);
+	else
+		got = read_content(h->in, (uint64_t)off, buf, size);
 	if (got < 0)
 		fuse_reply_err(req, to_errno((int)got));
 	else
 		fuse_reply_buf(req, (const char *)buf, (size_t)got);
 	free(buf);
-	free(ext);
+}
+
+/* --- compaction and the flusher --------------------------------------------------- */
+
+/*
+ * compact_locked() - rewrite a settled file as one entry: the same content, read back
+ * verified, a new version flagged FS_REC_COMPACTED (not listed by fs_versions) whose root
+ * is the file's 0G root. Writers wait on wmu meanwhile. A file with uncommitted writes, or
+ * whose holes would become too many zeros, is left as it is. wmu held.
+ */
+static int compact_locked(struct inode *in)
+{
+	struct node_file_info *fi = NULL;
+	struct node_upload *up = NULL;
+	struct fs_record rec;
+	struct fs_extent one;
+	struct txn t = {0};
+	uint64_t size, holes = 0, off = 0;
+	uint8_t *buf = NULL;
+	int r = 0, err = 0;
+
+	pthread_mutex_lock(&fs.mu);
+	size = in->rec.size;
+	for (size_t i = 0; i < in->rec.nextents; i++)
+		if (in->rec.extents[i].tx_seq == FS_HOLE)
+			holes += in->rec.extents[i].length;
+	if (in->work || in->gone || in->rec.nextents <= 1 || size == 0 ||
+	    holes > FS_COMPACT_HOLES_MAX) {
+		pthread_mutex_unlock(&fs.mu);
+		return 0;
+	}
+	pthread_mutex_unlock(&fs.mu);
+	buf = malloc(FS_HASH_BUFFER);
+	fi = malloc(sizeof(*fi));
+	if (!buf || !fi) {
+		err = ENOMEM;
+		goto out;
+	}
+	r = node_upload_begin(fs.node, NULL, 0, &up);
+	while (r == 0 && off < size) {
+		ssize_t got = read_content(in, off, buf, FS_HASH_BUFFER);
+
+		if (got <= 0) {
+			r = got < 0 ? (int)got : -EIO;
+			break;
+		}
+		r = node_upload_write(up, buf, (size_t)got);
+		off += (uint64_t)got;
+	}
+	if (r == 0) {
+		r = node_upload_finish(up, fi);
+		up = NULL;
+	}
+	if (r < 0) {
+		fs_log("inode %" PRIu64 ": compaction not settled: %s", in->ino, why(r));
+		err = to_errno(r);
+		goto out;
+	}
+	one = (struct fs_extent){fi->entry.tx_seq, 0, size};
+	pthread_mutex_lock(&fs.mu);
+	rec = in->rec;
+	rec.extents = &one;
+	rec.nextents = 1;
+	rec.flags |= FS_REC_COMPACTED;
+	err = in->gone ? 0 : txn_record(&t, in->ino, &rec) < 0 ? ENOMEM : txn_commit(&t);
+	txn_release(&t);
+	if (!err) {
+		struct fs_extent *e = malloc(sizeof(*e));
+
+		if (e) {
+			*e = one;
+			free(in->rec.extents);
+			in->rec = rec;
+			in->rec.extents = e;
+			in->gen++;
+		} else {
+			err = ENOMEM; /* settled; the next mount reads it so */
+		}
+	}
+	pthread_mutex_unlock(&fs.mu);
+out:
+	node_upload_abort(up);
+	free(fi);
+	free(buf);
+	return err;
+}
+
+/* Queue a file for compaction by the worker. fs.mu held. */
+static void queue_compaction(struct inode *in)
+{
+	if (in->queued || !fs.worker_running)
+		return;
+	if (fs.nqueue == fs.queue_cap) {
+		size_t cap = fs.queue_cap ? 2 * fs.queue_cap : 64;
+		struct inode **q = realloc(fs.queue, cap * sizeof(*q));
+
+		if (!q)
+			return; /* it stays fragmented until its next commit */
+		fs.queue = q;
+		fs.queue_cap = cap;
+	}
+	in->queued = true;
+	in->refs++;
+	fs.queue[fs.nqueue++] = in;
+	pthread_cond_signal(&fs.wake);
+}
+
+static double age_ms(const struct timespec *since)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)(ts.tv_sec - since->tv_sec) * 1e3 + (double)(ts.tv_nsec - since->tv_nsec) / 1e6;
+}
+
+/* Runs fn on each inode that pick() chooses, without fs.mu, holding a reference. */
+static void for_each_dirty(bool (*pick)(struct inode *), int (*fn)(struct inode *))
+{
+	struct inode *batch[64];
+	size_t n = 0;
+
+	for (struct inode *in = fs.dirty; in && n < 64; in = in->dnext)
+		if (pick(in)) {
+			in->refs++;
+			batch[n++] = in;
+		}
+	pthread_mutex_unlock(&fs.mu);
+	for (size_t i = 0; i < n; i++) {
+		int err;
+
+		pthread_mutex_lock(&batch[i]->wmu);
+		err = fn(batch[i]);
+		pthread_mutex_unlock(&batch[i]->wmu);
+		if (err)
+			fs_log("inode %" PRIu64 ": writes not settled in the background: %s",
+			       batch[i]->ino, strerror(err));
+	}
+	pthread_mutex_lock(&fs.mu);
+	for (size_t i = 0; i < n; i++) {
+		batch[i]->refs--;
+		inode_maybe_free(batch[i]);
+	}
+}
+
+static bool due(struct inode *in)
+{
+	return age_ms(&in->dirty_since) >= FS_WRITEBACK_DELAY_MS;
+}
+
+static bool any(struct inode *in)
+{
+	return true;
+}
+
+/* Drops the kernel's cached pages and attributes of files whose uncommitted writes were
+ * lost, so that readers see the settled content. fs.mu held. */
+static void invalidate_stale(void)
+{
+	while (fs.any_stale) {
+		struct inode *found = NULL;
+
+		fs.any_stale = false;
+		for (size_t b = 0; b < fs.ninodes_cap && !found; b++)
+			for (struct inode *in = fs.inodes[b]; in && !found; in = in->next)
+				if (in->stale)
+					found = in;
+		if (found) {
+			uint64_t ino = found->ino;
+
+			found->stale = false;
+			fs.any_stale = true; /* there may be more */
+			pthread_mutex_unlock(&fs.mu);
+			fuse_lowlevel_notify_inval_inode(fs.se, ino, 0, 0);
+			pthread_mutex_lock(&fs.mu);
+		}
+	}
+}
+
+/* The worker: compaction of queued files, and with --writeback the commits that close()
+ * left, within FS_WRITEBACK_DELAY_MS. */
+static void *worker_main(void *arg)
+{
+	pthread_mutex_lock(&fs.mu);
+	while (!fs.stopping) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		if (!fs.nqueue)
+			pthread_cond_timedwait(&fs.wake, &fs.mu, &ts);
+		while (fs.nqueue && !fs.stopping) {
+			struct inode *in = fs.queue[--fs.nqueue];
+			int err;
+
+			in->queued = false;
+			pthread_mutex_unlock(&fs.mu);
+			pthread_mutex_lock(&in->wmu);
+			err = compact_locked(in);
+			pthread_mutex_unlock(&in->wmu);
+			pthread_mutex_lock(&fs.mu);
+			if (err)
+				fs_log("inode %" PRIu64 ": not compacted: %s", in->ino, strerror(err));
+			in->refs--;
+			inode_maybe_free(in);
+		}
+		if (fs.writeback && fs.dirty)
+			for_each_dirty(due, commit);
+		invalidate_stale();
+	}
+	while (fs.nqueue) {
+		struct inode *in = fs.queue[--fs.nqueue];
+
+		in->queued = false;
+		in->refs--;
+	}
+	pthread_mutex_unlock(&fs.mu);
+	return NULL;
+}
+
+/* At unmount: stop the worker, then commit whatever is left uncommitted. */
+static void settle_all(void)
+{
+	pthread_mutex_lock(&fs.mu);
+	fs.stopping = true;
+	pthread_cond_signal(&fs.wake);
+	pthread_mutex_unlock(&fs.mu);
+	if (fs.worker_running)
+		pthread_join(fs.worker, NULL);
+	fs.worker_running = false;
+	pthread_mutex_lock(&fs.mu);
+	for (int round = 0; fs.dirty && round < 1000; round++)
+		for_each_dirty(any, commit);
+	pthread_mutex_unlock(&fs.mu);
 }
 
 /* --- directories ---------------------------------------------------------------------- */
@@ -1703,11 +2296,133 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_statfs(req, &sv);
 }
 
+/*
+ * fallocate: space is not reserved (entries are written when committed), so mode 0 only
+ * grows the file (with a hole) and KEEP_SIZE changes nothing; PUNCH_HOLE lays a hole over
+ * the range. Other modes are EOPNOTSUPP.
+ */
 static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
 			 struct fuse_file_info *fi)
 {
-	warn_once(WARN_FALLOCATE, "fallocate is not supported (EOPNOTSUPP)");
-	fuse_reply_err(req, EOPNOTSUPP);
+	struct inode *in = H(fi)->in;
+	uint64_t end;
+	int err = 0;
+
+	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE) ||
+	    ((mode & FALLOC_FL_PUNCH_HOLE) && !(mode & FALLOC_FL_KEEP_SIZE))) {
+		warn_once(WARN_FALLOCATE, "fallocate modes other than 0, KEEP_SIZE and PUNCH_HOLE "
+					  "are not supported (EOPNOTSUPP)");
+		fuse_reply_err(req, EOPNOTSUPP);
+		return;
+	}
+	if (offset < 0 || length <= 0 || (uint64_t)offset > UINT64_MAX / 2 - (uint64_t)length) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	end = (uint64_t)offset + (uint64_t)length;
+	pthread_mutex_lock(&in->wmu);
+	pthread_mutex_lock(&fs.mu);
+	if (append_only(in) && (mode & FALLOC_FL_PUNCH_HOLE)) {
+		err = EPERM;
+	} else if (mode & FALLOC_FL_PUNCH_HOLE) {
+		uint64_t size = content_size(in);
+		struct fs_map *m;
+
+		if ((uint64_t)offset < size) {
+			err = work_of(in, &m);
+			if (!err)
+				err = -fs_map_put(m, (uint64_t)offset,
+						  &(struct fs_extent){FS_HOLE, 0,
+								      (end < size ? end : size) -
+									      (uint64_t)offset});
+			if (!err)
+				in->gen++;
+		}
+	} else if (!(mode & FALLOC_FL_KEEP_SIZE) && end > content_size(in)) {
+		err = set_size(in, end);
+	}
+	pthread_mutex_unlock(&fs.mu);
+	pthread_mutex_unlock(&in->wmu);
+	fuse_reply_err(req, err);
+}
+
+/* --- file flags: chattr / lsattr ------------------------------------------------------ */
+
+/*
+ * FS_IOC_GETFLAGS / FS_IOC_SETFLAGS (chattr, lsattr) and FS_IOC_FSGETXATTR /
+ * FS_IOC_FSSETXATTR (what the kernel asks first when it sets flags, and xfs_io). The
+ * append-only flag is kept (the kernel checks CAP_LINUX_IMMUTABLE before it asks); any
+ * other flag is EOPNOTSUPP. Other ioctls are ENOTTY.
+ */
+static void op_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
+		     struct fuse_file_info *fi, unsigned flags, const void *in_buf,
+		     size_t in_bufsz, size_t out_bufsz)
+{
+	bool get = cmd == FS_IOC_GETFLAGS || cmd == FS_IOC_FSGETXATTR;
+	bool xattr = cmd == FS_IOC_FSGETXATTR || cmd == FS_IOC_FSSETXATTR;
+	size_t need = xattr ? sizeof(struct fsxattr) : sizeof(int);
+	struct fsxattr fx = {0};
+	struct txn t = {0};
+	struct fs_record rec;
+	struct inode *in;
+	int err = 0, attr = 0;
+	bool append = false;
+
+	if (flags & FUSE_IOCTL_COMPAT) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
+	if (cmd != FS_IOC_GETFLAGS && cmd != FS_IOC_SETFLAGS && !xattr) {
+		fuse_reply_err(req, ENOTTY);
+		return;
+	}
+	if ((get && out_bufsz < need) || (!get && in_bufsz < need)) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	if (!get && xattr) {
+		memcpy(&fx, in_buf, sizeof(fx));
+		append = fx.fsx_xflags & FS_XFLAG_APPEND;
+		if ((fx.fsx_xflags & ~FS_XFLAG_APPEND) || fx.fsx_extsize || fx.fsx_projid ||
+		    fx.fsx_cowextsize)
+			err = EOPNOTSUPP;
+	} else if (!get) {
+		memcpy(&attr, in_buf, sizeof(attr));
+		append = attr & FS_APPEND_FL;
+		if (attr & ~FS_APPEND_FL)
+			err = EOPNOTSUPP;
+	}
+	pthread_mutex_lock(&fs.mu);
+	in = inode_get(ino);
+	if (!in) {
+		err = ENOENT;
+	} else if (get) {
+		append = in->rec.flags & FS_REC_APPEND;
+		attr = append ? FS_APPEND_FL : 0;
+		fx.fsx_xflags = append ? FS_XFLAG_APPEND : 0;
+		fx.fsx_nextents = (uint32_t)in->rec.nextents;
+	} else if (!err) {
+		rec = in->rec;
+		if (fs.ro)
+			err = EROFS;
+		else if (!S_ISREG(in->rec.mode) && append)
+			err = EOPNOTSUPP; /* append-only directories are not kept */
+		if (!err && append != ((rec.flags & FS_REC_APPEND) != 0)) {
+			rec.flags ^= FS_REC_APPEND;
+			now(&rec.ctime_sec, &rec.ctime_nsec);
+			err = txn_record(&t, ino, &rec) < 0 ? ENOMEM : txn_commit(&t);
+			if (!err)
+				in->rec = rec;
+		}
+	}
+	txn_release(&t);
+	pthread_mutex_unlock(&fs.mu);
+	if (err)
+		fuse_reply_err(req, err);
+	else if (get)
+		fuse_reply_ioctl(req, 0, xattr ? (void *)&fx : (void *)&attr, need);
+	else
+		fuse_reply_ioctl(req, 0, NULL, 0);
 }
 
 /* --- extended attributes ---------------------------------------------------------------- */
@@ -1764,33 +2479,76 @@ static int extents_of(fuse_ino_t ino, struct fs_extent **ret, size_t *ret_n, boo
 	return err;
 }
 
+/* The 0G root of a file's content as it is now (written bytes not yet committed too). */
+static int root_now(struct inode *in, uint8_t root[32])
+{
+	struct codec_merkle m;
+	uint8_t *buf;
+	uint64_t off = 0;
+	int r;
+
+	buf = malloc(FS_HASH_BUFFER);
+	if (!buf)
+		return -ENOMEM;
+	r = codec_merkle_init(&m);
+	while (r == 0) {
+		ssize_t got = read_content(in, off, buf, FS_HASH_BUFFER);
+
+		if (got <= 0) {
+			r = got < 0 ? (int)got : 0;
+			break;
+		}
+		r = codec_merkle_update(&m, buf, (size_t)got);
+		off += (uint64_t)got;
+	}
+	if (r == 0)
+		r = off ? codec_merkle_finish(&m, root, NULL, NULL, NULL) : -ENODATA;
+	codec_merkle_release(&m);
+	free(buf);
+	return r;
+}
+
 static void xattr_root(fuse_ino_t ino, struct text *t)
 {
 	struct fs_extent *ext = NULL;
+	struct inode *in;
 	uint8_t root[32];
 	char hex[67];
 	size_t n = 0;
-	bool reg = false;
+	bool reg = false, dirty = false;
 	int r;
 
+	pthread_mutex_lock(&fs.mu);
+	in = inode_get(ino);
+	if (in) {
+		dirty = in->work != NULL;
+		in->refs++;
+	}
+	pthread_mutex_unlock(&fs.mu);
+	if (!in) {
+		t->err = ENOENT;
+		return;
+	}
 	t->err = extents_of(ino, &ext, &n, &reg);
+	if (!t->err && !reg)
+		t->err = ENODATA;
+	if (!t->err) {
+		r = dirty ? root_now(in, root) : fs_content_root(fs.node, ext, n, root);
+		if (r < 0)
+			t->err = r == -ENODATA ? ENODATA : to_errno(r);
+	}
+	free(ext);
+	pthread_mutex_lock(&fs.mu);
+	in->refs--;
+	inode_maybe_free(in);
+	pthread_mutex_unlock(&fs.mu);
 	if (t->err)
 		return;
-	if (!reg) {
-		t->err = ENODATA;
-		free(ext);
-		return;
-	}
-	r = fs_content_root(fs.node, ext, n, root);
-	free(ext);
-	if (r < 0) {
-		t->err = r == -ENODATA ? ENODATA : to_errno(r);
-		return;
-	}
 	codec_hex_encode(root, 32, hex);
 	text_add(t, "%s", hex);
 }
 
+/* The settled extents, one line each: tx_seq offset length root ("hole 0 length -"). */
 static void xattr_extents(fuse_ino_t ino, struct text *t)
 {
 	struct fs_extent *ext = NULL;
@@ -1802,6 +2560,10 @@ static void xattr_extents(fuse_ino_t ino, struct text *t)
 	for (size_t i = 0; !t->err && i < n; i++) {
 		char hex[67] = "-";
 
+		if (ext[i].tx_seq == FS_HOLE) {
+			text_add(t, "hole 0 %" PRIu64 " -\n", ext[i].length);
+			continue;
+		}
 		if (node_file_info_by_seq(fs.node, ext[i].tx_seq, fi) == 0)
 			codec_hex_encode(fi->entry.root, 32, hex);
 		text_add(t, "%" PRIu64 " %" PRIu64 " %" PRIu64 " %s\n", ext[i].tx_seq,
@@ -1813,79 +2575,60 @@ static void xattr_extents(fuse_ino_t ino, struct text *t)
 	free(fi);
 }
 
+/* A line of user.zg.versions is at most this long: two 20-digit numbers and a root. */
+#define VERSION_LINE_MAX 112
+
 struct versions_ctx {
-	uint64_t *seqs;
-	size_t n, cap;
+	struct fs_entry_cache *cache;
+	struct text *t;
+	uint64_t count, skip;
 };
 
-static int version_one(void *ctx, uint64_t version, uint64_t size)
+static int version_count(void *ctx, uint64_t seq, const struct fs_record *rec)
 {
-	struct versions_ctx *c = ctx;
-
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? 2 * c->cap : 64;
-		uint64_t *s = realloc(c->seqs, cap * sizeof(*s));
-
-		if (!s)
-			return -ENOMEM;
-		c->seqs = s;
-		c->cap = cap;
-	}
-	c->seqs[c->n++] = version;
+	((struct versions_ctx *)ctx)->count++;
 	return 0;
 }
 
-static bool same_content(const struct fs_record *a, const struct fs_record *b)
+static int version_line(void *ctx, uint64_t seq, const struct fs_record *rec)
 {
-	return a->size == b->size && a->nextents == b->nextents &&
-	       (a->nextents == 0 ||
-		memcmp(a->extents, b->extents, a->nextents * sizeof(*a->extents)) == 0);
+	struct versions_ctx *c = ctx;
+	uint8_t root[32];
+	char hex[67] = "-";
+
+	if (c->skip) {
+		c->skip--;
+		return 0;
+	}
+	if (rec->size &&
+	    fs_content_root_cached(fs.node, c->cache, rec->extents, rec->nextents, root) == 0)
+		codec_hex_encode(root, 32, hex);
+	text_add(c->t, "%" PRIu64 " %" PRIu64 " %s\n", seq, rec->size, hex);
+	return c->t->err ? -c->t->err : 0;
 }
 
-/* Every content version of the file, oldest first: the history of its inode record in
- * the volume's stream, with the records that changed only attributes folded in. */
+/* Versions, oldest first, as `zgfs versions` prints them: the newest that fit in an
+ * attribute, after a line saying how many older ones `zgfs versions` would add. */
 static void xattr_versions(fuse_ino_t ino, struct text *t)
 {
-	struct versions_ctx c = {0};
-	struct fs_record prev = {0};
-	uint8_t key[FS_KEY_MAX];
-	size_t klen = fs_key_inode(key, ino), first;
-	bool have_prev = false;
-	int r;
+	struct versions_ctx c = {.t = t};
+	uint64_t fit = (FS_XATTR_MAX - VERSION_LINE_MAX) / VERSION_LINE_MAX;
+	int r = fs_versions(fs.node, fs.stream, ino, version_count, &c);
 
-	r = node_kv_versions(fs.node, fs.stream, key, klen, version_one, &c);
-	if (r < 0) {
+	if (r == 0 && c.count > fit) {
+		c.skip = c.count - fit;
+		text_add(t, "# %" PRIu64 " older versions not listed here: zgfs versions lists "
+			    "them all\n", c.skip);
+	}
+	c.cache = r == 0 ? calloc(1, sizeof(*c.cache)) : NULL;
+	if (r == 0 && !c.cache)
+		r = -ENOMEM;
+	if (r == 0)
+		r = fs_versions(fs.node, fs.stream, ino, version_line, &c);
+	if (r < 0 && !t->err)
 		t->err = to_errno(r);
-		free(c.seqs);
-		return;
-	}
-	first = c.n > FS_VERSIONS_MAX ? c.n - FS_VERSIONS_MAX : 0;
-	for (size_t i = first; i < c.n && !t->err; i++) {
-		struct node_value v;
-		struct fs_record rec;
-		uint8_t root[32];
-		char hex[67] = "-";
-
-		if (node_kv_read_at(fs.node, fs.stream, key, klen, c.seqs[i], &v) < 0)
-			continue;
-		if (v.len == 0 || fs_record_decode(v.data, v.len, &rec) < 0) {
-			free(v.data);
-			continue; /* a deletion (a reused name is another inode) */
-		}
-		free(v.data);
-		if (have_prev && same_content(&prev, &rec)) {
-			fs_record_release(&rec);
-			continue;
-		}
-		if (rec.size && fs_content_root(fs.node, rec.extents, rec.nextents, root) == 0)
-			codec_hex_encode(root, 32, hex);
-		text_add(t, "%" PRIu64 " %" PRIu64 " %s\n", c.seqs[i], rec.size, hex);
-		fs_record_release(&prev);
-		prev = rec;
-		have_prev = true;
-	}
-	fs_record_release(&prev);
-	free(c.seqs);
+	fs_entry_cache_release(c.cache);
+	free(c.cache);
 }
 
 static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
@@ -1995,6 +2738,7 @@ static const struct fuse_lowlevel_ops ops = {
 	.removexattr = op_removexattr,
 	.create = op_create,
 	.fallocate = op_fallocate,
+	.ioctl = op_ioctl,
 };
 
 /* --- the session ----------------------------------------------------------------------- */
@@ -2022,6 +2766,10 @@ static void release_all(void)
 				free(in->dir);
 			}
 			fs_record_release(&in->rec);
+			fs_map_release(in->work);
+			free(in->work);
+			node_upload_abort(in->up);
+			pthread_mutex_destroy(&in->wmu);
 			free(in);
 		}
 	}
@@ -2044,7 +2792,10 @@ int fs_main(const struct fs_config *cfg)
 	fs.node = cfg->node;
 	fs.ro = cfg->read_only;
 	fs.node_url = cfg->node_url;
+	fs.append_only = cfg->append_only;
+	fs.writeback = cfg->writeback;
 	pthread_mutex_init(&fs.mu, NULL);
+	pthread_cond_init(&fs.wake, NULL);
 	fs_volume_stream(cfg->volume ? cfg->volume : "default", fs.stream);
 	r = volume_load();
 	if (r < 0) {
@@ -2053,8 +2804,9 @@ int fs_main(const struct fs_config *cfg)
 		goto out;
 	}
 	snprintf(opts, sizeof(opts),
-		 "fsname=zgfs,subtype=zgfs,default_permissions,auto_unmount%s",
-		 cfg->read_only ? ",ro" : "");
+		 "fsname=zgfs,subtype=zgfs,default_permissions,auto_unmount%s%s%s",
+		 cfg->read_only ? ",ro" : "", cfg->fuse_opts ? "," : "",
+		 cfg->fuse_opts ? cfg->fuse_opts : "");
 	se = fuse_session_new(&args, &ops, sizeof(ops), NULL);
 	if (!se) {
 		r = -EINVAL;
@@ -2069,8 +2821,12 @@ int fs_main(const struct fs_config *cfg)
 		ready(cfg->ready_fd, msg);
 		goto out;
 	}
-	fs_log("ready: %s mounted (%zu inodes, verify %s)", cfg->mountpoint, fs.ninodes,
-	       cfg->verify ? "always" : "never");
+	fs.se = se;
+	if (!fs.ro && pthread_create(&fs.worker, NULL, worker_main, NULL) == 0)
+		fs.worker_running = true;
+	fs_log("ready: %s mounted (%zu inodes, verify %s%s%s)", cfg->mountpoint, fs.ninodes,
+	       cfg->verify ? "always" : "never", fs.append_only ? ", append-only" : "",
+	       fs.writeback ? ", writeback" : "");
 	ready(cfg->ready_fd, "ok\n");
 	loop = fuse_loop_cfg_create();
 	if (!loop) {
@@ -2083,6 +2839,7 @@ int fs_main(const struct fs_config *cfg)
 		fuse_loop_cfg_set_max_threads(loop, cfg->max_threads);
 	r = fuse_session_loop_mt(se, loop);
 	r = r > 0 ? 0 : r; /* a signal number: stopped by a signal, cleanly */
+	settle_all();
 	fuse_session_unmount(se);
 	fs_log("unmounted %s", cfg->mountpoint);
 out:
@@ -2092,6 +2849,9 @@ out:
 		fuse_session_destroy(se);
 	}
 	fuse_opt_free_args(&args);
+	if (fs.worker_running)
+		settle_all();
+	free(fs.queue);
 	release_all();
 	return r;
 }

@@ -28,6 +28,9 @@ struct fs_config {
 	int ready_fd;		  /* written "ok\n" or an error line once mounted; -1: none */
 	const char *node_url;	  /* where this mount's node answers RPC, for user.zg.node */
 	unsigned max_threads;	  /* FUSE worker threads (0: libfuse's default) */
+	bool append_only;	  /* -o append_only: every file as if `chattr +a` */
+	bool writeback;		  /* close() leaves the commit to fsync, unmount or a delay */
+	const char *fuse_opts;	  /* further -o options for the kernel (comma list), or NULL */
 };
 
 /*
@@ -40,10 +43,19 @@ int fs_main(const struct fs_config *cfg);
 /* The stream id of a volume: keccak256("zgfs volume " + name). */
 void fs_volume_stream(const char *name, uint8_t ret_stream[NODE_STREAM_ID_SIZE]);
 
-/* One extent: bytes [offset, offset + length) of log entry tx_seq. */
+/* One extent: bytes [offset, offset + length) of log entry tx_seq. A hole (tx_seq
+ * FS_HOLE, offset 0) reads as length zero bytes and is stored as nothing. */
 struct fs_extent {
 	uint64_t tx_seq, offset, length;
 };
+
+#define FS_HOLE UINT64_MAX
+
+/* Inode record flags. */
+#define FS_REC_APPEND 0x1u    /* `chattr +a`: writes only at EOF, truncate only to 0 */
+#define FS_REC_COMPACTED 0x2u /* this version rewrote the previous one's extents as one
+				 entry: the same content, not listed as a version */
+#define FS_REC_FLAGS (FS_REC_APPEND | FS_REC_COMPACTED)
 
 /* An inode record as kept in the volume's stream. */
 struct fs_record {
@@ -52,6 +64,9 @@ struct fs_record {
 	int64_t atime_sec, mtime_sec, ctime_sec;
 	uint32_t atime_nsec, mtime_nsec, ctime_nsec;
 	uint64_t parent; /* directories: the parent directory's inode */
+	uint32_t flags;	 /* FS_REC_* */
+	uint64_t prev;	 /* the inode whose history this file continues (it was renamed onto
+			    that inode's name), or 0 */
 	size_t nextents;
 	struct fs_extent *extents; /* malloc'd (fs_record_release) */
 	size_t target_len;
@@ -78,9 +93,42 @@ void fs_record_release(struct fs_record *r); /* NULL-safe */
 ssize_t fs_read_extents(struct node *n, const struct fs_extent *ext, size_t next, uint64_t off,
 			void *buf, size_t len, uint64_t *ret_failed_seq);
 
+/*
+ * fs_versions() - every version of a file, oldest first, following its history across
+ * rename-replace (fs_record.prev): for each, fn gets the KV seq of the record and the
+ * record (borrowed for the call). Records that change only attributes, compactions
+ * (FS_REC_COMPACTED) and the empty record a file is created with (when more follow) are
+ * not versions. fn returns non-zero to stop (returned as is). Returns 0 or -errno.
+ */
+typedef int fs_version_fn(void *ctx, uint64_t seq, const struct fs_record *rec);
+int fs_versions(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE], uint64_t ino,
+		fs_version_fn *fn, void *ctx);
+
 /* fs_content_root() - the 0G root of content made of extents: the entry's own root when
  * one extent is a whole entry, else hashed from the bytes. -ENODATA when it is empty. */
 int fs_content_root(struct node *n, const struct fs_extent *ext, size_t next,
 		    uint8_t ret_root[32]);
+
+/*
+ * Roots of many versions of one file (zgfs versions, user.zg.versions): versions share
+ * most of their entries, so small entries (at most FS_ENTRY_CACHE_ENTRY_MAX bytes, up to
+ * FS_ENTRY_CACHE_MAX in all) are read once, verified, and kept here. Zero-initialize; one
+ * thread at a time; fs_entry_cache_release() frees what it holds.
+ */
+#define FS_ENTRY_CACHE_SLOTS 1024
+struct fs_entry_slot {
+	uint64_t seq;
+	uint8_t *data;
+	size_t len;
+};
+struct fs_entry_cache {
+	struct fs_entry_slot slot[FS_ENTRY_CACHE_SLOTS];
+	size_t bytes;
+};
+void fs_entry_cache_release(struct fs_entry_cache *c); /* NULL-safe */
+
+/* fs_content_root_cached() - fs_content_root() through a cache of small entries. */
+int fs_content_root_cached(struct node *n, struct fs_entry_cache *c, const struct fs_extent *ext,
+			   size_t next, uint8_t ret_root[32]);
 
 #endif

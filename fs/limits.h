@@ -4,9 +4,29 @@
 #ifndef FS_LIMITS_H
 #define FS_LIMITS_H
 
-/* Extents one file may have: each append adds one. Past it, appends fail with EFBIG;
- * rewriting the file (O_TRUNC) starts over. */
+/* Extents one file may have (a record's limit). A file that would pass it is settled
+ * and rewritten as one entry first. */
 #define FS_EXTENTS_MAX 65536u
+
+/* Compaction: a file whose settled map has more than this many extents, and more than
+ * one per FS_COMPACT_BYTES_PER_EXTENT of its size, is rewritten as one entry in the
+ * background (so rewriting a large file in small pieces does not copy it every time). */
+#define FS_COMPACT_EXTENTS 64u
+#define FS_COMPACT_BYTES_PER_EXTENT (1u << 20)
+/* ... unless holes would be written out as more zeros than this. */
+#define FS_COMPACT_HOLES_MAX (64ull << 20)
+
+/* Bytes one file's upload (its uncommitted writes) may hold before it is committed. */
+#define FS_UPLOAD_MAX (1ull << 40)
+/* Every this many bytes, an upload that is mostly overwritten bytes is committed. */
+#define FS_UPLOAD_CHECK (256ull << 20)
+
+/* Files with uncommitted writes (each holds an upload, a pack file of the node) past
+ * which the one dirty longest is committed before another upload starts. */
+#define FS_UPLOADS_MAX 256u
+
+/* --writeback: uncommitted writes are committed within this many milliseconds. */
+#define FS_WRITEBACK_DELAY_MS 1000u
 
 /* Longest symlink target. */
 #define FS_SYMLINK_MAX 4095u
@@ -24,10 +44,15 @@
  * segment, hashed once) and are served from it. One per open file that reads. */
 #define FS_READ_WINDOW (256u * 1024)
 
+/* The entry cache of fs_content_root_cached(): entries up to this size are kept ... */
+#define FS_ENTRY_CACHE_ENTRY_MAX (256u << 10)
+/* ... up to this many bytes in all. */
+#define FS_ENTRY_CACHE_MAX (64u << 20)
+
 /* Largest xattr value produced (the extents and versions lists). */
 #define FS_XATTR_MAX (64u * 1024)
 
-/* Versions listed by user.zg.versions (newest kept when a file has more). */
-#define FS_VERSIONS_MAX 1024u
+/* Inodes one file's history may chain through (each rename-replace adds one). */
+#define FS_HISTORY_MAX (1u << 20)
 
 #endif

@@ -2,9 +2,10 @@
  * The volume's records: keys, the inode record codec, and reading content made of
  * extents. Shared by the mount and the command line (zgfs cat --version).
  *
- * Inode record, big-endian: u8 format (1); u32 mode, uid, gid, nlink; u64 size;
- * 3 × (i64 sec, u32 nsec) for atime, mtime, ctime; u64 parent; u32 n extents, each
- * u64 tx_seq, offset, length; u32 target length, target bytes. Nothing may follow.
+ * Inode record, big-endian: u8 format (2); u32 mode, uid, gid, nlink; u64 size;
+ * 3 × (i64 sec, u32 nsec) for atime, mtime, ctime; u64 parent; u32 flags; u64 prev;
+ * u32 n extents, each u64 tx_seq, offset, length (tx_seq 2^64-1: a hole); u32 target
+ * length, target bytes. Nothing may follow. Format 1 lacks flags and prev.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -16,7 +17,7 @@
 #include "fs/fs.h"
 #include "fs/limits.h"
 
-#define RECORD_FORMAT 1
+#define RECORD_FORMAT 2
 
 void fs_volume_stream(const char *name, uint8_t ret_stream[NODE_STREAM_ID_SIZE])
 {
@@ -49,7 +50,9 @@ size_t fs_key_dirent(uint8_t key[FS_KEY_MAX], uint64_t parent, const char *name,
 	return 9 + len;
 }
 
-#define FIXED_SIZE (1 + 4 * 4 + 8 + 3 * 12 + 8 + 4 + 4)
+/* Format 1 (no flags, no history link, no holes) is still read; format 2 is written. */
+#define FIXED_SIZE_V1 (1 + 4 * 4 + 8 + 3 * 12 + 8 + 4 + 4)
+#define FIXED_SIZE (FIXED_SIZE_V1 + 4 + 8)
 
 int fs_record_encode(const struct fs_record *r, uint8_t **ret, size_t *ret_len)
 {
@@ -74,6 +77,8 @@ int fs_record_encode(const struct fs_record *r, uint8_t **ret, size_t *ret_len)
 	codec_put_be64(p, (uint64_t)r->ctime_sec), p += 8;
 	codec_put_be32(p, r->ctime_nsec), p += 4;
 	codec_put_be64(p, r->parent), p += 8;
+	codec_put_be32(p, r->flags), p += 4;
+	codec_put_be64(p, r->prev), p += 8;
 	codec_put_be32(p, (uint32_t)r->nextents), p += 4;
 	for (size_t i = 0; i < r->nextents; i++) {
 		codec_put_be64(p, r->extents[i].tx_seq), p += 8;
@@ -94,11 +99,13 @@ int fs_record_decode(const uint8_t *p, size_t len, struct fs_record *ret)
 	const uint8_t *end = p + len;
 	uint64_t total = 0;
 	uint32_t n, tl;
+	uint8_t format;
 
-	if (len < FIXED_SIZE || p[0] != RECORD_FORMAT)
+	if (len < FIXED_SIZE_V1 || (p[0] != 1 && p[0] != RECORD_FORMAT) ||
+	    (p[0] == RECORD_FORMAT && len < FIXED_SIZE))
 		return -EINVAL;
 	memset(&r, 0, sizeof(r));
-	p++;
+	format = *p++;
 	r.mode = codec_get_be32(p), p += 4;
 	r.uid = codec_get_be32(p), p += 4;
 	r.gid = codec_get_be32(p), p += 4;
@@ -111,6 +118,12 @@ int fs_record_decode(const uint8_t *p, size_t len, struct fs_record *ret)
 	r.ctime_sec = (int64_t)codec_get_be64(p), p += 8;
 	r.ctime_nsec = codec_get_be32(p), p += 4;
 	r.parent = codec_get_be64(p), p += 8;
+	if (format >= 2) {
+		r.flags = codec_get_be32(p), p += 4;
+		r.prev = codec_get_be64(p), p += 8;
+		if (r.flags & ~FS_REC_FLAGS)
+			return -EINVAL;
+	}
 	n = codec_get_be32(p), p += 4;
 	if (n > FS_EXTENTS_MAX || (size_t)(end - p) < (size_t)n * 24 + 4)
 		return -EINVAL;
@@ -121,10 +134,19 @@ int fs_record_decode(const uint8_t *p, size_t len, struct fs_record *ret)
 	}
 	r.nextents = n;
 	for (uint32_t i = 0; i < n; i++) {
-		r.extents[i].tx_seq = codec_get_be64(p), p += 8;
-		r.extents[i].offset = codec_get_be64(p), p += 8;
-		r.extents[i].length = codec_get_be64(p), p += 8;
-		total += r.extents[i].length;
+		struct fs_extent *e = &r.extents[i];
+
+		e->tx_seq = codec_get_be64(p), p += 8;
+		e->offset = codec_get_be64(p), p += 8;
+		e->length = codec_get_be64(p), p += 8;
+		/* Lengths add up without wrapping; a hole has no offset; no empty extents. */
+		if (e->length == 0 || e->length > UINT64_MAX - total ||
+		    e->offset > UINT64_MAX - e->length ||
+		    (e->tx_seq == FS_HOLE && (e->offset || format < 2))) {
+			free(r.extents);
+			return -EINVAL;
+		}
+		total += e->length;
 	}
 	tl = codec_get_be32(p), p += 4;
 	if (tl > FS_SYMLINK_MAX || (size_t)(end - p) != tl || total != r.size ||
@@ -179,6 +201,11 @@ ssize_t fs_read_extents(struct node *n, const struct fs_extent *ext, size_t next
 
 			if (want > elen - rel)
 				want = (size_t)(elen - rel);
+			if (ext[i].tx_seq == FS_HOLE) {
+				memset(out + done, 0, want);
+				done += want;
+				continue;
+			}
 			r = node_read(n, ext[i].tx_seq, ext[i].offset + rel, out + done, want, &got);
 			if (r == 0 && got == 0)
 				r = -EIO; /* the entry is shorter than its extent says */
@@ -206,7 +233,7 @@ int fs_content_root(struct node *n, const struct fs_extent *ext, size_t next,
 		size += ext[i].length;
 	if (size == 0)
 		return -ENODATA;
-	if (next == 1 && ext[0].offset == 0) {
+	if (next == 1 && ext[0].offset == 0 && ext[0].tx_seq != FS_HOLE) {
 		struct node_file_info *fi = malloc(sizeof(*fi));
 
 		if (!fi)
@@ -233,6 +260,288 @@ int fs_content_root(struct node *n, const struct fs_extent *ext, size_t next,
 		}
 		r = codec_merkle_update(&m, buf, (size_t)got);
 		off += (uint64_t)got;
+	}
+	if (r == 0)
+		r = codec_merkle_finish(&m, ret_root, NULL, NULL, NULL);
+	codec_merkle_release(&m);
+	free(buf);
+	return r;
+}
+
+/* --- versions ------------------------------------------------------------------------ */
+
+struct seqs {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+static int seq_add(void *ctx, uint64_t version, uint64_t size)
+{
+	struct seqs *s = ctx;
+
+	(void)size;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 64;
+		uint64_t *v = realloc(s->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = version;
+	return 0;
+}
+
+/* One inode of a history: its record's KV versions, oldest first. */
+struct link_seqs {
+	uint64_t ino;
+	struct seqs seqs;
+};
+
+static bool same_content(const struct fs_record *a, const struct fs_record *b)
+{
+	return a->size == b->size && a->nextents == b->nextents &&
+	       (a->nextents == 0 ||
+		memcmp(a->extents, b->extents, a->nextents * sizeof(*a->extents)) == 0);
+}
+
+/* The record key of ino had at seq; 1 when it was a deletion or unreadable. */
+static int record_at(struct node *n, const uint8_t *stream, uint64_t ino, uint64_t seq,
+		     struct fs_record *ret)
+{
+	uint8_t key[FS_KEY_MAX];
+	size_t klen = fs_key_inode(key, ino);
+	struct node_value v;
+	int r = node_kv_read_at(n, stream, key, klen, seq, &v);
+
+	if (r < 0)
+		return r == -ENOENT ? 1 : r;
+	r = v.len == 0 || fs_record_decode(v.data, v.len, ret) < 0 ? 1 : 0;
+	free(v.data);
+	return r;
+}
+
+/* Collects the chain ino, prev(ino), prev(prev(ino)) ... newest first. */
+static int history_chain(struct node *n, const uint8_t *stream, uint64_t ino,
+			 struct link_seqs **ret, size_t *ret_n)
+{
+	struct link_seqs *v = NULL;
+	size_t cnt = 0, cap = 0;
+	int r = 0;
+
+	while (ino && cnt < FS_HISTORY_MAX) {
+		uint8_t key[FS_KEY_MAX];
+		size_t klen = fs_key_inode(key, ino);
+		struct link_seqs *l;
+		uint64_t prev = 0;
+
+		if (cnt == cap) {
+			size_t ncap = cap ? 2 * cap : 8;
+			struct link_seqs *nv = realloc(v, ncap * sizeof(*nv));
+
+			if (!nv) {
+				r = -ENOMEM;
+				break;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		l = &v[cnt++];
+		*l = (struct link_seqs){.ino = ino};
+		r = node_kv_versions(n, stream, key, klen, seq_add, &l->seqs);
+		if (r < 0)
+			break;
+		/* The newest readable record names the inode this one replaced. */
+		for (size_t i = l->seqs.n; i-- > 0;) {
+			struct fs_record rec;
+			int q = record_at(n, stream, ino, l->seqs.v[i], &rec);
+
+			if (q < 0) {
+				r = q;
+				break;
+			}
+			if (q == 0) {
+				prev = rec.prev;
+				fs_record_release(&rec);
+				break;
+			}
+		}
+		if (r < 0)
+			break;
+		ino = prev;
+	}
+	if (r < 0) {
+		for (size_t i = 0; i < cnt; i++)
+			free(v[i].seqs.v);
+		free(v);
+		return r;
+	}
+	*ret = v;
+	*ret_n = cnt;
+	return 0;
+}
+
+int fs_versions(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE], uint64_t ino,
+		fs_version_fn *fn, void *ctx)
+{
+	struct link_seqs *chain = NULL;
+	struct fs_record prev = {0};
+	bool have_prev = false;
+	size_t nchain = 0;
+	int r = history_chain(n, stream, ino, &chain, &nchain);
+
+	for (size_t c = nchain; r == 0 && c-- > 0;) {
+		struct link_seqs *l = &chain[c];
+
+		for (size_t i = 0; r == 0 && i < l->seqs.n; i++) {
+			struct fs_record rec;
+			int q = record_at(n, stream, l->ino, l->seqs.v[i], &rec);
+
+			if (q != 0) {
+				r = q < 0 ? q : 0;
+				continue;
+			}
+			/* Not versions: a compaction, an attribute change, the empty record a file
+			 * starts with when it is written later. */
+			if ((rec.flags & FS_REC_COMPACTED) ||
+			    (have_prev && same_content(&prev, &rec)) ||
+			    (i == 0 && rec.size == 0 && i + 1 < l->seqs.n)) {
+				fs_record_release(&rec);
+				continue;
+			}
+			r = fn(ctx, l->seqs.v[i], &rec);
+			fs_record_release(&prev);
+			prev = rec;
+			have_prev = true;
+		}
+	}
+	fs_record_release(&prev);
+	for (size_t i = 0; i < nchain; i++)
+		free(chain[i].seqs.v);
+	free(chain);
+	return r;
+}
+
+/* --- roots of many versions ------------------------------------------------------------ */
+
+void fs_entry_cache_release(struct fs_entry_cache *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < FS_ENTRY_CACHE_SLOTS; i++)
+		free(c->slot[i].data);
+	memset(c, 0, sizeof(*c));
+}
+
+/* The bytes of a small entry, from the cache or read once into it; NULL when the entry is
+ * too large to keep (then the caller reads it from the node). */
+static const uint8_t *cached_entry(struct node *n, struct fs_entry_cache *c, uint64_t seq,
+				   size_t *ret_len, int *ret_err)
+{
+	struct fs_entry_slot *sl = &c->slot[seq % FS_ENTRY_CACHE_SLOTS];
+	struct node_file_info *fi;
+	uint8_t *data;
+	size_t got = 0;
+	int r;
+
+	*ret_err = 0;
+	if (sl->data && sl->seq == seq) {
+		*ret_len = sl->len;
+		return sl->data;
+	}
+	fi = malloc(sizeof(*fi));
+	if (!fi) {
+		*ret_err = -ENOMEM;
+		return NULL;
+	}
+	r = node_file_info_by_seq(n, seq, fi);
+	if (r < 0 || fi->entry.length > FS_ENTRY_CACHE_ENTRY_MAX ||
+	    c->bytes + fi->entry.length > FS_ENTRY_CACHE_MAX) {
+		*ret_err = r < 0 ? r : 0;
+		free(fi);
+		return NULL;
+	}
+	data = malloc(fi->entry.length ? fi->entry.length : 1);
+	r = data ? node_read(n, seq, 0, data, fi->entry.length, &got) : -ENOMEM;
+	if (r == 0 && got != fi->entry.length)
+		r = -EIO;
+	free(fi);
+	if (r < 0) {
+		free(data);
+		*ret_err = r;
+		return NULL;
+	}
+	if (sl->data)
+		c->bytes -= sl->len;
+	free(sl->data);
+	sl->data = data;
+	sl->len = got;
+	sl->seq = seq;
+	c->bytes += got;
+	*ret_len = got;
+	return data;
+}
+
+int fs_content_root_cached(struct node *n, struct fs_entry_cache *c, const struct fs_extent *ext,
+			   size_t next, uint8_t ret_root[32])
+{
+	static const uint8_t zeros[4096];
+	struct codec_merkle m;
+	uint8_t *buf = NULL;
+	uint64_t size = 0;
+	int r;
+
+	for (size_t i = 0; i < next; i++)
+		size += ext[i].length;
+	if (size == 0)
+		return -ENODATA;
+	if (next == 1 && ext[0].offset == 0 && ext[0].tx_seq != FS_HOLE)
+		return fs_content_root(n, ext, next, ret_root); /* maybe the entry's own root */
+	r = codec_merkle_init(&m);
+	for (size_t i = 0; r == 0 && i < next; i++) {
+		const struct fs_extent *e = &ext[i];
+		const uint8_t *data = NULL;
+		size_t len = 0;
+
+		if (e->tx_seq == FS_HOLE) {
+			for (uint64_t done = 0; r == 0 && done < e->length;) {
+				size_t k = e->length - done < sizeof(zeros) ? (size_t)(e->length - done)
+									      : sizeof(zeros);
+
+				r = codec_merkle_update(&m, zeros, k);
+				done += k;
+			}
+			continue;
+		}
+		data = cached_entry(n, c, e->tx_seq, &len, &r);
+		if (r < 0)
+			break;
+		if (data && (e->offset > len || e->length > len - e->offset)) {
+			r = -EIO; /* the extent says more than the entry holds */
+			break;
+		}
+		if (data) {
+			r = codec_merkle_update(&m, data + e->offset, (size_t)e->length);
+			continue;
+		}
+		/* A large entry: read its part in pieces. */
+		if (!buf && !(buf = malloc(FS_HASH_BUFFER))) {
+			r = -ENOMEM;
+			break;
+		}
+		for (uint64_t done = 0; r == 0 && done < e->length;) {
+			size_t want = e->length - done < FS_HASH_BUFFER ? (size_t)(e->length - done)
+								       : FS_HASH_BUFFER,
+			       got = 0;
+
+			r = node_read(n, e->tx_seq, e->offset + done, buf, want, &got);
+			if (r == 0 && got != want)
+				r = -EIO;
+			if (r == 0)
+				r = codec_merkle_update(&m, buf, want);
+			done += want;
+		}
 	}
 	if (r == 0)
 		r = codec_merkle_finish(&m, ret_root, NULL, NULL, NULL);

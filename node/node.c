@@ -55,6 +55,12 @@ int node_upload_write(struct node_upload *u, const void *data, size_t len)
 	return u->node->ops->upload_write(u, data, len);
 }
 
+int node_upload_read(struct node_upload *u, uint64_t off, void *buf, size_t len,
+		     size_t *ret_len)
+{
+	return u->node->ops->upload_read(u, off, buf, len, ret_len);
+}
+
 int node_upload_finish(struct node_upload *u, struct node_file_info *ret_info)
 {
 	return u->node->ops->upload_finish(u, ret_info);

@@ -105,6 +105,10 @@ int node_upload_begin(struct node *n, const uint8_t *tags, size_t tags_len,
 		      struct node_upload **ret_upload);
 int node_upload_write(struct node_upload *u, const void *data, size_t len);
 int node_upload_finish(struct node_upload *u, struct node_file_info *ret_info);
+/* node_upload_read() - bytes [off, off + len) of what was written to the upload so far
+ * (fewer at its end, *ret_len). The caller keeps one thread at a time on an upload. */
+int node_upload_read(struct node_upload *u, uint64_t off, void *buf, size_t len,
+		     size_t *ret_len);
 void node_upload_abort(struct node_upload *u);
 
 /*

@@ -21,6 +21,8 @@ struct node_ops {
 	int (*upload_begin)(struct node *n, const uint8_t *tags, size_t tags_len,
 			    struct node_upload **ret);
 	int (*upload_write)(struct node_upload *u, const void *data, size_t len);
+	int (*upload_read)(struct node_upload *u, uint64_t off, void *buf, size_t len,
+			   size_t *ret_len);
 	int (*upload_finish)(struct node_upload *u, struct node_file_info *ret);
 	void (*upload_abort)(struct node_upload *u);
 	int (*read)(struct node *n, uint64_t tx_seq, uint64_t offset, void *buf, size_t len,

@@ -605,6 +605,12 @@ static int local_upload_write(struct node_upload *base, const void *data, size_t
 	return node_store_writer_write(((struct local_upload *)base)->w, data, len);
 }
 
+static int local_upload_read(struct node_upload *base, uint64_t off, void *buf, size_t len,
+			     size_t *ret_len)
+{
+	return node_store_writer_read(((struct local_upload *)base)->w, off, buf, len, ret_len);
+}
+
 static void local_upload_abort(struct node_upload *base)
 {
 	struct local_upload *u = (struct local_upload *)base;
@@ -853,6 +859,7 @@ static const struct node_ops local_ops = {
 	.file_info_by_root = local_info_by_root,
 	.upload_begin = local_upload_begin,
 	.upload_write = local_upload_write,
+	.upload_read = local_upload_read,
 	.upload_finish = local_upload_finish,
 	.upload_abort = local_upload_abort,
 	.read = local_read,

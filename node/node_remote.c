@@ -621,6 +621,34 @@ static int remote_upload_write(struct node_upload *base, const void *data, size_
 	return u->err;
 }
 
+static int remote_upload_read(struct node_upload *base, uint64_t off, void *buf, size_t len,
+			      size_t *ret_len)
+{
+	struct remote_upload *u = (struct remote_upload *)base;
+	uint8_t *out = buf;
+	size_t done = 0;
+
+	if (u->err)
+		return u->err;
+	if (off >= u->m.size) {
+		*ret_len = 0;
+		return 0;
+	}
+	if (len > u->m.size - off)
+		len = (size_t)(u->m.size - off);
+	while (done < len) {
+		ssize_t r = pread(u->fd, out + done, len - done, (off_t)(off + done));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? -errno : -EIO;
+		done += (size_t)r;
+	}
+	*ret_len = len;
+	return 0;
+}
+
 static void remote_upload_abort(struct node_upload *base)
 {
 	struct remote_upload *u = (struct remote_upload *)base;
@@ -1387,6 +1415,7 @@ static const struct node_ops remote_ops = {
     .upload_begin = remote_upload_begin,
     .upload_write = remote_upload_write,
     .upload_finish = remote_upload_finish,
+    .upload_read = remote_upload_read,
     .upload_abort = remote_upload_abort,
     .read = remote_read,
     .segment = remote_segment,

@@ -971,6 +971,40 @@ static int writer_flush(struct node_store_writer *w)
 	return 0;
 }
 
+int node_store_writer_read(struct node_store_writer *w, uint64_t off, void *buf, size_t len,
+			   size_t *ret_len)
+{
+	uint64_t on_disk = w->length - w->buffered;
+	uint8_t *out = buf;
+	size_t done = 0;
+
+	if (w->err)
+		return w->err;
+	if (off >= w->length) {
+		*ret_len = 0;
+		return 0;
+	}
+	if (len > w->length - off)
+		len = (size_t)(w->length - off);
+	while (done < len && off + done < on_disk) {
+		size_t want = len - done;
+		ssize_t r;
+
+		if (want > on_disk - (off + done))
+			want = (size_t)(on_disk - (off + done));
+		r = node_io_pread(w->pack->fd, out + done, want, w->offset + off + done);
+		if (r < 0)
+			return (int)r;
+		if (r == 0)
+			return -EIO; /* the pack is shorter than what was written to it */
+		done += (size_t)r;
+	}
+	if (done < len)
+		memcpy(out + done, w->buf + (off + done - on_disk), len - done);
+	*ret_len = len;
+	return 0;
+}
+
 int node_store_writer_write(struct node_store_writer *w, const void *data, size_t len)
 {
 	int r;

@@ -97,6 +97,14 @@ struct node_store_info {
 int node_store_writer_new(struct node_store *s, struct node_store_writer **ret_writer);
 int node_store_writer_write(struct node_store_writer *w, const void *data, size_t len);
 /*
+ * node_store_writer_read() - bytes [off, off + len) of what the writer has taken so far,
+ * buffered ones included (its own bytes, not yet verified by anyone: they were hashed as
+ * they came). Reading past what was written returns fewer bytes (*ret_len). Same thread
+ * rule as write(): the caller keeps one thread at a time on a writer.
+ */
+int node_store_writer_read(struct node_store_writer *w, uint64_t off, void *buf, size_t len,
+			   size_t *ret_len);
+/*
  * node_store_writer_seal() - sync the bytes and record the writer as pending (durable), so
  * that recovery can find it; fills ret_sub's length and nodes (the caller adds tags).
  * -EINVAL when nothing was written. After seal, only commit or abort.

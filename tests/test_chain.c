@@ -707,7 +707,7 @@ static void test_threads(const char *dir)
 	struct chain_flow f;
 	struct chain_verify_report rep;
 	uint8_t seen[40] = {0};
-	int fails = 0, distinct = 1;
+	int fails = 0, distinct = 1, verified;
 
 	if (!ok(chain_local_open(dir, sk, &c) == 0, "a third ledger opens"))
 		return;
@@ -729,7 +729,12 @@ static void test_threads(const char *dir)
 	chain_flow_info(c, &f);
 	ok(fails == 0 && distinct && f.next_tx_seq == 40 && f.length == 41,
 	   "4 threads x 10 submissions: tx seqs 0..39, each once; flow length 41");
-	ok(chain_verify(c, &rep) == 0 && rep.blocks == 41, "and the chain verifies");
+	/* Submissions that meet share a block (group commit): 40 in at most 40 blocks. */
+	memset(&rep, 0, sizeof(rep));
+	verified = chain_verify(c, &rep);
+	ok(verified == 0 && rep.blocks >= 2 && rep.blocks <= 41,
+	   "and the chain verifies (%llu blocks for 40 submissions)",
+	   (unsigned long long)rep.blocks);
 	chain_close(c);
 }
 

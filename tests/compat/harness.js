@@ -13,6 +13,16 @@ function loadSdk() {
   }
 }
 
+// A module installed in tests/compat/node_modules, or exit 77 with the reason.
+function loadModule(name) {
+  try {
+    return require(path.join(__dirname, 'node_modules', name));
+  } catch (e) {
+    console.log(`1..0 # SKIP ${name} is not installed in tests/compat/node_modules (run ./setup.sh)`);
+    process.exit(77);
+  }
+}
+
 class Tap {
   constructor() {
     this.n = 0;
@@ -106,4 +116,4 @@ function freePort() {
   });
 }
 
-module.exports = { loadSdk, Tap, rng, randomBytes, startNode, stopNode, freePort };
+module.exports = { loadSdk, loadModule, Tap, rng, randomBytes, startNode, stopNode, freePort };

@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Durability of the mount: SIGKILL the daemon while writers run; nothing acknowledged lost.
 
-usage: crash_mount.py ZGFS [ROUNDS]
+usage: crash_mount.py ZGFS [ROUNDS] [--writeback]
 
 Each round (default 20) mounts one data directory with `zgfs mount -f`, runs writer
 threads doing ordinary system calls on the mount (create and write, O_TRUNC rewrites,
-O_APPEND appends, fsync in the middle or not, close, rename onto other names, unlink) and
-records what returned 0, then SIGKILLs the daemon at a random moment. After each kill:
+O_APPEND appends, writes in place at random offsets, truncates up and down, fsync in the
+middle or not, close, rename onto other names, unlink) and records what returned 0, then
+SIGKILLs the daemon at a random moment. With --writeback the mount is `zgfs mount
+--writeback`, where close() does not make a file durable: only fsync is an
+acknowledgement there (and a rename carries what was acknowledged). After each kill:
   - the mount goes away by itself (auto_unmount);
   - `zgfs chain verify` passes on the data directory;
   - after a remount, every file holds its last acknowledged content (close, fsync,
@@ -33,7 +36,9 @@ import mountlib as ml  # noqa: E402
 if len(sys.argv) < 2:
     sys.exit("usage: crash_mount.py ZGFS [ROUNDS]")
 ZGFS = os.path.abspath(sys.argv[1])
-ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 20
+ARGS = [a for a in sys.argv[2:] if not a.startswith("--")]
+ROUNDS = int(ARGS[0]) if ARGS else 20
+WRITEBACK = "--writeback" in sys.argv[2:]
 BUDGET = 170.0  # seconds for all rounds; workloads get shorter when rounds run slow
 THREADS, FILES = 3, 6
 KiB, MiB = 1024, 1 << 20
@@ -63,6 +68,15 @@ class Model:
         with self.lock:
             self.acked[name] = state
             self.tried[name] = []
+
+    def move(self, src, dst, data):
+        """A rename under --writeback: dst gets what src had acknowledged, and may hold
+        what src held since."""
+        with self.lock:
+            self.acked[dst] = self.acked.get(src, ABSENT)
+            self.tried[dst] = list(self.tried.get(src, [])) + [data]
+            self.acked[src] = ABSENT
+            self.tried[src] = []
 
     def allowed(self, name):
         with self.lock:
@@ -126,7 +140,7 @@ class Writer(threading.Thread):
                 pass
             raise
         os.close(fd)
-        self.model.ack(name, data)
+        self.closed(name, data)
         self.live[name] = data
 
     def append(self, name):
@@ -149,8 +163,46 @@ class Writer(threading.Thread):
                 pass
             raise
         os.close(fd)
-        self.model.ack(name, cur)
+        self.closed(name, cur)
         self.live[name] = cur
+
+    def closed(self, name, data):
+        """close() returned 0: durable by default, not under --writeback."""
+        if not WRITEBACK:
+            self.model.ack(name, data)
+
+    def overwrite(self, name):
+        """Writes in place: pwrite at random offsets (some past EOF, leaving holes), maybe a
+        truncate up or down, fsync or not, close."""
+        path = os.path.join(self.top, name)
+        cur = bytearray(self.live[name])
+        fd = os.open(path, os.O_RDWR)
+        try:
+            for _ in range(self.r.randint(1, 6)):
+                if self.r.random() < 0.2:
+                    size = self.r.randrange(len(cur) * 2 + 4096)
+                    os.ftruncate(fd, size)
+                    cur = cur[:size] + bytes(max(0, size - len(cur)))
+                else:
+                    off = self.r.randrange(len(cur) + 8192)
+                    part = self.content(name, self.r.choice([1, 100, 4096, 65536]))
+                    os.pwrite(fd, part, off)
+                    if off > len(cur):
+                        cur += bytes(off - len(cur))
+                    cur[off:off + len(part)] = part
+                self.model.attempt(name, bytes(cur))
+                if self.r.random() < 0.3:
+                    os.fsync(fd)
+                    self.model.ack(name, bytes(cur))
+        except BaseException:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+            raise
+        os.close(fd)
+        self.closed(name, bytes(cur))
+        self.live[name] = bytes(cur)
 
     def rename(self, src, dst):
         data = self.live[src]
@@ -158,8 +210,11 @@ class Writer(threading.Thread):
         self.model.attempt(src, ABSENT)
         self.model.attempt(dst, data)
         os.rename(os.path.join(self.top, src), os.path.join(self.top, dst))
-        self.model.ack(src, ABSENT)
-        self.model.ack(dst, data)
+        if WRITEBACK:
+            self.model.move(src, dst, data)
+        else:
+            self.model.ack(src, ABSENT)
+            self.model.ack(dst, data)
         self.live[src], self.live[dst] = ABSENT, data
 
     def unlink(self, name):
@@ -173,8 +228,8 @@ class Writer(threading.Thread):
             k = self.r.randrange(FILES)
             name = self.name(k)
             exists = self.live.get(name) is not None
-            op = self.r.choices(["rewrite", "append", "rename", "unlink"],
-                                [4, 4, 2, 1] if exists else [1, 0, 0, 0])[0]
+            op = self.r.choices(["rewrite", "append", "overwrite", "rename", "unlink"],
+                                [4, 4, 4, 2, 1] if exists else [1, 0, 0, 0, 0])[0]
             if op == "append" and len(self.live[name]) > 4 * MiB:
                 op = "rewrite"
             self.inflight = (op, name)
@@ -183,6 +238,8 @@ class Writer(threading.Thread):
                     self.rewrite(name)
                 elif op == "append":
                     self.append(name)
+                elif op == "overwrite":
+                    self.overwrite(name)
                 elif op == "rename":
                     self.rename(name, self.name(self.r.choice(
                         [j for j in range(FILES) if j != k])))
@@ -222,7 +279,9 @@ def verify(top, model, writers, rnd):
          "a later attempted one", "\n".join(bad[:10]))
     torn = []
     for w in writers:
-        if w.inflight and w.inflight[0] == "rename" and len(w.inflight) == 5:
+        # Under --writeback the renamed file's content may be older than what it held.
+        if not WRITEBACK and w.inflight and w.inflight[0] == "rename" and \
+                len(w.inflight) == 5:
             _, src, dst, data, old_dst = w.inflight
             pair = (found.get(src, ABSENT), found.get(dst, ABSENT))
             if not (pair == (data, old_dst) or pair == (ABSENT, data)):
@@ -247,7 +306,7 @@ def main():
     top = os.path.join(mnt, "w")
     model = Model()
     live = [dict() for _ in range(THREADS)]
-    m = ml.start_mount(t, ZGFS, data, mnt)
+    m = ml.start_mount(t, ZGFS, data, mnt, ["--writeback"] if WRITEBACK else [])
     os.mkdir(top)
     start = time.monotonic()
     total_ops = 0
