@@ -11,7 +11,9 @@
 #   bench/run.sh settle     settlement on an EVM chain (anvil from tests/compat) against
 #                           the embedded ledger: uploads per second one at a time and
 #                           batched, and the latency of close() on a mount
-#   bench/run.sh            all five
+#   bench/run.sh da         the DA square of the largest blob (encode and commit,
+#                           reconstruction) against ISA-L's raw encode of the same bytes
+#   bench/run.sh            all six
 #
 # Needs a built tree (./setup.sh). Scratch files go to $BENCH_DIR (default: a temporary
 # directory under /var/tmp, on disk rather than tmpfs), removed at the end.
@@ -88,6 +90,12 @@ pora() {
 	echo "## PoRA: sealing, unsealing and tries"
 	echo
 	"$build/bench/bench_pora"
+}
+
+da_bench() {
+	echo "## Data availability square"
+	echo
+	"$build/bench/bench_da"
 }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -732,10 +740,13 @@ pora) pora ;;
 node) node_bench ;;
 fs) fs_bench ;;
 settle) settle_bench ;;
+da) da_bench ;;
 all)
 	codec
 	echo
 	pora
+	echo
+	da_bench
 	echo
 	node_bench
 	echo
@@ -744,7 +755,7 @@ all)
 	settle_bench
 	;;
 *)
-	echo "usage: bench/run.sh [codec|pora|node|fs|settle]" >&2
+	echo "usage: bench/run.sh [codec|pora|da|node|fs|settle]" >&2
 	exit 2
 	;;
 esac

@@ -1,6 +1,6 @@
 /*
  * endian.h - big-endian integers in byte strings, as the on-disk records and 0G's formats
- * write them. Inline, no alignment needed.
+ * write them, and the few little-endian ones (the DA formats). Inline, no alignment needed.
  */
 #ifndef CODEC_ENDIAN_H
 #define CODEC_ENDIAN_H
@@ -31,6 +31,17 @@ static inline uint64_t codec_get_be64(const uint8_t *p)
 static inline uint32_t codec_get_be32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void codec_put_le32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static inline uint32_t codec_get_le32(const uint8_t *p)
+{
+	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
 }
 
 #endif

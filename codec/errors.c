@@ -21,6 +21,22 @@ const char *codec_strerror(int err)
 		return "merkle proof does not hash to its root";
 	case CODEC_EFORMAT:
 		return "malformed encoding";
+	case CODEC_EDA_SHARE:
+		return "share is not under the row or column root of its proof";
+	case CODEC_EDA_LINE_ROOT:
+		return "row or column root is not under the data root";
+	case CODEC_EDA_DATA_ROOT:
+		return "data availability proof or square is for another data root";
+	case CODEC_EDA_UNRECOVERABLE:
+		return "too few shares to rebuild the square";
+	case CODEC_EDA_LENGTH:
+		return "square's length field does not fit the square";
+	case CODEC_EDA_GOOD_LINE:
+		return "bad-encoding proof names a correctly encoded line";
+	case CODEC_EVRF_KEY:
+		return "VRF public key is invalid";
+	case CODEC_EVRF_PROOF:
+		return "VRF proof does not verify";
 	default:
 		if (err < CODEC_EFIRST)
 			return strerror(err);

@@ -16,6 +16,14 @@ enum codec_error {
 	CODEC_EPROOF_POSITION,/* the path leads to another leaf index */
 	CODEC_EPROOF_HASH,    /* the siblings do not hash up to the root */
 	CODEC_EFORMAT,        /* malformed encoding: hex, base64, JSON shape */
+	CODEC_EDA_SHARE,      /* a DA share is not under the row or column root of its proof */
+	CODEC_EDA_LINE_ROOT,  /* a DA row or column root is not under the data root */
+	CODEC_EDA_DATA_ROOT,  /* a DA proof or rebuilt square is for another data root */
+	CODEC_EDA_UNRECOVERABLE, /* too few DA shares to rebuild the square */
+	CODEC_EDA_LENGTH,     /* a DA square's length field does not fit the square */
+	CODEC_EDA_GOOD_LINE,  /* a bad-encoding proof names a correctly encoded line */
+	CODEC_EVRF_KEY,       /* a VRF public key is not a valid point or is of small order */
+	CODEC_EVRF_PROOF,     /* a VRF proof does not verify for this key and input */
 	CODEC_ELAST,
 };
 

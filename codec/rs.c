@@ -119,21 +119,25 @@ void codec_rs_encode_base(const struct codec_rs *rs, size_t len, const uint8_t *
  * lost shard the whole-matrix inversion took ~50 ms, longer than coding a MiB shard set.
  * B is a square submatrix of the Cauchy part, hence nonsingular.
  */
-int codec_rs_reconstruct(const struct codec_rs *rs, size_t len, uint8_t **shards,
-			 const unsigned *lost, unsigned nlost)
+struct codec_rs_plan {
+	unsigned k, nlost;
+	unsigned surv[CODEC_RS_MAX_SHARDS]; /* the k shards read, in index order */
+	unsigned lost[CODEC_RS_MAX_SHARDS]; /* the shards written, in the caller's order */
+	uint8_t *tbls;			    /* ec_init_tables() of the nlost decode rows */
+};
+
+int codec_rs_plan_new(const struct codec_rs *rs, const unsigned *lost, unsigned nlost,
+		      struct codec_rs_plan **ret_plan)
 {
 	const unsigned k = rs->k, n = rs->k + rs->m;
 	bool is_lost[CODEC_RS_MAX_SHARDS] = {false};
 	unsigned lrow[CODEC_RS_MAX_SHARDS]; /* lrow[l]: row of lost data shard l in x */
-	unsigned ldata[CODEC_RS_MAX_SHARDS], surv[CODEC_RS_MAX_SHARDS];
-	const uint8_t *src[CODEC_RS_MAX_SHARDS];
-	uint8_t *dst[CODEC_RS_MAX_SHARDS];
-	uint8_t *mem, *b, *binv, *x, *dec, *tbls;
+	unsigned ldata[CODEC_RS_MAX_SHARDS];
+	struct codec_rs_plan *plan;
+	uint8_t *mem, *b, *binv, *x, *dec;
 	unsigned d = 0, ns = 0;
 	int err = 0;
 
-	/* Everything is checked before anything is written: a caller that passes a bad
-	 * list keeps its shards as they were. */
 	if (nlost > rs->m)
 		return -EINVAL;
 	for (unsigned i = 0; i < nlost; i++) {
@@ -141,8 +145,13 @@ int codec_rs_reconstruct(const struct codec_rs *rs, size_t len, uint8_t **shards
 			return -EINVAL;
 		is_lost[lost[i]] = true;
 	}
-	if (nlost == 0 || len == 0)
-		return 0;
+	plan = malloc(sizeof(*plan) + (size_t)32 * k * nlost);
+	if (!plan)
+		return -ENOMEM;
+	plan->k = k;
+	plan->nlost = nlost;
+	plan->tbls = (uint8_t *)(plan + 1);
+	memcpy(plan->lost, lost, nlost * sizeof(*lost));
 
 	for (unsigned i = 0; i < k; i++) {
 		if (is_lost[i]) {
@@ -151,24 +160,22 @@ int codec_rs_reconstruct(const struct codec_rs *rs, size_t len, uint8_t **shards
 		}
 	}
 	/* Survivors in index order: S (ns = k - d of them), then P. */
-	for (unsigned i = 0; ns < k; i++) {
-		if (!is_lost[i]) {
-			surv[ns] = i;
-			src[ns++] = shards[i];
-		}
-	}
+	for (unsigned i = 0; ns < k && nlost; i++)
+		if (!is_lost[i])
+			plan->surv[ns++] = i;
 
-	mem = malloc((size_t)2 * d * d + (size_t)d * k + (size_t)33 * k * nlost);
-	if (!mem)
+	mem = malloc((size_t)2 * d * d + (size_t)d * k + (size_t)k * nlost + 1);
+	if (!mem) {
+		free(plan);
 		return -ENOMEM;
+	}
 	b = mem;
 	binv = b + (size_t)d * d;
 	x = binv + (size_t)d * d;
 	dec = x + (size_t)d * k;
-	tbls = dec + (size_t)k * nlost;
 
 	if (d) {
-		const unsigned *p = surv + (k - d);
+		const unsigned *p = plan->surv + (k - d);
 
 		for (unsigned q = 0; q < d; q++)
 			for (unsigned r = 0; r < d; r++)
@@ -189,7 +196,7 @@ int codec_rs_reconstruct(const struct codec_rs *rs, size_t len, uint8_t **shards
 
 				for (unsigned q = 0; q < d; q++)
 					acc ^= gf_mul(binv[r * d + q],
-						      rs->matrix[(size_t)p[q] * k + surv[c]]);
+						      rs->matrix[(size_t)p[q] * k + plan->surv[c]]);
 				xr[c] = acc;
 			}
 			memcpy(xr + (k - d), binv + (size_t)r * d, d);
@@ -201,7 +208,6 @@ int codec_rs_reconstruct(const struct codec_rs *rs, size_t len, uint8_t **shards
 		const uint8_t *erow = rs->matrix + (size_t)l * k;
 		uint8_t *row = dec + (size_t)i * k;
 
-		dst[i] = shards[l];
 		if (l < k) {
 			memcpy(row, x + (size_t)lrow[l] * k, k);
 			continue;
@@ -209,7 +215,7 @@ int codec_rs_reconstruct(const struct codec_rs *rs, size_t len, uint8_t **shards
 		/* A lost parity shard is its encoding row applied to the data: the S terms
 		 * directly, the L terms through their rows of x. */
 		for (unsigned c = 0; c < k; c++)
-			row[c] = c < k - d ? erow[surv[c]] : 0;
+			row[c] = c < k - d ? erow[plan->surv[c]] : 0;
 		for (unsigned r = 0; r < d; r++) {
 			const uint8_t coef = erow[ldata[r]];
 			const uint8_t *xr = x + (size_t)r * k;
@@ -218,10 +224,49 @@ int codec_rs_reconstruct(const struct codec_rs *rs, size_t len, uint8_t **shards
 				row[c] ^= gf_mul(coef, xr[c]);
 		}
 	}
-
-	ec_init_tables((int)k, (int)nlost, dec, tbls);
-	rs_apply(ec_encode_data, len, k, nlost, tbls, src, dst);
+	if (nlost)
+		ec_init_tables((int)k, (int)nlost, dec, plan->tbls);
 out:
 	free(mem);
-	return err;
+	if (err) {
+		free(plan);
+		return err;
+	}
+	*ret_plan = plan;
+	return 0;
+}
+
+void codec_rs_plan_free(struct codec_rs_plan *plan)
+{
+	free(plan);
+}
+
+void codec_rs_plan_apply(const struct codec_rs_plan *plan, size_t len, uint8_t **shards)
+{
+	const uint8_t *src[CODEC_RS_MAX_SHARDS];
+	uint8_t *dst[CODEC_RS_MAX_SHARDS];
+
+	if (plan->nlost == 0 || len == 0)
+		return;
+	for (unsigned i = 0; i < plan->k; i++)
+		src[i] = shards[plan->surv[i]];
+	for (unsigned i = 0; i < plan->nlost; i++)
+		dst[i] = shards[plan->lost[i]];
+	rs_apply(ec_encode_data, len, plan->k, plan->nlost, plan->tbls, src, dst);
+}
+
+int codec_rs_reconstruct(const struct codec_rs *rs, size_t len, uint8_t **shards,
+			 const unsigned *lost, unsigned nlost)
+{
+	struct codec_rs_plan *plan;
+	int err;
+
+	/* Everything is checked before anything is written: a caller that passes a bad
+	 * list keeps its shards as they were. */
+	err = codec_rs_plan_new(rs, lost, nlost, &plan);
+	if (err)
+		return err;
+	codec_rs_plan_apply(plan, len, shards);
+	codec_rs_plan_free(plan);
+	return 0;
 }

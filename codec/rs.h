@@ -18,7 +18,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CODEC_RS_MAX_SHARDS 255 /* k + m at most; GF(2^8) has this many nonzero elements */
+/* k + m at most. A Cauchy matrix 1/(x_i + y_j) needs k + m distinct field elements (ISA-L
+ * takes x_i = k..k+m-1 for the parity rows, y_j = 0..k-1), and GF(2^8) has 256. So 128 + 128
+ * is a valid code, the one the DA square uses. */
+#define CODEC_RS_MAX_SHARDS 256
 
 struct codec_rs;
 
@@ -67,5 +70,23 @@ void codec_rs_encode_base(const struct codec_rs *rs, size_t len, const uint8_t *
 __attribute__((warn_unused_result)) int codec_rs_reconstruct(const struct codec_rs *rs, size_t len,
 							     uint8_t **shards, const unsigned *lost,
 							     unsigned nlost);
+
+/*
+ * A reconstruction plan: the decode tables for one set of lost shards, built once and
+ * applied to any number of shard sets with that same loss (the rows or columns of a DA
+ * square that miss the same positions). Read-only once built; threads may share it.
+ *
+ * codec_rs_plan_new() checks lost as codec_rs_reconstruct() does and returns 0, -EINVAL,
+ * -ENOMEM or -EIO; *ret_plan is written only on success. codec_rs_plan_apply() takes
+ * shards as codec_rs_reconstruct() does and rebuilds the plan's lost shards.
+ * codec_rs_plan_free() accepts NULL. codec_rs_reconstruct() is new + apply + free.
+ */
+struct codec_rs_plan;
+
+__attribute__((warn_unused_result)) int codec_rs_plan_new(const struct codec_rs *rs,
+							  const unsigned *lost, unsigned nlost,
+							  struct codec_rs_plan **ret_plan);
+void codec_rs_plan_apply(const struct codec_rs_plan *plan, size_t len, uint8_t **shards);
+void codec_rs_plan_free(struct codec_rs_plan *plan);
 
 #endif

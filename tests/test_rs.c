@@ -296,6 +296,29 @@ static void check_refused(const struct codec_rs *rs, struct set *s)
 	   s->k, s->m);
 }
 
+/* One plan, built once, rebuilds the same loss in several different shard sets. */
+static void check_plan(const struct codec_rs *rs, struct set *s)
+{
+	unsigned lost[CODEC_RS_MAX_SHARDS], nlost = 1 + (unsigned)(tap_rand() % s->m);
+	struct codec_rs_plan *plan = NULL;
+	unsigned failed = 0;
+	int err;
+
+	pick_lost(lost, nlost, s->n);
+	err = codec_rs_plan_new(rs, lost, nlost, &plan);
+	if (!ok(err == 0, "k=%u m=%u: codec_rs_plan_new, %u lost", s->k, s->m, nlost))
+		return;
+	for (unsigned t = 0; t < 4; t++) {
+		set_make(s, rs, lengths[tap_rand() % NLENGTHS]);
+		for (unsigned i = 0; i < nlost; i++)
+			fill(s->sh[lost[i]], s->len);
+		codec_rs_plan_apply(plan, s->len, s->sh);
+		failed += set_diff(s) >= 0;
+	}
+	codec_rs_plan_free(plan);
+	ok(!failed, "k=%u m=%u: one plan rebuilds 4 shard sets (%u wrong)", s->k, s->m, failed);
+}
+
 static void check_code(unsigned k, unsigned m)
 {
 	struct codec_rs *rs = NULL;
@@ -308,6 +331,7 @@ static void check_code(unsigned k, unsigned m)
 	}
 	check_encode(rs, &s);
 	check_reconstruct(rs, &s);
+	check_plan(rs, &s);
 	check_refused(rs, &s);
 	set_free(&s);
 	codec_rs_free(rs);
@@ -315,10 +339,11 @@ static void check_code(unsigned k, unsigned m)
 
 static void check_params(void)
 {
-	/* k or m zero, k + m over 255, and sums that wrap an unsigned. */
+	/* k or m zero, k + m over 256, and sums that wrap an unsigned. */
 	/* clang-format off */
 	static const unsigned bad[][2] = {
-		{0, 0}, {0, 1}, {1, 0}, {255, 1}, {1, 255}, {128, 128}, {256, 0}, {UINT_MAX, 1},
+		{0, 0}, {0, 1}, {1, 0}, {256, 1}, {1, 256}, {128, 129}, {129, 128}, {256, 0},
+		{257, 0}, {UINT_MAX, 1},
 		{1, UINT_MAX}, {UINT_MAX, UINT_MAX}, {2, UINT_MAX - 1},
 	};
 	/* clang-format on */
@@ -347,6 +372,7 @@ int main(void)
 {
 	static const unsigned codes[][2] = {
 	    {1, 1}, {4, 2}, {10, 4}, {2, 12}, {16, 16}, {200, 55}, {254, 1}, {1, 254},
+	    {255, 1}, {1, 255}, {128, 128},
 	};
 
 	tap_seed(0x5eed0f25u);
