@@ -21,9 +21,12 @@ reader); every 64 operations one whole file is compared.
 At random points:
   - a clean unmount and remount: every file (all closed before) holds its model bytes;
   - a SIGKILL of the daemon and a remount: every file holds exactly its durable state,
-    the model's bytes at the last fsync, msync or close of all its descriptors, or the
-    rename that made it. A truncate since then is a new version too: the file may also
-    hold the state right after it, or that truncate applied to the durable state.
+    the model's bytes at the last fsync, msync or close of a writable descriptor (Python's
+    mmap closes a dup of the one it maps; a child process, such as sha256sum, closes the
+    ones it inherits), or the rename that made it. Where the contract
+    leaves it open, the file may also hold a later state, whole: the one right after a
+    truncate (a new version), that truncate applied to the durable state, or the one at
+    the close of a read-only descriptor.
 On the first mismatch it prints the op index, the op, the first differing offset and the
 operations before it, and stops.
 
@@ -32,6 +35,7 @@ FUSE cannot be used here.
 """
 import argparse
 import collections
+import ctypes
 import errno
 import hashlib
 import mmap
@@ -75,6 +79,66 @@ FULL_CHECK_EVERY = 64
 MAX_CANDIDATES = 12  # durable states a file may be in after a kill before a forced fsync
 
 
+class PyMap:
+    """A mapping made by Python's mmap module."""
+    closes_fd = True  # mmap.mmap() dups the descriptor and closes the dup
+
+    def __init__(self, fd, size, writable):
+        self.mm = mmap.mmap(fd, size, flags=mmap.MAP_SHARED,
+                            prot=mmap.PROT_READ | (mmap.PROT_WRITE if writable else 0))
+
+    def read(self, off, n):
+        return self.mm[off:off + n]
+
+    def write(self, off, data):
+        self.mm[off:off + len(data)] = data
+
+    def sync(self):
+        self.mm.flush()
+
+    def close(self):
+        self.mm.close()
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mmap.restype = ctypes.c_void_p
+_libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                       ctypes.c_int, ctypes.c_long]
+_libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+_libc.msync.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+MS_SYNC = 4
+MAP_FAILED = ctypes.c_void_p(-1).value
+
+
+class RawMap:
+    """mmap(2) through libc: the mapping holds no descriptor of its own."""
+    closes_fd = False
+
+    def __init__(self, fd, size, writable):
+        prot = mmap.PROT_READ | (mmap.PROT_WRITE if writable else 0)
+        addr = _libc.mmap(None, size, prot, mmap.MAP_SHARED, fd, 0)
+        if addr in (None, MAP_FAILED):
+            e = ctypes.get_errno()
+            raise OSError(e, f"mmap: {os.strerror(e)}")
+        self.addr, self.size = addr, size
+
+    def read(self, off, n):
+        n = max(0, min(n, self.size - off))
+        return ctypes.string_at(self.addr + off, n)
+
+    def write(self, off, data):
+        assert off + len(data) <= self.size
+        ctypes.memmove(self.addr + off, data, len(data))
+
+    def sync(self):
+        if _libc.msync(self.addr, self.size, MS_SYNC) != 0:
+            e = ctypes.get_errno()
+            raise OSError(e, f"msync: {os.strerror(e)}")
+
+    def close(self):
+        _libc.munmap(self.addr, self.size)
+
+
 class Mismatch(Exception):
     def __init__(self, what, offset=None):
         super().__init__(what)
@@ -93,6 +157,7 @@ class File:
         self.rw = self.ap = self.ro = None
         self.exists = False
         self.ever_settled = False  # a file never settled may be absent after a kill
+        self.since = []  # (op index, operation) on it since it was last settled
 
     def path(self):
         return os.path.join(TOP, self.name)
@@ -103,6 +168,12 @@ class File:
     def settled(self):
         self.durable = [bytes(self.cur)]
         self.ever_settled = True
+        self.since = []
+
+    def maybe_settled(self):
+        """A read-only descriptor was closed: the mount may have committed then."""
+        if bytes(self.cur) not in self.durable:
+            self.durable.append(bytes(self.cur))
 
     def truncated(self, size):
         """A truncate makes a new version: with the writes before it (the state now) or
@@ -127,6 +198,25 @@ def compare(what, got, want, base=0):
                        f"{hexpreview(want, d)}", base + d)
 
 
+def diff_ranges(a, b, limit=8):
+    """The byte ranges [start, end) where a and b differ (at 64-byte granularity), and
+    the tail where one is longer, at most limit of them."""
+    out, n, i = [], min(len(a), len(b)), 0
+    while i < n and len(out) < limit:
+        d = ml.first_difference(a[i:n], b[i:n])
+        if d is None:
+            break
+        start = i + d
+        end = start
+        while end < n and a[end:end + 64] != b[end:end + 64]:
+            end += 64
+        out.append((start, min(end, n)))
+        i = end
+    if len(a) != len(b) and len(out) < limit:
+        out.append((n, max(len(a), len(b))))
+    return out
+
+
 def pread_all(fd, size, off=0):
     """Reads [off, off+size) with as many preads as it takes (short reads are legal)."""
     out = bytearray()
@@ -146,6 +236,7 @@ class Fsx:
         self.history = collections.deque(maxlen=25)
         self.kills = self.remounts = 0
         self.matched_truncate_version = 0
+        self.i, self.current = 0, None
 
     # ----- descriptors
 
@@ -171,13 +262,17 @@ class Fsx:
     def close_all(self, f):
         """Closes every descriptor of f; once all are closed the state is settled."""
         had_writer = f.rw is not None or f.ap is not None
+        closed = False
         for attr in ("rw", "ap", "ro"):
             fd = getattr(f, attr)
             if fd is not None:
                 setattr(f, attr, None)
                 os.close(fd)
+                closed = True
         if had_writer:
             f.settled()
+        elif closed:
+            f.maybe_settled()
 
     def drop_all(self, f):
         """After a kill: the descriptors are dead; close them, ignoring the errors."""
@@ -321,10 +416,6 @@ class Fsx:
         else:
             f.cur += bytes(new - size)
         f.truncated(new)
-        if len(f.durable) > MAX_CANDIDATES:
-            self.note(f"fsync {f.name} (many truncates since the last settled state)")
-            os.fsync(self.rw(f))
-            f.settled()
         self.check_size(f)
         lo = max(0, min(size, new) - 100)
         self.check_range(f, lo, abs(new - size) + 200, what="around the new size")
@@ -353,23 +444,40 @@ class Fsx:
         want = hashlib.sha256(f.cur).hexdigest()
         if got != want:
             raise Mismatch(f"another process reads sha256 {got}, model {want}")
+        # Starting a process closes, in the child, every descriptor it inherited (close_fds,
+        # or O_CLOEXEC at exec): each close is a flush, so every file open for writing
+        # here is settled, whatever other process closed it.
+        for g in self.files:
+            if g.rw is not None or g.ap is not None:
+                g.settled()
+            elif g.ro is not None:
+                g.maybe_settled()
+
+    def mapping(self, f, fd, size, writable):
+        """Python's mmap (which dups the descriptor: its close is a close of the file) or
+        a plain mmap(2) through libc (no descriptor of its own, munmap closes nothing)."""
+        if rng.random() < 0.5:
+            return "mmap.mmap", PyMap(fd, size, writable)
+        return "mmap(2)", RawMap(fd, size, writable)
 
     def op_mapread(self, f):
         size = len(f.cur)
         if size == 0:
             return self.op_write(f)
-        self.note(f"mmap read {f.name} (size {size})")
-        mm = mmap.mmap(self.ro(f), size, access=mmap.ACCESS_READ)
+        how, mm = self.mapping(f, self.ro(f), size, False)
+        self.note(f"{how} read {f.name} (size {size})")
         try:
             for _ in range(3):
                 off = rng.randrange(size)
                 n = rng.randint(1, min(size - off, 65536))
-                compare(f"mmap read [{off}, {off + n})", mm[off:off + n],
+                compare(f"mmap read [{off}, {off + n})", mm.read(off, n),
                         bytes(f.cur[off:off + n]), off)
             if rng.random() < 0.2:
-                compare("mmap read of the whole file", mm[:], bytes(f.cur))
+                compare("mmap read of the whole file", mm.read(0, size), bytes(f.cur))
         finally:
             mm.close()
+        if mm.closes_fd:
+            f.maybe_settled()  # a read-only descriptor closed: the mount may commit
 
     def op_mapwrite(self, f):
         size = len(f.cur)
@@ -378,20 +486,19 @@ class Fsx:
         off = rng.randrange(size)
         n = rng.randint(1, min(size - off, rng.choice([64, 4096, 3 * PAGE, 65536])))
         sync = rng.random() < 0.3
-        self.note(f"mmap MAP_SHARED write {f.name} off {off} len {n} (size {size})"
-                  f"{', msync' if sync else ''}")
         data = self.data(n)
-        mm = mmap.mmap(self.rw(f), size, flags=mmap.MAP_SHARED,
-                       prot=mmap.PROT_READ | mmap.PROT_WRITE)
+        how, mm = self.mapping(f, self.rw(f), size, True)
+        self.note(f"{how} MAP_SHARED write {f.name} off {off} len {n} (size {size})"
+                  f"{', msync' if sync else ''}")
         try:
-            mm[off:off + n] = data
+            mm.write(off, data)
             f.cur[off:off + n] = data
-            compare("the mapping itself after the write", mm[off:off + n], data, off)
+            compare("the mapping itself after the write", mm.read(off, n), data, off)
             if sync:
-                mm.flush()  # msync(MS_SYNC): the kernel sends the mount an fsync
+                mm.sync()  # msync(MS_SYNC): the kernel sends the mount an fsync
         finally:
             mm.close()
-        if sync:
+        if sync or mm.closes_fd:  # msync, or the close of a writable descriptor
             f.settled()
         self.check_touched(f, off, n)
 
@@ -478,10 +585,15 @@ class Fsx:
                 raise Mismatch(f"{f.name} is missing after SIGKILL and remount")
             if got not in f.durable:
                 d = ml.first_difference(got, f.durable[0])
+                ops = "\n".join(f"    op {j}: {what}" for j, what in f.since)
                 raise Mismatch(f"{f.name} after SIGKILL: {len(got)} B, not its last "
                                f"settled state ({len(f.durable[0])} B, first difference "
-                               f"at {d}) nor one of {len(f.durable) - 1} versions made by "
-                               f"truncates since", d)
+                               f"at {d}; differing ranges "
+                               f"{diff_ranges(got, f.durable[0])}) nor one of "
+                               f"{len(f.durable) - 1} later states it may be in; the "
+                               f"state before the kill ({len(f.cur)} B) differs at "
+                               f"{diff_ranges(got, f.cur)}. Operations on {f.name} since "
+                               f"it was settled:\n{ops}", d)
             if got != f.durable[0]:
                 self.matched_truncate_version += 1
             f.cur = bytearray(got)
@@ -490,6 +602,8 @@ class Fsx:
 
     def note(self, what):
         self.history.append(what)
+        if self.current is not None and len(self.current.since) < 200:
+            self.current.since.append((self.i, what))
 
     def step(self, i):
         r = rng.random()
@@ -502,7 +616,14 @@ class Fsx:
         op = rng.choices(OPS, OP_WEIGHTS)[0]
         f = rng.choice(self.files)
         self.stats[op] += 1
+        self.i, self.current = i, f
         getattr(self, "op_" + op)(f)
+        self.current = None
+        self.check_size(f)
+        if len(f.durable) > MAX_CANDIDATES:
+            self.note(f"fsync {f.name} (too many states it may be in after a crash)")
+            os.fsync(self.rw(f))
+            f.settled()
         if i % FULL_CHECK_EVERY == 0:
             g = self.files[(i // FULL_CHECK_EVERY) % len(self.files)]
             if g.exists:
@@ -534,14 +655,14 @@ class Fsx:
         else:
             why, off = f"remount: {e}", None
         op = self.history[-1] if self.history else "?"
-        lines = [f"seed {SEED}: mismatch at op {i}: {op}",
-                 f"  {why}",
-                 f"  first differing offset: {off if off is not None else 'n/a'}",
-                 f"  replay: fsx.py ZGFS --seed {SEED} --ops {i + 1}",
-                 "  operations before it (oldest first):"]
+        lines = [f"seed {SEED}: mismatch at op {i}: {op}"]
+        lines += [f"  {w}" for w in why.splitlines()]
+        lines += [f"  first differing offset: {off if off is not None else 'n/a'}",
+                  f"  replay: fsx.py ZGFS --seed {SEED} --ops {i + 1}",
+                  "  operations before it (oldest first):"]
         lines += [f"    {h}" for h in list(self.history)[:-1]]
         print("\n".join(f"# {l}" for l in lines), flush=True)
-        t.ok(False, f"op {i} ({op}): {why}", m_log(self.m))
+        t.ok(False, f"op {i} ({op}): {why.splitlines()[0]}", m_log(self.m))
 
 
 def m_log(m):
