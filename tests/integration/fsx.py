@@ -9,7 +9,8 @@ generator (the seed is printed; --seed replays a run exactly):
   - pwrite, and write() after lseek, at random offsets and sizes, also past EOF (the gap
     must read as zeros);
   - write() through an O_APPEND descriptor (lands at EOF);
-  - truncate(path) and ftruncate(fd), shorter and longer; O_TRUNC at a reopen;
+  - truncate(path) and ftruncate(fd), shorter and longer, also of a file nobody has
+    open (that is a settled version by itself); O_TRUNC at a reopen;
   - pread of random ranges (also across and past EOF), read() of the whole file, a read
     of the whole file by another process;
   - mmap for reading, and MAP_SHARED writes through a mapping (then msync, or not);
@@ -399,10 +400,17 @@ class Fsx:
 
     def op_truncate(self, f, shrink=None):
         size, new = len(f.cur), self.new_size(f, shrink)
-        self.note(f"truncate {f.name} {size} -> {new}")
-        self.rw(f)  # the file exists
+        alone = f.exists and rng.random() < 0.3
+        self.note(f"truncate {f.name} {size} -> {new}"
+                  f"{' with no descriptor open' if alone else ''}")
+        if alone:
+            self.close_all(f)
+        else:
+            self.rw(f)  # the file exists
         os.truncate(f.path(), new)
         self.after_truncate(f, size, new)
+        if alone:  # nothing else is uncommitted: the truncate is a version of its own
+            f.settled()
 
     def op_ftruncate(self, f):
         size, new = len(f.cur), self.new_size(f)
