@@ -17,6 +17,9 @@ debs=(
 	libssl-dev libisal-dev libjansson-dev libsodium-dev libleveldb-dev
 	libcurl4-openssl-dev libmicrohttpd-dev libsecp256k1-dev
 	libfuse3-dev fuse3 fio
+	# Programs that tests/integration/tools_mount.py runs in a mount (numpy for the
+	# system python3, /usr/bin/python3, whatever python3 comes first on PATH).
+	sqlite3 git rsync python3-numpy
 )
 # Node.js runs the official 0G SDK in the compatibility tests. A machine that already
 # has node and npm (from any source) keeps them.

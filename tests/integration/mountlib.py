@@ -592,6 +592,26 @@ def write_file(path, data, mode=0o644, flags=os.O_WRONLY | os.O_CREAT | os.O_TRU
     os.close(fd)
 
 
+def first_difference(a, b):
+    """The first offset at which a and b differ (the shorter length when one is a prefix
+    of the other), or None when they are equal."""
+    if a == b:
+        return None
+    n = min(len(a), len(b))
+    lo = 0
+    # Halve the common prefix instead of comparing byte by byte: files are MiB-sized.
+    while n - lo > 64:
+        mid = (lo + n) // 2
+        if a[lo:mid] == b[lo:mid]:
+            lo = mid
+        else:
+            n = mid
+    for i in range(lo, n):
+        if a[i] != b[i]:
+            return i
+    return n
+
+
 def digest(data):
     return hashlib.sha256(data).hexdigest()[:16]
 
