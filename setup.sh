@@ -20,6 +20,8 @@ debs=(
 	# Programs that tests/integration/tools_mount.py runs in a mount (numpy for the
 	# system python3, /usr/bin/python3, whatever python3 comes first on PATH).
 	sqlite3 git rsync python3-numpy
+	# chattr and lsattr, for the append-only rows of tests/integration/test_mount.py.
+	e2fsprogs
 )
 # Node.js runs the official 0G SDK in the compatibility tests. A machine that already
 # has node and npm (from any source) keeps them.
