@@ -428,16 +428,13 @@ static int count_one(void *ctx, uint64_t seq, const struct fs_record *rec)
 static int print_one(void *ctx, uint64_t seq, const struct fs_record *rec)
 {
 	struct list_ctx *c = ctx;
-	uint8_t root[32];
-	char hex[67] = "-";
+	char hex[67];
 
 	if (c->skip) {
 		c->skip--;
 		return 0;
 	}
-	if (rec->size &&
-	    fs_content_root_cached(c->n, c->cache, rec->extents, rec->nextents, root) == 0)
-		codec_hex_encode(root, 32, hex);
+	fs_version_root(c->n, c->cache, rec, hex);
 	if (c->json)
 		printf("%s\n  {\"seq\": %llu, \"size\": %llu, \"root\": %s%s%s, \"mtime\": %lld}",
 		       c->first ? "" : ",", (unsigned long long)seq,

@@ -2610,16 +2610,13 @@ static int version_count(void *ctx, uint64_t seq, const struct fs_record *rec)
 static int version_line(void *ctx, uint64_t seq, const struct fs_record *rec)
 {
 	struct versions_ctx *c = ctx;
-	uint8_t root[32];
-	char hex[67] = "-";
+	char hex[67];
 
 	if (c->skip) {
 		c->skip--;
 		return 0;
 	}
-	if (rec->size &&
-	    fs_content_root_cached(fs.node, c->cache, rec->extents, rec->nextents, root) == 0)
-		codec_hex_encode(root, 32, hex);
+	fs_version_root(fs.node, c->cache, rec, hex);
 	text_add(c->t, "%" PRIu64 " %" PRIu64 " %s\n", seq, rec->size, hex);
 	return c->t->err ? -c->t->err : 0;
 }

@@ -131,4 +131,9 @@ void fs_entry_cache_release(struct fs_entry_cache *c); /* NULL-safe */
 int fs_content_root_cached(struct node *n, struct fs_entry_cache *c, const struct fs_extent *ext,
 			   size_t next, uint8_t ret_root[32]);
 
+/* fs_version_root() - a version's root as `zgfs versions` prints it: "0x" and 64 hex
+ * digits, or "-" for an empty version or one whose bytes cannot be read. */
+void fs_version_root(struct node *n, struct fs_entry_cache *c, const struct fs_record *rec,
+		     char ret_hex[67]);
+
 #endif

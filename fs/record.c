@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "codec/endian.h"
+#include "codec/hex.h"
 #include "codec/keccak.h"
 #include "codec/merkle.h"
 #include "fs/fs.h"
@@ -548,4 +549,15 @@ int fs_content_root_cached(struct node *n, struct fs_entry_cache *c, const struc
 	codec_merkle_release(&m);
 	free(buf);
 	return r;
+}
+
+void fs_version_root(struct node *n, struct fs_entry_cache *c, const struct fs_record *rec,
+		     char ret_hex[67])
+{
+	uint8_t root[32];
+
+	if (rec->size && fs_content_root_cached(n, c, rec->extents, rec->nextents, root) == 0)
+		codec_hex_encode(root, 32, ret_hex);
+	else
+		memcpy(ret_hex, "-", 2);
 }

@@ -714,12 +714,7 @@ def main():
     else:
         for f in fsx.files:  # whatever state they are in: the unmount needs them closed
             fsx.drop_all(f)
-    if m.alive():
-        ok, msg = m.stop()
-        t.ok(ok, "zgfs umount at the end", msg)
-    r = ml.run([ZGFS, "kv", "verify", "--data", data], timeout=300)
-    t.ok(r.returncode == 0, "zgfs kv verify: the KV state equals a replay of the log",
-         ml.text(r))
+    ml.stop_and_verify(t, m, ZGFS, data)
     return t.done()
 
 

@@ -632,6 +632,17 @@ def pattern(seed, size):
     return random.Random(str(seed)).randbytes(size)
 
 
+def stop_and_verify(tap, m, zgfs, data):
+    """The end of a mount test: a clean unmount, then `zgfs kv verify` of the data
+    directory (the KV state equals a replay of the log)."""
+    if m.alive():
+        ok, msg = m.stop()
+        tap.ok(ok, "zgfs umount at the end", msg)
+    r = run([zgfs, "kv", "verify", "--data", data], timeout=300)
+    tap.ok(r.returncode == 0, "zgfs kv verify: the KV state equals a replay of the log",
+           text(r))
+
+
 def zgfs_root(zgfs, path):
     """The root `zgfs root` prints for a file (not on the mount), or None."""
     r = run([zgfs, "root", path])

@@ -826,12 +826,7 @@ def main():
         t.run(g.__name__, g)
         MOUNT.cancel_watchdog()
         t.note(f"{g.__name__}: {time.monotonic() - t0:.1f} s")
-    if MOUNT.alive():
-        ok, msg = MOUNT.stop()
-        t.ok(ok, "zgfs umount at the end", msg)
-    r = ml.run([ZGFS, "kv", "verify", "--data", data], timeout=300)
-    t.ok(r.returncode == 0, "zgfs kv verify: the KV state equals a replay of the log",
-         ml.text(r))
+    ml.stop_and_verify(t, MOUNT, ZGFS, data)
     return t.done()
 
 
