@@ -14,6 +14,9 @@ struct chain_ops {
 	void (*close)(struct chain *c);
 	int (*submit)(struct chain *c, const struct chain_submission *sub,
 		      struct chain_entry *ret_entry);
+	/* NULL: submit does it (a remote chain has nothing to defer) */
+	int (*submit_lazy)(struct chain *c, const struct chain_submission *sub,
+			   struct chain_entry *ret_entry);
 	int (*entry_get)(struct chain *c, uint64_t tx_seq, struct chain_entry *ret_entry);
 	int (*flow_info)(struct chain *c, struct chain_flow *ret_flow);
 	int (*account)(struct chain *c, uint8_t ret_address[CHAIN_ADDRESS_SIZE],

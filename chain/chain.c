@@ -50,6 +50,15 @@ int chain_submit(struct chain *c, const struct chain_submission *sub, struct cha
 	return c->ops->submit(c, sub, ret_entry);
 }
 
+int chain_submit_lazy(struct chain *c, const struct chain_submission *sub,
+		      struct chain_entry *ret_entry)
+{
+	if (!c || !sub || !ret_entry)
+		return -EINVAL;
+	return c->ops->submit_lazy ? c->ops->submit_lazy(c, sub, ret_entry)
+				   : c->ops->submit(c, sub, ret_entry);
+}
+
 int chain_entry_get(struct chain *c, uint64_t tx_seq, struct chain_entry *ret_entry)
 {
 	if (!c || !ret_entry)

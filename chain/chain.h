@@ -184,6 +184,16 @@ void chain_close(struct chain *c); /* NULL-safe */
 int chain_submit(struct chain *c, const struct chain_submission *sub,
 		 struct chain_entry *ret_entry);
 
+/*
+ * chain_submit_lazy() - chain_submit(), except that the settlement may become durable only
+ * with the next durable one of this chain (anyone's chain_submit()): for a caller whose
+ * next submission depends on this one and is waited for. A crash before then leaves it
+ * settled or absent, never in part. A chain that settles remotely treats it as
+ * chain_submit().
+ */
+int chain_submit_lazy(struct chain *c, const struct chain_submission *sub,
+		      struct chain_entry *ret_entry);
+
 /* chain_entry_get() - the entry with this tx seq; -ENOENT if not settled (yet). */
 int chain_entry_get(struct chain *c, uint64_t tx_seq, struct chain_entry *ret_entry);
 

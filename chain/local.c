@@ -44,6 +44,7 @@ struct submit_req {
 	struct chain_entry entry;
 	int r;
 	bool done;
+	bool lazy; /* chain_submit_lazy() */
 	struct submit_req *next;
 };
 
@@ -61,6 +62,8 @@ struct chain_local {
 	leveldb_options_t *opts;
 	leveldb_readoptions_t *ropts;
 	leveldb_writeoptions_t *wopts;
+	leveldb_writeoptions_t *wopts_lazy; /* a block of lazy submissions only */
+	bool lazy_block;		    /* the block being written is one (under lock) */
 	uint8_t sk[64];
 	uint8_t pk[CHAIN_PUBKEY_SIZE];
 	uint8_t address[CHAIN_ADDRESS_SIZE];
@@ -250,7 +253,7 @@ static int commit_block(struct chain_local *c, const struct chain_tx *txs, size_
 	key[0] = KEY_STATE;
 	leveldb_writebatch_put(batch, key, 1, (const char *)rec.data, rec.len);
 
-	leveldb_write(c->db, c->wopts, batch, &err);
+	leveldb_write(c->db, c->lazy_block ? c->wopts_lazy : c->wopts, batch, &err);
 	if (err) {
 		r = ldb_error(err);
 		goto rollback;
@@ -422,6 +425,7 @@ int chain_local_open(const char *dir, const uint8_t secret_key[64], struct chain
 	leveldb_readoptions_set_verify_checksums(c->ropts, 1);
 	c->wopts = leveldb_writeoptions_create();
 	leveldb_writeoptions_set_sync(c->wopts, 1);
+	c->wopts_lazy = leveldb_writeoptions_create();
 	c->db = leveldb_open(c->opts, dir, &err);
 	if (err) {
 		r = ldb_error(err);
@@ -448,6 +452,8 @@ static void local_close(struct chain *base)
 	leveldb_options_destroy(c->opts);
 	leveldb_readoptions_destroy(c->ropts);
 	leveldb_writeoptions_destroy(c->wopts);
+	if (c->wopts_lazy)
+		leveldb_writeoptions_destroy(c->wopts_lazy);
 	if (c->lock_fd >= 0)
 		close(c->lock_fd); /* releases the flock */
 	chain_ledger_release(&c->ledger);
@@ -469,6 +475,12 @@ static void settle_group(struct chain_local *c, struct submit_req **reqs, size_t
 	struct chain_entry *entries = n > 1 ? malloc(n * sizeof(*entries)) : NULL;
 	int r = -ENOMEM;
 
+	/* A block of lazy submissions only is not synced: the next synced block of this
+	 * ledger (the same leveldb log) makes it durable with it. */
+	c->lazy_block = true;
+	for (size_t i = 0; i < n; i++)
+		c->lazy_block &= reqs[i]->lazy;
+
 	if (txs && entries) {
 		for (size_t i = 0; i < n; i++)
 			txs[i] = reqs[i]->tx;
@@ -480,6 +492,7 @@ static void settle_group(struct chain_local *c, struct submit_req **reqs, size_t
 	}
 	for (size_t i = 0; r != 0 && i < n; i++)
 		reqs[i]->r = commit_block(c, &reqs[i]->tx, 1, &reqs[i]->entry);
+	c->lazy_block = false;
 	free(txs);
 	free(entries);
 }
@@ -490,8 +503,8 @@ static void settle_group(struct chain_local *c, struct submit_req **reqs, size_t
  * until the queue is empty; otherwise it waits for the leader to settle it. Submissions
  * that arrive while a block is being written share the next one (one synced write).
  */
-static int local_submit(struct chain *base, const struct chain_submission *sub,
-			struct chain_entry *ret_entry)
+static int submit(struct chain *base, const struct chain_submission *sub, bool lazy,
+		  struct chain_entry *ret_entry)
 {
 	struct chain_local *c = to_local(base);
 	struct submit_req *req, *batch[CHAIN_LOCAL_GROUP_MAX];
@@ -512,6 +525,7 @@ static int local_submit(struct chain *base, const struct chain_submission *sub,
 	memcpy(req->tx.submit.sub.tags, sub->tags, sub->tags_len);
 	memcpy(req->tx.submit.sub.nodes, sub->nodes, sub->nnodes * sizeof(sub->nodes[0]));
 	req->done = false;
+	req->lazy = lazy;
 	req->next = NULL;
 
 	pthread_mutex_lock(&c->qmu);
@@ -547,6 +561,18 @@ static int local_submit(struct chain *base, const struct chain_submission *sub,
 		memcpy(ret_entry, &req->entry, sizeof(*ret_entry));
 	free(req);
 	return r;
+}
+
+static int local_submit(struct chain *base, const struct chain_submission *sub,
+			struct chain_entry *ret_entry)
+{
+	return submit(base, sub, false, ret_entry);
+}
+
+static int local_submit_lazy(struct chain *base, const struct chain_submission *sub,
+			     struct chain_entry *ret_entry)
+{
+	return submit(base, sub, true, ret_entry);
 }
 
 static int local_entry_get(struct chain *base, uint64_t tx_seq, struct chain_entry *ret_entry)
@@ -935,6 +961,7 @@ static int local_verify(struct chain *base, struct chain_verify_report *ret_repo
 static const struct chain_ops local_ops = {
     .close = local_close,
     .submit = local_submit,
+    .submit_lazy = local_submit_lazy,
     .entry_get = local_entry_get,
     .flow_info = local_flow_info,
     .account = local_account,

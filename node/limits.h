@@ -35,8 +35,8 @@
 /* An entry that reaches this size is hashed by a thread of its writer's own, beside the
  * writes (a copy of each write queued for it) ... */
 #define NODE_STORE_HASH_ASYNC_MIN (4u << 20)
-/* ... with at most this many bytes waiting to be hashed. */
-#define NODE_STORE_HASH_QUEUE_MAX (16u << 20)
+/* ... through a ring of this many bytes (allocated once per such writer, freed at seal). */
+#define NODE_STORE_HASH_QUEUE_MAX (8u << 20)
 
 /* Largest entry the store takes, written or expected: a writer keeps 32 B of segment root
  * per 256 KiB in memory until seal (128 MiB at this size), and expect() reserves the

@@ -66,6 +66,14 @@ int node_upload_finish(struct node_upload *u, struct node_file_info *ret_info)
 	return u->node->ops->upload_finish(u, ret_info);
 }
 
+int node_upload_finish_lazy(struct node_upload *u, struct node_file_info *ret_info)
+{
+	const struct node_ops *ops = u->node->ops;
+
+	return ops->upload_finish_lazy ? ops->upload_finish_lazy(u, ret_info)
+				       : ops->upload_finish(u, ret_info);
+}
+
 void node_upload_abort(struct node_upload *u)
 {
 	if (u)

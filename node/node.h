@@ -9,7 +9,8 @@
  *
  * Guarantees: every function is thread-safe on one struct node. A function that settles
  * (node_upload_finish, node_kv_write) returns 0 only once the entry's data and its
- * settlement are durable: they survive SIGKILL of either process. Bytes returned by
+ * settlement are durable: they survive SIGKILL of either process (node_upload_finish_lazy
+ * leaves power-loss durability to the next settling call). Bytes returned by
  * node_read() have been checked against the entry's Merkle root. All functions return 0
  * or a negative code (-errno, or a layer's own code; node_strerror() names it) and write
  * ret_ parameters only on success.
@@ -105,6 +106,15 @@ int node_upload_begin(struct node *n, const uint8_t *tags, size_t tags_len,
 		      struct node_upload **ret_upload);
 int node_upload_write(struct node_upload *u, const void *data, size_t len);
 int node_upload_finish(struct node_upload *u, struct node_file_info *ret_info);
+
+/*
+ * node_upload_finish_lazy() - node_upload_finish(), except that the entry may become
+ * durable only with the node's next durable write: for an entry that a KV transaction the
+ * caller settles next (node_kv_write) refers to, which makes both durable. Until that
+ * returns, the caller must not report the entry durable; a crash before it leaves the
+ * entry settled or absent. A remote node does node_upload_finish().
+ */
+int node_upload_finish_lazy(struct node_upload *u, struct node_file_info *ret_info);
 /* node_upload_read() - bytes [off, off + len) of what was written to the upload so far
  * (fewer at its end, *ret_len). The caller keeps one thread at a time on an upload. */
 int node_upload_read(struct node_upload *u, uint64_t off, void *buf, size_t len,

@@ -24,6 +24,8 @@ struct node_ops {
 	int (*upload_read)(struct node_upload *u, uint64_t off, void *buf, size_t len,
 			   size_t *ret_len);
 	int (*upload_finish)(struct node_upload *u, struct node_file_info *ret);
+	/* NULL: upload_finish does it */
+	int (*upload_finish_lazy)(struct node_upload *u, struct node_file_info *ret);
 	void (*upload_abort)(struct node_upload *u);
 	int (*read)(struct node *n, uint64_t tx_seq, uint64_t offset, void *buf, size_t len,
 		    size_t *ret_len);

@@ -619,8 +619,9 @@ static void local_upload_abort(struct node_upload *base)
 	free(u);
 }
 
-/* Store, then settle, then record: see the comment at the top. */
-static int settle(struct local *l, struct local_upload *u, struct chain_entry *ret_entry)
+/* Store, then settle, then record: see the comment at the top. Lazy: the pending record
+ * and the settlement become durable with the next synced ones (node_upload_finish_lazy). */
+static int settle(struct local *l, struct local_upload *u, bool lazy, struct chain_entry *ret_entry)
 {
 	struct chain_submission *sub = malloc(sizeof(*sub));
 	int r;
@@ -629,6 +630,8 @@ static int settle(struct local *l, struct local_upload *u, struct chain_entry *r
 		return -ENOMEM;
 	struct inflight me = {0}, **pp;
 
+	if (lazy)
+		node_store_writer_set_lazy(u->w);
 	r = node_store_writer_seal(u->w, sub);
 	if (r < 0)
 		goto out;
@@ -644,7 +647,7 @@ static int settle(struct local *l, struct local_upload *u, struct chain_entry *r
 		l->inflight = &me;
 		pthread_mutex_unlock(&l->follow_mu);
 	}
-	r = chain_submit(l->chain, sub, ret_entry);
+	r = lazy ? chain_submit_lazy(l->chain, sub, ret_entry) : chain_submit(l->chain, sub, ret_entry);
 	if (r == 0) {
 		r = node_store_writer_commit(u->w, ret_entry);
 		u->w = NULL;
@@ -662,7 +665,7 @@ out:
 	return r;
 }
 
-static int local_upload_finish(struct node_upload *base, struct node_file_info *ret)
+static int finish(struct node_upload *base, bool lazy, struct node_file_info *ret)
 {
 	struct local_upload *u = (struct local_upload *)base;
 	struct local *l = L(base->node);
@@ -673,7 +676,7 @@ static int local_upload_finish(struct node_upload *base, struct node_file_info *
 		local_upload_abort(base);
 		return -ENOMEM;
 	}
-	r = settle(l, u, e);
+	r = settle(l, u, lazy, e);
 	if (r < 0 && u->w) {
 		node_store_writer_abort(u->w);
 		u->w = NULL;
@@ -685,6 +688,16 @@ static int local_upload_finish(struct node_upload *base, struct node_file_info *
 	free(e);
 	free(u);
 	return r;
+}
+
+static int local_upload_finish(struct node_upload *base, struct node_file_info *ret)
+{
+	return finish(base, false, ret);
+}
+
+static int local_upload_finish_lazy(struct node_upload *base, struct node_file_info *ret)
+{
+	return finish(base, true, ret);
 }
 
 int node_local_submit(struct node *n, const struct chain_submission *sub,
@@ -861,6 +874,7 @@ static const struct node_ops local_ops = {
 	.upload_write = local_upload_write,
 	.upload_read = local_upload_read,
 	.upload_finish = local_upload_finish,
+	.upload_finish_lazy = local_upload_finish_lazy,
 	.upload_abort = local_upload_abort,
 	.read = local_read,
 	.segment = local_segment,

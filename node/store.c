@@ -127,18 +127,21 @@ struct node_store_writer {
 	uint8_t *roots; /* full segments' roots so far */
 	size_t nroots, roots_cap;
 	int err; /* first error: the writer only accepts abort */
-	/* Hashing beside the writer (large entries only): copies of the written bytes queue
-	 * here, in order, and a thread of the writer's own hashes them while the caller goes on
-	 * to its next write. hmu guards the queue and hash_err. */
+	/* Hashing beside the writer (large entries only): copies of the written bytes go into
+	 * a ring of NODE_STORE_HASH_QUEUE_MAX bytes, allocated once, and a thread of the
+	 * writer's own hashes them in order while the caller goes on to its next write. Bytes
+	 * [hq_done, hq_put) of the stream are in the ring. hmu guards the counters, hq_stop
+	 * and hash_err. */
 	bool hashing_async;
 	pthread_t hasher;
 	pthread_mutex_t hmu;
 	pthread_cond_t hcv;
-	struct hash_job *hq_head, **hq_tail;
-	size_t hq_bytes;
-	bool hq_busy, hq_stop;
+	uint8_t *hq_ring;
+	uint64_t hq_put, hq_done;
+	bool hq_stop;
 	int hash_err; /* first error of the hashing, wherever it ran */
 	bool sealed;
+	bool lazy; /* node_store_writer_set_lazy() */
 	bool maybe_recorded; /* a seal's index write failed: it may still have landed */
 	uint8_t root[CODEC_HASH_SIZE];
 };
@@ -293,12 +296,18 @@ static int db_get(struct node_store *s, const uint8_t *key, size_t klen, char **
 	return 0;
 }
 
-static int db_write(struct node_store *s, leveldb_writebatch_t *b)
+static int db_write_with(struct node_store *s, leveldb_writebatch_t *b,
+			 const leveldb_writeoptions_t *wo)
 {
 	char *err = NULL;
 
-	leveldb_write(s->db, s->wo, b, &err);
+	leveldb_write(s->db, wo, b, &err);
 	return db_error(err);
+}
+
+static int db_write(struct node_store *s, leveldb_writebatch_t *b)
+{
+	return db_write_with(s, b, s->wo);
 }
 
 static void batch_put(leveldb_writebatch_t *b, const uint8_t *k, size_t klen, const void *v,
@@ -896,12 +905,6 @@ int node_store_totals(struct node_store *s, uint64_t *ret_entries, uint64_t *ret
 
 /* --- writers -------------------------------------------------------------------------- */
 
-struct hash_job {
-	struct hash_job *next;
-	size_t len;
-	uint8_t data[];
-};
-
 /* Called by the Merkle builder, on the thread that hashes (the writer's caller, or its
  * hasher): errors go to hash_err, which only that thread writes until the hashing is
  * drained. */
@@ -930,32 +933,39 @@ static void writer_on_segment(void *ctx, uint64_t index, const uint8_t root[CODE
 	w->nroots++;
 }
 
+/* The hasher takes at most this much of the ring at a time, so that room frees steadily. */
+#define HASH_SPAN (1u << 20)
+
 static void *hasher_main(void *arg)
 {
 	struct node_store_writer *w = arg;
 
 	pthread_mutex_lock(&w->hmu);
 	for (;;) {
-		struct hash_job *j;
+		uint64_t at;
+		size_t n;
+		bool failed;
 		int r;
 
-		while (!w->hq_head && !w->hq_stop)
+		while (w->hq_done == w->hq_put && !w->hq_stop)
 			pthread_cond_wait(&w->hcv, &w->hmu);
-		if (!w->hq_head)
+		if (w->hq_stop)
 			break;
-		j = w->hq_head;
-		w->hq_head = j->next;
-		if (!w->hq_head)
-			w->hq_tail = &w->hq_head;
-		w->hq_busy = true;
+		at = w->hq_done % NODE_STORE_HASH_QUEUE_MAX;
+		failed = w->hash_err != 0;
+		n = (size_t)(w->hq_put - w->hq_done);
+		if (n > NODE_STORE_HASH_QUEUE_MAX - at)
+			n = (size_t)(NODE_STORE_HASH_QUEUE_MAX - at);
+		if (n > HASH_SPAN)
+			n = HASH_SPAN;
 		pthread_mutex_unlock(&w->hmu);
-		r = w->hash_err ? 0 : codec_merkle_update(&w->m, j->data, j->len);
+		/* The writer only fills room past hq_put and before hq_done + the ring's size,
+		 * so these bytes stay put while they are hashed without the lock. */
+		r = failed ? 0 : codec_merkle_update(&w->m, w->hq_ring + at, n);
 		pthread_mutex_lock(&w->hmu);
 		if (r < 0 && !w->hash_err)
 			w->hash_err = r;
-		w->hq_bytes -= j->len;
-		w->hq_busy = false;
-		free(j);
+		w->hq_done += n;
 		pthread_cond_broadcast(&w->hcv);
 	}
 	pthread_mutex_unlock(&w->hmu);
@@ -970,74 +980,86 @@ static int hasher_drain(struct node_store_writer *w)
 	if (!w->hashing_async)
 		return w->hash_err;
 	pthread_mutex_lock(&w->hmu);
-	while (w->hq_head || w->hq_busy)
+	while (w->hq_done != w->hq_put && !w->hq_stop)
 		pthread_cond_wait(&w->hcv, &w->hmu);
 	r = w->hash_err;
 	pthread_mutex_unlock(&w->hmu);
 	return r;
 }
 
-/* Stops the hasher, dropping what it had not hashed (abort) or nothing (after a drain). */
+/* Stops the hasher and frees its ring, dropping what it had not hashed (abort) or nothing
+ * (after a drain). */
 static void hasher_stop(struct node_store_writer *w)
 {
 	if (!w->hashing_async)
 		return;
 	pthread_mutex_lock(&w->hmu);
-	w->hq_stop = true;
-	while (w->hq_head) {
-		struct hash_job *j = w->hq_head;
-
-		w->hq_head = j->next;
-		free(j);
-	}
-	w->hq_tail = &w->hq_head;
+	w->hq_stop = true; /* the hasher ends after the span it is on */
 	pthread_cond_broadcast(&w->hcv);
 	pthread_mutex_unlock(&w->hmu);
 	pthread_join(w->hasher, NULL);
 	pthread_mutex_destroy(&w->hmu);
 	pthread_cond_destroy(&w->hcv);
+	free(w->hq_ring);
+	w->hq_ring = NULL;
 	w->hashing_async = false;
 }
 
-/* Hands len bytes (a copy) to the hasher, starting it for the first large write; waits
- * while NODE_STORE_HASH_QUEUE_MAX bytes are queued. 1: hash them here instead. */
+/* Starts the hasher for a writer whose entry has grown large. false: hash here instead. */
+static bool hasher_start(struct node_store_writer *w)
+{
+	w->hq_ring = malloc(NODE_STORE_HASH_QUEUE_MAX);
+	if (!w->hq_ring)
+		return false;
+	w->hq_put = w->hq_done = 0;
+	w->hq_stop = false;
+	pthread_mutex_init(&w->hmu, NULL);
+	pthread_cond_init(&w->hcv, NULL);
+	if (pthread_create(&w->hasher, NULL, hasher_main, w) != 0) {
+		pthread_mutex_destroy(&w->hmu);
+		pthread_cond_destroy(&w->hcv);
+		free(w->hq_ring);
+		w->hq_ring = NULL;
+		return false;
+	}
+	w->hashing_async = true;
+	return true;
+}
+
+/* Copies len bytes into the hasher's ring, starting it for the first large write; waits
+ * while the ring is full. 1: hash them here instead. */
 static int hash_async(struct node_store_writer *w, const void *data, size_t len)
 {
-	struct hash_job *j;
+	const uint8_t *p = data;
 	int r;
 
-	if (!w->hashing_async) {
-		if (w->length + len < NODE_STORE_HASH_ASYNC_MIN)
-			return 1;
-		pthread_mutex_init(&w->hmu, NULL);
-		pthread_cond_init(&w->hcv, NULL);
-		w->hq_tail = &w->hq_head;
-		if (pthread_create(&w->hasher, NULL, hasher_main, w) != 0) {
-			pthread_mutex_destroy(&w->hmu);
-			pthread_cond_destroy(&w->hcv);
-			return 1;
-		}
-		w->hashing_async = true;
-	}
-	j = malloc(sizeof(*j) + len);
-	if (!j)
-		return -ENOMEM;
-	j->next = NULL;
-	j->len = len;
-	memcpy(j->data, data, len);
+	if (!w->hashing_async &&
+	    (w->length + len < NODE_STORE_HASH_ASYNC_MIN || !hasher_start(w)))
+		return 1;
 	pthread_mutex_lock(&w->hmu);
-	while (w->hq_bytes > NODE_STORE_HASH_QUEUE_MAX && !w->hash_err)
-		pthread_cond_wait(&w->hcv, &w->hmu);
-	r = w->hash_err;
-	if (r == 0) {
-		*w->hq_tail = j;
-		w->hq_tail = &j->next;
-		w->hq_bytes += len;
+	while (len > 0) {
+		uint64_t at = w->hq_put % NODE_STORE_HASH_QUEUE_MAX;
+		size_t room;
+
+		while (w->hq_put - w->hq_done == NODE_STORE_HASH_QUEUE_MAX && !w->hash_err)
+			pthread_cond_wait(&w->hcv, &w->hmu);
+		if (w->hash_err)
+			break;
+		room = (size_t)(NODE_STORE_HASH_QUEUE_MAX - (w->hq_put - w->hq_done));
+		if (room > NODE_STORE_HASH_QUEUE_MAX - at)
+			room = (size_t)(NODE_STORE_HASH_QUEUE_MAX - at);
+		if (room > len)
+			room = len;
+		pthread_mutex_unlock(&w->hmu);
+		memcpy(w->hq_ring + at, p, room); /* room the hasher does not read */
+		pthread_mutex_lock(&w->hmu);
+		w->hq_put += room;
+		p += room;
+		len -= room;
 		pthread_cond_signal(&w->hcv);
 	}
+	r = w->hash_err;
 	pthread_mutex_unlock(&w->hmu);
-	if (r < 0)
-		free(j);
 	return r;
 }
 
@@ -1182,6 +1204,11 @@ int node_store_writer_write(struct node_store_writer *w, const void *data, size_
 	return 0;
 }
 
+void node_store_writer_set_lazy(struct node_store_writer *w)
+{
+	w->lazy = true;
+}
+
 int node_store_writer_seal(struct node_store_writer *w, struct chain_submission *ret_sub)
 {
 	struct node_store *s = w->s;
@@ -1240,7 +1267,7 @@ int node_store_writer_seal(struct node_store_writer *w, struct chain_submission 
 	batch_roots(b, w->id, w->roots, nseg);
 	batch_pack_end(b, w->pack->num, w->offset + w->length);
 	batch_u64(b, 'N', s->next_id);
-	r = db_write(s, b);
+	r = db_write_with(s, b, w->lazy ? s->wo_lazy : s->wo);
 	if (r == 0)
 		w->pack->end = w->offset + w->length;
 	pthread_mutex_unlock(&s->mu);

@@ -110,6 +110,14 @@ int node_store_writer_read(struct node_store_writer *w, uint64_t off, void *buf,
  * -EINVAL when nothing was written. After seal, only commit or abort.
  */
 int node_store_writer_seal(struct node_store_writer *w, struct chain_submission *ret_sub);
+
+/*
+ * node_store_writer_set_lazy() - make the writer's seal sync the bytes but not the pending
+ * record, which becomes durable with the store's next synced write: for an entry whose
+ * settlement is lazy too (chain_submit_lazy), so that after a crash before then it is
+ * neither recorded nor settled, or settled with no local bytes (power loss only).
+ */
+void node_store_writer_set_lazy(struct node_store_writer *w);
 /*
  * Record the entry as settled with this tx seq and finalized (one synced index write);
  * frees w whatever it returns. -EINVAL when settled's root or length is not the sealed
