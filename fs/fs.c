@@ -9,9 +9,12 @@
  * as one KV transaction. Until then every reader reads the uncommitted bytes from the
  * upload itself, so reads and stat agree with what was written (read-your-writes).
  *
- * Locking: fs.mu guards the namespace and every inode's fields; it is held across the KV
- * transaction of a metadata change, so changes settle in the order they are made and
- * memory always matches what was settled. Each inode's wmu serializes what touches its
+ * Locking: fs.mu guards the namespace and every inode's fields. Every KV transaction goes
+ * through one queue (fs.later, "group commit" below), in the order changes are made under
+ * fs.mu; a metadata change holds fs.mu until its items have settled, so memory matches
+ * what was settled, except for two kinds of items that memory shows before they settle: a
+ * file's new content at a commit (the commit waits without fs.mu, so commits of many files
+ * share one transaction) and a new regular file (settled by the next transaction). Each inode's wmu serializes what touches its
  * upload (writes, reads of uncommitted bytes, commits) and is taken before fs.mu. File
  * bytes never move under fs.mu: a reader copies the extents it needs under it and reads
  * from the node without it.
@@ -46,6 +49,7 @@
 #include "fs/fs.h"
 #include "fs/limits.h"
 #include "fs/map.h"
+#include "fs/reaper.h"
 
 #define CACHE_SECONDS 10.0
 #define FIRST_COOKIE 3 /* 1 and 2 are "." and ".." */
@@ -92,6 +96,7 @@ struct inode {
 	int64_t write_sec;
 	uint32_t write_nsec;
 	bool mtime_set; /* utimens after the last write: the commit keeps the stored mtime */
+	uint64_t later_gen; /* its create or last record waits in this generation of fs.later */
 	bool queued;	/* waiting for compaction */
 	bool stale;	/* the kernel's cached pages are ahead of the content: invalidate */
 };
@@ -106,6 +111,33 @@ struct handle {
 	uint8_t *cache;
 	uint64_t cache_off, cache_gen;
 	size_t cache_len;
+};
+
+/* An item waiting in fs.later: key and value in one malloc'd block at it.key. */
+struct litem {
+	struct node_put_item it;
+	bool keep; /* memory already shows it: on a failure it waits for the next transaction */
+};
+
+/* A caller waiting for its items to settle. */
+struct lwait {
+	struct lwait *next;
+	uint64_t gen; /* its items are in this generation or an earlier one */
+	bool done;
+	int err; /* the transaction's result, -errno */
+};
+
+/* The queue every KV transaction of the volume goes through (see "group commit"). */
+struct later {
+	pthread_mutex_t mu; /* taken after fs.mu; guards what follows */
+	pthread_cond_t cv;
+	struct litem *v;
+	size_t n, cap;
+	uint64_t gen;	       /* the generation new items join */
+	uint64_t settled;      /* generations up to this one are settled */
+	bool writing;	       /* a caller is settling a generation */
+	struct lwait *waiters; /* not done yet */
+	struct timespec since; /* when the oldest item came */
 };
 
 struct fs {
@@ -131,6 +163,7 @@ struct fs {
 	pthread_t worker;     /* the flusher and compactor */
 	bool worker_running, stopping;
 	pthread_cond_t wake;
+	struct later later;
 };
 
 static struct fs fs;
@@ -188,6 +221,14 @@ static void now(int64_t *sec, uint32_t *nsec)
 }
 
 /* --- hash tables ------------------------------------------------------------------- */
+
+static double age_ms(const struct timespec *since)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)(ts.tv_sec - since->tv_sec) * 1e3 + (double)(ts.tv_nsec - since->tv_nsec) / 1e6;
+}
 
 static uint64_t mix(uint64_t h)
 {
@@ -486,17 +527,220 @@ static void txn_super(struct txn *t, uint64_t next_ino)
 	t->n++;
 }
 
-/* Settle the transaction; returns 0 or a positive errno for the caller to reply with. */
+/*
+ * Group commit. Every KV transaction of the volume goes through fs.later: a change adds its
+ * items (under fs.mu, so in the order changes are made) and waits until a transaction
+ * that holds them has settled. Whoever waits while nobody writes becomes the writer: it
+ * takes every item waiting, settles them as one transaction without any lock, and tells
+ * every caller whose items were in it. Where two items write a key, the later one wins, as
+ * in every KV transaction. A metadata change waits holding fs.mu, so nothing sees it before
+ * it has settled, and on an error its items are dropped: nothing changed. Two kinds of items
+ * are kept on an error and go with the next transaction instead, because memory shows them
+ * already: a file's new record at a commit (the committer waits without fs.mu, so the
+ * commits of many files share one transaction; its fsync or close reports the error), and
+ * a regular file's create, which does not wait at all: the next transaction carries it,
+ * usually the file's own commit at its close, so a new file costs one metadata entry, not
+ * two. fsync of a directory, unmount and the worker (after FS_LATER_DELAY_MS) settle what
+ * is left. A crash before an item settles loses it, as an unsynced create elsewhere.
+ */
+
+/* Adds the transaction's items, all or none (t is released either way); with w, the caller
+ * will wait for them; ret_gen (if not NULL) is the generation they joined. fs.mu held. */
+static int later_add(struct txn *t, bool keep, struct lwait *w, uint64_t *ret_gen)
+{
+	uint8_t *b[TXN_MAX];
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < t->n; i++)
+		if (!(b[i] = malloc(t->items[i].key_len + t->items[i].value_len + 1)))
+			break;
+	pthread_mutex_lock(&fs.later.mu);
+	if (i == t->n && fs.later.n + t->n > fs.later.cap) {
+		size_t cap = 2 * fs.later.cap + t->n + 16;
+		struct litem *v = realloc(fs.later.v, cap * sizeof(*v));
+
+		if (v) {
+			fs.later.v = v;
+			fs.later.cap = cap;
+		}
+	}
+	if (i < t->n || fs.later.n + t->n > fs.later.cap) {
+		while (i-- > 0)
+			free(b[i]);
+		err = ENOMEM;
+		goto out;
+	}
+	if (fs.later.n == 0)
+		clock_gettime(CLOCK_MONOTONIC, &fs.later.since);
+	for (i = 0; i < t->n; i++) {
+		const struct node_put_item *it = &t->items[i];
+
+		memcpy(b[i], it->key, it->key_len);
+		if (it->value_len)
+			memcpy(b[i] + it->key_len, it->value, it->value_len);
+		fs.later.v[fs.later.n++] = (struct litem){
+			{b[i], it->key_len, b[i] + it->key_len, it->value_len}, keep};
+	}
+	if (w) {
+		*w = (struct lwait){fs.later.waiters, fs.later.gen, false, 0};
+		fs.later.waiters = w;
+	}
+	if (ret_gen)
+		*ret_gen = fs.later.gen;
+out:
+	pthread_mutex_unlock(&fs.later.mu);
+	txn_release(t);
+	return err;
+}
+
+/* Puts the kept items of a failed transaction back in front of those that came since, and
+ * frees the rest. fs.later.mu held. */
+static void later_requeue(struct litem *v, size_t n)
+{
+	struct litem *m;
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (v[i].keep)
+			v[k++] = v[i];
+		else
+			free((void *)v[i].it.key);
+	if (!k) {
+		free(v);
+		return;
+	}
+	m = realloc(v, (k + fs.later.n) * sizeof(*m));
+	if (!m) {
+		fs_log("metadata dropped from the queue: out of memory");
+		for (size_t i = 0; i < k; i++)
+			free((void *)v[i].it.key);
+		free(v);
+		return;
+	}
+	if (fs.later.n)
+		memcpy(m + k, fs.later.v, fs.later.n * sizeof(*m));
+	free(fs.later.v);
+	fs.later.v = m;
+	fs.later.n += k;
+	fs.later.cap = fs.later.n;
+}
+
+/* Settles every item waiting as one transaction and tells their waiters. fs.later.mu
+ * held, dropped meanwhile. */
+static void later_write(void)
+{
+	struct litem *v = fs.later.v;
+	struct node_put_item *items;
+	size_t n = fs.later.n;
+	uint64_t gen = fs.later.gen;
+	int r = -ENOMEM;
+
+	fs.later.v = NULL;
+	fs.later.n = fs.later.cap = 0;
+	fs.later.gen++;
+	fs.later.writing = true;
+	pthread_mutex_unlock(&fs.later.mu);
+	items = malloc((n ? n : 1) * sizeof(*items));
+	if (items) {
+		for (size_t i = 0; i < n; i++)
+			items[i] = v[i].it;
+		r = n ? node_kv_write(fs.node, fs.stream, items, n, NULL) : 0;
+		free(items);
+	}
+	pthread_mutex_lock(&fs.later.mu);
+	fs.later.writing = false;
+	if (r == 0) {
+		fs.later.settled = gen;
+		for (size_t i = 0; i < n; i++)
+			free((void *)v[i].it.key);
+		free(v);
+	} else {
+		fs_log("metadata change not settled: %s", why(r));
+		later_requeue(v, n);
+	}
+	for (struct lwait **pp = &fs.later.waiters; *pp;) {
+		struct lwait *w = *pp;
+
+		if (w->gen <= gen) {
+			w->done = true;
+			w->err = r;
+			*pp = w->next;
+		} else {
+			pp = &w->next;
+		}
+	}
+	pthread_cond_broadcast(&fs.later.cv);
+}
+
+/* Waits until w's items have settled, writing them if nobody else is; -errno. */
+static int later_wait(struct lwait *w)
+{
+	pthread_mutex_lock(&fs.later.mu);
+	while (!w->done) {
+		if (fs.later.writing)
+			pthread_cond_wait(&fs.later.cv, &fs.later.mu);
+		else
+			later_write();
+	}
+	pthread_mutex_unlock(&fs.later.mu);
+	return w->err;
+}
+
+/* Settles the transaction with everything waiting in front of it; returns 0 or a positive
+ * errno for the caller to reply with. On an error nothing of it is settled. fs.mu held
+ * (so nothing sees the change before it has settled). */
 static int txn_commit(struct txn *t)
 {
-	int r = node_kv_write(fs.node, fs.stream, t->items, t->n, NULL);
+	struct lwait w;
+	int r;
 
-	txn_release(t);
-	if (r < 0) {
-		fs_log("metadata change not settled: %s", why(r));
-		return to_errno(r);
+	if (later_add(t, false, &w, NULL))
+		return ENOMEM;
+	r = later_wait(&w);
+	return r < 0 ? to_errno(r) : 0;
+}
+
+/* Settles what waits in fs.later up to the create of in (NULL: everything); returns 0 or a
+ * positive errno. Needs no lock. */
+static int later_settle(const struct inode *in)
+{
+	struct lwait w = {0};
+	bool need;
+	int r;
+
+	pthread_mutex_lock(&fs.later.mu);
+	need = in ? fs.later.settled < in->later_gen : fs.later.n > 0 || fs.later.writing;
+	if (need) {
+		w = (struct lwait){fs.later.waiters, in ? in->later_gen : fs.later.gen, false, 0};
+		fs.later.waiters = &w;
 	}
+	pthread_mutex_unlock(&fs.later.mu);
+	if (need && (r = later_wait(&w)) < 0)
+		return to_errno(r);
 	return 0;
+}
+
+/* The number of items waiting, for a bound. */
+static size_t later_count(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&fs.later.mu);
+	n = fs.later.n;
+	pthread_mutex_unlock(&fs.later.mu);
+	return n;
+}
+
+/* Whether items have waited FS_LATER_DELAY_MS. */
+static bool later_due(void)
+{
+	bool due;
+
+	pthread_mutex_lock(&fs.later.mu);
+	due = fs.later.n && age_ms(&fs.later.since) >= FS_LATER_DELAY_MS;
+	pthread_mutex_unlock(&fs.later.mu);
+	return due;
 }
 
 /* --- attributes --------------------------------------------------------------------- */
@@ -865,9 +1109,13 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	if (to_set & FUSE_SET_ATTR_CTIME)
 		set_time(&rec.ctime_sec, &rec.ctime_nsec, &attr->st_ctim, false);
 	if (to_set & ~FUSE_SET_ATTR_SIZE) {
+		/* A regular file's attributes settle with the next transaction, like its create
+		 * (tar and cp -p set them on every file); its fsync or close waits for them. */
+		bool later = S_ISREG(rec.mode) && later_count() < FS_LATER_ITEMS_MAX;
+
 		err = txn_record(&t, ino, &rec) < 0 ? ENOMEM : 0;
 		if (!err)
-			err = txn_commit(&t);
+			err = later ? later_add(&t, true, NULL, &in->later_gen) : txn_commit(&t);
 		if (!err)
 			in->rec = rec;
 	}
@@ -969,9 +1217,11 @@ static int make_node(fuse_req_t req, fuse_ino_t parent, const char *name, uint32
 	err = txn_record(&t, in->ino, &in->rec) < 0 || txn_record(&t, parent, &prec) < 0 ? ENOMEM
 											   : 0;
 	if (!err) {
+		bool later = S_ISREG(mode) && later_count() + t.n + 2 <= FS_LATER_ITEMS_MAX;
+
 		txn_dirent(&t, parent, name, len, in->ino, dtype_of(mode));
 		txn_super(&t, fs.next_ino + 1);
-		err = txn_commit(&t);
+		err = later ? later_add(&t, true, NULL, &in->later_gen) : txn_commit(&t);
 	}
 	txn_release(&t);
 	if (!err && (inode_add(in) < 0 || link_add(dir, name, len, in->ino, dtype_of(mode)) < 0))
@@ -1490,13 +1740,15 @@ static size_t compact_threshold(uint64_t size)
  * KV transaction writes the new map into the inode record. Returns 0 or an errno; on
  * error the file is its last settled version again. wmu held (not fs.mu).
  */
-static int commit(struct inode *in)
+static int commit_ex(struct inode *in, bool wait)
 {
 	struct node_file_info *fi = NULL;
 	uint64_t seq = PENDING;
 	struct fs_record rec;
 	struct fs_extent *ext = NULL;
 	struct txn t = {0};
+	struct lwait w;
+	bool waiting = false;
 	int err, r;
 
 	if (in->werr) {
@@ -1505,12 +1757,13 @@ static int commit(struct inode *in)
 		return err;
 	}
 	if (!in->work)
-		return 0;
+		return wait ? later_settle(in) : 0; /* a file created and closed unwritten */
 	if (in->up) {
 		fi = malloc(sizeof(*fi));
 		if (!fi)
 			return ENOMEM;
-		r = node_upload_finish(in->up, fi);
+		/* Durable with the record that names it, which settles next (group commit). */
+		r = node_upload_finish_lazy(in->up, fi);
 		in->up = NULL;
 		__atomic_sub_fetch(&fs.nuploads, 1, __ATOMIC_RELAXED);
 		if (r < 0) {
@@ -1543,12 +1796,17 @@ static int commit(struct inode *in)
 		rec.mtime_nsec = in->write_nsec;
 	}
 	now(&rec.ctime_sec, &rec.ctime_nsec);
-	err = in->gone ? 0 : txn_record(&t, in->ino, &rec) < 0 ? ENOMEM : txn_commit(&t);
-	txn_release(&t);
-	if (err) {
-		free(ext);
-		work_drop(in); /* the entry is in the log, but no version names it */
-		goto out;
+	if (!in->gone) {
+		/* The new record joins the queue and memory shows it at once; the wait for it
+		 * to settle is without fs.mu, beside other files' commits (see "group commit"). */
+		err = txn_record(&t, in->ino, &rec) < 0 ? ENOMEM : later_add(&t, true, wait ? &w : NULL, &in->later_gen);
+		txn_release(&t);
+		if (err) {
+			free(ext);
+			work_drop(in); /* the entry is in the log, but no version names it */
+			goto out;
+		}
+		waiting = wait;
 	}
 	free(in->rec.extents);
 	in->rec = rec;
@@ -1557,7 +1815,22 @@ static int commit(struct inode *in)
 		queue_compaction(in);
 out:
 	pthread_mutex_unlock(&fs.mu);
+	if (waiting) {
+		r = later_wait(&w);
+		err = r < 0 ? to_errno(r) : 0;
+	}
 	return err;
+}
+
+static int commit(struct inode *in)
+{
+	return commit_ex(in, true);
+}
+
+/* A commit whose record settles with the next transaction (see "group commit"). */
+static int commit_nowait(struct inode *in)
+{
+	return commit_ex(in, false);
 }
 
 /*
@@ -1580,7 +1853,7 @@ static void commit_oldest(struct inode *self)
 	if (!old)
 		return;
 	if (pthread_mutex_trylock(&old->wmu) == 0) {
-		err = commit(old);
+		err = commit_nowait(old); /* the writer waiting here needs the pack, not the record */
 		pthread_mutex_unlock(&old->wmu);
 		if (err)
 			fs_log("inode %" PRIu64 ": writes not settled: %s", old->ino, strerror(err));
@@ -1980,7 +2253,7 @@ static int compact_locked(struct inode *in)
 		off += (uint64_t)got;
 	}
 	if (r == 0) {
-		r = node_upload_finish(up, fi);
+		r = node_upload_finish_lazy(up, fi); /* durable with its record, settled next */
 		up = NULL;
 	}
 	if (r < 0) {
@@ -2037,13 +2310,6 @@ static void queue_compaction(struct inode *in)
 	pthread_cond_signal(&fs.wake);
 }
 
-static double age_ms(const struct timespec *since)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)(ts.tv_sec - since->tv_sec) * 1e3 + (double)(ts.tv_nsec - since->tv_nsec) / 1e6;
-}
 
 /* Runs fn on each inode that pick() chooses, without fs.mu, holding a reference. */
 static void for_each_dirty(bool (*pick)(struct inode *), int (*fn)(struct inode *))
@@ -2139,8 +2405,20 @@ static void *worker_main(void *arg)
 			in->refs--;
 			inode_maybe_free(in);
 		}
-		if (fs.writeback && fs.dirty)
-			for_each_dirty(due, commit);
+		if (fs.writeback && fs.dirty) {
+			/* One metadata transaction for the files committed in the background. */
+			for_each_dirty(due, commit_nowait);
+			pthread_mutex_unlock(&fs.mu);
+			if (later_settle(NULL))
+				fs_log("writes not settled in the background; retried");
+			pthread_mutex_lock(&fs.mu);
+		}
+		if (later_due()) {
+			pthread_mutex_unlock(&fs.mu);
+			if (later_settle(NULL))
+				fs_log("new names not settled in the background; retried");
+			pthread_mutex_lock(&fs.mu);
+		}
 		invalidate_stale();
 	}
 	while (fs.nqueue) {
@@ -2166,6 +2444,8 @@ static void settle_all(void)
 	pthread_mutex_lock(&fs.mu);
 	for (int round = 0; fs.dirty && round < 1000; round++)
 		for_each_dirty(any, commit);
+	if (later_settle(NULL))
+		fs_log("new names not settled at unmount");
 	pthread_mutex_unlock(&fs.mu);
 }
 
@@ -2285,10 +2565,12 @@ static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 	do_readdir(req, ino, size, off, true);
 }
 
-/* Every metadata change is settled before its reply: a directory has nothing to sync. */
+/* Settles the new names that wait for a transaction (see "group commit"). */
 static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, 0);
+	int err = later_settle(NULL);
+
+	fuse_reply_err(req, err);
 }
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)
@@ -2768,6 +3050,11 @@ static void ready(int fd, const char *msg)
 
 static void release_all(void)
 {
+	for (size_t i = 0; i < fs.later.n; i++)
+		free((void *)fs.later.v[i].it.key);
+	free(fs.later.v);
+	fs.later.v = NULL;
+	fs.later.n = fs.later.cap = 0;
 	for (size_t b = 0; b < fs.ninodes_cap; b++) {
 		while (fs.inodes[b]) {
 			struct inode *in = fs.inodes[b];
@@ -2800,7 +3087,7 @@ int fs_main(const struct fs_config *cfg)
 	struct fuse_loop_config *loop = NULL;
 	struct fuse_session *se = NULL;
 	char msg[300];
-	int r;
+	int r, reaper_fd = -1;
 
 	memset(&fs, 0, sizeof(fs));
 	fs.node = cfg->node;
@@ -2810,6 +3097,9 @@ int fs_main(const struct fs_config *cfg)
 	fs.writeback = cfg->writeback;
 	pthread_mutex_init(&fs.mu, NULL);
 	pthread_cond_init(&fs.wake, NULL);
+	pthread_mutex_init(&fs.later.mu, NULL);
+	pthread_cond_init(&fs.later.cv, NULL);
+	fs.later.gen = 1; /* generation 0 is "nothing waits": settled from the start */
 	fs_volume_stream(cfg->volume ? cfg->volume : "default", fs.stream);
 	r = volume_load();
 	if (r < 0) {
@@ -2836,6 +3126,8 @@ int fs_main(const struct fs_config *cfg)
 		goto out;
 	}
 	fs.se = se;
+	if (fs_reaper_start(cfg->mountpoint, &reaper_fd) < 0)
+		fs_log("no reaper: a crash would leave the mount for fusermount3 alone to detach");
 	if (!fs.ro && pthread_create(&fs.worker, NULL, worker_main, NULL) == 0)
 		fs.worker_running = true;
 	fs_log("ready: %s mounted (%zu inodes, verify %s%s%s)", cfg->mountpoint, fs.ninodes,
@@ -2849,8 +3141,9 @@ int fs_main(const struct fs_config *cfg)
 		goto out;
 	}
 	fuse_loop_cfg_set_clone_fd(loop, 0);
-	if (cfg->max_threads)
-		fuse_loop_cfg_set_max_threads(loop, cfg->max_threads);
+	/* More than libfuse's 10: commits of many files share a transaction only when they
+	 * can wait side by side. */
+	fuse_loop_cfg_set_max_threads(loop, cfg->max_threads ? cfg->max_threads : FS_THREADS);
 	r = fuse_session_loop_mt(se, loop);
 	r = r > 0 ? 0 : r; /* a signal number: stopped by a signal, cleanly */
 	settle_all();
@@ -2867,5 +3160,7 @@ out:
 		settle_all();
 	free(fs.queue);
 	release_all();
+	if (reaper_fd >= 0)
+		close(reaper_fd); /* after the unmount: the reaper finds nothing to do */
 	return r;
 }

@@ -30,6 +30,18 @@
 /* --writeback: uncommitted writes are committed within this many milliseconds. */
 #define FS_WRITEBACK_DELAY_MS 1000u
 
+/* How long the reaper looks for a dead mount to detach after the daemon has gone. */
+#define FS_REAPER_WAIT_MS 10000
+
+/* FUSE worker threads by default: requests served at once (each may wait for a commit). */
+#define FS_THREADS 32u
+
+/* A regular file's create waits, in memory, for the next metadata transaction to carry it
+ * (its own close, usually): at most this many KV items wait so ... */
+#define FS_LATER_ITEMS_MAX 256u
+/* ... and none longer than this (the worker settles them). */
+#define FS_LATER_DELAY_MS 1000u
+
 /* Longest symlink target. */
 #define FS_SYMLINK_MAX 4095u
 
