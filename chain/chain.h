@@ -319,6 +319,15 @@ struct chain_flow_node {
 int chain_pora_proof_nodes(uint64_t index, unsigned level, uint64_t length,
 			   struct chain_flow_node ret_nodes[CHAIN_PORA_PROOF_MAX], size_t *ret_n);
 
+/*
+ * chain_pora_answer_proves() - the answer's unit, unsealed, hashed into its 16-sector
+ * subtree and folded with its merkleProof, gives flow_root for a flow of flow_length
+ * sectors: the Merkle check of submit, for a miner to run on its own answer first.
+ */
+__attribute__((warn_unused_result)) bool
+chain_pora_answer_proves(const struct chain_pora_answer *a, const uint8_t flow_root[32],
+			 uint64_t flow_length);
+
 /* chain_account_balance() - the balance of any account (0 for one never seen). */
 int chain_account_balance(struct chain *c, const uint8_t address[CHAIN_ADDRESS_SIZE],
 			  uint64_t *ret_balance);

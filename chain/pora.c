@@ -205,8 +205,8 @@ static const struct chain_pora_context *find_context(const struct chain_pora_sta
 	return NULL;
 }
 
-/* Unseal, hash the 16 sectors into their subtree and fold the proof: the flow root? */
-static bool proves_into_flow(const struct chain_pora_state *s, const struct chain_pora_answer *a)
+bool chain_pora_answer_proves(const struct chain_pora_answer *a, const uint8_t flow_root[32],
+			      uint64_t flow_length)
 {
 	uint8_t unit[CODEC_SEAL_SIZE], leaves[CODEC_SEAL_SECTORS][32], node[32], root[32];
 
@@ -217,10 +217,11 @@ static bool proves_into_flow(const struct chain_pora_state *s, const struct chai
 		codec_keccak256(unit + i * CODEC_CHUNK_SIZE, CODEC_CHUNK_SIZE, leaves[i]);
 	if (codec_root_of_leaves(&leaves[0][0], CODEC_SEAL_SECTORS, node) < 0)
 		return false;
-	if (chain_flow_proof_root(node, a->recall_position / CODEC_SEAL_SECTORS, 4, s->flow_length,
+	if (a->nproof > CHAIN_PORA_PROOF_MAX ||
+	    chain_flow_proof_root(node, a->recall_position / CODEC_SEAL_SECTORS, 4, flow_length,
 				  (const uint8_t(*)[32])a->proof, a->nproof, root) < 0)
 		return false;
-	return !memcmp(root, s->flow_root, 32);
+	return !memcmp(root, flow_root, 32);
 }
 
 /* padSeed, the scratchpad, the recall position and the quality; 0 or a CHAIN_EPORA code. */
@@ -263,10 +264,13 @@ static int check_answer(const struct chain_ledger *l, const struct chain_pora_an
 		return -CHAIN_EPORA_OFF;
 	if (!find_miner(s, a->miner_id))
 		return -CHAIN_EPORA_MINER;
-	if (!(s->mine_start < height && height <= s->mine_start + s->params.epoch_blocks))
-		return -CHAIN_EPORA_WINDOW;
+	/* The context before the window: an answer to the previous epoch's context that
+	 * lands in the block opening the next one is stale, not early. With one subtask per
+	 * epoch, an answer to the current context is always inside its window. */
 	if (memcmp(a->context, s->context, 32))
 		return -CHAIN_EPORA_CONTEXT;
+	if (!(s->mine_start < height && height <= s->mine_start + s->params.epoch_blocks))
+		return -CHAIN_EPORA_WINDOW;
 	if (codec_pora_range_check(&a->range, s->flow_length, CHAIN_PORA_MAX_SHARDS) < 0)
 		return -CHAIN_EPORA_RANGE;
 	sc = find_context(s, a->sealed_context);
@@ -274,7 +278,7 @@ static int check_answer(const struct chain_ledger *l, const struct chain_pora_an
 	    !(sc->start < a->recall_position + CODEC_SEAL_SECTORS &&
 	      a->recall_position + CODEC_SEAL_SECTORS <= sc->end))
 		return -CHAIN_EPORA_SEAL_CONTEXT;
-	if (a->nproof > CHAIN_PORA_PROOF_MAX || !proves_into_flow(s, a))
+	if (!chain_pora_answer_proves(a, s->flow_root, s->flow_length))
 		return -CHAIN_EPORA_MERKLE;
 	r = check_work(s, a, quality);
 	if (r < 0)
