@@ -228,6 +228,11 @@ int cmd_node(int argc, char **argv)
 		cli_error("node: %s is in use by another node or mount (see %s/lock)", dir, dir);
 		return 1;
 	}
+	if (r == -ENOTSUP && mine) {
+		cli_error("node: --mine: this chain has no PoRA contract yet; mining works on the "
+			  "embedded ledger (docs/PORA.md)");
+		return 1;
+	}
 	if (r < 0) {
 		cli_error("node: cannot open %s: %s", dir, cli_why(r));
 		return 1;

@@ -340,16 +340,90 @@ static void test_verify(struct chain **pc)
 	ok(r == 0, "and verifies (%s)", r ? rep.reason : "ok");
 }
 
-/* The difficulty update of codec_pora_next_target(), driven by a miner population whose
- * answers follow the target: each epoch, answers ~ Poisson(tries × target / 2^256), capped
- * at 2 × T. From a target 100× too hard, the mean over the last quarter lands near T. */
-static void test_convergence(int epochs)
+/* chain_pora_proof_nodes() and chain_pora_answer_proves() on random flows of random
+ * lengths: a unit sealed from random sector bytes, with the named nodes' roots taken from
+ * an independent level-by-level tree (odd node carried), proves into
+ * codec_root_of_leaves() over all sectors; a flipped proof hash or sealed byte does not. */
+static void fold_level(uint8_t (*lv)[32], uint64_t *n)
+{
+	uint64_t m = 0;
+
+	for (uint64_t i = 0; i < *n; i += 2, m++)
+		if (i + 1 < *n)
+			codec_hash_pair(lv[i], lv[i + 1], lv[m]);
+		else
+			memcpy(lv[m], lv[i], 32);
+	*n = m;
+}
+
+static void test_proof_nodes(void)
+{
+	static uint8_t lv[14][FLOW_SECTORS][32];
+	struct chain_pora_answer a;
+	int good = 0, bad = 0, rounds = 100;
+
+	for (int t = 0; t < rounds; t++) {
+		uint64_t len = 16 + tap_rand() % (FLOW_SECTORS - 16), n = len, counts[14], idx;
+		struct chain_flow_node nodes[CHAIN_PORA_PROOF_MAX];
+		uint8_t flow_root[32];
+		unsigned top = 0;
+		size_t np;
+		bool fine = true;
+
+		tap_fill(flow, len * 256);
+		for (uint64_t i = 0; i < len; i++)
+			codec_keccak256(flow + i * 256, 256, lv[0][i]);
+		counts[0] = n;
+		while (n > 1) {
+			memcpy(lv[top + 1], lv[top], n * 32);
+			fold_level(lv[top + 1], &n);
+			counts[++top] = n;
+		}
+		codec_root_of_leaves(&lv[0][0][0], (size_t)len, flow_root);
+		idx = tap_rand() % (len / 16);
+		memset(&a, 0, sizeof(a));
+		tap_fill(a.miner_id, 32);
+		tap_fill(a.sealed_context, 32);
+		a.recall_position = idx * 16;
+		memcpy(a.sealed, flow + idx * 16 * 256, CODEC_SEAL_SIZE);
+		codec_seal_units(a.sealed, 1, a.miner_id, a.sealed_context, a.recall_position);
+		fine = chain_pora_proof_nodes(idx, 4, len, nodes, &np) == 0 &&
+		       !memcmp(lv[top][0], flow_root, 32);
+		for (size_t j = 0; fine && j < np; j++) {
+			fine = nodes[j].level <= top && nodes[j].index < counts[nodes[j].level];
+			if (fine)
+				memcpy(a.proof[j], lv[nodes[j].level][nodes[j].index], 32);
+		}
+		a.nproof = np;
+		good += fine && chain_pora_answer_proves(&a, flow_root, len);
+		if (np) {
+			a.proof[tap_rand() % np][tap_rand() % 32] ^= 1;
+			bad += !chain_pora_answer_proves(&a, flow_root, len);
+		} else {
+			a.sealed[tap_rand() % CODEC_SEAL_SIZE] ^= 1;
+			bad += !chain_pora_answer_proves(&a, flow_root, len);
+		}
+	}
+	ok(good == rounds && bad == rounds,
+	   "random flows: a unit with the proof the named nodes make proves into the flow root "
+	   "(%d/%d); one flipped bit never does (%d/%d)",
+	   good, rounds, bad, rounds);
+}
+
+/* The difficulty update of codec_pora_next_target(), driven by miners whose answers
+ * follow the target: each epoch, answers ~ Binomial(2000, tries × target / 2^256 / 2000),
+ * capped at 2 × T as the chain caps them. From a target 100× too hard, over 5 seeds, the
+ * mean over the last quarter settles between T and 1.5 T: the update steers T / answers
+ * to 1 on average, E[1/s] > 1/E[s], and an epoch at the cap reports fewer answers than it
+ * would have had, so 0G's rule settles about 30 % above T (docs/PORA.md). */
+static double simulate(uint64_t seed, int epochs, int *ret_capped)
 {
 	const double tries = 1e6;
 	uint8_t target[32];
 	double sum = 0;
-	int counted = 0;
+	int counted = 0, capped = 0;
 
+	tap_seed(seed);
 	codec_pora_initial_target(100 * 1000000ULL / TARGET, target);
 	for (int e = 0; e < epochs; e++) {
 		double t = 0, p;
@@ -357,7 +431,6 @@ static void test_convergence(int epochs)
 
 		for (int i = 0; i < 8; i++)
 			t = t * 256 + target[i];
-		/* Binomial(2000, lambda / 2000), close to Poisson(lambda) */
 		p = tries * t / 18446744073709551616.0 / 2000;
 		for (int i = 0; i < 2000; i++)
 			k += (double)(tap_rand() >> 11) / 9007199254740992.0 < p;
@@ -366,12 +439,29 @@ static void test_convergence(int epochs)
 		if (e >= epochs * 3 / 4) {
 			sum += (double)k;
 			counted++;
+			capped += k == 2 * TARGET;
 		}
 		codec_pora_next_target(target, TARGET, k, CODEC_PORA_ADJUST_RATIO, 0, target);
 	}
-	ok(counted && sum / counted > 0.6 * TARGET && sum / counted < 1.4 * TARGET,
-	   "difficulty converges: %.2f answers per epoch over the last %d of %d epochs (target %d)",
-	   counted ? sum / counted : 0, counted, epochs, TARGET);
+	*ret_capped += capped;
+	return counted ? sum / counted : 0;
+}
+
+static void test_convergence(int epochs)
+{
+	double lo = 1e9, hi = 0;
+	int capped = 0;
+
+	for (uint64_t seed = 1; seed <= 5; seed++) {
+		double mean = simulate(seed, epochs, &capped);
+
+		lo = mean < lo ? mean : lo;
+		hi = mean > hi ? mean : hi;
+	}
+	ok(lo >= 1.0 * TARGET && hi <= 1.5 * TARGET,
+	   "difficulty converges: %.2f to %.2f answers per epoch over the last quarter of %d "
+	   "epochs (target %d), %d epochs at the cap",
+	   lo, hi, epochs, TARGET, capped);
 }
 
 int main(int argc, char **argv)
@@ -401,6 +491,7 @@ int main(int argc, char **argv)
 	test_verify(&c);
 	chain_close(c);
 	remove_dir(dir);
+	test_proof_nodes();
 	test_convergence(epochs);
 	return tap_done();
 }

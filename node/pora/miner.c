@@ -74,6 +74,7 @@ struct node_pora {
 	uint8_t last_quality[32], last_target[32], last_subtask[32];
 	uint64_t epoch_submitted, round_epoch;
 	struct timespec t0;
+	time_t status_at; /* monotonic second of the last periodic status write */
 
 	pthread_rwlock_t rw; /* the round, entries and contexts: written by thread 0 */
 	struct round round;
@@ -461,8 +462,18 @@ static void follow(struct node_pora *m, struct timespec *last_tick)
 	if (chain_pora_info(m->chain, &info) < 0)
 		return;
 	if (m->round.info.height && !memcmp(info.context, m->round.info.context, 32) &&
-	    info.epoch_answers == m->round.info.epoch_answers)
+	    info.epoch_answers == m->round.info.epoch_answers) {
+		/* Nothing new on chain: refresh the hash rate in the status once a second. */
+		if (now.tv_sec > m->status_at) {
+			pthread_rwlock_rdlock(&m->rw);
+			pthread_mutex_lock(&m->mu);
+			m->status_at = now.tv_sec;
+			write_status(m);
+			pthread_mutex_unlock(&m->mu);
+			pthread_rwlock_unlock(&m->rw);
+		}
 		return;
+	}
 	memset(&rd, 0, sizeof(rd));
 	rd.info = info;
 	if (codec_pora_range_make(info.flow_length, 0, 0, 1, &rd.range) == 0) {
