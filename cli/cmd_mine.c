@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "node/rpc.h"
 
 enum { OPT_DATA = 0x100, OPT_NODE, OPT_JSON };
 
@@ -48,6 +49,25 @@ static void print_human(json_t *o)
 		       num(a, "recallPosition"), num(a, "sealOffset"), str(a, "quality"));
 }
 
+/* The running node's record, over JSON-RPC (zgfs_mineStatus). */
+static json_t *from_node(const char *url)
+{
+	struct node_rpc_client *c = NULL;
+	struct node_rpc_error err = {0};
+	json_t *o = NULL;
+	int r = node_rpc_client_new(url, &c);
+
+	if (r == 0)
+		r = node_rpc_call(c, "zgfs_mineStatus", NULL, &o, &err);
+	node_rpc_client_free(c);
+	if (r < 0) {
+		cli_error("mine status: %s: %s%s%s", url, err.message[0] ? err.message : strerror(-r),
+			  err.data[0] ? ": " : "", err.data);
+		return NULL;
+	}
+	return o;
+}
+
 static int mine_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -56,7 +76,7 @@ static int mine_status(int argc, char **argv)
 		{"json", no_argument, NULL, OPT_JSON},
 		{NULL, 0, NULL, 0},
 	};
-	const char *data = NULL;
+	const char *data = NULL, *url = NULL;
 	char dir[PATH_MAX], path[PATH_MAX + 32];
 	json_error_t jerr;
 	json_t *o;
@@ -70,9 +90,8 @@ static int mine_status(int argc, char **argv)
 			data = optarg;
 			break;
 		case OPT_NODE:
-			cli_error("mine status: --node is not served yet; run it on the node's "
-				  "machine with --data DIR");
-			return 1;
+			url = optarg;
+			break;
 		case OPT_JSON:
 			as_json = true;
 			break;
@@ -84,6 +103,16 @@ static int mine_status(int argc, char **argv)
 	if (optind != argc) {
 		cli_usage(stderr, "mine");
 		return 2;
+	}
+	if (url && data) {
+		cli_error("mine status: give --data DIR or --node URL, not both");
+		return 2;
+	}
+	if (url) {
+		o = from_node(url);
+		if (!o)
+			return 1;
+		goto print;
 	}
 	if (cli_data_dir(data, dir, sizeof(dir)) < 0) {
 		cli_error("mine status: no data directory: give --data DIR or set ZGFS_DATA");
@@ -99,6 +128,7 @@ static int mine_status(int argc, char **argv)
 			cli_error("mine status: %s: %s", path, jerr.text);
 		return 1;
 	}
+print:
 	if (as_json) {
 		json_dumpf(o, stdout, JSON_INDENT(2));
 		fputc('\n', stdout);

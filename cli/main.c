@@ -26,7 +26,10 @@ static const struct cli_command commands[] = {
 	 "  -o OPT[,OPT...]  ro (read-only), rw, append_only (every file as if chattr +a)\n"
 	 "  --writeback      close() returns once the bytes are staged; they are settled\n"
 	 "                   by fsync, unmount, or within a second (docs/SEMANTICS.md)\n"
-	 "  --chain, --key   settle on an EVM chain, as for zgfs node\n"},
+	 "  --chain, --key   settle on an EVM chain, as for zgfs node\n"
+	 "  --pora-difficulty N, --epoch-blocks N, --target-answers N, --base-reward WEI,\n"
+	 "  --donate WEI     PoRA parameters of an embedded ledger that has none, as for\n"
+	 "                   zgfs node\n"},
 	{"umount", cmd_umount, "unmount a zgfs mount",
 	 "usage: zgfs umount MOUNTPOINT\n"
 	 "\n"
@@ -88,11 +91,13 @@ static const struct cli_command commands[] = {
 	 "  --donate WEI   mining parameters of a new embedded ledger (defaults 1000000,\n"
 	 "                 1200, 5, 0, 0; --pora-difficulty 1 makes nearly every try win)\n"},
 	{"mine", cmd_mine, "show what the node's PoRA miner has done",
-	 "usage: zgfs mine status [--data DIR] [--json]\n"
+	 "usage: zgfs mine status [--data DIR | --node URL] [--json]\n"
 	 "\n"
 	 "Prints the miner id, sealed and total sectors, hash rate, the current context and\n"
 	 "target, answers submitted and accepted, rewards, and the last accepted answer.\n"
-	 "--json prints all of it, the last answer with 0G's PoraAnswer field names.\n"},
+	 "--json prints all of it, the last answer with 0G's PoraAnswer field names. With\n"
+	 "--data it reads DIR/pora/status.json (also while the node runs), with --node it\n"
+	 "asks the running node (zgfs_mineStatus).\n"},
 	{"upload", cmd_upload, "store files as log entries and settle them",
 	 "usage: zgfs upload [--node URL | --data DIR] [--json] FILE...\n"
 	 "\n"

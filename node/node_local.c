@@ -468,6 +468,19 @@ static int pora_setup(struct local *l, const struct node_config *cfg)
 	return r;
 }
 
+int node_local_mine_status(struct node *n, struct json_t **ret_status)
+{
+	json_t *o;
+
+	if (!n || !ret_status || n->ops != &local_ops || !L(n)->miner)
+		return -ENOENT;
+	o = node_pora_status(L(n)->miner);
+	if (!o)
+		return -ENOMEM;
+	*ret_status = o;
+	return 0;
+}
+
 int node_mine_report(struct node *n, struct node_mine_report *ret_report)
 {
 	struct node_pora_report p;

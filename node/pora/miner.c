@@ -338,15 +338,14 @@ static json_t *answer_json(const struct node_pora *m)
 	return o;
 }
 
-/* Called with mu held and rw held for reading (or by thread 0 holding it). */
-static void write_status(struct node_pora *m)
+/* The status record; called with rw held for reading and mu held. */
+static json_t *status_json(struct node_pora *m)
 {
 	const struct round *rd = &m->round;
 	struct timespec now;
 	double secs;
-	char rewards[24], path[4200], tmp[4210], *text;
+	char rewards[24];
 	json_t *o;
-	int fd, r;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	secs = (double)(now.tv_sec - m->t0.tv_sec) + (double)(now.tv_nsec - m->t0.tv_nsec) / 1e9;
@@ -361,9 +360,33 @@ static void write_status(struct node_pora *m)
 		      (json_int_t)m->rep.refused, "corrupt", (json_int_t)m->rep.corrupt, "tries",
 		      (json_int_t)m->rep.tries);
 	if (!o)
-		return;
+		return NULL;
 	json_object_set_new(o, "difficulty", json_integer((json_int_t)rd->info.params.difficulty));
 	json_object_set_new(o, "lastAnswer", m->have_last ? answer_json(m) : json_null());
+	return o;
+}
+
+json_t *node_pora_status(struct node_pora *m)
+{
+	json_t *o;
+
+	pthread_rwlock_rdlock(&m->rw);
+	pthread_mutex_lock(&m->mu);
+	o = status_json(m);
+	pthread_mutex_unlock(&m->mu);
+	pthread_rwlock_unlock(&m->rw);
+	return o;
+}
+
+/* Called with rw held for reading and mu held. */
+static void write_status(struct node_pora *m)
+{
+	char path[4200], tmp[4210], *text;
+	json_t *o = status_json(m);
+	int fd, r;
+
+	if (!o)
+		return;
 	text = json_dumps(o, JSON_INDENT(2));
 	json_decref(o);
 	if (!text)

@@ -21,6 +21,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "chain/chain.h"
 #include "node/store.h"
 
@@ -56,5 +58,8 @@ int node_pora_start(const struct node_pora_config *cfg, struct chain *chain,
 void node_pora_stop(struct node_pora *m);
 
 void node_pora_report(struct node_pora *m, struct node_pora_report *ret_report);
+
+/* The record DIR/pora/status.json holds, as of now (zgfs_mineStatus). NULL: -ENOMEM. */
+json_t *node_pora_status(struct node_pora *m);
 
 #endif

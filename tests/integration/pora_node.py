@@ -68,6 +68,7 @@ class Node:
                 break
             self.log.append(line)
             if "serving http://" in line:
+                self.url = line.split("serving ")[1].strip()
                 threading.Thread(target=self._drain, daemon=True).start()
                 return
         self.p.kill()
@@ -141,7 +142,11 @@ def acceptance(scratch, data):
     run("upload", "--data", data, *files)
     node = Node(data)
     s = wait_accepted(data, 6)
+    remote = run("mine", "status", "--node", node.url, "--json", check=False)
     node.stop()
+    ok(remote.returncode == 0 and s is not None and
+       json.loads(remote.stdout)["minerId"] == s["minerId"],
+       "mine status --node URL asks the running node (zgfs_mineStatus)")
     if not ok(s is not None, "the miner's answers are accepted"):
         print("".join(node.log))
         return
