@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -240,16 +241,27 @@ static const struct chain_pora_context *seal_context(const struct node_pora *m, 
 static uint64_t seal_load(struct node_pora *m, uint64_t pos, uint8_t *load)
 {
 	uint64_t avail = 0;
+	/* One read for the whole load; unit by unit only when part of it is missing. */
+	bool whole = read_sectors(m, pos, LOAD_SECTORS, load) == 0;
 
-	for (unsigned u = 0; u < CODEC_PORA_SEALS_PER_LOAD; u++) {
+	for (unsigned u = 0; u < CODEC_PORA_SEALS_PER_LOAD;) {
 		uint64_t first = pos + (uint64_t)u * CODEC_SEAL_SECTORS;
 		const struct chain_pora_context *c = seal_context(m, first + CODEC_SEAL_SECTORS - 1);
-		uint8_t *unit = load + (size_t)u * CODEC_SEAL_SIZE;
+		unsigned run = 1;
 
-		if (!c || read_sectors(m, first, CODEC_SEAL_SECTORS, unit) < 0)
+		if (!c || (!whole && read_sectors(m, first, CODEC_SEAL_SECTORS,
+						  load + (size_t)u * CODEC_SEAL_SIZE) < 0)) {
+			u++;
 			continue;
-		if (codec_seal_units(unit, 1, m->id, c->digest, first) == 0)
-			avail |= 1ULL << u;
+		}
+		/* Consecutive units of one seal context go through the batch kernel together. */
+		while (whole && u + run < CODEC_PORA_SEALS_PER_LOAD &&
+		       seal_context(m, first + (run + 1) * CODEC_SEAL_SECTORS - 1) == c)
+			run++;
+		if (codec_seal_units(load + (size_t)u * CODEC_SEAL_SIZE, run, m->id, c->digest,
+				     first) == 0)
+			avail |= (run == 64 ? UINT64_MAX : ((1ULL << run) - 1)) << u;
+		u += run;
 	}
 	return avail;
 }
@@ -657,6 +669,10 @@ static void *worker_main(void *arg)
 	uint8_t *pad = malloc(CODEC_PORA_PAD_SIZE), *load = malloc(CODEC_PORA_LOAD_SIZE);
 	uint64_t counter = 0;
 
+	/* Mining takes only CPU time nothing else wants: the read path, uploads and the mount
+	 * run first (docs/PORA.md has the figures). Where SCHED_IDLE is refused, the thread
+	 * runs at normal priority. */
+	pthread_setschedparam(pthread_self(), SCHED_IDLE, &(struct sched_param){0});
 	while (pad && load) {
 		bool busy, stop;
 
