@@ -41,7 +41,7 @@ static void print_human(json_t *o)
 	printf("difficulty      %lld (initial), target %s\n", num(o, "difficulty"), str(o, "target"));
 	printf("answers         %lld submitted, %lld accepted, %lld refused\n", num(o, "submitted"),
 	       num(o, "accepted"), num(o, "refused"));
-	printf("corrupt units   %lld\n", num(o, "corrupt"));
+	printf("corrupt units   %lld, missing %lld\n", num(o, "corrupt"), num(o, "missing"));
 	printf("rewards         %s\n", str(o, "rewards"));
 	if (json_is_object(a))
 		printf("last answer     recall position %lld, seal offset %lld, quality %s\n"

@@ -108,12 +108,21 @@ static void report_mining(struct node *n, struct node_mine_report *seen)
 			m.refused - seen->refused == 1 ? "" : "s", chain_strerror(m.last_refusal));
 	if (m.corrupt != seen->corrupt)
 		fprintf(stderr,
-			"zgfs node: CORRUPT DATA: PoRA: %llu sealed unit%s did not prove into the "
-			"flow root; latest at flow sector %llu. No answer was submitted for %s.\n",
+			"zgfs node: CORRUPT DATA: PoRA: %llu answer%s did not prove into the flow "
+			"root, latest for the unit at flow sector %llu: the bytes on disk of that unit, "
+			"or of the rest of its entry that the proof is hashed from, are not what was "
+			"settled. Nothing was submitted for %s.\n",
 			(unsigned long long)(m.corrupt - seen->corrupt),
 			m.corrupt - seen->corrupt == 1 ? "" : "s",
 			(unsigned long long)m.last_corrupt_sector,
 			m.corrupt - seen->corrupt == 1 ? "it" : "them");
+	if (m.missing != seen->missing)
+		fprintf(stderr,
+			"zgfs node: MISSING DATA: PoRA: %llu unit read%s of settled entries found no "
+			"bytes on disk; latest at flow sector %llu. Those units are not mined.\n",
+			(unsigned long long)(m.missing - seen->missing),
+			m.missing - seen->missing == 1 ? "" : "s",
+			(unsigned long long)m.last_missing_sector);
 	if (m.last_error && m.last_error != seen->last_error)
 		fprintf(stderr, "zgfs node: PoRA: %s\n", chain_strerror(m.last_error));
 	*seen = m;

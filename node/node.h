@@ -49,9 +49,9 @@ struct node_config {
 /* What the miner has done, for the daemon's log (node_mine_report). */
 struct node_mine_report {
 	uint8_t miner_id[32];
-	uint64_t tries, submitted, accepted, rewards, refused, corrupt;
+	uint64_t tries, submitted, accepted, rewards, refused, corrupt, missing;
 	int last_refusal, last_error;
-	uint64_t last_corrupt_sector;
+	uint64_t last_corrupt_sector, last_missing_sector;
 };
 
 /* -ENOENT when the node does not mine. */

@@ -498,6 +498,8 @@ int node_mine_report(struct node *n, struct node_mine_report *ret_report)
 	ret_report->last_refusal = p.last_refusal;
 	ret_report->last_error = p.last_error;
 	ret_report->last_corrupt_sector = p.last_corrupt_sector;
+	ret_report->missing = p.missing;
+	ret_report->last_missing_sector = p.last_missing_sector;
 	return 0;
 }
 

@@ -109,7 +109,8 @@ static const struct flow_entry *entry_at(const struct node_pora *m, uint64_t s)
 	return NULL;
 }
 
-/* Sectors [lo, lo + n) into buf. -ENODATA when an entry's bytes are not (all) here. */
+/* Sectors [lo, lo + n) into buf. -EAGAIN while an entry's upload is not complete;
+ * -ENODATA when the store lacks bytes of a settled entry (unknown, or a short read). */
 static int read_sectors(struct node_pora *m, uint64_t lo, uint64_t n, uint8_t *buf)
 {
 	uint64_t s = lo, end = lo + n;
@@ -141,7 +142,9 @@ static int read_sectors(struct node_pora *m, uint64_t lo, uint64_t n, uint8_t *b
 		if (off < stop) {
 			r = node_store_read(m->store, e->tx_seq, off, buf + (s - lo) * CODEC_CHUNK_SIZE,
 					    (size_t)(stop - off), false, &got);
-			if (r == -ENOENT || r == -EAGAIN || (r == 0 && got < stop - off))
+			if (r == -EAGAIN)
+				return r;
+			if (r == -ENOENT || (r == 0 && got < stop - off))
 				return -ENODATA;
 			if (r < 0)
 				return r;
@@ -249,10 +252,25 @@ static uint64_t seal_load(struct node_pora *m, uint64_t pos, uint8_t *load)
 		const struct chain_pora_context *c = seal_context(m, first + CODEC_SEAL_SECTORS - 1);
 		unsigned run = 1;
 
-		if (!c || (!whole && read_sectors(m, first, CODEC_SEAL_SECTORS,
-						  load + (size_t)u * CODEC_SEAL_SIZE) < 0)) {
+		if (!c) {
 			u++;
 			continue;
+		}
+		if (!whole) {
+			int r = read_sectors(m, first, CODEC_SEAL_SECTORS,
+					     load + (size_t)u * CODEC_SEAL_SIZE);
+
+			if (r < 0) {
+				/* Bytes of a settled entry that the disk no longer has. */
+				if (r != -EAGAIN) {
+					pthread_mutex_lock(&m->mu);
+					m->rep.missing++;
+					m->rep.last_missing_sector = first;
+					pthread_mutex_unlock(&m->mu);
+				}
+				u++;
+				continue;
+			}
 		}
 		/* Consecutive units of one seal context go through the batch kernel together. */
 		while (whole && u + run < CODEC_PORA_SEALS_PER_LOAD &&
@@ -374,6 +392,7 @@ static json_t *status_json(struct node_pora *m)
 	if (!o)
 		return NULL;
 	json_object_set_new(o, "difficulty", json_integer((json_int_t)rd->info.params.difficulty));
+	json_object_set_new(o, "missing", json_integer((json_int_t)m->rep.missing));
 	json_object_set_new(o, "lastAnswer", m->have_last ? answer_json(m) : json_null());
 	return o;
 }

@@ -43,6 +43,8 @@ struct node_pora_report {
 	int last_refusal;	     /* its code */
 	uint64_t corrupt;	     /* units that did not prove into the flow root */
 	uint64_t last_corrupt_sector; /* the first sector of the latest such unit */
+	uint64_t missing;	     /* unit reads of settled entries the store could not serve */
+	uint64_t last_missing_sector;
 	int last_error;		     /* the latest chain or store error, 0 if none */
 };
 
