@@ -30,6 +30,8 @@ struct chain_ops {
 			     const uint8_t beneficiary[CHAIN_ADDRESS_SIZE], uint8_t ret_id[32]);
 	int (*pora_miner)(struct chain *c, const uint8_t id[32],
 			  uint8_t ret_beneficiary[CHAIN_ADDRESS_SIZE]);
+	int (*pora_miner_of)(struct chain *c, const uint8_t beneficiary[CHAIN_ADDRESS_SIZE],
+			     uint8_t ret_id[32]);
 	int (*pora_contexts)(struct chain *c, size_t from, struct chain_pora_context *ctxs,
 			     size_t max, size_t *ret_n);
 	int (*pora_tick)(struct chain *c);

@@ -130,6 +130,14 @@ int chain_pora_miner(struct chain *c, const uint8_t id[32],
 	return c->ops->pora_miner ? c->ops->pora_miner(c, id, ret_beneficiary) : -ENOTSUP;
 }
 
+int chain_pora_miner_of(struct chain *c, const uint8_t beneficiary[CHAIN_ADDRESS_SIZE],
+			uint8_t ret_id[32])
+{
+	if (!c || !beneficiary || !ret_id)
+		return -EINVAL;
+	return c->ops->pora_miner_of ? c->ops->pora_miner_of(c, beneficiary, ret_id) : -ENOTSUP;
+}
+
 int chain_pora_contexts(struct chain *c, size_t from, struct chain_pora_context *ctxs, size_t max,
 			size_t *ret_n)
 {

@@ -286,6 +286,11 @@ int chain_pora_register(struct chain *c, uint64_t seed,
 int chain_pora_miner(struct chain *c, const uint8_t id[32],
 		     uint8_t ret_beneficiary[CHAIN_ADDRESS_SIZE]);
 
+/* chain_pora_miner_of() - 0 and the first registered miner id paying beneficiary, or
+ * -ENOENT: how a miner that lost its id file finds the id it registered before. */
+int chain_pora_miner_of(struct chain *c, const uint8_t beneficiary[CHAIN_ADDRESS_SIZE],
+			uint8_t ret_id[32]);
+
 /*
  * chain_pora_contexts() - the epoch ranges with data, oldest first (from index `from`), up
  * to max; *ret_n written. A unit is sealed with the context whose range holds its last

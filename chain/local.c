@@ -797,6 +797,24 @@ static int local_pora_miner(struct chain *base, const uint8_t id[32],
 	return r;
 }
 
+static int local_pora_miner_of(struct chain *base, const uint8_t beneficiary[CHAIN_ADDRESS_SIZE],
+			       uint8_t ret_id[32])
+{
+	struct chain_local *c = to_local(base);
+	const struct chain_pora_state *s = &c->ledger.pora;
+	int r = -ENOENT;
+
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < s->nminers; i++)
+		if (!memcmp(s->miners[i].beneficiary, beneficiary, CHAIN_ADDRESS_SIZE)) {
+			memcpy(ret_id, s->miners[i].id, 32);
+			r = 0;
+			break;
+		}
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
 static int local_pora_contexts(struct chain *base, size_t from, struct chain_pora_context *ctxs,
 			       size_t max, size_t *ret_n)
 {
@@ -1141,6 +1159,7 @@ static const struct chain_ops local_ops = {
     .pora_info = local_pora_info,
     .pora_register = local_pora_register,
     .pora_miner = local_pora_miner,
+    .pora_miner_of = local_pora_miner_of,
     .pora_contexts = local_pora_contexts,
     .pora_tick = local_pora_tick,
     .pora_submit = local_pora_submit,

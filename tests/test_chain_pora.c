@@ -211,6 +211,13 @@ static void setup(struct chain **ret_c, struct miner *m)
 	memset(m, 0, sizeof(*m));
 	tap_fill(m->beneficiary, 20);
 	ok(chain_pora_register(c, 7, m->beneficiary, m->id) == 0, "a miner id is registered");
+	{
+		uint8_t again[32] = {0}, nobody[20] = {0};
+
+		ok(chain_pora_miner_of(c, m->beneficiary, again) == 0 &&
+		       !memcmp(again, m->id, 32) && chain_pora_miner_of(c, nobody, again) == -ENOENT,
+		   "and found again by its beneficiary");
+	}
 	next_epoch(c);
 	/* The first context came with the block after setup, over the placeholder alone. */
 	ok(chain_pora_contexts(c, 0, ctx, 4, &n) == 0 && n == 2 && ctx[0].start == 0 &&

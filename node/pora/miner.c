@@ -746,8 +746,13 @@ static int load_or_register(struct node_pora *m, const char *path)
 	r = chain_account(m->chain, addr, &balance);
 	if (r < 0)
 		return r;
-	randombytes_buf(&seed, sizeof(seed));
-	r = chain_pora_register(m->chain, seed, addr, m->id);
+	/* An id registered before a crash that lost the file is found again by its
+	 * beneficiary, this node's account; only a ledger without one registers anew. */
+	r = chain_pora_miner_of(m->chain, addr, m->id);
+	if (r == -ENOENT) {
+		randombytes_buf(&seed, sizeof(seed));
+		r = chain_pora_register(m->chain, seed, addr, m->id);
+	}
 	if (r < 0)
 		return r;
 	codec_hex_encode(m->id, 32, text);

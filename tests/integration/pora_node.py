@@ -11,8 +11,9 @@ usage: pora_node.py ZGFS [CRASH_ROUNDS]
    as corrupt in its log and in mine status, never submits them, and keeps earning from
    the intact data.
 3. Crash: SIGKILL the mining node CRASH_ROUNDS times (default 10) at random moments,
-   while it seals and submits; every restart mines under the same miner id, chain verify
-   passes each time and the accounts still add up, so no answer was paid twice.
+   while it seals and submits; every restart mines under the same miner id (also after
+   its id file is lost), chain verify passes each time and the accounts still add up, so
+   no answer was paid twice.
 Prints TAP; exits 0 when every check passed.
 """
 import json
@@ -219,6 +220,14 @@ def crashes(data):
             all_good = False
             print(f"# round {i}: verify {bool(good)}, same id {same}: {text}")
     ok(all_good, f"{ROUNDS} SIGKILLs while mining: chain verify passes, the miner id stays")
+    # The id file lost (as by a kill between registration and its rename): the node finds
+    # the id the chain has for its account instead of registering another.
+    os.unlink(os.path.join(data, "pora", "miner.id"))
+    node = Node(data)
+    time.sleep(0.5)
+    node.stop()
+    with open(os.path.join(data, "pora", "miner.id")) as f:
+        ok(f.read().strip() == miner_id, "a lost miner id file comes back with the same id")
     ok(ledger(data)[6] > paid_before, "answers were paid between the kills")
     adds_up(data, "after the kills")
 
