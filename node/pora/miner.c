@@ -91,8 +91,8 @@ struct node_pora {
 
 /* ---- the flow's bytes, from the store ----------------------------------------------- */
 
-/* The entry holding sector s, or NULL (gap, placeholder). Entries are in flow order. */
-static const struct flow_entry *entry_at(const struct node_pora *m, uint64_t s)
+/* The first entry that ends after sector s, or NULL. Entries are in flow order. */
+static const struct flow_entry *entry_from(const struct node_pora *m, uint64_t s)
 {
 	size_t lo = 0, hi = m->nentries;
 
@@ -104,9 +104,15 @@ static const struct flow_entry *entry_at(const struct node_pora *m, uint64_t s)
 		else
 			hi = mid;
 	}
-	if (lo < m->nentries && m->entries[lo].start <= s)
-		return &m->entries[lo];
-	return NULL;
+	return lo < m->nentries ? &m->entries[lo] : NULL;
+}
+
+/* The entry holding sector s, or NULL (gap, placeholder). */
+static const struct flow_entry *entry_at(const struct node_pora *m, uint64_t s)
+{
+	const struct flow_entry *e = entry_from(m, s);
+
+	return e && e->start <= s ? e : NULL;
 }
 
 /* Sectors [lo, lo + n) into buf. -EAGAIN while an entry's upload is not complete;
@@ -124,13 +130,8 @@ static int read_sectors(struct node_pora *m, uint64_t lo, uint64_t n, uint8_t *b
 
 		if (!e) {
 			/* a gap: up to the next entry */
-			const struct flow_entry *next = NULL;
+			const struct flow_entry *next = entry_from(m, s);
 
-			for (size_t i = 0; i < m->nentries; i++)
-				if (m->entries[i].start > s) {
-					next = &m->entries[i];
-					break;
-				}
 			s = next && next->start < end ? next->start : end;
 			continue;
 		}
@@ -180,10 +181,9 @@ static bool submission_node(const struct node_pora *m, uint64_t lo, unsigned k, 
 
 static bool overlaps_entry(const struct node_pora *m, uint64_t lo, uint64_t hi)
 {
-	for (size_t i = 0; i < m->nentries; i++)
-		if (m->entries[i].start < hi && lo < m->entries[i].start + m->entries[i].sectors)
-			return true;
-	return false;
+	const struct flow_entry *e = entry_from(m, lo);
+
+	return e && e->start < hi;
 }
 
 /* Root of flow node (k, i) in a flow of `length` sectors (0G rule). */
