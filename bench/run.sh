@@ -3,8 +3,9 @@
 # baseline, and every ratio is against that baseline. MB/s are 10^6 bytes per second.
 #
 #   bench/run.sh codec      keccak, file roots, Reed–Solomon (the codec layer)
-#   bench/run.sh pora       sealing and unsealing against the keccak kernel's ideal, and
-#                           PoRA tries per second on one core (the codec layer)
+#   bench/run.sh pora       sealing and unsealing against the keccak kernel's ideal,
+#                           PoRA tries per second on one core (the codec layer), and the
+#                           mount's sequential read while its node mines (needs /dev/fuse)
 #   bench/run.sh node       upload and download through a node over loopback, KV
 #   bench/run.sh fs         the mount (fio, small files, ls -l) against the raw disk and a
 #                           passthrough FUSE mount (needs fio and /dev/fuse)
@@ -90,6 +91,90 @@ pora() {
 	echo "## PoRA: sealing, unsealing and tries"
 	echo
 	"$build/bench/bench_pora"
+	echo
+	pora_mount_read
+}
+
+# The mount's sequential read of a file through a node (zgfs mount --node URL, fresh mount
+# each time so the kernel has nothing cached), first while that node does not mine, then
+# while it mines one thread at a difficulty no try meets (so it never idles). PORA_MIB sets
+# the file size (default 128).
+pora_node_start() {
+	cat "$scratch/pora-node.last" >>"$scratch/pora-node.log" 2>/dev/null || true
+	"$zgfs" node --data "$pm_data" --rpc "127.0.0.1:$pm_port" "$@" \
+		>"$scratch/pora-node.last" 2>&1 &
+	pm_node=$!
+	for _ in $(seq 100); do
+		grep -q "serving http://127.0.0.1:$pm_port" "$scratch/pora-node.last" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+pora_node_stop() {
+	kill "$pm_node" 2>/dev/null || true
+	wait "$pm_node" 2>/dev/null || true
+}
+pora_read_once() {
+	local t0 t1 m=$scratch/pora-mnt
+	mkdir -p "$m"
+	"$zgfs" mount -f --node "http://127.0.0.1:$pm_port" "$m" >>"$scratch/pora-mount.log" 2>&1 &
+	local mp=$!
+	fs_mounts+=("$m")
+	fs_wait_mounted "$mp" "$m" || return 1
+	t0=$(now)
+	cat "$m/big" >/dev/null
+	t1=$(now)
+	"$zgfs" umount "$m" >/dev/null 2>&1 || fusermount3 -u "$m" || true
+	fs_wait_exit "$mp"
+	python3 -c "print($t1 - $t0)"
+}
+pora_mount_read() {
+	local mib=${PORA_MIB:-128} t_idle t_mine r_idle r_mine m=$scratch/pora-mnt
+	echo "### Mount sequential read while the node mines"
+	echo
+	if [ ! -c /dev/fuse ] || ! command -v fusermount3 >/dev/null; then
+		echo "skipped: no /dev/fuse or fusermount3"
+		return 0
+	fi
+	pm_data=$scratch/pora-data
+	pm_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	head -c $((mib << 20)) /dev/urandom >"$scratch/pora-big"
+	pora_node_start --mine --pora-difficulty 18000000000000000000 --epoch-blocks 5 \
+		--mine-tick-ms 200 || {
+		echo "skipped: the node did not start (see $scratch/pora-node.log)"
+		return 0
+	}
+	pora_node_stop
+	pora_node_start || return 0
+	mkdir -p "$m"
+	"$zgfs" mount -f --node "http://127.0.0.1:$pm_port" "$m" >>"$scratch/pora-mount.log" 2>&1 &
+	local mp=$!
+	fs_mounts+=("$m")
+	if ! fs_wait_mounted "$mp" "$m"; then
+		echo "skipped: the mount did not come up: $(grep -m1 . "$scratch/pora-mount.log")"
+		pora_node_stop
+		return 0
+	fi
+	cp "$scratch/pora-big" "$m/big"
+	"$zgfs" umount "$m" >/dev/null 2>&1 || fusermount3 -u "$m" || true
+	fs_wait_exit "$mp"
+	t_idle=$(pora_read_once)
+	pora_node_stop
+	pora_node_start --mine --mine-tick-ms 200 || return 0
+	sleep 3 # a context over the file's sectors
+	t_mine=$(pora_read_once)
+	local tries
+	tries=$("$zgfs" mine status --node "http://127.0.0.1:$pm_port" --json |
+		python3 -c 'import json, sys; s = json.load(sys.stdin); print("%.0f tries/s, %d of %d sectors sealed" % (s["hashRate"], s["sealedSectors"], s["totalSectors"]))' || echo "n/a")
+	pora_node_stop
+	r_idle=$(rate $((mib << 20)) "$t_idle")
+	r_mine=$(rate $((mib << 20)) "$t_mine")
+	echo "| mount sequential read, $mib MiB, through zgfs node over loopback | MB/s | ratio | target |"
+	echo "|---|---:|---:|---:|"
+	echo "| the node does not mine (baseline) | $r_idle | 1.00 | |"
+	echo "| the node mines one thread | $r_mine | $(ratio "$r_mine" "$r_idle") | ≥ 0.8 |"
+	echo
+	echo "The miner meanwhile: $tries."
 }
 
 da_bench() {

@@ -26,6 +26,21 @@ struct chain_ops {
 	int (*pools)(struct chain *c, struct chain_pool *pools, size_t max, size_t *ret_n);
 	int (*verify)(struct chain *c, struct chain_verify_report *ret_report);
 	int (*sync)(struct chain *c); /* NULL: nothing to follow */
+	/* PoRA; NULL where the backend has none yet (-ENOTSUP) */
+	int (*pora_setup)(struct chain *c, const struct chain_pora_params *params);
+	int (*pora_info)(struct chain *c, struct chain_pora_info *ret_info);
+	int (*pora_register)(struct chain *c, uint64_t seed,
+			     const uint8_t beneficiary[CHAIN_ADDRESS_SIZE], uint8_t ret_id[32]);
+	int (*pora_miner)(struct chain *c, const uint8_t id[32],
+			  uint8_t ret_beneficiary[CHAIN_ADDRESS_SIZE]);
+	int (*pora_miner_of)(struct chain *c, const uint8_t beneficiary[CHAIN_ADDRESS_SIZE],
+			     uint8_t ret_id[32]);
+	int (*pora_contexts)(struct chain *c, size_t from, struct chain_pora_context *ctxs,
+			     size_t max, size_t *ret_n);
+	int (*pora_tick)(struct chain *c);
+	int (*pora_submit)(struct chain *c, const struct chain_pora_answer *a, uint64_t *ret_reward);
+	int (*account_balance)(struct chain *c, const uint8_t address[CHAIN_ADDRESS_SIZE],
+			       uint64_t *ret_balance);
 };
 
 /* Empties what chain_last_detail() returns in this thread. */

@@ -16,6 +16,54 @@
 #define GENESIS_PAYLOAD (4 * 8 + CHAIN_PUBKEY_SIZE)
 #define DONATE_PAYLOAD	(CHAIN_ADDRESS_SIZE + 8)
 
+/* PoraAnswer: sender[20] context[32] nonce[32] minerId[32] u64 start, mineLength,
+ * shardId, shardMask, recallPosition, sealOffset; sealedContext[32] sealed[4096]
+ * u8 nproof, nproof × 32. */
+static void answer_payload(const struct chain_tx *tx, struct chain_wbuf *w)
+{
+	const struct chain_pora_answer *a = &tx->pora_answer.answer;
+
+	chain_wbuf_put(w, tx->pora_answer.sender, CHAIN_ADDRESS_SIZE);
+	chain_wbuf_put(w, a->context, 32);
+	chain_wbuf_put(w, a->nonce, 32);
+	chain_wbuf_put(w, a->miner_id, 32);
+	chain_wbuf_u64(w, a->range.start_position);
+	chain_wbuf_u64(w, a->range.mine_length);
+	chain_wbuf_u64(w, a->range.shard_id);
+	chain_wbuf_u64(w, a->range.shard_mask);
+	chain_wbuf_u64(w, a->recall_position);
+	chain_wbuf_u64(w, a->seal_offset);
+	chain_wbuf_put(w, a->sealed_context, 32);
+	chain_wbuf_put(w, a->sealed, CODEC_SEAL_SIZE);
+	chain_wbuf_u8(w, (uint8_t)a->nproof);
+	for (size_t i = 0; i < a->nproof; i++)
+		chain_wbuf_put(w, a->proof[i], 32);
+}
+
+static int decode_answer(struct chain_rbuf *p, struct chain_tx *tx)
+{
+	struct chain_pora_answer *a = &tx->pora_answer.answer;
+
+	chain_rbuf_copy(p, tx->pora_answer.sender, CHAIN_ADDRESS_SIZE);
+	chain_rbuf_copy(p, a->context, 32);
+	chain_rbuf_copy(p, a->nonce, 32);
+	chain_rbuf_copy(p, a->miner_id, 32);
+	a->range.start_position = chain_rbuf_u64(p);
+	a->range.mine_length = chain_rbuf_u64(p);
+	a->range.shard_id = chain_rbuf_u64(p);
+	a->range.shard_mask = chain_rbuf_u64(p);
+	a->recall_position = chain_rbuf_u64(p);
+	a->seal_offset = chain_rbuf_u64(p);
+	chain_rbuf_copy(p, a->sealed_context, 32);
+	chain_rbuf_copy(p, a->sealed, CODEC_SEAL_SIZE);
+	a->nproof = chain_rbuf_u8(p);
+	if (a->nproof > CHAIN_PORA_PROOF_MAX)
+		return -CHAIN_ETAMPERED;
+	for (size_t i = 0; i < a->nproof; i++)
+		chain_rbuf_copy(p, a->proof[i], 32);
+	return 0;
+}
+
 static void tx_payload(const struct chain_tx *tx, struct chain_wbuf *w)
 {
 	const struct chain_submission *s;
@@ -44,6 +92,20 @@ static void tx_payload(const struct chain_tx *tx, struct chain_wbuf *w)
 		chain_wbuf_put(w, tx->donate.sender, CHAIN_ADDRESS_SIZE);
 		chain_wbuf_u64(w, tx->donate.amount);
 		break;
+	case CHAIN_TX_PORA_SETUP:
+		chain_wbuf_u64(w, tx->pora_setup.params.difficulty);
+		chain_wbuf_u64(w, tx->pora_setup.params.epoch_blocks);
+		chain_wbuf_u64(w, tx->pora_setup.params.target_answers);
+		chain_wbuf_u64(w, tx->pora_setup.params.base_reward);
+		break;
+	case CHAIN_TX_PORA_REGISTER:
+		chain_wbuf_put(w, tx->pora_register.sender, CHAIN_ADDRESS_SIZE);
+		chain_wbuf_u64(w, tx->pora_register.seed);
+		chain_wbuf_put(w, tx->pora_register.beneficiary, CHAIN_ADDRESS_SIZE);
+		break;
+	case CHAIN_TX_PORA_ANSWER:
+		answer_payload(tx, w);
+		break;
 	}
 }
 
@@ -56,7 +118,11 @@ static bool tx_encodable(const struct chain_tx *tx)
 	switch (tx->type) {
 	case CHAIN_TX_GENESIS:
 	case CHAIN_TX_DONATE:
+	case CHAIN_TX_PORA_SETUP:
+	case CHAIN_TX_PORA_REGISTER:
 		return true;
+	case CHAIN_TX_PORA_ANSWER:
+		return tx->pora_answer.answer.nproof <= CHAIN_PORA_PROOF_MAX;
 	case CHAIN_TX_SUBMIT:
 		if (s->tags_len > CHAIN_TAGS_MAX || s->nnodes > CODEC_MAX_NODES)
 			return false;
@@ -164,6 +230,21 @@ static int decode_tx(struct chain_rbuf *r, struct chain_tx *tx)
 	case CHAIN_TX_DONATE:
 		chain_rbuf_copy(&p, tx->donate.sender, CHAIN_ADDRESS_SIZE);
 		tx->donate.amount = chain_rbuf_u64(&p);
+		break;
+	case CHAIN_TX_PORA_SETUP:
+		tx->pora_setup.params.difficulty = chain_rbuf_u64(&p);
+		tx->pora_setup.params.epoch_blocks = chain_rbuf_u64(&p);
+		tx->pora_setup.params.target_answers = chain_rbuf_u64(&p);
+		tx->pora_setup.params.base_reward = chain_rbuf_u64(&p);
+		break;
+	case CHAIN_TX_PORA_REGISTER:
+		chain_rbuf_copy(&p, tx->pora_register.sender, CHAIN_ADDRESS_SIZE);
+		tx->pora_register.seed = chain_rbuf_u64(&p);
+		chain_rbuf_copy(&p, tx->pora_register.beneficiary, CHAIN_ADDRESS_SIZE);
+		break;
+	case CHAIN_TX_PORA_ANSWER:
+		if (decode_answer(&p, tx) < 0)
+			return -CHAIN_ETAMPERED;
 		break;
 	default:
 		return -CHAIN_ETAMPERED;

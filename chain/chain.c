@@ -107,3 +107,73 @@ int chain_verify(struct chain *c, struct chain_verify_report *ret_report)
 		return -EINVAL;
 	return c->ops->verify(c, ret_report);
 }
+
+int chain_pora_setup(struct chain *c, const struct chain_pora_params *params)
+{
+	if (!c || !params)
+		return -EINVAL;
+	return c->ops->pora_setup ? c->ops->pora_setup(c, params) : -ENOTSUP;
+}
+
+int chain_pora_info(struct chain *c, struct chain_pora_info *ret_info)
+{
+	if (!c || !ret_info)
+		return -EINVAL;
+	return c->ops->pora_info ? c->ops->pora_info(c, ret_info) : -ENOTSUP;
+}
+
+int chain_pora_register(struct chain *c, uint64_t seed,
+			const uint8_t beneficiary[CHAIN_ADDRESS_SIZE], uint8_t ret_id[32])
+{
+	if (!c || !beneficiary || !ret_id)
+		return -EINVAL;
+	return c->ops->pora_register ? c->ops->pora_register(c, seed, beneficiary, ret_id)
+				     : -ENOTSUP;
+}
+
+int chain_pora_miner(struct chain *c, const uint8_t id[32],
+		     uint8_t ret_beneficiary[CHAIN_ADDRESS_SIZE])
+{
+	if (!c || !id || !ret_beneficiary)
+		return -EINVAL;
+	return c->ops->pora_miner ? c->ops->pora_miner(c, id, ret_beneficiary) : -ENOTSUP;
+}
+
+int chain_pora_miner_of(struct chain *c, const uint8_t beneficiary[CHAIN_ADDRESS_SIZE],
+			uint8_t ret_id[32])
+{
+	if (!c || !beneficiary || !ret_id)
+		return -EINVAL;
+	return c->ops->pora_miner_of ? c->ops->pora_miner_of(c, beneficiary, ret_id) : -ENOTSUP;
+}
+
+int chain_pora_contexts(struct chain *c, size_t from, struct chain_pora_context *ctxs, size_t max,
+			size_t *ret_n)
+{
+	if (!c || (!ctxs && max) || !ret_n)
+		return -EINVAL;
+	return c->ops->pora_contexts ? c->ops->pora_contexts(c, from, ctxs, max, ret_n) : -ENOTSUP;
+}
+
+int chain_pora_tick(struct chain *c)
+{
+	if (!c)
+		return -EINVAL;
+	return c->ops->pora_tick ? c->ops->pora_tick(c) : -ENOTSUP;
+}
+
+int chain_pora_submit(struct chain *c, const struct chain_pora_answer *a, uint64_t *ret_reward)
+{
+	if (!c || !a || !ret_reward)
+		return -EINVAL;
+	return c->ops->pora_submit ? c->ops->pora_submit(c, a, ret_reward) : -ENOTSUP;
+}
+
+int chain_account_balance(struct chain *c, const uint8_t address[CHAIN_ADDRESS_SIZE],
+			  uint64_t *ret_balance)
+{
+	if (!c || !address || !ret_balance)
+		return -EINVAL;
+	return c->ops->account_balance ? c->ops->account_balance(c, address, ret_balance)
+				       : -ENOTSUP;
+}

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "codec/merkle.h"
+#include "codec/pora.h"
 
 #define CHAIN_ADDRESS_SIZE 20
 #define CHAIN_TAGS_MAX 4096			  /* bytes of tags per submission */
@@ -39,6 +40,18 @@ enum chain_error {
 	CHAIN_EREVERTED,	   /* an EVM transaction reverted (chain_last_detail: why) */
 	CHAIN_ENOKEY,		   /* submitting needs a signing key and none was given */
 	CHAIN_EDIVERGED,	   /* the chain's events break the Flow rules as the node applies them */
+	/* PoRA answers refused, one code per check of Mine.sol's submit, in its order */
+	CHAIN_EPORA_OFF,	  /* this chain has no PoRA (no parameters set) */
+	CHAIN_EPORA_MINER,	  /* the miner id is not registered */
+	CHAIN_EPORA_WINDOW,	  /* the block is outside the subtask's window */
+	CHAIN_EPORA_CONTEXT,	  /* not the current epoch's context (stale) */
+	CHAIN_EPORA_RANGE,	  /* the recall range breaks RecallRange.check */
+	CHAIN_EPORA_SEAL_CONTEXT, /* the seal context's epoch range does not cover the recall */
+	CHAIN_EPORA_MERKLE,	  /* the unsealed unit does not prove into the flow root */
+	CHAIN_EPORA_RECALL,	  /* the recall position is not the one the nonce draws */
+	CHAIN_EPORA_QUALITY,	  /* the quality misses the target */
+	CHAIN_EPORA_REPEAT,	  /* this quality was already paid in the epoch */
+	CHAIN_EPORA_CAP,	  /* the epoch already has 2 × targetAnswers answers */
 	CHAIN_ELAST,
 };
 
@@ -98,6 +111,7 @@ struct chain_pool {
 	uint64_t index;
 	uint64_t balance;  /* not yet paid out */
 	uint64_t released; /* released so far (release starts when the segment is full) */
+	uint64_t claimed;  /* paid to miners out of what was released */
 	bool full;
 };
 
@@ -215,10 +229,129 @@ int chain_donations(struct chain *c, uint64_t *ret_balance);
  * `released` is measured at the current time (informational until mining pays out). */
 int chain_pools(struct chain *c, struct chain_pool *pools, size_t max, size_t *ret_n);
 
+/* ---- Proof of Random Access (docs/PORA.md, "Verification and rewards") ---- */
+
+#define CHAIN_PORA_PROOF_MAX 64 /* Merkle proof hashes: one per level above the seal unit */
+
+/* Mining parameters, fixed when PoRA is set up (chain_pora_setup, `zgfs chain deploy`). */
+struct chain_pora_params {
+	uint64_t difficulty;	 /* initial: target = (2^256 - 1) / difficulty; ≥ 1 */
+	uint64_t epoch_blocks;	 /* blocks per epoch; ≥ 2 */
+	uint64_t target_answers; /* answers per epoch the difficulty steers towards; ≥ 1 */
+	uint64_t base_reward;	 /* paid from the donation pool for every accepted answer */
+};
+
+/* 0G's PoraAnswer. */
+struct chain_pora_answer {
+	uint8_t context[32]; /* contextDigest */
+	uint8_t nonce[32];
+	uint8_t miner_id[32];
+	struct codec_pora_range range;
+	uint64_t recall_position; /* sector: load position + 16 × seal_offset */
+	uint64_t seal_offset;	  /* 0..63 */
+	uint8_t sealed_context[32];
+	uint8_t sealed[CODEC_SEAL_SIZE]; /* sealedData: 128 words */
+	size_t nproof;
+	uint8_t proof[CHAIN_PORA_PROOF_MAX][32]; /* merkleProof: seal subtree to flow root */
+};
+
+/* The mining state as of the newest block. */
+struct chain_pora_info {
+	struct chain_pora_params params;
+	uint64_t height;	  /* newest block */
+	uint64_t epoch;		  /* epoch of the current context */
+	uint8_t context[32];	  /* its contextDigest */
+	uint8_t flow_root[32];	  /* the flow the context fixes */
+	uint64_t flow_length;	  /* sectors */
+	uint64_t mine_start;	  /* block that made the context */
+	uint8_t subtask_digest[32];
+	uint8_t target[32];	  /* poraTarget, big-endian */
+	uint64_t epoch_answers;	  /* accepted in the current epoch */
+	uint64_t accepted;	  /* accepted since genesis */
+	uint64_t paid;		  /* rewards paid since genesis */
+};
+
+/* An epoch's flow range, as Flow.getEpochRange answers for a context digest. */
+struct chain_pora_context {
+	uint8_t digest[32];
+	uint64_t start, end; /* sectors [start, end) */
+};
+
+/* chain_pora_setup() - set the mining parameters, once. Returns 0, -EINVAL for values out
+ * of range, -EEXIST when already set, -ENOTSUP on a backend that sets them at deploy. */
+int chain_pora_setup(struct chain *c, const struct chain_pora_params *params);
+
+/* chain_pora_info() - -CHAIN_EPORA_OFF before chain_pora_setup(). */
+int chain_pora_info(struct chain *c, struct chain_pora_info *ret_info);
+
+/*
+ * chain_pora_register() - PoraMine.requestMinerId: id = keccak(hash of the block before
+ * the registering one ‖ sender ‖ seed); rewards go to beneficiary. Returns 0 and the id;
+ * -EEXIST for an id already taken; -ENOSPC past CHAIN_PORA_MINERS_MAX.
+ */
+int chain_pora_register(struct chain *c, uint64_t seed,
+			const uint8_t beneficiary[CHAIN_ADDRESS_SIZE], uint8_t ret_id[32]);
+
+/* chain_pora_miner() - 0 and the beneficiary of a registered miner id, or -ENOENT. */
+int chain_pora_miner(struct chain *c, const uint8_t id[32],
+		     uint8_t ret_beneficiary[CHAIN_ADDRESS_SIZE]);
+
+/* chain_pora_miner_of() - 0 and the first registered miner id paying beneficiary, or
+ * -ENOENT: how a miner that lost its id file finds the id it registered before. */
+int chain_pora_miner_of(struct chain *c, const uint8_t beneficiary[CHAIN_ADDRESS_SIZE],
+			uint8_t ret_id[32]);
+
+/*
+ * chain_pora_contexts() - the epoch ranges with data, oldest first (from index `from`), up
+ * to max; *ret_n written. A unit is sealed with the context whose range holds its last
+ * sector.
+ */
+int chain_pora_contexts(struct chain *c, size_t from, struct chain_pora_context *ctxs, size_t max,
+			size_t *ret_n);
+
+/* chain_pora_tick() - add a block with no transactions, so epochs advance on an idle
+ * ledger (the embedded ledger makes blocks only when something happens). */
+int chain_pora_tick(struct chain *c);
+
+/*
+ * chain_pora_submit() - check an answer as Mine.sol's submit does, in its order (the
+ * CHAIN_EPORA_* codes), pay the reward to the miner's beneficiary and count it. Returns 0
+ * and the reward; a -CHAIN_EPORA_* code (nothing changed, nothing paid); -EIO, -ENOSPC.
+ */
+int chain_pora_submit(struct chain *c, const struct chain_pora_answer *a, uint64_t *ret_reward);
+
+/*
+ * chain_pora_proof_nodes() - which flow nodes a merkleProof holds, bottom-up, for the
+ * level-`level` node `index` of a flow of `length` sectors (0G tree rule: the level-k node
+ * i covers sectors [i·2^k, min((i+1)·2^k, length)); an odd last node is carried up and
+ * has no sibling). A prover hashes each into its root. Returns 0 and the count; -EINVAL
+ * when index lies past the flow.
+ */
+struct chain_flow_node {
+	unsigned level;
+	uint64_t index;
+};
+int chain_pora_proof_nodes(uint64_t index, unsigned level, uint64_t length,
+			   struct chain_flow_node ret_nodes[CHAIN_PORA_PROOF_MAX], size_t *ret_n);
+
+/*
+ * chain_pora_answer_proves() - the answer's unit, unsealed, hashed into its 16-sector
+ * subtree and folded with its merkleProof, gives flow_root for a flow of flow_length
+ * sectors: the Merkle check of submit, for a miner to run on its own answer first.
+ */
+__attribute__((warn_unused_result)) bool
+chain_pora_answer_proves(const struct chain_pora_answer *a, const uint8_t flow_root[32],
+			 uint64_t flow_length);
+
+/* chain_account_balance() - the balance of any account (0 for one never seen). */
+int chain_account_balance(struct chain *c, const uint8_t address[CHAIN_ADDRESS_SIZE],
+			  uint64_t *ret_balance);
+
 /* Report of chain_verify(). */
 struct chain_verify_report {
 	uint64_t blocks;
 	uint64_t entries;
+	uint64_t answers;   /* PoRA answers re-verified in the replay */
 	uint64_t bad_block; /* first block that failed, when the result is an error */
 	char reason[160];   /* what was wrong with it */
 };

@@ -22,6 +22,28 @@ const char *chain_strerror(int err)
 		return "no signing key: set ZGFS_KEY (hex) or pass --key FILE";
 	case CHAIN_EDIVERGED:
 		return "the chain's Submit events break the Flow rules as this node applies them";
+	case CHAIN_EPORA_OFF:
+		return "PoRA answer refused: this chain has no mining parameters";
+	case CHAIN_EPORA_MINER:
+		return "PoRA answer refused: miner id not registered";
+	case CHAIN_EPORA_WINDOW:
+		return "PoRA answer refused: outside the subtask's block window";
+	case CHAIN_EPORA_CONTEXT:
+		return "PoRA answer refused: not the current epoch's context (stale)";
+	case CHAIN_EPORA_RANGE:
+		return "PoRA answer refused: invalid recall range or shard";
+	case CHAIN_EPORA_SEAL_CONTEXT:
+		return "PoRA answer refused: the seal context's epoch does not cover the recall position";
+	case CHAIN_EPORA_MERKLE:
+		return "PoRA answer refused: the unsealed data does not prove into the flow root";
+	case CHAIN_EPORA_RECALL:
+		return "PoRA answer refused: recall position or seal offset is not the nonce's";
+	case CHAIN_EPORA_QUALITY:
+		return "PoRA answer refused: quality misses the target";
+	case CHAIN_EPORA_REPEAT:
+		return "PoRA answer refused: this answer was already accepted";
+	case CHAIN_EPORA_CAP:
+		return "PoRA answer refused: the epoch has its maximum of answers";
 	default:
 		/* Chain functions pass codec errors through (hashing, proofs). */
 		if (err >= CODEC_EFIRST && err < CHAIN_EFIRST)

@@ -8,8 +8,12 @@
 
 #include "chain/ledger_i.h"
 
+/* Version 1 records are still written while they can say everything (no PoRA, nothing
+ * claimed), so a ledger from before PoRA verifies byte for byte. */
 #define STATE_VERSION 1
+#define STATE_VERSION_PORA 2
 #define POOL_VERSION  1
+#define POOL_VERSION_CLAIMED 2
 #define ENTRY_VERSION 1
 
 void chain_ledger_init(struct chain_ledger *l)
@@ -41,6 +45,11 @@ void chain_ledger_rollback(struct chain_ledger *l, const struct chain_ledger_mar
 	struct chain_pool_state *pools = l->market.pools;
 	uint64_t cap = l->market.cap;
 
+	/* An answer may have paid from any pool; it is the block's only one. */
+	if (l->answer_in_block) {
+		pools[l->answer_pool].balance += l->answer_from_pool;
+		pools[l->answer_pool].claimed -= l->answer_from_pool;
+	}
 	memcpy(l, &mark->saved, sizeof(*l));
 	l->market.pools = pools;
 	l->market.cap = cap;
@@ -174,6 +183,12 @@ int chain_ledger_apply(struct chain_ledger *l, const struct chain_tx *tx, uint64
 		return apply_submit(l, tx, height, timestamp, ret_entry);
 	case CHAIN_TX_DONATE:
 		return apply_donate(l, tx);
+	case CHAIN_TX_PORA_SETUP:
+		return chain_ledger_pora_setup(l, tx);
+	case CHAIN_TX_PORA_REGISTER:
+		return chain_ledger_pora_register(l, tx);
+	case CHAIN_TX_PORA_ANSWER:
+		return chain_ledger_pora_answer(l, tx, height, timestamp);
 	default:
 		return -EINVAL;
 	}
@@ -202,7 +217,7 @@ bool chain_ledger_conserved(const struct chain_ledger *l)
  */
 void chain_state_encode(const struct chain_ledger *l, struct chain_wbuf *w)
 {
-	chain_wbuf_u8(w, STATE_VERSION);
+	chain_wbuf_u8(w, l->pora.enabled ? STATE_VERSION_PORA : STATE_VERSION);
 	chain_wbuf_u8(w, l->genesis_done);
 	chain_wbuf_u64(w, l->chain_id);
 	chain_wbuf_u64(w, l->price_per_sector);
@@ -226,6 +241,8 @@ void chain_state_encode(const struct chain_ledger *l, struct chain_wbuf *w)
 	}
 	chain_wbuf_u64(w, l->market.donation);
 	chain_wbuf_u64(w, l->market.npools);
+	if (l->pora.enabled)
+		chain_pora_state_encode(&l->pora, w);
 }
 
 int chain_state_decode(const uint8_t *p, size_t n, struct chain_ledger *l, uint64_t *ret_npools)
@@ -233,9 +250,11 @@ int chain_state_decode(const uint8_t *p, size_t n, struct chain_ledger *l, uint6
 	struct chain_rbuf r;
 	uint32_t naccounts;
 	uint64_t npools;
+	uint8_t version;
 
 	chain_rbuf_init(&r, p, n);
-	if (chain_rbuf_u8(&r) != STATE_VERSION)
+	version = chain_rbuf_u8(&r);
+	if (version != STATE_VERSION && version != STATE_VERSION_PORA)
 		return -CHAIN_ETAMPERED;
 	l->genesis_done = chain_rbuf_u8(&r) != 0;
 	l->chain_id = chain_rbuf_u64(&r);
@@ -265,6 +284,9 @@ int chain_state_decode(const uint8_t *p, size_t n, struct chain_ledger *l, uint6
 	}
 	l->market.donation = chain_rbuf_u64(&r);
 	npools = chain_rbuf_u64(&r);
+	memset(&l->pora, 0, sizeof(l->pora));
+	if (version == STATE_VERSION_PORA && chain_pora_state_decode(&r, &l->pora) < 0)
+		return -CHAIN_ETAMPERED;
 	if (!chain_rbuf_done(&r) || !l->genesis_done || !chain_flowtree_consistent(&l->flow) ||
 	    npools > CHAIN_POOLS_MAX ||
 	    npools != (l->flow.length + CHAIN_PRICING_SEGMENT_SECTORS - 1) /
@@ -274,28 +296,32 @@ int chain_state_decode(const uint8_t *p, size_t n, struct chain_ledger *l, uint6
 	return 0;
 }
 
-/* Pool record: u8 version; u8 full; u64 balance; u64 full_since. */
+/* Pool record: u8 version; u8 full; u64 balance; u64 full_since; version 2: u64 claimed. */
 void chain_pool_encode(const struct chain_pool_state *p, struct chain_wbuf *w)
 {
-	chain_wbuf_u8(w, POOL_VERSION);
+	chain_wbuf_u8(w, p->claimed ? POOL_VERSION_CLAIMED : POOL_VERSION);
 	chain_wbuf_u8(w, p->full);
 	chain_wbuf_u64(w, p->balance);
 	chain_wbuf_u64(w, p->full_since);
+	if (p->claimed)
+		chain_wbuf_u64(w, p->claimed);
 }
 
 int chain_pool_decode(const uint8_t *p, size_t n, struct chain_pool_state *ret_pool)
 {
 	struct chain_rbuf r;
 	struct chain_pool_state s;
-	uint8_t full;
+	uint8_t full, version;
 
 	chain_rbuf_init(&r, p, n);
-	if (chain_rbuf_u8(&r) != POOL_VERSION)
+	version = chain_rbuf_u8(&r);
+	if (version != POOL_VERSION && version != POOL_VERSION_CLAIMED)
 		return -CHAIN_ETAMPERED;
 	full = chain_rbuf_u8(&r);
 	s.balance = chain_rbuf_u64(&r);
 	s.full_since = chain_rbuf_u64(&r);
-	if (!chain_rbuf_done(&r) || full > 1)
+	s.claimed = version == POOL_VERSION_CLAIMED ? chain_rbuf_u64(&r) : 0;
+	if (!chain_rbuf_done(&r) || full > 1 || (version == POOL_VERSION_CLAIMED && !s.claimed))
 		return -CHAIN_ETAMPERED;
 	s.full = full;
 	*ret_pool = s;

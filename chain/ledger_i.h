@@ -18,6 +18,7 @@
 #include "chain/flow_i.h"
 #include "chain/limits.h"
 #include "chain/market_i.h"
+#include "chain/pora_i.h"
 
 #define CHAIN_PUBKEY_SIZE    32
 #define CHAIN_SIGNATURE_SIZE 64
@@ -33,6 +34,9 @@ enum chain_tx_type {
 	CHAIN_TX_GENESIS = 1,
 	CHAIN_TX_SUBMIT = 2,
 	CHAIN_TX_DONATE = 3,
+	CHAIN_TX_PORA_SETUP = 4,    /* mining parameters, once, by the authority */
+	CHAIN_TX_PORA_REGISTER = 5, /* requestMinerId */
+	CHAIN_TX_PORA_ANSWER = 6,   /* submit(PoraAnswer) */
 };
 
 struct chain_tx {
@@ -50,6 +54,18 @@ struct chain_tx {
 			uint8_t sender[CHAIN_ADDRESS_SIZE];
 			uint64_t amount;
 		} donate;
+		struct {
+			struct chain_pora_params params;
+		} pora_setup;
+		struct {
+			uint8_t sender[CHAIN_ADDRESS_SIZE];
+			uint64_t seed;
+			uint8_t beneficiary[CHAIN_ADDRESS_SIZE];
+		} pora_register;
+		struct {
+			uint8_t sender[CHAIN_ADDRESS_SIZE];
+			struct chain_pora_answer answer;
+		} pora_answer;
 	};
 };
 
@@ -73,6 +89,10 @@ struct chain_ledger {
 	size_t naccounts;
 	struct chain_account_state accounts[CHAIN_ACCOUNTS_MAX];
 	struct chain_market market; /* owns the pools array */
+	struct chain_pora_state pora;
+	/* the block being applied: its one PoRA answer, which may have paid from any pool */
+	bool answer_in_block;
+	uint64_t answer_pool, answer_from_pool;
 };
 
 /* What a rollback needs: the plain fields, and the one pool a block can have changed among
@@ -105,6 +125,25 @@ struct chain_account_state *chain_ledger_account(struct chain_ledger *l,
  */
 int chain_ledger_apply(struct chain_ledger *l, const struct chain_tx *tx, uint64_t height,
 		       uint64_t timestamp, struct chain_entry *ret_entry);
+
+/*
+ * chain_ledger_begin_block() - what happens at the start of block `height`, before its
+ * transactions: a new PoRA epoch when the height enters one (context digest over the
+ * previous block's hash and the flow as it stands, difficulty update). Returns 0 or the
+ * -EOVERFLOW of the difficulty update. Call it once per block, between mark and apply.
+ */
+int chain_ledger_begin_block(struct chain_ledger *l, uint64_t height);
+
+/* The PoRA transactions (chain/pora.c), with chain_ledger_apply()'s contract. An answer
+ * fails with its -CHAIN_EPORA_* code; a second answer in one block with -EBUSY. */
+int chain_ledger_pora_setup(struct chain_ledger *l, const struct chain_tx *tx);
+int chain_ledger_pora_register(struct chain_ledger *l, const struct chain_tx *tx);
+int chain_ledger_pora_answer(struct chain_ledger *l, const struct chain_tx *tx, uint64_t height,
+			     uint64_t timestamp);
+
+/* The PoRA part of the state record (version 2). */
+void chain_pora_state_encode(const struct chain_pora_state *s, struct chain_wbuf *w);
+int chain_pora_state_decode(struct chain_rbuf *r, struct chain_pora_state *s);
 
 /* Sum of balances, donations and pools: always the genesis supply. */
 bool chain_ledger_conserved(const struct chain_ledger *l);

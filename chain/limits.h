@@ -36,6 +36,15 @@
 /* Accounts in the ledger state (only the node's own account exists today). */
 #define CHAIN_ACCOUNTS_MAX 16
 
+/* PoRA miners one embedded ledger registers (each also gets an account for its beneficiary,
+ * so CHAIN_ACCOUNTS_MAX bounds them too). */
+#define CHAIN_PORA_MINERS_MAX 8
+
+/* Epoch ranges with data the embedded ledger remembers as seal contexts (48 B each in the
+ * state record). Data of epochs past this many is not recorded and cannot be mined
+ * (docs/PORA.md, limits); 512 epochs that each add data is far beyond one node's use. */
+#define CHAIN_PORA_CONTEXTS_MAX 512
+
 /* Largest stored record the decoders accept: the state record, an entry record. */
 #define CHAIN_RECORD_MAX_BYTES (64u << 10)
 

@@ -201,6 +201,9 @@ static int commit_block(struct chain_local *c, const struct chain_tx *txs, size_
 	first_pool = l->genesis_done ? pool_index_of(l->flow.length) : 0;
 
 	chain_ledger_mark(l, mark);
+	r = chain_ledger_begin_block(l, height);
+	if (r < 0)
+		goto rollback;
 	for (size_t i = 0; i < ntx; i++) {
 		r = chain_ledger_apply(l, &txs[i], height, ts, &entries[i]);
 		if (r < 0)
@@ -236,6 +239,15 @@ static int commit_block(struct chain_local *c, const struct chain_tx *txs, size_
 		if ((r = rec.err) < 0)
 			goto rollback;
 		make_key(key, KEY_ENTRY, entries[i].tx_seq);
+		leveldb_writebatch_put(batch, key, sizeof(key), (const char *)rec.data, rec.len);
+	}
+	/* An answer may have paid from a pool before first_pool. */
+	if (l->answer_in_block && l->answer_pool < first_pool) {
+		rec.len = 0;
+		chain_pool_encode(&l->market.pools[l->answer_pool], &rec);
+		if ((r = rec.err) < 0)
+			goto rollback;
+		make_key(key, KEY_POOL, l->answer_pool);
 		leveldb_writebatch_put(batch, key, sizeof(key), (const char *)rec.data, rec.len);
 	}
 	for (uint64_t i = first_pool; i < l->market.npools; i++) {
@@ -693,10 +705,201 @@ static int local_pools(struct chain *base, struct chain_pool *pools, size_t max,
 		pools[i].index = i;
 		pools[i].balance = p->balance;
 		pools[i].released = chain_market_released(p, l->pool_lifetime, now);
+		pools[i].claimed = p->claimed;
 		pools[i].full = p->full;
 	}
 	pthread_mutex_unlock(&c->lock);
 	*ret_n = n;
+	return 0;
+}
+
+/* ---- PoRA ---------------------------------------------------------------------------- */
+
+/* Commit one transaction in a block of its own. */
+static int commit_one(struct chain_local *c, const struct chain_tx *tx)
+{
+	struct chain_entry *unused = malloc(sizeof(*unused));
+	int r;
+
+	if (!unused)
+		return -ENOMEM;
+	r = commit_block(c, tx, tx ? 1 : 0, unused);
+	free(unused);
+	return r;
+}
+
+static int local_pora_setup(struct chain *base, const struct chain_pora_params *params)
+{
+	struct chain_local *c = to_local(base);
+	struct chain_tx *tx = calloc(1, sizeof(*tx));
+	int r;
+
+	if (!tx)
+		return -ENOMEM;
+	tx->type = CHAIN_TX_PORA_SETUP;
+	tx->pora_setup.params = *params;
+	pthread_mutex_lock(&c->lock);
+	r = c->ledger.pora.enabled ? -EEXIST : chain_pora_params_check(params);
+	if (r == 0)
+		r = commit_one(c, tx);
+	pthread_mutex_unlock(&c->lock);
+	free(tx);
+	return r;
+}
+
+static int local_pora_info(struct chain *base, struct chain_pora_info *ret_info)
+{
+	struct chain_local *c = to_local(base);
+	const struct chain_pora_state *s = &c->ledger.pora;
+	struct chain_pora_info i;
+	int r = 0;
+
+	memset(&i, 0, sizeof(i));
+	pthread_mutex_lock(&c->lock);
+	if (!s->enabled) {
+		r = -CHAIN_EPORA_OFF;
+		goto out;
+	}
+	i.params = s->params;
+	i.height = c->ledger.height;
+	i.epoch = s->epoch;
+	memcpy(i.context, s->context, 32);
+	memcpy(i.flow_root, s->flow_root, 32);
+	i.flow_length = s->flow_length;
+	i.mine_start = s->mine_start;
+	if (s->have_context)
+		chain_pora_subtask_digest_of(s, i.subtask_digest);
+	memcpy(i.target, s->target, 32);
+	i.epoch_answers = s->epoch_answers;
+	i.accepted = s->accepted;
+	i.paid = s->paid;
+out:
+	pthread_mutex_unlock(&c->lock);
+	if (r == 0)
+		*ret_info = i;
+	return r;
+}
+
+static int local_pora_register(struct chain *base, uint64_t seed,
+			       const uint8_t beneficiary[CHAIN_ADDRESS_SIZE], uint8_t ret_id[32])
+{
+	struct chain_local *c = to_local(base);
+	struct chain_tx *tx = calloc(1, sizeof(*tx));
+	uint8_t id[32];
+	int r;
+
+	if (!tx)
+		return -ENOMEM;
+	tx->type = CHAIN_TX_PORA_REGISTER;
+	memcpy(tx->pora_register.sender, c->address, CHAIN_ADDRESS_SIZE);
+	tx->pora_register.seed = seed;
+	memcpy(tx->pora_register.beneficiary, beneficiary, CHAIN_ADDRESS_SIZE);
+	pthread_mutex_lock(&c->lock);
+	/* The id hashes the block before the registering one: the current head. */
+	codec_pora_miner_id(c->ledger.head, c->address, seed, id);
+	r = commit_one(c, tx);
+	pthread_mutex_unlock(&c->lock);
+	free(tx);
+	if (r == 0)
+		memcpy(ret_id, id, 32);
+	return r;
+}
+
+static int local_pora_miner(struct chain *base, const uint8_t id[32],
+			    uint8_t ret_beneficiary[CHAIN_ADDRESS_SIZE])
+{
+	struct chain_local *c = to_local(base);
+	const struct chain_pora_state *s = &c->ledger.pora;
+	int r = -ENOENT;
+
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < s->nminers; i++)
+		if (!memcmp(s->miners[i].id, id, 32)) {
+			memcpy(ret_beneficiary, s->miners[i].beneficiary, CHAIN_ADDRESS_SIZE);
+			r = 0;
+			break;
+		}
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
+static int local_pora_miner_of(struct chain *base, const uint8_t beneficiary[CHAIN_ADDRESS_SIZE],
+			       uint8_t ret_id[32])
+{
+	struct chain_local *c = to_local(base);
+	const struct chain_pora_state *s = &c->ledger.pora;
+	int r = -ENOENT;
+
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < s->nminers; i++)
+		if (!memcmp(s->miners[i].beneficiary, beneficiary, CHAIN_ADDRESS_SIZE)) {
+			memcpy(ret_id, s->miners[i].id, 32);
+			r = 0;
+			break;
+		}
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
+static int local_pora_contexts(struct chain *base, size_t from, struct chain_pora_context *ctxs,
+			       size_t max, size_t *ret_n)
+{
+	struct chain_local *c = to_local(base);
+	const struct chain_pora_state *s = &c->ledger.pora;
+	size_t n = 0;
+
+	pthread_mutex_lock(&c->lock);
+	for (uint64_t i = from; i < s->ncontexts && n < max; i++)
+		ctxs[n++] = s->contexts[i];
+	pthread_mutex_unlock(&c->lock);
+	*ret_n = n;
+	return 0;
+}
+
+static int local_pora_tick(struct chain *base)
+{
+	struct chain_local *c = to_local(base);
+	int r;
+
+	pthread_mutex_lock(&c->lock);
+	r = commit_one(c, NULL);
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
+static int local_pora_submit(struct chain *base, const struct chain_pora_answer *a,
+			     uint64_t *ret_reward)
+{
+	struct chain_local *c = to_local(base);
+	struct chain_tx *tx = calloc(1, sizeof(*tx));
+	uint64_t before;
+	int r;
+
+	if (!tx)
+		return -ENOMEM;
+	tx->type = CHAIN_TX_PORA_ANSWER;
+	memcpy(tx->pora_answer.sender, c->address, CHAIN_ADDRESS_SIZE);
+	tx->pora_answer.answer = *a;
+	pthread_mutex_lock(&c->lock);
+	before = c->ledger.pora.paid;
+	r = commit_one(c, tx);
+	if (r == 0)
+		*ret_reward = c->ledger.pora.paid - before;
+	pthread_mutex_unlock(&c->lock);
+	free(tx);
+	return r;
+}
+
+static int local_account_balance(struct chain *base, const uint8_t address[CHAIN_ADDRESS_SIZE],
+				 uint64_t *ret_balance)
+{
+	struct chain_local *c = to_local(base);
+	struct chain_account_state *a;
+
+	pthread_mutex_lock(&c->lock);
+	a = chain_ledger_account(&c->ledger, address);
+	*ret_balance = a ? a->balance : 0;
+	pthread_mutex_unlock(&c->lock);
 	return 0;
 }
 
@@ -801,6 +1004,11 @@ static int replay_block(struct verifier *v, uint64_t h)
 			     (unsigned long long)h);
 		goto out;
 	}
+	if (chain_ledger_begin_block(l, h) < 0) {
+		r = tampered(v, h, "block %llu: the epoch's difficulty update overflows",
+			     (unsigned long long)h);
+		goto out;
+	}
 	for (size_t i = 0; i < b.ntx; i++) {
 		r = chain_ledger_apply(l, &b.txs[i], h, b.timestamp, &v->entry);
 		if (r == -ENOMEM)
@@ -810,6 +1018,9 @@ static int replay_block(struct verifier *v, uint64_t h)
 				     (unsigned long long)h, i, chain_strerror(r));
 			goto out;
 		}
+		/* An answer that applies has passed every check of submit again. */
+		if (b.txs[i].type == CHAIN_TX_PORA_ANSWER)
+			v->rep.answers++;
 		if (b.txs[i].type != CHAIN_TX_SUBMIT)
 			continue;
 		v->w.len = 0;
@@ -859,6 +1070,8 @@ static const char *state_difference(const struct chain_ledger *s, const struct c
 		return "account balances";
 	if (s->market.donation != l->market.donation)
 		return "donation pool";
+	if (memcmp(&s->pora, &l->pora, sizeof(s->pora)))
+		return "PoRA state";
 	return "chain parameters";
 }
 
@@ -969,4 +1182,13 @@ static const struct chain_ops local_ops = {
     .donations = local_donations,
     .pools = local_pools,
     .verify = local_verify,
+    .pora_setup = local_pora_setup,
+    .pora_info = local_pora_info,
+    .pora_register = local_pora_register,
+    .pora_miner = local_pora_miner,
+    .pora_miner_of = local_pora_miner_of,
+    .pora_contexts = local_pora_contexts,
+    .pora_tick = local_pora_tick,
+    .pora_submit = local_pora_submit,
+    .account_balance = local_account_balance,
 };

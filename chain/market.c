@@ -75,14 +75,14 @@ void chain_market_fill(struct chain_market *m, uint64_t before, uint64_t after, 
 
 uint64_t chain_market_released(const struct chain_pool_state *p, uint64_t lifetime, uint64_t now)
 {
-	uint64_t elapsed;
+	uint64_t elapsed, total = p->balance + p->claimed; /* ≤ the supply */
 
 	if (!p->full || now <= p->full_since)
 		return 0;
 	elapsed = now - p->full_since;
 	if (lifetime == 0 || elapsed >= lifetime)
-		return p->balance;
-	return (uint64_t)((u128)p->balance * elapsed / lifetime);
+		return total;
+	return (uint64_t)((u128)total * elapsed / lifetime);
 }
 
 void chain_market_release(struct chain_market *m)

@@ -17,6 +17,7 @@
 struct chain_pool_state {
 	uint64_t balance;    /* fees received, not yet paid out */
 	uint64_t full_since; /* timestamp of the block that filled the segment, when full */
+	uint64_t claimed;    /* paid to PoRA miners; balance + claimed = fees received */
 	bool full;
 };
 
@@ -42,8 +43,9 @@ int chain_market_reserve(struct chain_market *m, uint64_t npools);
 void chain_market_fill(struct chain_market *m, uint64_t before, uint64_t after, uint64_t price,
 		       uint64_t timestamp);
 
-/* How much of a pool has been released at time now: balance × elapsed / lifetime once
- * full, capped at the balance; 0 before. */
+/* How much of a pool has been released at time now: (balance + claimed) × elapsed /
+ * lifetime once full, capped at that sum; 0 before. Linear over the lifetime, the one
+ * release rule of both backends (docs/PORA.md, rewards). */
 uint64_t chain_market_released(const struct chain_pool_state *p, uint64_t lifetime, uint64_t now);
 
 void chain_market_release(struct chain_market *m); /* frees the pools; NULL-safe */

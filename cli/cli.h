@@ -31,6 +31,7 @@ int cmd_download(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_kv(int argc, char **argv);
 int cmd_chain(int argc, char **argv);
+int cmd_mine(int argc, char **argv);
 
 struct node;
 
@@ -68,5 +69,33 @@ void cli_usage(FILE *f, const char *command);
 
 /* Parses a decimal unsigned number with no sign, spaces or trailing text. 0 or -EINVAL. */
 int cli_parse_u64(const char *s, unsigned long long *ret);
+
+/* The mining parameters of a new ledger, options shared by zgfs node, mount and chain
+ * deploy: --pora-difficulty N --epoch-blocks N --target-answers N --base-reward WEI
+ * --donate WEI. */
+#include "chain/chain.h"
+enum {
+	CLI_OPT_PORA_DIFFICULTY = 0x200,
+	CLI_OPT_EPOCH_BLOCKS,
+	CLI_OPT_TARGET_ANSWERS,
+	CLI_OPT_BASE_REWARD,
+	CLI_OPT_DONATE,
+};
+#define CLI_PORA_OPTIONS                                                                          \
+	{"pora-difficulty", required_argument, NULL, CLI_OPT_PORA_DIFFICULTY},                    \
+	    {"epoch-blocks", required_argument, NULL, CLI_OPT_EPOCH_BLOCKS},                      \
+	    {"target-answers", required_argument, NULL, CLI_OPT_TARGET_ANSWERS},                  \
+	    {"base-reward", required_argument, NULL, CLI_OPT_BASE_REWARD},                        \
+	    {"donate", required_argument, NULL, CLI_OPT_DONATE}
+/* Defaults: docs/PORA.md (0G's epoch and answer counts; a difficulty a laptop mines). */
+#define CLI_PORA_INIT {{1000000, 1200, 5, 0}, 0, false}
+struct cli_pora {
+	struct chain_pora_params params;
+	unsigned long long donate;
+	bool set; /* one of the options was given */
+};
+/* Returns 0 when opt was one of them, -EINVAL (message printed) for a bad value, -ENOENT
+ * for another option. */
+int cli_pora_option(struct cli_pora *p, int opt, const char *arg);
 
 #endif

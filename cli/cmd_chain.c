@@ -96,6 +96,31 @@ static int open_chain(const struct chain_args *a, struct chain **ret, bool *ret_
 	return r < 0 ? -1 : 0;
 }
 
+/* The mining state, when the chain has PoRA. */
+static void pora_info(struct chain *c)
+{
+	struct chain_pora_info p;
+	uint64_t donations = 0;
+	char hex[2 * CODEC_HASH_SIZE + 3];
+
+	if (chain_pora_info(c, &p) < 0)
+		return;
+	chain_donations(c, &donations);
+	printf("donation pool:   %llu\n", (unsigned long long)donations);
+	printf("pora:            difficulty %llu, %llu blocks per epoch, %llu target answers, "
+	       "base reward %llu\n",
+	       (unsigned long long)p.params.difficulty, (unsigned long long)p.params.epoch_blocks,
+	       (unsigned long long)p.params.target_answers,
+	       (unsigned long long)p.params.base_reward);
+	codec_hex_encode(p.context, CODEC_HASH_SIZE, hex);
+	printf("pora epoch:      %llu, context %s\n", (unsigned long long)p.epoch, hex);
+	codec_hex_encode(p.target, CODEC_HASH_SIZE, hex);
+	printf("pora target:     %s\n", hex);
+	printf("pora answers:    %llu accepted (%llu this epoch), %llu paid\n",
+	       (unsigned long long)p.accepted, (unsigned long long)p.epoch_answers,
+	       (unsigned long long)p.paid);
+}
+
 static int info(struct chain *c, bool evm, const char *dir)
 {
 	struct chain_flow f;
@@ -151,9 +176,12 @@ static int info(struct chain *c, bool evm, const char *dir)
 		printf("account:         none (no key: set ZGFS_KEY to see one)\n");
 	}
 	for (size_t i = 0; i < npools; i++)
-		printf("pool %-10llu balance %llu, released %llu%s\n",
-		       (unsigned long long)pools[i].index, (unsigned long long)pools[i].balance,
-		       (unsigned long long)pools[i].released, pools[i].full ? ", full" : "");
+		printf("pool %-10llu filled %llu, released %llu, claimed %llu, balance %llu%s\n",
+		       (unsigned long long)pools[i].index,
+		       (unsigned long long)(pools[i].balance + pools[i].claimed),
+		       (unsigned long long)pools[i].released, (unsigned long long)pools[i].claimed,
+		       (unsigned long long)pools[i].balance, pools[i].full ? ", full" : "");
+	pora_info(c);
 	return 0;
 }
 
@@ -177,9 +205,10 @@ static int verify(struct chain *c, bool evm)
 		       "and the contract's submissions, flow length and root match\n",
 		       (unsigned long long)rep.blocks, (unsigned long long)rep.entries);
 	else
-		printf("ok: %llu blocks, %llu entries; hashes, links, signatures and state check "
-		       "out\n",
-		       (unsigned long long)rep.blocks, (unsigned long long)rep.entries);
+		printf("ok: %llu blocks, %llu entries, %llu PoRA answers re-verified; hashes, "
+		       "links, signatures and state check out\n",
+		       (unsigned long long)rep.blocks, (unsigned long long)rep.entries,
+		       (unsigned long long)rep.answers);
 	return 0;
 }
 

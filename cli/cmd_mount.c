@@ -46,6 +46,7 @@ enum {
 struct mount_opts {
 	const char *data, *node_url, *volume, *chain, *key_file;
 	bool foreground, read_only, verify, append_only, writeback;
+	struct cli_pora pora; /* mining parameters for a ledger that has none */
 	char mountpoint[PATH_MAX];
 };
 
@@ -140,7 +141,9 @@ static int serve(const struct mount_opts *o, const char *dir, int ready_fd)
 							  .chain = o->chain,
 							  .evm_key_hex = getenv("ZGFS_KEY"),
 							  .evm_key_file = o->key_file,
-							  .verify_reads = o->verify},
+							  .verify_reads = o->verify,
+							  .pora = o->pora.set ? &o->pora.params : NULL,
+							  .pora_donate = o->pora.donate},
 				    &n);
 	}
 	if (r < 0) {
@@ -186,9 +189,10 @@ int cmd_mount(int argc, char **argv)
 		{"chain", required_argument, NULL, OPT_CHAIN},
 		{"key", required_argument, NULL, OPT_KEY},
 		{"writeback", no_argument, NULL, OPT_WRITEBACK},
+		CLI_PORA_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
-	struct mount_opts o = {.verify = true};
+	struct mount_opts o = {.verify = true, .pora = CLI_PORA_INIT};
 	char dir[PATH_MAX], log[PATH_MAX + 16], msg[512];
 	int c, pipefd[2];
 	pid_t pid;
@@ -233,6 +237,8 @@ int cmd_mount(int argc, char **argv)
 			}
 			break;
 		default:
+			if (cli_pora_option(&o.pora, c, optarg) == 0)
+				break;
 			cli_usage(stderr, "mount");
 			return 2;
 		}

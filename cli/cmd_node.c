@@ -17,7 +17,16 @@
 #include "node/rpc.h"
 #include "node/store.h"
 
-enum { OPT_DATA = 0x100, OPT_RPC, OPT_CHAIN, OPT_KEY };
+enum {
+	OPT_DATA = 0x100,
+	OPT_RPC,
+	OPT_CHAIN,
+	OPT_KEY,
+	OPT_MINE,
+	OPT_MINER_KEY,
+	OPT_MINE_THREADS,
+	OPT_MINE_TICK_MS,
+};
 
 #define DEFAULT_RPC "127.0.0.1:5678"
 
@@ -82,6 +91,43 @@ static void report_corruption(struct node_store *s, uint64_t *seen)
 	*seen = h.corrupt_reads;
 }
 
+/* What the miner did since the last call, in the log. */
+static void report_mining(struct node *n, struct node_mine_report *seen)
+{
+	struct node_mine_report m;
+
+	if (node_mine_report(n, &m) < 0)
+		return;
+	if (m.accepted != seen->accepted)
+		fprintf(stderr, "zgfs node: PoRA: %llu answer%s accepted, %llu paid in all\n",
+			(unsigned long long)(m.accepted - seen->accepted),
+			m.accepted - seen->accepted == 1 ? "" : "s", (unsigned long long)m.rewards);
+	if (m.refused != seen->refused)
+		fprintf(stderr, "zgfs node: PoRA: %llu answer%s refused: %s\n",
+			(unsigned long long)(m.refused - seen->refused),
+			m.refused - seen->refused == 1 ? "" : "s", chain_strerror(m.last_refusal));
+	if (m.corrupt != seen->corrupt)
+		fprintf(stderr,
+			"zgfs node: CORRUPT DATA: PoRA: %llu answer%s did not prove into the flow "
+			"root, latest for the unit at flow sector %llu: the bytes on disk of that unit, "
+			"or of the rest of its entry that the proof is hashed from, are not what was "
+			"settled. Nothing was submitted for %s.\n",
+			(unsigned long long)(m.corrupt - seen->corrupt),
+			m.corrupt - seen->corrupt == 1 ? "" : "s",
+			(unsigned long long)m.last_corrupt_sector,
+			m.corrupt - seen->corrupt == 1 ? "it" : "them");
+	if (m.missing != seen->missing)
+		fprintf(stderr,
+			"zgfs node: MISSING DATA: PoRA: %llu unit read%s of settled entries found no "
+			"bytes on disk; latest at flow sector %llu. Those units are not mined.\n",
+			(unsigned long long)(m.missing - seen->missing),
+			m.missing - seen->missing == 1 ? "" : "s",
+			(unsigned long long)m.last_missing_sector);
+	if (m.last_error && m.last_error != seen->last_error)
+		fprintf(stderr, "zgfs node: PoRA: %s\n", chain_strerror(m.last_error));
+	*seen = m;
+}
+
 int cmd_node(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -89,8 +135,18 @@ int cmd_node(int argc, char **argv)
 		{"rpc", required_argument, NULL, OPT_RPC},
 		{"chain", required_argument, NULL, OPT_CHAIN},
 		{"key", required_argument, NULL, OPT_KEY},
+		{"mine", no_argument, NULL, OPT_MINE},
+		{"miner-key", required_argument, NULL, OPT_MINER_KEY},
+		{"mine-threads", required_argument, NULL, OPT_MINE_THREADS},
+		{"mine-tick-ms", required_argument, NULL, OPT_MINE_TICK_MS},
+		CLI_PORA_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
+	struct cli_pora pora = CLI_PORA_INIT;
+	struct node_mine_report mined = {0};
+	const char *miner_key = NULL;
+	unsigned long long threads = 1, tick_ms = 0;
+	bool mine = false;
 	const char *data = NULL, *listen = DEFAULT_RPC, *chain = NULL, *key_file = NULL;
 	const struct node_recovery *rec;
 	struct node_status st;
@@ -117,7 +173,30 @@ int cmd_node(int argc, char **argv)
 		case OPT_KEY:
 			key_file = optarg;
 			break;
+		case OPT_MINE:
+			mine = true;
+			break;
+		case OPT_MINER_KEY:
+			miner_key = optarg;
+			break;
+		case OPT_MINE_THREADS:
+			if (cli_parse_u64(optarg, &threads) < 0 || threads == 0 || threads > 64) {
+				cli_error("node: --mine-threads takes 1 to 64, not '%s'", optarg);
+				return 2;
+			}
+			break;
+		case OPT_MINE_TICK_MS:
+			if (cli_parse_u64(optarg, &tick_ms) < 0 || tick_ms == 0 || tick_ms > 3600000) {
+				cli_error("node: --mine-tick-ms takes 1 to 3600000, not '%s'", optarg);
+				return 2;
+			}
+			break;
 		default:
+			r = cli_pora_option(&pora, c, optarg);
+			if (r == 0)
+				break;
+			if (r == -EINVAL)
+				return 2;
 			cli_usage(stderr, "node");
 			return 2;
 		}
@@ -146,10 +225,21 @@ int cmd_node(int argc, char **argv)
 						  .chain = chain,
 						  .evm_key_hex = getenv("ZGFS_KEY"),
 						  .evm_key_file = key_file,
-						  .verify_reads = true},
+						  .verify_reads = true,
+						  .mine = mine,
+						  .miner_key = miner_key,
+						  .mine_threads = (unsigned)threads,
+						  .mine_tick_ms = (unsigned)tick_ms,
+						  .pora = mine || pora.set ? &pora.params : NULL,
+						  .pora_donate = pora.donate},
 			    &n);
 	if (r == -EBUSY) {
 		cli_error("node: %s is in use by another node or mount (see %s/lock)", dir, dir);
+		return 1;
+	}
+	if (r == -ENOTSUP && mine) {
+		cli_error("node: --mine: this chain has no PoRA contract yet; mining works on the "
+			  "embedded ledger (docs/PORA.md)");
 		return 1;
 	}
 	if (r < 0) {
@@ -187,6 +277,7 @@ int cmd_node(int argc, char **argv)
 		if (sig == SIGINT || sig == SIGTERM)
 			break;
 		report_corruption(node_local_store(n), &corrupt_seen);
+		report_mining(n, &mined);
 	}
 	fprintf(stderr, "zgfs node: %s, stopping\n", sig == SIGINT ? "interrupted" : "terminated");
 	node_rpc_stop(rpc);

@@ -126,3 +126,60 @@ void cli_progress_end(struct cli_progress *p)
 	if (p->on)
 		draw(p, true);
 }
+
+int cli_pora_option(struct cli_pora *p, int opt, const char *arg)
+{
+	unsigned long long v;
+	const char *name;
+
+	switch (opt) {
+	case CLI_OPT_PORA_DIFFICULTY:
+		name = "--pora-difficulty";
+		break;
+	case CLI_OPT_EPOCH_BLOCKS:
+		name = "--epoch-blocks";
+		break;
+	case CLI_OPT_TARGET_ANSWERS:
+		name = "--target-answers";
+		break;
+	case CLI_OPT_BASE_REWARD:
+		name = "--base-reward";
+		break;
+	case CLI_OPT_DONATE:
+		name = "--donate";
+		break;
+	default:
+		return -ENOENT;
+	}
+	if (cli_parse_u64(arg, &v) < 0) {
+		cli_error("%s takes a decimal number, not '%s'", name, arg);
+		return -EINVAL;
+	}
+	p->set = true;
+	switch (opt) {
+	case CLI_OPT_PORA_DIFFICULTY:
+		p->params.difficulty = v;
+		break;
+	case CLI_OPT_EPOCH_BLOCKS:
+		p->params.epoch_blocks = v;
+		break;
+	case CLI_OPT_TARGET_ANSWERS:
+		p->params.target_answers = v;
+		break;
+	case CLI_OPT_BASE_REWARD:
+		p->params.base_reward = v;
+		break;
+	default:
+		p->donate = v;
+		break;
+	}
+	if (opt != CLI_OPT_DONATE && opt != CLI_OPT_BASE_REWARD &&
+	    (p->params.difficulty == 0 || p->params.epoch_blocks < 2 ||
+	     p->params.target_answers == 0 || p->params.target_answers > 64)) {
+		cli_error("%s %s is out of range (difficulty >= 1, epoch blocks >= 2, target "
+			  "answers 1 to 64)",
+			  name, arg);
+		return -EINVAL;
+	}
+	return 0;
+}

@@ -26,7 +26,10 @@ static const struct cli_command commands[] = {
 	 "  -o OPT[,OPT...]  ro (read-only), rw, append_only (every file as if chattr +a)\n"
 	 "  --writeback      close() returns once the bytes are staged; they are settled\n"
 	 "                   by fsync, unmount, or within a second (docs/SEMANTICS.md)\n"
-	 "  --chain, --key   settle on an EVM chain, as for zgfs node\n"},
+	 "  --chain, --key   settle on an EVM chain, as for zgfs node\n"
+	 "  --pora-difficulty N, --epoch-blocks N, --target-answers N, --base-reward WEI,\n"
+	 "  --donate WEI     PoRA parameters of an embedded ledger that has none, as for\n"
+	 "                   zgfs node\n"},
 	{"umount", cmd_umount, "unmount a zgfs mount",
 	 "usage: zgfs umount MOUNTPOINT\n"
 	 "\n"
@@ -66,6 +69,7 @@ static const struct cli_command commands[] = {
 	 "the file's root, in the form 0G storage nodes and the SDK use.\n"},
 	{"node", cmd_node, "run a storage node in the foreground",
 	 "usage: zgfs node [--data DIR] [--rpc HOST:PORT] [--chain local|URL] [--key FILE]\n"
+	 "                 [--mine [--miner-key FILE] [--mine-threads N]] [PoRA options]\n"
 	 "\n"
 	 "Runs the storage node on DIR (default $ZGFS_DATA, else ~/.local/share/zgfs),\n"
 	 "serving 0G's JSON-RPC methods on HOST:PORT (default 127.0.0.1:5678). Logs to\n"
@@ -77,7 +81,23 @@ static const struct cli_command commands[] = {
 	 "                 records (zgfs chain deploy); without --chain, DIR/chain.json\n"
 	 "                 decides. The node follows every sender's submissions.\n"
 	 "  --key FILE     the EVM signing key (hex, mode 0600); ZGFS_KEY (hex) wins. With\n"
-	 "                 neither, the node follows and serves but cannot settle.\n"},
+	 "                 neither, the node follows and serves but cannot settle.\n"
+	 "  --mine         run the PoRA miner (docs/PORA.md): register a miner id, seal\n"
+	 "                 and mine the stored flow, submit answers (embedded ledger)\n"
+	 "  --miner-key FILE  where the miner id is kept (default DIR/pora/miner.id)\n"
+	 "  --mine-threads N  mining threads (default 1)\n"
+	 "  --mine-tick-ms N  an idle embedded ledger gets a block every N ms (default 1000)\n"
+	 "  --pora-difficulty N, --epoch-blocks N, --target-answers N, --base-reward WEI,\n"
+	 "  --donate WEI   mining parameters of a new embedded ledger (defaults 1000000,\n"
+	 "                 1200, 5, 0, 0; --pora-difficulty 1 makes nearly every try win)\n"},
+	{"mine", cmd_mine, "show what the node's PoRA miner has done",
+	 "usage: zgfs mine status [--data DIR | --node URL] [--json]\n"
+	 "\n"
+	 "Prints the miner id, sealed and total sectors, hash rate, the current context and\n"
+	 "target, answers submitted and accepted, rewards, and the last accepted answer.\n"
+	 "--json prints all of it, the last answer with 0G's PoraAnswer field names. With\n"
+	 "--data it reads DIR/pora/status.json (also while the node runs), with --node it\n"
+	 "asks the running node (zgfs_mineStatus).\n"},
 	{"upload", cmd_upload, "store files as log entries and settle them",
 	 "usage: zgfs upload [--node URL | --data DIR] [--json] FILE...\n"
 	 "\n"

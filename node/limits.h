@@ -61,4 +61,12 @@
 /* How often a node on a shared (EVM) chain reads it for new Submit events. */
 #define NODE_FOLLOW_INTERVAL_MS 200
 
+/* PoRA miner (node/pora): threads, sealed loads kept in memory (256 KiB each, so 64 MiB),
+ * entries of the flow it keeps in memory to map sectors to entries, and tries per batch
+ * between checks of the chain's context (a batch is a few milliseconds per thread). */
+#define NODE_PORA_THREADS_MAX	  64u
+#define NODE_PORA_SEALED_LOADS	  256u
+#define NODE_PORA_ENTRIES_MAX	  (1u << 20)
+#define NODE_PORA_TRIES_PER_BATCH 16u
+
 #endif

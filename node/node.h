@@ -37,7 +37,26 @@ struct node_config {
 	const char *evm_key_hex;  /* EVM signing key (hex), or NULL */
 	const char *evm_key_file; /* else a file holding it, or NULL (follow and serve only) */
 	bool verify_reads;    /* check every segment read from disk against its root */
+	/* PoRA (docs/PORA.md) */
+	bool mine;		    /* run the miner */
+	const char *miner_key;	    /* file keeping the miner id; NULL: DIR/pora/miner.id */
+	unsigned mine_threads;	    /* 0: one */
+	unsigned mine_tick_ms;	    /* an idle embedded ledger gets a block this often; 0: 1 s */
+	/* mining parameters for a new embedded ledger (NULL: PoRA stays off until set) */
+	const struct chain_pora_params *pora;
+	uint64_t pora_donate;	    /* moved into the donation pool of a new embedded ledger */
 };
+
+/* What the miner has done, for the daemon's log (node_mine_report). */
+struct node_mine_report {
+	uint8_t miner_id[32];
+	uint64_t tries, submitted, accepted, rewards, refused, corrupt, missing;
+	int last_refusal, last_error;
+	uint64_t last_corrupt_sector, last_missing_sector;
+};
+
+/* -ENOENT when the node does not mine. */
+int node_mine_report(struct node *n, struct node_mine_report *ret_report);
 
 /*
  * node_open_local() - open the node in this process. Takes the data directory's lock:

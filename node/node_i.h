@@ -82,6 +82,11 @@ int node_local_submit(struct node *n, const struct chain_submission *sub,
 int node_local_put_segment(struct node *n, uint64_t tx_seq, uint64_t index, const uint8_t *data,
 			   size_t len, const struct codec_proof *proof);
 
+/* The miner's status record (zgfs_mineStatus, docs/PORA.md); -ENOENT when the node does not
+ * mine, -ENOMEM. *ret_status is the caller's (json_decref). */
+struct json_t;
+int node_local_mine_status(struct node *n, struct json_t **ret_status);
+
 /* The node's ed25519 public key. */
 int node_local_public_key(struct node *n, uint8_t ret_pk[32]);
 

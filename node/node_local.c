@@ -29,6 +29,7 @@
 #include "node/limits.h"
 #include "node/node_i.h"
 #include "node/store.h"
+#include "node/pora/pora_i.h"
 
 /* An upload sealed and being settled: the follower leaves its entry to the writer. */
 struct inflight {
@@ -59,6 +60,7 @@ struct local {
 	uint64_t follow_next;
 	struct inflight *inflight;
 	int follow_err;
+	struct node_pora *miner; /* --mine */
 };
 
 struct local_upload {
@@ -427,6 +429,7 @@ static void local_close(struct node *n)
 {
 	struct local *l = L(n);
 
+	node_pora_stop(l->miner);
 	if (l->following) {
 		pthread_mutex_lock(&l->follow_mu);
 		l->stop = true;
@@ -445,6 +448,59 @@ static void local_close(struct node *n)
 	pthread_cond_destroy(&l->follow_cv);
 	sodium_memzero(l->sk, sizeof(l->sk));
 	free(l);
+}
+
+/* Mining parameters (and the donation that pays base rewards) for an embedded ledger that
+ * has none yet: set once, by the first open that gives them. */
+static int pora_setup(struct local *l, const struct node_config *cfg)
+{
+	struct chain_pora_info info;
+	int r;
+
+	if (!cfg->pora || l->following)
+		return 0;
+	r = chain_pora_info(l->chain, &info);
+	if (r != -CHAIN_EPORA_OFF)
+		return r;
+	r = chain_pora_setup(l->chain, cfg->pora);
+	if (r == 0 && cfg->pora_donate)
+		r = chain_donate(l->chain, cfg->pora_donate);
+	return r;
+}
+
+int node_local_mine_status(struct node *n, struct json_t **ret_status)
+{
+	json_t *o;
+
+	if (!n || !ret_status || n->ops != &local_ops || !L(n)->miner)
+		return -ENOENT;
+	o = node_pora_status(L(n)->miner);
+	if (!o)
+		return -ENOMEM;
+	*ret_status = o;
+	return 0;
+}
+
+int node_mine_report(struct node *n, struct node_mine_report *ret_report)
+{
+	struct node_pora_report p;
+
+	if (!n || !ret_report || n->ops != &local_ops || !L(n)->miner)
+		return -ENOENT;
+	node_pora_report(L(n)->miner, &p);
+	memcpy(ret_report->miner_id, p.miner_id, 32);
+	ret_report->tries = p.tries;
+	ret_report->submitted = p.submitted;
+	ret_report->accepted = p.accepted;
+	ret_report->rewards = p.rewards;
+	ret_report->refused = p.refused;
+	ret_report->corrupt = p.corrupt;
+	ret_report->last_refusal = p.last_refusal;
+	ret_report->last_error = p.last_error;
+	ret_report->last_corrupt_sector = p.last_corrupt_sector;
+	ret_report->missing = p.missing;
+	ret_report->last_missing_sector = p.last_missing_sector;
+	return 0;
 }
 
 int node_open_local(const struct node_config *cfg, struct node **ret_node)
@@ -476,6 +532,8 @@ int node_open_local(const struct node_config *cfg, struct node **ret_node)
 	if (r < 0)
 		goto fail;
 	r = open_chain(l, cfg);
+	if (r == 0)
+		r = pora_setup(l, cfg);
 	if (r < 0)
 		goto fail;
 	snprintf(sub, sizeof(sub), "%s/store", l->dir);
@@ -501,6 +559,12 @@ int node_open_local(const struct node_config *cfg, struct node **ret_node)
 		if (r < 0)
 			l->following = false;
 	}
+	if (r == 0 && cfg->mine)
+		r = node_pora_start(&(struct node_pora_config){.data_dir = l->dir,
+							 .id_file = cfg->miner_key,
+							 .threads = cfg->mine_threads ? cfg->mine_threads : 1,
+							 .tick_ms = cfg->mine_tick_ms},
+				    l->chain, l->store, &l->miner);
 	if (r < 0)
 		goto fail;
 	*ret_node = &l->base;
@@ -652,6 +716,7 @@ static int settle(struct local *l, struct local_upload *u, bool lazy, struct cha
 		r = node_store_writer_commit(u->w, ret_entry);
 		u->w = NULL;
 	}
+	node_pora_stop(l->miner);
 	if (l->following) {
 		pthread_mutex_lock(&l->follow_mu);
 		for (pp = &l->inflight; *pp != &me; pp = &(*pp)->next)

@@ -1035,6 +1035,23 @@ static int m_zgfs_status(struct node *n, json_t *ps, json_t **ret, struct node_r
 	    ret, err);
 }
 
+/* zgfs_mineStatus() → what `zgfs mine status --json` prints (docs/PORA.md). */
+static int m_zgfs_mine_status(struct node *n, json_t *ps, json_t **ret, struct node_rpc_error *err)
+{
+	json_t *o;
+	int r = at_most(ps, 0, err);
+
+	if (r < 0)
+		return r;
+	r = node_local_mine_status(n, &o);
+	if (r == -ENOENT)
+		return not_here(err, "zgfs_mineStatus: this node does not mine (zgfs node --mine)");
+	if (r < 0)
+		return node_fail(err, r, "mine status");
+	*ret = o;
+	return 0;
+}
+
 static int m_zgfs_file_info(struct node *n, json_t *ps, json_t **ret, struct node_rpc_error *err)
 {
 	struct node_file_info *fi = NULL;
@@ -1684,6 +1701,7 @@ static const struct {
     {"kv_isWriterOfKey", m_kv_is_writer_of_key},
     {"kv_isWriterOfStream", m_kv_is_writer_of_stream},
     {"zgfs_status", m_zgfs_status},
+    {"zgfs_mineStatus", m_zgfs_mine_status},
     {"zgfs_getFileInfo", m_zgfs_file_info},
     {"zgfs_submit", m_zgfs_submit},
     {"zgfs_kvHistory", m_zgfs_kv_history},

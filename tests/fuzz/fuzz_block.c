@@ -1,6 +1,7 @@
 /*
- * Fuzz target: the embedded ledger's decoders (blocks, stored entries, pools, state), which
- * read bytes back from disk that a tampered or damaged data directory may have changed.
+ * Fuzz target: the embedded ledger's decoders (blocks, PoRA transactions among them, stored
+ * entries, pools, state), which read bytes back from disk that a tampered or damaged data
+ * directory may have changed.
  * Any input must decode or be refused cleanly; a decoded block must survive release.
  */
 #include <stdlib.h>
