@@ -31,6 +31,10 @@ struct fs_config {
 	bool append_only;	  /* -o append_only: every file as if `chattr +a` */
 	bool writeback;		  /* close() leaves the commit to fsync, unmount or a delay */
 	const char *fuse_opts;	  /* further -o options for the kernel (comma list), or NULL */
+	int64_t uid, gid;	  /* -o uid=, gid=: the owner stat reports for every inode, or
+				     -1 for the owner stored (zero-initialized: 0 is root) */
+	bool force_uid, force_gid; /* whether uid and gid above apply */
+	uint32_t umask;		  /* -o umask=: mode bits stat leaves out (07777 at most) */
 };
 
 /*
@@ -71,6 +75,12 @@ struct fs_record {
 	struct fs_extent *extents; /* malloc'd (fs_record_release) */
 	size_t target_len;
 	char *target; /* symlinks: malloc'd, not NUL-terminated in the record */
+	uint64_t rdev; /* character and block devices: the device number (dev_t) */
+	/* Extended attributes kept with the inode (fs/xattr.h): a blob of entries sorted by
+	 * name, each u8 name length, name, u32 value length (big-endian), value. malloc'd
+	 * (fs_record_release); shared, like extents and target, by shallow copies. */
+	size_t xattrs_len;
+	uint8_t *xattrs;
 };
 
 /* Keys: "S"; "I" + be64(ino); "D" + be64(parent) + name. Return the key length. */
@@ -79,7 +89,9 @@ size_t fs_key_super(uint8_t key[FS_KEY_MAX]);
 size_t fs_key_inode(uint8_t key[FS_KEY_MAX], uint64_t ino);
 size_t fs_key_dirent(uint8_t key[FS_KEY_MAX], uint64_t parent, const char *name, size_t len);
 
-/* Record codec. encode: malloc'd bytes in *ret (free them). decode: -EINVAL when malformed. */
+/* Record codec. encode: malloc'd bytes in *ret (free them); format 2 unless the record has
+ * an rdev or xattrs (format 3), so that records without them stay readable by older code.
+ * decode: formats 1, 2 and 3; -EINVAL when malformed. */
 int fs_record_encode(const struct fs_record *r, uint8_t **ret, size_t *ret_len);
 __attribute__((warn_unused_result)) int fs_record_decode(const uint8_t *p, size_t len,
 							  struct fs_record *ret);

@@ -5,7 +5,9 @@
  * Inode record, big-endian: u8 format (2); u32 mode, uid, gid, nlink; u64 size;
  * 3 × (i64 sec, u32 nsec) for atime, mtime, ctime; u64 parent; u32 flags; u64 prev;
  * u32 n extents, each u64 tx_seq, offset, length (tx_seq 2^64-1: a hole); u32 target
- * length, target bytes. Nothing may follow. Format 1 lacks flags and prev.
+ * length, target bytes. Format 3 adds u64 rdev, u32 xattrs length, the xattr list
+ * (fs/xattr.h). Nothing may follow. Format 1 lacks flags and prev. Format 2 is written when
+ * a record has neither an rdev nor xattrs, so that such records stay what they were.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,8 +19,9 @@
 #include "codec/merkle.h"
 #include "fs/fs.h"
 #include "fs/limits.h"
+#include "fs/xattr.h"
 
-#define RECORD_FORMAT 2
+#define RECORD_FORMAT 3
 
 void fs_volume_stream(const char *name, uint8_t ret_stream[NODE_STREAM_ID_SIZE])
 {
@@ -51,21 +54,23 @@ size_t fs_key_dirent(uint8_t key[FS_KEY_MAX], uint64_t parent, const char *name,
 	return 9 + len;
 }
 
-/* Format 1 (no flags, no history link, no holes) is still read; format 2 is written. */
+/* Format 1 (no flags, no history link, no holes) is still read. */
 #define FIXED_SIZE_V1 (1 + 4 * 4 + 8 + 3 * 12 + 8 + 4 + 4)
 #define FIXED_SIZE (FIXED_SIZE_V1 + 4 + 8)
 
 int fs_record_encode(const struct fs_record *r, uint8_t **ret, size_t *ret_len)
 {
-	size_t len = FIXED_SIZE + r->nextents * 24 + r->target_len;
+	bool v3 = r->rdev || r->xattrs_len;
+	size_t len = FIXED_SIZE + r->nextents * 24 + r->target_len + (v3 ? 12 + r->xattrs_len : 0);
 	uint8_t *p, *b;
 
-	if (r->nextents > FS_EXTENTS_MAX || r->target_len > FS_SYMLINK_MAX)
+	if (r->nextents > FS_EXTENTS_MAX || r->target_len > FS_SYMLINK_MAX ||
+	    r->xattrs_len > FS_XATTRS_MAX)
 		return -E2BIG;
 	b = p = malloc(len);
 	if (!b)
 		return -ENOMEM;
-	*p++ = RECORD_FORMAT;
+	*p++ = v3 ? RECORD_FORMAT : 2;
 	codec_put_be32(p, r->mode), p += 4;
 	codec_put_be32(p, r->uid), p += 4;
 	codec_put_be32(p, r->gid), p += 4;
@@ -89,6 +94,13 @@ int fs_record_encode(const struct fs_record *r, uint8_t **ret, size_t *ret_len)
 	codec_put_be32(p, (uint32_t)r->target_len), p += 4;
 	if (r->target_len)
 		memcpy(p, r->target, r->target_len);
+	p += r->target_len;
+	if (v3) {
+		codec_put_be64(p, r->rdev), p += 8;
+		codec_put_be32(p, (uint32_t)r->xattrs_len), p += 4;
+		if (r->xattrs_len)
+			memcpy(p, r->xattrs, r->xattrs_len);
+	}
 	*ret = b;
 	*ret_len = len;
 	return 0;
@@ -102,8 +114,8 @@ int fs_record_decode(const uint8_t *p, size_t len, struct fs_record *ret)
 	uint32_t n, tl;
 	uint8_t format;
 
-	if (len < FIXED_SIZE_V1 || (p[0] != 1 && p[0] != RECORD_FORMAT) ||
-	    (p[0] == RECORD_FORMAT && len < FIXED_SIZE))
+	if (len < FIXED_SIZE_V1 || p[0] < 1 || p[0] > RECORD_FORMAT ||
+	    (p[0] >= 2 && len < FIXED_SIZE))
 		return -EINVAL;
 	memset(&r, 0, sizeof(r));
 	format = *p++;
@@ -150,6 +162,21 @@ int fs_record_decode(const uint8_t *p, size_t len, struct fs_record *ret)
 		total += e->length;
 	}
 	tl = codec_get_be32(p), p += 4;
+	if (format >= 3 && tl <= FS_SYMLINK_MAX && (size_t)(end - p) >= (size_t)tl + 12) {
+		const uint8_t *x = p + tl;
+		uint32_t xl = codec_get_be32(x + 8);
+
+		r.rdev = codec_get_be64(x);
+		if ((size_t)(end - x - 12) != xl || fs_xattr_check(x + 12, xl) < 0) {
+			free(r.extents);
+			return -EINVAL;
+		}
+		r.xattrs_len = xl;
+		end = x; /* the target ends where these begin */
+	} else if (format >= 3) {
+		free(r.extents);
+		return -EINVAL;
+	}
 	if (tl > FS_SYMLINK_MAX || (size_t)(end - p) != tl || total != r.size ||
 	    r.atime_nsec >= 1000000000u || r.mtime_nsec >= 1000000000u ||
 	    r.ctime_nsec >= 1000000000u) {
@@ -165,6 +192,15 @@ int fs_record_decode(const uint8_t *p, size_t len, struct fs_record *ret)
 		memcpy(r.target, p, tl);
 	}
 	r.target_len = tl;
+	if (r.xattrs_len) {
+		r.xattrs = malloc(r.xattrs_len);
+		if (!r.xattrs) {
+			free(r.extents);
+			free(r.target);
+			return -ENOMEM;
+		}
+		memcpy(r.xattrs, end + 12, r.xattrs_len);
+	}
 	*ret = r;
 	return 0;
 }
@@ -175,9 +211,11 @@ void fs_record_release(struct fs_record *r)
 		return;
 	free(r->extents);
 	free(r->target);
+	free(r->xattrs);
 	r->extents = NULL;
 	r->target = NULL;
-	r->nextents = r->target_len = 0;
+	r->xattrs = NULL;
+	r->nextents = r->target_len = r->xattrs_len = 0;
 }
 
 ssize_t fs_read_extents(struct node *n, const struct fs_extent *ext, size_t next, uint64_t off,
