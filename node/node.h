@@ -75,6 +75,10 @@ struct node_status {
 	uint64_t bytes_stored;	  /* data bytes of finalized entries */
 	uint64_t disk_free;	  /* bytes free on the data directory's filesystem */
 	uint64_t disk_total;	  /* that filesystem's size */
+	/* That filesystem as statvfs(3) reports it, for the mount's statfs: bytes free in all
+	 * (disk_free is what an unprivileged writer may still use), inodes in all and free.
+	 * 0 when a remote node does not say. */
+	uint64_t disk_free_all, files_total, files_free;
 };
 
 int node_status(struct node *n, struct node_status *ret_status);

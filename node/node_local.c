@@ -538,6 +538,9 @@ static int local_status(struct node *n, struct node_status *ret)
 	if (statvfs(l->dir, &vfs) == 0) {
 		st.disk_free = (uint64_t)vfs.f_bavail * vfs.f_frsize;
 		st.disk_total = (uint64_t)vfs.f_blocks * vfs.f_frsize;
+		st.disk_free_all = (uint64_t)vfs.f_bfree * vfs.f_frsize;
+		st.files_total = vfs.f_files;
+		st.files_free = vfs.f_ffree;
 	}
 	*ret = st;
 	return 0;
