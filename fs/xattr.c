@@ -81,8 +81,8 @@ int fs_xattr_check(const uint8_t *p, size_t len)
 }
 
 /* The offset of name's entry, or of the first entry after it (*ret_found false). */
-static size_t find(const uint8_t *p, size_t len, const char *name, size_t nlen,
-		   bool *ret_found, struct entry *ret)
+static size_t find(const uint8_t *p, size_t len, const char *name, size_t nlen, bool *ret_found,
+		   struct entry *ret)
 {
 	size_t off = 0;
 	struct entry e;
@@ -127,8 +127,8 @@ static size_t list_bytes(const uint8_t *p, size_t len)
 	return n;
 }
 
-int fs_xattr_set(const uint8_t *p, size_t len, const char *name, const void *value,
-		 size_t vlen, int flags, uint8_t **ret, size_t *ret_len)
+int fs_xattr_set(const uint8_t *p, size_t len, const char *name, const void *value, size_t vlen,
+		 int flags, uint8_t **ret, size_t *ret_len)
 {
 	size_t nlen = strlen(name), off, old = 0, nsize, total;
 	struct entry e;
@@ -150,8 +150,7 @@ int fs_xattr_set(const uint8_t *p, size_t len, const char *name, const void *val
 		old = e.size;
 	nsize = 1 + nlen + 4 + vlen;
 	total = len - old + nsize;
-	if (total > FS_XATTRS_MAX ||
-	    (!found && list_bytes(p, len) + nlen + 1 > FS_XATTR_LIST_MAX))
+	if (total > FS_XATTRS_MAX || (!found && list_bytes(p, len) + nlen + 1 > FS_XATTR_LIST_MAX))
 		return -ENOSPC;
 	b = q = malloc(total);
 	if (!b)
@@ -169,8 +168,7 @@ int fs_xattr_set(const uint8_t *p, size_t len, const char *name, const void *val
 	return 0;
 }
 
-int fs_xattr_remove(const uint8_t *p, size_t len, const char *name, uint8_t **ret,
-		    size_t *ret_len)
+int fs_xattr_remove(const uint8_t *p, size_t len, const char *name, uint8_t **ret, size_t *ret_len)
 {
 	struct entry e;
 	bool found;

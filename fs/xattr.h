@@ -40,13 +40,12 @@ int fs_xattr_get(const uint8_t *p, size_t len, const char *name, const uint8_t *
  * FS_XATTR_VALUE_MAX: -E2BIG; a list that would pass FS_XATTRS_MAX bytes or list names
  * longer than FS_XATTR_LIST_MAX: -ENOSPC. The new list is malloc'd into *ret.
  */
-int fs_xattr_set(const uint8_t *p, size_t len, const char *name, const void *value,
-		 size_t vlen, int flags, uint8_t **ret, size_t *ret_len);
+int fs_xattr_set(const uint8_t *p, size_t len, const char *name, const void *value, size_t vlen,
+		 int flags, uint8_t **ret, size_t *ret_len);
 
 /* fs_xattr_remove() - a new list without name (malloc'd, or NULL when empty); -ENODATA
  * when it is not there. */
-int fs_xattr_remove(const uint8_t *p, size_t len, const char *name, uint8_t **ret,
-		    size_t *ret_len);
+int fs_xattr_remove(const uint8_t *p, size_t len, const char *name, uint8_t **ret, size_t *ret_len);
 
 /*
  * fs_xattr_list() - the names for which show(ctx, name) is true (show NULL: all), each

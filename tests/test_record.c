@@ -32,8 +32,13 @@ static int roundtrip(const struct fs_record *r, struct fs_record *ret, uint8_t *
 static void records(void)
 {
 	struct fs_extent ext[2] = {{5, 0, 100}, {FS_HOLE, 0, 28}};
-	struct fs_record r = {.mode = S_IFREG | 0644, .nlink = 3, .size = 128, .nextents = 2,
-			      .extents = ext, .prev = 4, .flags = FS_REC_APPEND};
+	struct fs_record r = {.mode = S_IFREG | 0644,
+			      .nlink = 3,
+			      .size = 128,
+			      .nextents = 2,
+			      .extents = ext,
+			      .prev = 4,
+			      .flags = FS_REC_APPEND};
 	struct fs_record back;
 	uint8_t fmt = 0, *b = NULL, *list = NULL;
 	size_t len = 0, llen = 0;
@@ -49,16 +54,20 @@ static void records(void)
 	fs_record_release(&back);
 	ok(fs_xattr_set(NULL, 0, "user.note", "hello", 5, 0, &list, &llen) == 0,
 	   "set user.note on an empty list");
-	r = (struct fs_record){.mode = S_IFLNK | 0777, .nlink = 1, .target = "t/x",
-			       .target_len = 3, .xattrs = list, .xattrs_len = llen};
+	r = (struct fs_record){.mode = S_IFLNK | 0777,
+			       .nlink = 1,
+			       .target = "t/x",
+			       .target_len = 3,
+			       .xattrs = list,
+			       .xattrs_len = llen};
 	ok(roundtrip(&r, &back, &fmt) == 0 && fmt == 3 && back.target_len == 3 &&
 	       memcmp(back.target, "t/x", 3) == 0 && back.xattrs_len == llen &&
 	       memcmp(back.xattrs, list, llen) == 0,
 	   "a symlink with xattrs: target and list both read back");
 	fs_record_release(&back);
 	/* Format 1 (no flags, prev, holes) still decodes: write one by hand. */
-	r = (struct fs_record){.mode = S_IFREG | 0600, .nlink = 1, .size = 100, .nextents = 1,
-			       .extents = ext};
+	r = (struct fs_record){
+	    .mode = S_IFREG | 0600, .nlink = 1, .size = 100, .nextents = 1, .extents = ext};
 	ok(fs_record_encode(&r, &b, &len) == 0, "encode for the format 1 check");
 	memmove(b + 1 + 16 + 8 + 36 + 8, b + 1 + 16 + 8 + 36 + 8 + 12,
 		len - (1 + 16 + 8 + 36 + 8 + 12));
@@ -71,8 +80,8 @@ static void records(void)
 	ok(fs_record_decode(b, len - 12, &back) == -EINVAL, "an unknown format is refused");
 	free(b);
 	/* A format 3 record whose list is out of order is refused. */
-	r = (struct fs_record){.mode = S_IFREG | 0600, .nlink = 1, .xattrs = list,
-			       .xattrs_len = llen};
+	r = (struct fs_record){
+	    .mode = S_IFREG | 0600, .nlink = 1, .xattrs = list, .xattrs_len = llen};
 	ok(fs_record_encode(&r, &b, &len) == 0, "encode for the bad-list check");
 	b[len - llen] = 0; /* a zero-length name */
 	ok(fs_record_decode(b, len, &back) == -EINVAL, "a malformed xattr list is refused");
@@ -99,7 +108,8 @@ static void xattrs(void)
 	ok(n == 14 && memcmp(names, "user.a\0user.b\0", 14) == 0, "listed in name order");
 	ok(fs_xattr_get(b, blen, "user.a", &v, &vlen) == 0 && vlen == 1 && v[0] == '1',
 	   "get user.a");
-	ok(fs_xattr_get(b, blen, "user.c", &v, &vlen) == -ENODATA, "get of a missing name: ENODATA");
+	ok(fs_xattr_get(b, blen, "user.c", &v, &vlen) == -ENODATA,
+	   "get of a missing name: ENODATA");
 	ok(fs_xattr_set(b, blen, "user.a", "x", 1, XATTR_CREATE, &c, &clen) == -EEXIST,
 	   "XATTR_CREATE of a present name: EEXIST");
 	ok(fs_xattr_set(b, blen, "user.c", "x", 1, XATTR_REPLACE, &c, &clen) == -ENODATA,
@@ -108,7 +118,8 @@ static void xattrs(void)
 	       fs_xattr_get(c, clen, "user.a", &v, &vlen) == 0 && vlen == 0,
 	   "XATTR_REPLACE with an empty value");
 	free(c);
-	ok(fs_xattr_set(b, blen, "user.a", "x", 1, 4, &c, &clen) == -EINVAL, "unknown flags: EINVAL");
+	ok(fs_xattr_set(b, blen, "user.a", "x", 1, 4, &c, &clen) == -EINVAL,
+	   "unknown flags: EINVAL");
 	memset(name, 'n', sizeof(name));
 	memcpy(name, "user.", 5);
 	name[FS_XATTR_NAME_MAX + 1] = '\0';

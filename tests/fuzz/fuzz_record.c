@@ -14,12 +14,12 @@
 
 static bool same(const struct fs_record *a, const struct fs_record *b)
 {
-	return a->mode == b->mode && a->uid == b->uid && a->gid == b->gid &&
-	       a->nlink == b->nlink && a->size == b->size && a->atime_sec == b->atime_sec &&
-	       a->mtime_sec == b->mtime_sec && a->ctime_sec == b->ctime_sec &&
-	       a->atime_nsec == b->atime_nsec && a->mtime_nsec == b->mtime_nsec &&
-	       a->ctime_nsec == b->ctime_nsec && a->parent == b->parent && a->flags == b->flags &&
-	       a->prev == b->prev && a->rdev == b->rdev && a->nextents == b->nextents &&
+	return a->mode == b->mode && a->uid == b->uid && a->gid == b->gid && a->nlink == b->nlink &&
+	       a->size == b->size && a->atime_sec == b->atime_sec && a->mtime_sec == b->mtime_sec &&
+	       a->ctime_sec == b->ctime_sec && a->atime_nsec == b->atime_nsec &&
+	       a->mtime_nsec == b->mtime_nsec && a->ctime_nsec == b->ctime_nsec &&
+	       a->parent == b->parent && a->flags == b->flags && a->prev == b->prev &&
+	       a->rdev == b->rdev && a->nextents == b->nextents &&
 	       (!a->nextents ||
 		memcmp(a->extents, b->extents, a->nextents * sizeof(*a->extents)) == 0) &&
 	       a->target_len == b->target_len &&
