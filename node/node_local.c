@@ -559,6 +559,7 @@ static int file_info(struct local *l, uint64_t seq, struct node_file_info *ret)
 	if (r == 0) {
 		if (node_store_info(l->store, seq, &si) == 0) {
 			fi->finalized = si.finalized;
+			fi->pruned = si.pruned;
 			fi->uploaded_segments = si.segments_present;
 		}
 		*ret = *fi;
