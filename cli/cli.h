@@ -31,6 +31,7 @@ int cmd_download(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_kv(int argc, char **argv);
 int cmd_chain(int argc, char **argv);
+int cmd_prune(int argc, char **argv);
 
 struct node;
 

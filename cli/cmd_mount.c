@@ -591,6 +591,7 @@ static int count_one(void *ctx, uint64_t seq, const struct fs_record *rec)
 static int print_one(void *ctx, uint64_t seq, const struct fs_record *rec)
 {
 	struct list_ctx *c = ctx;
+	bool pruned = false;
 	char hex[67];
 
 	if (c->skip) {
@@ -598,15 +599,21 @@ static int print_one(void *ctx, uint64_t seq, const struct fs_record *rec)
 		return 0;
 	}
 	fs_version_root(c->n, c->cache, rec, hex);
+	/* A version of one whole entry gets its root from the chain, readable or not: say
+	 * when its bytes were pruned here (others fail to hash and print "pruned"). */
+	if (hex[0] == '0' && rec->nextents == 1 && fs_version_pruned(c->n, rec))
+		pruned = true;
 	if (c->json)
-		printf("%s\n  {\"seq\": %llu, \"size\": %llu, \"root\": %s%s%s, \"mtime\": %lld}",
+		printf("%s\n  {\"seq\": %llu, \"size\": %llu, \"root\": %s%s%s, \"mtime\": %lld, "
+		       "\"pruned\": %s}",
 		       c->first ? "" : ",", (unsigned long long)seq,
-		       (unsigned long long)rec->size, rec->size ? "\"" : "",
-		       rec->size ? hex : "null", rec->size ? "\"" : "",
-		       (long long)rec->mtime_sec);
+		       (unsigned long long)rec->size, rec->size && hex[0] != 'p' ? "\"" : "",
+		       rec->size && hex[0] != 'p' ? hex : "null",
+		       rec->size && hex[0] != 'p' ? "\"" : "", (long long)rec->mtime_sec,
+		       pruned || hex[0] == 'p' ? "true" : "false");
 	else
-		printf("%llu %llu %s\n", (unsigned long long)seq, (unsigned long long)rec->size,
-		       hex);
+		printf("%llu %llu %s%s\n", (unsigned long long)seq, (unsigned long long)rec->size,
+		       hex, pruned ? " pruned" : "");
 	c->first = false;
 	return ferror(stdout) ? -EIO : 0;
 }
@@ -715,9 +722,21 @@ static int write_version(const char *cmd, const char *path, uint64_t version, in
 	}
 	buf = malloc(1 << 20);
 	for (uint64_t off = 0; buf && off < fc.rec.size;) {
-		ssize_t got =
-			fs_read_extents(n, fc.rec.extents, fc.rec.nextents, off, buf, 1 << 20, NULL);
+		uint64_t failed = 0;
+		ssize_t got = fs_read_extents(n, fc.rec.extents, fc.rec.nextents, off, buf, 1 << 20,
+					      &failed);
 
+		if (got < 0 && fs_version_pruned(n, &fc.rec)) {
+			struct node_file_info fi;
+			char hex[67] = "?";
+
+			if (node_file_info_by_seq(n, failed, &fi) == 0)
+				codec_hex_encode(fi.entry.root, 32, hex);
+			cli_error("%s: %s: this version was pruned locally (zgfs prune): entry %llu, "
+				  "root %s, is still settled on chain but its bytes are not here (%s)",
+				  cmd, path, (unsigned long long)failed, hex, strerror(ENODATA));
+			goto out;
+		}
 		if (got <= 0) {
 			cli_error("%s: %s: %s", cmd, path, node_strerror(got < 0 ? (int)got : -EIO));
 			goto out;

@@ -41,6 +41,21 @@ static const struct cli_command commands[] = {
 	 "  --writeback      close() returns once the bytes are staged; they are settled\n"
 	 "                   by fsync, unmount, or within a second (docs/SEMANTICS.md)\n"
 	 "  --chain, --key   settle on an EVM chain, as for zgfs node\n"},
+	{"prune", cmd_prune, "give back the disk space of versions no policy keeps",
+	 "usage: zgfs prune [--data DIR] [--keep N] [--keep-since DURATION] [--dry-run]\n"
+	 "\n"
+	 "Drops this machine's copy of the log entries that versions of files reference\n"
+	 "and no kept version needs; the entries stay settled on chain. Kept: the N newest\n"
+	 "versions of each file (its history across rename-replace; the current one\n"
+	 "always) with --keep N, and every version changed within DURATION (N, Ns, Nm, Nh,\n"
+	 "Nd, Nw) with --keep-since; a file with no name left keeps only what --keep-since\n"
+	 "keeps. Without either, every version is kept and nothing is dropped. KV\n"
+	 "transactions and entries no file referenced (zgfs upload) are never dropped.\n"
+	 "A pruned version reads as an error (ENODATA) and zgfs versions shows it as\n"
+	 "pruned. Safe to kill at any point. Runs on the data directory DIR (default\n"
+	 "$ZGFS_DATA): stop the mount or node using it first.\n"
+	 "\n"
+	 "  --dry-run  list what would be dropped; change nothing\n"},
 	{"umount", cmd_umount, "unmount a zgfs mount",
 	 "usage: zgfs umount MOUNTPOINT\n"
 	 "\n"

@@ -172,7 +172,7 @@ static int to_errno(int r)
 	int e = r < 0 ? -r : r;
 
 	if (e == ENOSPC || e == EDQUOT || e == ENOMEM || e == E2BIG || e == EFBIG ||
-	    e == ENOENT || e == EACCES || e == EPERM || e == EROFS)
+	    e == ENOENT || e == EACCES || e == EPERM || e == EROFS || e == ENODATA)
 		return e;
 	return EIO;
 }

@@ -116,6 +116,32 @@ typedef int fs_version_fn(void *ctx, uint64_t seq, const struct fs_record *rec);
 int fs_versions(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE], uint64_t ino,
 		fs_version_fn *fn, void *ctx);
 
+/* A set of seqs (tx seqs, KV versions): add any number, then fs_seqset_finish() sorts it
+ * and drops repeats. Zero-initialize. */
+struct fs_seqset {
+	uint64_t *v;
+	size_t n, cap;
+};
+int fs_seqset_add(struct fs_seqset *s, uint64_t seq); /* 0 or -ENOMEM */
+void fs_seqset_finish(struct fs_seqset *s);
+bool fs_seqset_has(const struct fs_seqset *s, uint64_t seq); /* after finish */
+void fs_seqset_release(struct fs_seqset *s);		       /* NULL-safe */
+/* A node_kv_version_fn adding each version to the fs_seqset ctx, in the order given. */
+int fs_seqset_add_version(void *ctx, uint64_t version, uint64_t size);
+
+/* fs_record_at() - the record of ino as of KV seq: 0 with *ret filled (fs_record_release
+ * it), 1 when it was a deletion or unreadable, or -errno. */
+int fs_record_at(struct node *n, const uint8_t *stream, uint64_t ino, uint64_t seq,
+		 struct fs_record *ret);
+
+/*
+ * fs_history() - every record of a file's history (fs_versions' walk), oldest first, the
+ * ones that are not versions too, with version telling which are. Deletions are left out.
+ */
+typedef int fs_history_fn(void *ctx, uint64_t seq, const struct fs_record *rec, bool version);
+int fs_history(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE], uint64_t ino,
+	       fs_history_fn *fn, void *ctx);
+
 /* fs_content_root() - the 0G root of content made of extents: the entry's own root when
  * one extent is a whole entry, else hashed from the bytes. -ENODATA when it is empty. */
 int fs_content_root(struct node *n, const struct fs_extent *ext, size_t next,
@@ -144,8 +170,12 @@ int fs_content_root_cached(struct node *n, struct fs_entry_cache *c, const struc
 			   size_t next, uint8_t ret_root[32]);
 
 /* fs_version_root() - a version's root as `zgfs versions` prints it: "0x" and 64 hex
- * digits, or "-" for an empty version or one whose bytes cannot be read. */
+ * digits, "pruned" when `zgfs prune` dropped bytes it needs from this node, or "-" for an
+ * empty version or one whose bytes cannot be read. */
 void fs_version_root(struct node *n, struct fs_entry_cache *c, const struct fs_record *rec,
 		     char ret_hex[67]);
+
+/* fs_version_pruned() - true when an entry rec's content needs was pruned on this node. */
+bool fs_version_pruned(struct node *n, const struct fs_record *rec);
 
 #endif

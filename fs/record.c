@@ -309,18 +309,10 @@ int fs_content_root(struct node *n, const struct fs_extent *ext, size_t next,
 
 /* --- versions ------------------------------------------------------------------------ */
 
-struct seqs {
-	uint64_t *v;
-	size_t n, cap;
-};
-
-static int seq_add(void *ctx, uint64_t version, uint64_t size)
+int fs_seqset_add(struct fs_seqset *s, uint64_t seq)
 {
-	struct seqs *s = ctx;
-
-	(void)size;
 	if (s->n == s->cap) {
-		size_t cap = s->cap ? 2 * s->cap : 64;
+		size_t cap = s->cap ? 2 * s->cap : 256;
 		uint64_t *v = realloc(s->v, cap * sizeof(*v));
 
 		if (!v)
@@ -328,14 +320,53 @@ static int seq_add(void *ctx, uint64_t version, uint64_t size)
 		s->v = v;
 		s->cap = cap;
 	}
-	s->v[s->n++] = version;
+	s->v[s->n++] = seq;
 	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+void fs_seqset_finish(struct fs_seqset *s)
+{
+	size_t k = 0;
+
+	if (!s->n)
+		return;
+	qsort(s->v, s->n, sizeof(*s->v), cmp_u64);
+	for (size_t i = 0; i < s->n; i++)
+		if (k == 0 || s->v[k - 1] != s->v[i])
+			s->v[k++] = s->v[i];
+	s->n = k;
+}
+
+bool fs_seqset_has(const struct fs_seqset *s, uint64_t seq)
+{
+	return s->n && bsearch(&seq, s->v, s->n, sizeof(*s->v), cmp_u64) != NULL;
+}
+
+void fs_seqset_release(struct fs_seqset *s)
+{
+	if (!s)
+		return;
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+int fs_seqset_add_version(void *ctx, uint64_t version, uint64_t size)
+{
+	(void)size;
+	return fs_seqset_add(ctx, version);
 }
 
 /* One inode of a history: its record's KV versions, oldest first. */
 struct link_seqs {
 	uint64_t ino;
-	struct seqs seqs;
+	struct fs_seqset seqs;
 };
 
 static bool same_content(const struct fs_record *a, const struct fs_record *b)
@@ -345,9 +376,8 @@ static bool same_content(const struct fs_record *a, const struct fs_record *b)
 		memcmp(a->extents, b->extents, a->nextents * sizeof(*a->extents)) == 0);
 }
 
-/* The record key of ino had at seq; 1 when it was a deletion or unreadable. */
-static int record_at(struct node *n, const uint8_t *stream, uint64_t ino, uint64_t seq,
-		     struct fs_record *ret)
+int fs_record_at(struct node *n, const uint8_t *stream, uint64_t ino, uint64_t seq,
+		 struct fs_record *ret)
 {
 	uint8_t key[FS_KEY_MAX];
 	size_t klen = fs_key_inode(key, ino);
@@ -388,13 +418,13 @@ static int history_chain(struct node *n, const uint8_t *stream, uint64_t ino,
 		}
 		l = &v[cnt++];
 		*l = (struct link_seqs){.ino = ino};
-		r = node_kv_versions(n, stream, key, klen, seq_add, &l->seqs);
+		r = node_kv_versions(n, stream, key, klen, fs_seqset_add_version, &l->seqs);
 		if (r < 0)
 			break;
 		/* The newest readable record names the inode this one replaced. */
 		for (size_t i = l->seqs.n; i-- > 0;) {
 			struct fs_record rec;
-			int q = record_at(n, stream, ino, l->seqs.v[i], &rec);
+			int q = fs_record_at(n, stream, ino, l->seqs.v[i], &rec);
 
 			if (q < 0) {
 				r = q;
@@ -421,8 +451,8 @@ static int history_chain(struct node *n, const uint8_t *stream, uint64_t ino,
 	return 0;
 }
 
-int fs_versions(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE], uint64_t ino,
-		fs_version_fn *fn, void *ctx)
+int fs_history(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE], uint64_t ino,
+	       fs_history_fn *fn, void *ctx)
 {
 	struct link_seqs *chain = NULL;
 	struct fs_record prev = {0};
@@ -435,7 +465,7 @@ int fs_versions(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE], uint6
 
 		for (size_t i = 0; r == 0 && i < l->seqs.n; i++) {
 			struct fs_record rec;
-			int q = record_at(n, stream, l->ino, l->seqs.v[i], &rec);
+			int q = fs_record_at(n, stream, l->ino, l->seqs.v[i], &rec);
 
 			if (q != 0) {
 				r = q < 0 ? q : 0;
@@ -446,10 +476,11 @@ int fs_versions(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE], uint6
 			if ((rec.flags & FS_REC_COMPACTED) ||
 			    (have_prev && same_content(&prev, &rec)) ||
 			    (i == 0 && rec.size == 0 && i + 1 < l->seqs.n)) {
+				r = fn(ctx, l->seqs.v[i], &rec, false);
 				fs_record_release(&rec);
 				continue;
 			}
-			r = fn(ctx, l->seqs.v[i], &rec);
+			r = fn(ctx, l->seqs.v[i], &rec, true);
 			fs_record_release(&prev);
 			prev = rec;
 			have_prev = true;
@@ -460,6 +491,26 @@ int fs_versions(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE], uint6
 		free(chain[i].seqs.v);
 	free(chain);
 	return r;
+}
+
+struct versions_only {
+	fs_version_fn *fn;
+	void *ctx;
+};
+
+static int version_only(void *ctx, uint64_t seq, const struct fs_record *rec, bool version)
+{
+	struct versions_only *v = ctx;
+
+	return version ? v->fn(v->ctx, seq, rec) : 0;
+}
+
+int fs_versions(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE], uint64_t ino,
+		fs_version_fn *fn, void *ctx)
+{
+	struct versions_only v = {fn, ctx};
+
+	return fs_history(n, stream, ino, version_only, &v);
 }
 
 /* --- roots of many versions ------------------------------------------------------------ */
@@ -596,6 +647,20 @@ void fs_version_root(struct node *n, struct fs_entry_cache *c, const struct fs_r
 
 	if (rec->size && fs_content_root_cached(n, c, rec->extents, rec->nextents, root) == 0)
 		codec_hex_encode(root, 32, ret_hex);
+	else if (rec->size && fs_version_pruned(n, rec))
+		memcpy(ret_hex, "pruned", 7);
 	else
 		memcpy(ret_hex, "-", 2);
+}
+
+bool fs_version_pruned(struct node *n, const struct fs_record *rec)
+{
+	struct node_file_info *fi = malloc(sizeof(*fi));
+	bool pruned = false;
+
+	for (size_t i = 0; fi && !pruned && i < rec->nextents; i++)
+		pruned = rec->extents[i].tx_seq != FS_HOLE &&
+			 node_file_info_by_seq(n, rec->extents[i].tx_seq, fi) == 0 && fi->pruned;
+	free(fi);
+	return pruned;
 }

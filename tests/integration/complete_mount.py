@@ -577,12 +577,10 @@ def main():
     global M, S, DATA, MOUNT
     ml.require_fuse()
     os.umask(0o022)
-    S = ml.scratch("zgfs-complete-")
+    S, DATA, m = ml.fresh_mount(t, ZGFS, "zgfs-complete-",
+                                ["-o", "allow_other"] if ROOT else [])
+    MOUNT, M = m, m.mnt
     os.chmod(S, 0o755)  # other uids walk to the mount
-    DATA = os.path.join(S, "data")
-    M = os.path.join(S, "mnt")
-    os.mkdir(M)
-    m = MOUNT = ml.start_mount(t, ZGFS, DATA, M, ["-o", "allow_other"] if ROOT else [])
     os.chmod(M, 0o755)
     ml.run_groups(t, m, [statfs, xattrs, hard_links, special_files, permissions, copies,
                          after_remount])

@@ -632,6 +632,15 @@ def pattern(seed, size):
     return random.Random(str(seed)).randbytes(size)
 
 
+def fresh_mount(tap, zgfs, prefix, args=()):
+    """A new scratch directory with DIR/data mounted on DIR/mnt: (DIR, data, Mount); fails
+    the whole test when it cannot mount."""
+    base = scratch(prefix)
+    data, mnt = os.path.join(base, "data"), os.path.join(base, "mnt")
+    os.mkdir(mnt)
+    return base, data, start_mount(tap, zgfs, data, mnt, args)
+
+
 def remount(tap, m, what="remount"):
     """A clean unmount and a new start of m; False (one failed point) when either fails."""
     ok, msg = m.stop()
