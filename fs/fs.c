@@ -158,12 +158,13 @@ __attribute__((format(printf, 1, 2))) static void fs_log(const char *fmt, ...)
 enum { WARN_FALLOCATE, WARN_LINK, WARN_MKNOD, WARN_SETXATTR, WARN_EXCHANGE, WARN_TRUNCATE,
        WARN_XATTR_NS };
 
-/* Logs an unsupported operation the first time it is asked for. */
-static void warn_once(unsigned what, const char *msg)
+/* Logs a refused operation the first time it is asked for, with the path it was asked
+ * on (path_of(); NULL when there is none). */
+static void warn_once(unsigned what, const char *path, const char *msg)
 {
 	if (__atomic_fetch_or(&fs.warned, 1u << what, __ATOMIC_RELAXED) & (1u << what))
 		return;
-	fs_log("%s (logged once)", msg);
+	fs_log("%s%s%s (logged once)", path ? path : "", path ? ": " : "", msg);
 }
 
 /* A node error as the errno a system call may return. */
@@ -365,6 +366,72 @@ static struct link *link_find(uint64_t parent, const char *name, size_t len)
 		if (l->parent == parent && l->len == len && memcmp(l->name, name, len) == 0)
 			return l;
 	return NULL;
+}
+
+/* The name of ino in directory parent, or NULL. fs.mu held. */
+static const struct link *name_in(uint64_t parent, uint64_t ino)
+{
+	struct inode *dir = inode_get(parent);
+
+	for (size_t i = 0; dir && dir->dir && i < dir->dir->n; i++)
+		if (!dir->dir->v[i]->dead && dir->dir->v[i]->ino == ino)
+			return dir->dir->v[i];
+	/* A file's first directory may have lost that name while others remain. */
+	for (size_t b = 0; b < fs.nlinks_cap; b++)
+		for (const struct link *l = fs.links[b]; l; l = l->next)
+			if (l->ino == ino)
+				return l;
+	return NULL;
+}
+
+/*
+ * path_of() - "/a/b" (from the mountpoint) of ino, then "/name" when name is not NULL,
+ * for the log: a corrupt read or a refused operation should name what the user sees, not
+ * an inode number. "inode N" when no name leads to it. fs.mu held.
+ */
+static const char *path_of(uint64_t ino, const char *name, char *buf, size_t size)
+{
+	size_t at = size - 1;
+	uint64_t cur = ino;
+
+	buf[at] = '\0';
+	if (name) {
+		size_t n = strlen(name);
+
+		if (n + 1 > at)
+			return name;
+		at -= n;
+		memcpy(buf + at, name, n);
+		buf[--at] = '/';
+	}
+	for (unsigned depth = 0; cur != FS_ROOT_INO && depth < 256; depth++) {
+		struct inode *in = inode_get(cur);
+		const struct link *l = in ? name_in(in->rec.parent, cur) : NULL;
+
+		if (!l || (size_t)l->len + 1 > at) {
+			snprintf(buf, size, "inode %" PRIu64, ino);
+			return buf;
+		}
+		at -= l->len;
+		memcpy(buf + at, l->name, l->len);
+		buf[--at] = '/';
+		cur = l->parent;
+	}
+	if (at == size - 1)
+		buf[--at] = '/';
+	return buf + at;
+}
+
+/* path_of() taking fs.mu itself. */
+#define LOG_PATH_MAX 1024
+static const char *path_now(uint64_t ino, const char *name, char buf[LOG_PATH_MAX])
+{
+	const char *p;
+
+	pthread_mutex_lock(&fs.mu);
+	p = path_of(ino, name, buf, LOG_PATH_MAX);
+	pthread_mutex_unlock(&fs.mu);
+	return p;
 }
 
 static int dir_append(struct dir *d, struct link *l)
@@ -798,15 +865,18 @@ static uint64_t content_size(const struct inode *in)
 static int truncate_file(struct inode *in, uint64_t size)
 {
 	bool now_commit;
+	char path[LOG_PATH_MAX];
 	int err;
 
 	pthread_mutex_lock(&in->wmu);
 	pthread_mutex_lock(&fs.mu);
 	if (append_only(in) && size != 0 && size != content_size(in)) {
+		const char *p = path_of(in->ino, NULL, path, sizeof(path));
+
 		pthread_mutex_unlock(&fs.mu);
 		pthread_mutex_unlock(&in->wmu);
-		warn_once(WARN_TRUNCATE, "truncate of an append-only file to a size other than 0 "
-					 "refused (EPERM)");
+		warn_once(WARN_TRUNCATE, p, "truncate of an append-only file to a size other than 0 "
+					    "refused (EPERM)");
 		return EPERM;
 	}
 	err = size == content_size(in) ? 0 : set_size(in, size);
@@ -1036,9 +1106,12 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
  * through the mount). The kernel checks CAP_MKNOD for devices. */
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
+	char path[LOG_PATH_MAX];
+
 	if (!S_ISREG(mode) && !S_ISFIFO(mode) && !S_ISSOCK(mode) && !S_ISCHR(mode) &&
 	    !S_ISBLK(mode)) {
-		warn_once(WARN_MKNOD, "mknod of an unknown file type refused (EINVAL)");
+		warn_once(WARN_MKNOD, path_now(parent, name, path),
+			  "mknod of an unknown file type refused (EINVAL)");
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
@@ -1087,7 +1160,10 @@ static int add_link(fuse_ino_t ino, fuse_ino_t newparent, const char *newname,
 	if (!in || in->gone)
 		return ENOENT;
 	if (in->dir) {
-		warn_once(WARN_LINK, "link of a directory refused (EPERM)");
+		char path[LOG_PATH_MAX];
+
+		warn_once(WARN_LINK, path_of(newparent, newname, path, sizeof(path)),
+			  "link of a directory refused (EPERM)");
 		return EPERM;
 	}
 	if (in->rec.nlink >= FS_LINK_MAX)
@@ -1242,7 +1318,10 @@ static int do_rename(fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 	if (fs.ro)
 		return EROFS;
 	if (flags & RENAME_EXCHANGE) {
-		warn_once(WARN_EXCHANGE, "rename with RENAME_EXCHANGE is not supported (EINVAL)");
+		char path[LOG_PATH_MAX];
+
+		warn_once(WARN_EXCHANGE, path_of(parent, name, path, sizeof(path)),
+			  "rename with RENAME_EXCHANGE is not supported (EINVAL)");
 		return EINVAL;
 	}
 	if (flags & ~RENAME_NOREPLACE)
@@ -1901,12 +1980,15 @@ static int read_pending(struct inode *in, uint64_t id, const struct piece *p, ui
 	return r;
 }
 
+/* fs.mu not held. */
 static void log_corrupt(fuse_ino_t ino, uint64_t seq, uint64_t off)
 {
-	fs_log("CORRUPT DATA: inode %" PRIu64 ", log entry %" PRIu64 " (tx seq): reading file "
-	       "bytes from %" PRIu64 " failed verification or I/O; the read returned EIO, not "
-	       "the stored bytes",
-	       (uint64_t)ino, seq, off);
+	char path[LOG_PATH_MAX];
+
+	fs_log("CORRUPT DATA: %s (inode %" PRIu64 "), log entry %" PRIu64 " (tx seq): reading "
+	       "file bytes from %" PRIu64 " failed verification or I/O; the read returned EIO, "
+	       "not the stored bytes",
+	       path_now(ino, NULL, path), (uint64_t)ino, seq, off);
 }
 
 /*
@@ -2431,13 +2513,15 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 			 struct fuse_file_info *fi)
 {
 	struct inode *in = H(fi)->in;
+	char path[LOG_PATH_MAX];
 	uint64_t end;
 	int err = 0;
 
 	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE) ||
 	    ((mode & FALLOC_FL_PUNCH_HOLE) && !(mode & FALLOC_FL_KEEP_SIZE))) {
-		warn_once(WARN_FALLOCATE, "fallocate modes other than 0, KEEP_SIZE and PUNCH_HOLE "
-					  "are not supported (EOPNOTSUPP)");
+		warn_once(WARN_FALLOCATE, path_now(ino, NULL, path),
+			  "fallocate modes other than 0, KEEP_SIZE and PUNCH_HOLE are not "
+			  "supported (EOPNOTSUPP)");
 		fuse_reply_err(req, EOPNOTSUPP);
 		return;
 	}
@@ -2754,6 +2838,15 @@ static void xattr_versions(fuse_ino_t ino, struct text *t)
 	free(c.cache);
 }
 
+static void warn_xattr_ns(fuse_ino_t ino, const char *name)
+{
+	char path[LOG_PATH_MAX], msg[FS_XATTR_NAME_MAX + 128];
+
+	snprintf(msg, sizeof(msg), "extended attribute %s refused: only user.*, trusted.* and "
+		 "security.* are kept (ENOTSUP)", name);
+	warn_once(WARN_XATTR_NS, path_now(ino, NULL, path), msg);
+}
+
 /* A stored attribute's value, copied under fs.mu. */
 static void stored_xattr(fuse_ino_t ino, const char *name, struct text *t)
 {
@@ -2800,8 +2893,7 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 	} else if (fs_xattr_kind(name) == FS_XATTR_STORED) {
 		stored_xattr(ino, name, &t);
 	} else if (fs_xattr_kind(name) == FS_XATTR_UNSUPPORTED) {
-		warn_once(WARN_XATTR_NS, "extended attributes outside user.*, trusted.* and "
-					 "security.* are not supported (ENOTSUP)");
+		warn_xattr_ns(ino, name);
 		t.err = ENOTSUP;
 	} else {
 		t.err = ENODATA;
@@ -2913,12 +3005,14 @@ static void reply_change(fuse_req_t req, fuse_ino_t ino, const char *name, const
 	int err;
 
 	if (kind == FS_XATTR_VIRTUAL) {
-		warn_once(WARN_SETXATTR, "user.zg.* attributes are computed by the mount and "
-					 "cannot be set or removed (EPERM)");
+		char path[LOG_PATH_MAX];
+
+		warn_once(WARN_SETXATTR, path_now(ino, NULL, path),
+			  "user.zg.* attributes are computed by the mount and cannot be set or "
+			  "removed (EPERM)");
 		err = EPERM;
 	} else if (kind == FS_XATTR_UNSUPPORTED) {
-		warn_once(WARN_XATTR_NS, "extended attributes outside user.*, trusted.* and "
-					 "security.* are not supported (ENOTSUP)");
+		warn_xattr_ns(ino, name);
 		err = ENOTSUP;
 	} else if (fs.ro) {
 		err = EROFS;

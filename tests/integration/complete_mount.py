@@ -584,6 +584,16 @@ def main():
     os.chmod(M, 0o755)
     ml.run_groups(t, m, [statfs, xattrs, hard_links, special_files, permissions, copies,
                          after_remount])
+    with open(m.log, errors="replace") as f:
+        log = f.read()  # both runs: before and after the remount
+    # (link of a directory, system.* and unknown xattr namespaces are refused by the
+    # kernel before they reach the mount)
+    want = {"user.zg.* attributes": "/xa"}
+    for what, path in want.items():
+        lines = [line for line in log.splitlines() if what in line]
+        t.ok(lines and path in lines[0] and "logged once" in lines[0] and len(lines) == 1,
+             f"the refused operation '{what}' is logged once, with its path ({path})",
+             "\n".join(lines) or "no such line")
     ml.stop_and_verify(t, m, ZGFS, DATA)
     t.run("options", options)
     log = m.log_tail(100000)
