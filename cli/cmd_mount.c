@@ -44,6 +44,8 @@ enum {
 	OPT_WRITEBACK,
 	OPT_LIMIT,
 	OPT_JSON,
+	OPT_PRUNE_KEEP,
+	OPT_PRUNE_INTERVAL,
 };
 
 struct mount_opts {
@@ -52,6 +54,8 @@ struct mount_opts {
 	bool allow_other, allow_root, force_uid, force_gid;
 	int64_t uid, gid;
 	uint32_t umask;
+	uint64_t prune_keep;
+	unsigned prune_interval_ms;
 	char fuse_opts[512]; /* the options passed on to the kernel, comma-separated */
 	char mountpoint[PATH_MAX];
 };
@@ -330,7 +334,9 @@ static int serve(const struct mount_opts *o, const char *dir, int ready_fd)
 					.gid = o->gid,
 					.force_uid = o->force_uid,
 					.force_gid = o->force_gid,
-					.umask = o->umask});
+					.umask = o->umask,
+					.prune_keep = o->prune_keep,
+					.prune_interval_ms = o->prune_interval_ms});
 	node_rpc_stop(rpc);
 	node_close(n);
 	return r < 0 ? 1 : 0;
@@ -347,9 +353,12 @@ int cmd_mount(int argc, char **argv)
 		{"chain", required_argument, NULL, OPT_CHAIN},
 		{"key", required_argument, NULL, OPT_KEY},
 		{"writeback", no_argument, NULL, OPT_WRITEBACK},
+		{"prune-keep", required_argument, NULL, OPT_PRUNE_KEEP},
+		{"prune-interval", required_argument, NULL, OPT_PRUNE_INTERVAL},
 		{NULL, 0, NULL, 0},
 	};
-	struct mount_opts o = {.verify = true};
+	struct mount_opts o = {.verify = true, .prune_interval_ms = 600000};
+	unsigned long long num;
 	char dir[PATH_MAX], log[PATH_MAX + 16], msg[512];
 	int c, pipefd[2];
 	pid_t pid;
@@ -367,6 +376,21 @@ int cmd_mount(int argc, char **argv)
 			break;
 		case OPT_WRITEBACK:
 			o.writeback = true;
+			break;
+		case OPT_PRUNE_KEEP:
+			if (cli_parse_u64(optarg, &num) < 0 || num == 0) {
+				cli_error("mount: --prune-keep takes a number of versions to keep, at "
+					  "least 1");
+				return 2;
+			}
+			o.prune_keep = num;
+			break;
+		case OPT_PRUNE_INTERVAL:
+			if (cli_parse_u64(optarg, &num) < 0 || num == 0 || num > 86400 * 7) {
+				cli_error("mount: --prune-interval takes seconds, 1 to 604800");
+				return 2;
+			}
+			o.prune_interval_ms = (unsigned)num * 1000;
 			break;
 		case OPT_DATA:
 			o.data = optarg;
@@ -404,6 +428,11 @@ int cmd_mount(int argc, char **argv)
 	}
 	if (check_access_opts(&o) < 0)
 		return 2;
+	if (o.prune_keep && o.node_url) {
+		cli_error("mount: --prune-keep frees the disk of a node in this process; with --node "
+			  "URL it is not supported");
+		return 2;
+	}
 	if (o.node_url && (o.data || o.chain || o.key_file)) {
 		cli_error("mount: with --node URL the node settles; --data, --chain and --key are "
 			  "for a node in this process");

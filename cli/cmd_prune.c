@@ -20,7 +20,6 @@
 #include "node/kv.h"
 #include "node/node.h"
 #include "node/node_i.h"
-#include "node/store.h"
 
 enum { OPT_DATA = 0x100, OPT_NODE, OPT_KEEP, OPT_SINCE, OPT_DRY };
 
@@ -110,42 +109,10 @@ static int add_stream(void *ctx, const uint8_t *stream)
 	return 0;
 }
 
-/* Drops (or, dry, lists) every entry of all that kept lacks. Returns 0 or -errno. */
-static int drop(struct node *n, const struct fs_seqset *all, const struct fs_seqset *kept, bool dry,
-		uint64_t *ret_entries, uint64_t *ret_bytes, uint64_t *ret_again)
+static void list_one(void *ctx, uint64_t tx_seq, uint64_t length)
 {
-	struct node_store *store = node_local_store(n);
-	uint64_t entries = 0, bytes = 0, again = 0;
-	int r = 0;
-
-	for (size_t i = 0; r == 0 && i < all->n; i++) {
-		struct node_store_info si;
-		uint64_t freed = 0;
-
-		if (fs_seqset_has(kept, all->v[i]) || node_store_info(store, all->v[i], &si) < 0 ||
-		    (!si.finalized && !si.pruned))
-			continue;
-		if (dry) {
-			if (!si.pruned)
-				printf("would drop entry %" PRIu64 " (%" PRIu64 " bytes)\n",
-				       all->v[i], si.length);
-			entries += !si.pruned;
-			bytes += si.pruned ? 0 : si.length;
-			continue;
-		}
-		r = node_store_prune(store, all->v[i], &freed);
-		if (r == 0 && freed) {
-			entries++;
-			bytes += freed;
-		} else if (r == 0) {
-			again++; /* pruned before: its blocks given back again, if a crash left them
-				  */
-		}
-	}
-	*ret_entries = entries;
-	*ret_bytes = bytes;
-	*ret_again = again;
-	return r;
+	(void)ctx;
+	printf("would drop entry %" PRIu64 " (%" PRIu64 " bytes)\n", tx_seq, length);
 }
 
 int cmd_prune(int argc, char **argv)
@@ -160,12 +127,11 @@ int cmd_prune(int argc, char **argv)
 	};
 	struct fs_prune_policy p = {0};
 	struct fs_prune_stats st = {0};
-	struct fs_seqset kept = {0}, all = {0};
 	struct streams ss = {0};
 	const char *data = NULL;
 	char dir[PATH_MAX], store_dir[PATH_MAX + 8];
 	struct node *n = NULL;
-	uint64_t before, entries = 0, bytes = 0, again = 0;
+	uint64_t before;
 	unsigned long long k;
 	bool dry = false;
 	int c, r, ret = 1;
@@ -230,43 +196,34 @@ int cmd_prune(int argc, char **argv)
 	snprintf(store_dir, sizeof(store_dir), "%s/store", dir);
 	before = du(store_dir);
 	r = node_kv_holding_stream_ids(node_local_kv(n), add_stream, &ss);
-	for (size_t i = 0; r == 0 && i < ss.n; i++)
-		r = fs_prune_scan(n, ss.v[i], &p, &kept, &all, &st);
-	if (r < 0) {
-		cli_error("prune: cannot read the volumes' files: %s; nothing was dropped",
-			  cli_why(r));
-		goto out;
-	}
-	fs_seqset_finish(&kept);
-	fs_seqset_finish(&all);
-	printf("prune: %" PRIu64 " files, %" PRIu64 " versions of live files, %" PRIu64
-	       " of them kept\n",
-	       st.files, st.versions, st.kept);
-	r = drop(n, &all, &kept, dry, &entries, &bytes, &again);
+	if (r == 0)
+		r = fs_prune_run(n, (const uint8_t *)ss.v, ss.n, &p, dry, dry ? list_one : NULL,
+				 NULL, &st);
 	if (r < 0) {
 		cli_error("prune: stopped: %s; what was dropped before stays dropped, nothing a "
 			  "kept version needs was touched",
 			  cli_why(r));
 		goto out;
 	}
+	printf("prune: %" PRIu64 " files, %" PRIu64 " versions of live files, %" PRIu64
+	       " of them kept\n",
+	       st.files, st.versions, st.kept);
 	node_close(n);
 	n = NULL;
 	if (dry) {
 		printf("prune: would drop %" PRIu64 " entries, %" PRIu64 " bytes (dry run)\n",
-		       entries, bytes);
+		       st.entries, st.bytes);
 	} else {
 		uint64_t after = du(store_dir);
 
 		printf("prune: dropped %" PRIu64 " entries, %" PRIu64 " bytes of entry data%s; "
 		       "disk used by %s: %" PRIu64 " -> %" PRIu64 " bytes (%" PRIu64 " freed)\n",
-		       entries, bytes, again ? " (and entries pruned before, again)" : "",
+		       st.entries, st.bytes, st.again ? " (and entries pruned before, again)" : "",
 		       store_dir, before, after, before > after ? before - after : 0);
 	}
 	ret = 0;
 out:
 	node_close(n);
-	fs_seqset_release(&kept);
-	fs_seqset_release(&all);
 	free(ss.v);
 	return ret;
 }

@@ -13,7 +13,7 @@ static const struct cli_command commands[] = {
 	{"mount", cmd_mount, "mount a volume on a directory",
 	 "usage: zgfs mount [-f] [--data DIR | --node URL] [--verify=always|never] [-o OPTS]\n"
 	 "                  [--writeback] [--volume NAME] [--chain local|URL] [--key FILE]\n"
-	 "                  MOUNTPOINT\n"
+	 "                  [--prune-keep N [--prune-interval SECONDS]] MOUNTPOINT\n"
 	 "\n"
 	 "Mounts the volume (default \"default\") kept by the node in DIR (default\n"
 	 "$ZGFS_DATA, else ~/.local/share/zgfs), or by the running node at URL, on\n"
@@ -40,7 +40,9 @@ static const struct cli_command commands[] = {
 	 "                        every change is settled before its reply (as sync)\n"
 	 "  --writeback      close() returns once the bytes are staged; they are settled\n"
 	 "                   by fsync, unmount, or within a second (docs/SEMANTICS.md)\n"
-	 "  --chain, --key   settle on an EVM chain, as for zgfs node\n"},
+	 "  --chain, --key   settle on an EVM chain, as for zgfs node\n"
+	 "  --prune-keep N   while mounted, prune (see zgfs prune) to the N newest versions\n"
+	 "                   of each file every --prune-interval seconds (default 600)\n"},
 	{"prune", cmd_prune, "give back the disk space of versions no policy keeps",
 	 "usage: zgfs prune [--data DIR] [--keep N] [--keep-since DURATION] [--dry-run]\n"
 	 "\n"

@@ -46,6 +46,7 @@
 #include "fs/fs.h"
 #include "fs/limits.h"
 #include "fs/map.h"
+#include "fs/prune.h"
 #include "fs/xattr.h"
 
 #define CACHE_SECONDS 10.0
@@ -3070,6 +3071,17 @@ static const struct fuse_lowlevel_ops ops = {
 
 /* --- the session ----------------------------------------------------------------------- */
 
+/* What a pass of --prune-keep did, for the log. */
+static void prune_report(void *ctx, const struct fs_prune_stats *st, int err)
+{
+	if (err)
+		fs_log("prune: stopped: %s", why(err));
+	else if (st->entries)
+		fs_log("prune: dropped %" PRIu64 " entries, %" PRIu64 " bytes no kept version "
+		       "needs",
+		       st->entries, st->bytes);
+}
+
 static void ready(int fd, const char *msg)
 {
 	if (fd >= 0) {
@@ -3111,6 +3123,7 @@ int fs_main(const struct fs_config *cfg)
 	char *argv[] = {"zgfs", "-o", opts, NULL};
 	struct fuse_args args = FUSE_ARGS_INIT(3, argv);
 	struct fuse_loop_config *loop = NULL;
+	struct fs_prune_loop *pruner = NULL;
 	struct fuse_session *se = NULL;
 	char msg[300];
 	int r;
@@ -3158,6 +3171,11 @@ int fs_main(const struct fs_config *cfg)
 	       cfg->verify ? "always" : "never", fs.append_only ? ", append-only" : "",
 	       fs.writeback ? ", writeback" : "");
 	ready(cfg->ready_fd, "ok\n");
+	if (cfg->prune_keep && !fs.ro &&
+	    fs_prune_loop_start(fs.node, fs.stream,
+				&(struct fs_prune_policy){.by_count = true, .keep = cfg->prune_keep},
+				cfg->prune_interval_ms, prune_report, NULL, &pruner) < 0)
+		fs_log("prune: cannot start: --prune-keep does nothing on this mount");
 	loop = fuse_loop_cfg_create();
 	if (!loop) {
 		r = -ENOMEM;
@@ -3169,10 +3187,13 @@ int fs_main(const struct fs_config *cfg)
 		fuse_loop_cfg_set_max_threads(loop, cfg->max_threads);
 	r = fuse_session_loop_mt(se, loop);
 	r = r > 0 ? 0 : r; /* a signal number: stopped by a signal, cleanly */
+	fs_prune_loop_stop(pruner);
+	pruner = NULL;
 	settle_all();
 	fuse_session_unmount(se);
 	fs_log("unmounted %s", cfg->mountpoint);
 out:
+	fs_prune_loop_stop(pruner);
 	fuse_loop_cfg_destroy(loop);
 	if (se) {
 		fuse_remove_signal_handlers(se);

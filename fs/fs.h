@@ -35,6 +35,9 @@ struct fs_config {
 				     -1 for the owner stored (zero-initialized: 0 is root) */
 	bool force_uid, force_gid; /* whether uid and gid above apply */
 	uint32_t umask;		  /* -o umask=: mode bits stat leaves out (07777 at most) */
+	uint64_t prune_keep;	  /* --prune-keep N: prune to the N newest versions of each
+				     file every prune_interval_ms (fs/prune.h); 0: never */
+	unsigned prune_interval_ms;
 };
 
 /*

@@ -5,8 +5,10 @@
  * file's whole history through fs_history(), grouped into versions, newest first.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "codec/endian.h"
 #include "fs/fs.h"
@@ -165,4 +167,134 @@ int fs_prune_scan(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE],
 		stats->kept += st.kept;
 	}
 	return r;
+}
+
+/* --- a whole prune ------------------------------------------------------------------- */
+
+int fs_prune_run(struct node *n, const uint8_t *streams, size_t nstreams,
+		 const struct fs_prune_policy *p, bool dry, fs_prune_entry_fn *each, void *ctx,
+		 struct fs_prune_stats *stats)
+{
+	struct fs_seqset kept = {0}, all = {0};
+	struct node_file_info *fi = malloc(sizeof(*fi));
+	int r = fi ? 0 : -ENOMEM;
+
+	for (size_t i = 0; r == 0 && i < nstreams; i++)
+		r = fs_prune_scan(n, streams + i * NODE_STREAM_ID_SIZE, p, &kept, &all, stats);
+	fs_seqset_finish(&kept);
+	fs_seqset_finish(&all);
+	for (size_t i = 0; r == 0 && i < all.n; i++) {
+		uint64_t freed = 0;
+
+		if (fs_seqset_has(&kept, all.v[i]) || node_file_info_by_seq(n, all.v[i], fi) < 0 ||
+		    (!fi->finalized && !fi->pruned) || (dry && fi->pruned))
+			continue;
+		if (!dry)
+			r = node_prune(n, all.v[i], &freed);
+		else
+			freed = fi->entry.length;
+		if (r == 0 && freed) {
+			stats->entries++;
+			stats->bytes += freed;
+			if (each)
+				each(ctx, all.v[i], freed);
+		} else if (r == 0) {
+			stats->again++;
+		}
+	}
+	free(fi);
+	fs_seqset_release(&kept);
+	fs_seqset_release(&all);
+	return r;
+}
+
+/* --- by itself ------------------------------------------------------------------------ */
+
+struct fs_prune_loop {
+	struct node *n;
+	uint8_t stream[NODE_STREAM_ID_SIZE];
+	struct fs_prune_policy policy;
+	unsigned interval_ms;
+	fs_prune_report_fn *report;
+	void *ctx;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stop;
+};
+
+static void *loop_main(void *arg)
+{
+	struct fs_prune_loop *l = arg;
+
+	pthread_mutex_lock(&l->mu);
+	while (!l->stop) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += l->interval_ms / 1000;
+		until.tv_nsec += (long)(l->interval_ms % 1000) * 1000000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		while (!l->stop && pthread_cond_timedwait(&l->cv, &l->mu, &until) == 0)
+			;
+		if (l->stop)
+			break;
+		pthread_mutex_unlock(&l->mu);
+		{
+			struct fs_prune_stats st = {0};
+			struct fs_prune_policy p = l->policy;
+			int r;
+
+			if (p.by_time) /* keep_since holds the duration here */
+				p.keep_since = (int64_t)time(NULL) - l->policy.keep_since;
+			r = fs_prune_run(l->n, l->stream, 1, &p, false, NULL, NULL, &st);
+			l->report(l->ctx, &st, r);
+		}
+		pthread_mutex_lock(&l->mu);
+	}
+	pthread_mutex_unlock(&l->mu);
+	return NULL;
+}
+
+int fs_prune_loop_start(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE],
+			const struct fs_prune_policy *p, unsigned interval_ms,
+			fs_prune_report_fn *report, void *ctx, struct fs_prune_loop **ret_loop)
+{
+	struct fs_prune_loop *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return -ENOMEM;
+	l->n = n;
+	memcpy(l->stream, stream, NODE_STREAM_ID_SIZE);
+	l->policy = *p;
+	l->interval_ms = interval_ms ? interval_ms : 1;
+	l->report = report;
+	l->ctx = ctx;
+	pthread_mutex_init(&l->mu, NULL);
+	pthread_cond_init(&l->cv, NULL);
+	if (pthread_create(&l->thread, NULL, loop_main, l) != 0) {
+		pthread_mutex_destroy(&l->mu);
+		pthread_cond_destroy(&l->cv);
+		free(l);
+		return -EAGAIN;
+	}
+	*ret_loop = l;
+	return 0;
+}
+
+void fs_prune_loop_stop(struct fs_prune_loop *l)
+{
+	if (!l)
+		return;
+	pthread_mutex_lock(&l->mu);
+	l->stop = true;
+	pthread_cond_signal(&l->cv);
+	pthread_mutex_unlock(&l->mu);
+	pthread_join(l->thread, NULL);
+	pthread_mutex_destroy(&l->mu);
+	pthread_cond_destroy(&l->cv);
+	free(l);
 }

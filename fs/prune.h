@@ -34,6 +34,9 @@ struct fs_prune_stats {
 	uint64_t files;	   /* inodes with a history */
 	uint64_t versions; /* versions seen */
 	uint64_t kept;	   /* of them, kept by the policy */
+	uint64_t entries;  /* entries dropped (fs_prune_run) ... */
+	uint64_t bytes;	   /* ... and their bytes */
+	uint64_t again;	   /* entries pruned before, their blocks given back again */
 };
 
 /*
@@ -46,5 +49,33 @@ struct fs_prune_stats {
 int fs_prune_scan(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE],
 		  const struct fs_prune_policy *p, struct fs_seqset *kept, struct fs_seqset *all,
 		  struct fs_prune_stats *stats);
+
+/*
+ * fs_prune_run() - one whole prune of the volumes in streams (nstreams stream ids, one
+ * after another): scan them all, then drop
+ * (node_prune()) every finalized entry they reference that no kept version needs. With dry,
+ * nothing changes and each entry that would go is passed to each (may be NULL; also called
+ * for entries dropped). Returns 0 or -errno (entries dropped before an error stay dropped;
+ * none a kept version needs is touched); *stats (not NULL) adds what was seen and done.
+ */
+typedef void fs_prune_entry_fn(void *ctx, uint64_t tx_seq, uint64_t length);
+int fs_prune_run(struct node *n, const uint8_t *streams, size_t nstreams,
+		 const struct fs_prune_policy *p, bool dry, fs_prune_entry_fn *each, void *ctx,
+		 struct fs_prune_stats *stats);
+
+/*
+ * A prune that runs by itself (zgfs mount --prune-keep): fs_prune_run() of one volume every
+ * interval_ms, on a thread of its own, beside the mount's writers (safe: a new version only
+ * references new entries and those of the current one, which is always kept). report gets
+ * each pass's result (err 0 or -errno) on that thread. Here p->keep_since is a duration:
+ * each pass keeps what changed within that many seconds before it. stop waits for a pass
+ * under way and frees the loop (NULL-safe).
+ */
+struct fs_prune_loop;
+typedef void fs_prune_report_fn(void *ctx, const struct fs_prune_stats *st, int err);
+int fs_prune_loop_start(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE],
+			const struct fs_prune_policy *p, unsigned interval_ms,
+			fs_prune_report_fn *report, void *ctx, struct fs_prune_loop **ret_loop);
+void fs_prune_loop_stop(struct fs_prune_loop *l);
 
 #endif

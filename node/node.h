@@ -181,4 +181,12 @@ typedef int node_kv_version_fn(void *ctx, uint64_t version, uint64_t size);
 int node_kv_versions(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE],
 		     const uint8_t *key, size_t key_len, node_kv_version_fn *fn, void *ctx);
 
+/*
+ * node_prune() - drop this node's copy of the bytes of finalized entry tx_seq (it stays
+ * settled on chain): node_store_prune() for a node in this process; -ENOTSUP for a remote
+ * one. *ret_bytes (may be NULL): the entry's length when this call dropped it, else 0.
+ * The caller decides that nothing still needs the entry (fs/prune.h).
+ */
+int node_prune(struct node *n, uint64_t tx_seq, uint64_t *ret_bytes);
+
 #endif

@@ -856,6 +856,11 @@ static int local_kv_versions(struct node *n, const uint8_t stream[32], const uin
 	return node_kv_history(L(n)->kv, stream, key, key_len, one_version, &c);
 }
 
+static int local_prune(struct node *n, uint64_t tx_seq, uint64_t *ret_bytes)
+{
+	return node_store_prune(L(n)->store, tx_seq, ret_bytes);
+}
+
 static const struct node_ops local_ops = {
 	.close = local_close,
 	.status = local_status,
@@ -872,4 +877,5 @@ static const struct node_ops local_ops = {
 	.kv_read = local_kv_read,
 	.kv_list = local_kv_list,
 	.kv_versions = local_kv_versions,
+	.prune = local_prune,
 };

@@ -11,6 +11,8 @@ less and less: the default (everything), --keep-since 1h (everything: it is all 
 let finish. After each step: every kept version reads back byte for byte, every pruned one
 fails with the documented error and is marked by `zgfs versions`, current contents are
 intact, `zgfs kv verify` passes, and `du` of the store shrinks by what prune reports.
+Then `zgfs mount --prune-keep 1 --prune-interval 1` prunes old versions while the mount
+runs and writers go on.
 
 Prints TAP-style lines; exits 0 when every point passed, 1 otherwise, 77 when FUSE cannot
 be used here.
@@ -138,6 +140,36 @@ def dropped_bytes(r):
     return None
 
 
+def continuous():
+    """zgfs mount --prune-keep 1 --prune-interval 1: old versions go while the mount runs,
+    and writes go on meanwhile."""
+    _, data, m = ml.fresh_mount(t, ZGFS, "zgfs-prune-keep-",
+                                ["--prune-keep", "1", "--prune-interval", "1"])
+    p = os.path.join(m.mnt, "busy")
+    for i in range(3):
+        ml.write_file(p, ml.pattern(f"busy {i}", 600 * KiB))
+    t0, old = time.monotonic(), []
+    while time.monotonic() - t0 < 20:
+        vs = versions(p)
+        old = [v for v in vs[:-1] if v["size"]]
+        if old and all(v["pruned"] for v in old):
+            break
+        ml.write_file(os.path.join(m.mnt, "meanwhile"), ml.pattern(time.monotonic(), 5000))
+        time.sleep(0.3)
+    t.ok(old and all(v["pruned"] for v in old) and not versions(p)[-1]["pruned"],
+         f"--prune-keep 1: the older versions are pruned while mounted "
+         f"({time.monotonic() - t0:.1f} s), the current one is not", f"{versions(p)}")
+    t.ok(ml.read_file(p) == ml.pattern("busy 2", 600 * KiB) and
+         len(ml.read_file(os.path.join(m.mnt, "meanwhile"))) == 5000,
+         "--prune-keep: the current contents, and files written meanwhile, read back")
+    t.ok("prune: dropped" in m.log_tail(), "--prune-keep: the mount's log says what it dropped",
+         m.log_tail()[-500:])
+    ml.stop_and_verify(t, m, ZGFS, data)
+    r = ml.run([ZGFS, "mount", "--prune-keep", "0", "--data", data, m.mnt])
+    t.ok(r.returncode == 2 and b"prune-keep" in r.stderr, "--prune-keep 0 is refused",
+         ml.text(r))
+
+
 def main():
     ml.require_fuse()
     _, data, m = ml.fresh_mount(t, ZGFS, "zgfs-prune-")
@@ -203,6 +235,7 @@ def main():
     pruned = check(m, hist, cur, 1, "--keep 1 completed")
     t.ok(pruned > 0 and final < after, f"--keep 1 pruned more ({after} -> {final} bytes)")
     ml.stop_and_verify(t, m, ZGFS, data)
+    t.run("continuous", continuous)
     return t.done()
 
 
