@@ -941,7 +941,11 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 			 to_set & FUSE_SET_ATTR_MTIME_NOW);
 		in->mtime_set = true;
 	}
-	if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))
+	/* Any change of attributes is a change of the inode: ctime, as POSIX says (utimens
+	 * too). */
+	if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID |
+		      FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME |
+		      FUSE_SET_ATTR_MTIME_NOW))
 		now(&rec.ctime_sec, &rec.ctime_nsec);
 	if (to_set & FUSE_SET_ATTR_CTIME)
 		set_time(&rec.ctime_sec, &rec.ctime_nsec, &attr->st_ctim, false);

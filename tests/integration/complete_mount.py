@@ -319,6 +319,11 @@ def hard_links():
     os.chmod(b, 0o640)
     t.ok(os.stat(b).st_ctime_ns > c3 and stat.S_IMODE(os.stat(P("hl-sub", "d")).st_mode) ==
          0o640, "chmod through one name: ctime updated, the mode seen through the other")
+    c4 = os.stat(b).st_ctime_ns
+    time.sleep(0.02)
+    os.utime(b, ns=(1_000_000_000, 2_000_000_000))
+    t.ok(os.stat(b).st_ctime_ns > c4 and os.stat(b).st_mtime_ns == 2_000_000_000,
+         "utimens sets the times and updates ctime")
     many = [P(f"hl-many-{i}") for i in range(50)]
     for n in many:
         os.link(b, n)
