@@ -9,6 +9,7 @@
 #define ZGFS_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct cli_command {
@@ -69,5 +70,12 @@ void cli_usage(FILE *f, const char *command);
 
 /* Parses a decimal unsigned number with no sign, spaces or trailing text. 0 or -EINVAL. */
 int cli_parse_u64(const char *s, unsigned long long *ret);
+
+/* One prune (fs_prune_run) of every volume the node in this process holds. */
+struct fs_prune_policy;
+struct fs_prune_stats;
+int cli_prune_all(struct node *n, const struct fs_prune_policy *p, bool dry,
+		  void (*each)(void *ctx, uint64_t tx_seq, uint64_t length),
+		  struct fs_prune_stats *st);
 
 #endif

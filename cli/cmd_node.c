@@ -13,11 +13,12 @@
 
 #include "cli/cli.h"
 #include "codec/hex.h"
+#include "fs/prune.h"
 #include "node/node_i.h"
 #include "node/rpc.h"
 #include "node/store.h"
 
-enum { OPT_DATA = 0x100, OPT_RPC, OPT_CHAIN, OPT_KEY };
+enum { OPT_DATA = 0x100, OPT_RPC, OPT_CHAIN, OPT_KEY, OPT_PRUNE_KEEP, OPT_PRUNE_INTERVAL };
 
 #define DEFAULT_RPC "127.0.0.1:5678"
 
@@ -82,6 +83,20 @@ static void report_corruption(struct node_store *s, uint64_t *seen)
 	*seen = h.corrupt_reads;
 }
 
+/* --prune-keep: one pass over every volume, reported when it drops something. */
+static void prune_pass(struct node *n, const struct fs_prune_policy *p)
+{
+	struct fs_prune_stats st = {0};
+	int r = cli_prune_all(n, p, false, NULL, &st);
+
+	if (r < 0)
+		fprintf(stderr, "zgfs node: prune stopped: %s\n", cli_why(r));
+	else if (st.entries)
+		fprintf(stderr, "zgfs node: prune dropped %llu entries, %llu bytes no kept version "
+			"needs\n", (unsigned long long)st.entries, (unsigned long long)st.bytes);
+	fflush(stderr);
+}
+
 int cmd_node(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -89,8 +104,12 @@ int cmd_node(int argc, char **argv)
 		{"rpc", required_argument, NULL, OPT_RPC},
 		{"chain", required_argument, NULL, OPT_CHAIN},
 		{"key", required_argument, NULL, OPT_KEY},
+		{"prune-keep", required_argument, NULL, OPT_PRUNE_KEEP},
+		{"prune-interval", required_argument, NULL, OPT_PRUNE_INTERVAL},
 		{NULL, 0, NULL, 0},
 	};
+	struct fs_prune_policy prune = {0};
+	unsigned long long num, prune_every = 600, ticks = 0;
 	const char *data = NULL, *listen = DEFAULT_RPC, *chain = NULL, *key_file = NULL;
 	const struct node_recovery *rec;
 	struct node_status st;
@@ -116,6 +135,20 @@ int cmd_node(int argc, char **argv)
 			break;
 		case OPT_KEY:
 			key_file = optarg;
+			break;
+		case OPT_PRUNE_KEEP:
+			if (cli_parse_u64(optarg, &num) < 0 || num == 0) {
+				cli_error("node: --prune-keep takes a number of versions to keep, at "
+					  "least 1");
+				return 2;
+			}
+			prune = (struct fs_prune_policy){.by_count = true, .keep = num};
+			break;
+		case OPT_PRUNE_INTERVAL:
+			if (cli_parse_u64(optarg, &prune_every) < 0 || prune_every == 0) {
+				cli_error("node: --prune-interval takes seconds, at least 1");
+				return 2;
+			}
 			break;
 		default:
 			cli_usage(stderr, "node");
@@ -187,6 +220,8 @@ int cmd_node(int argc, char **argv)
 		if (sig == SIGINT || sig == SIGTERM)
 			break;
 		report_corruption(node_local_store(n), &corrupt_seen);
+		if (prune.by_count && ++ticks % prune_every == 0)
+			prune_pass(n, &prune);
 	}
 	fprintf(stderr, "zgfs node: %s, stopping\n", sig == SIGINT ? "interrupted" : "terminated");
 	node_rpc_stop(rpc);

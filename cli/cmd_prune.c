@@ -109,6 +109,18 @@ static int add_stream(void *ctx, const uint8_t *stream)
 	return 0;
 }
 
+int cli_prune_all(struct node *n, const struct fs_prune_policy *p, bool dry,
+		  fs_prune_entry_fn *each, struct fs_prune_stats *st)
+{
+	struct streams ss = {0};
+	int r = node_kv_holding_stream_ids(node_local_kv(n), add_stream, &ss);
+
+	if (r == 0)
+		r = fs_prune_run(n, (const uint8_t *)ss.v, ss.n, p, dry, each, NULL, st);
+	free(ss.v);
+	return r;
+}
+
 static void list_one(void *ctx, uint64_t tx_seq, uint64_t length)
 {
 	(void)ctx;
@@ -127,7 +139,6 @@ int cmd_prune(int argc, char **argv)
 	};
 	struct fs_prune_policy p = {0};
 	struct fs_prune_stats st = {0};
-	struct streams ss = {0};
 	const char *data = NULL;
 	char dir[PATH_MAX], store_dir[PATH_MAX + 8];
 	struct node *n = NULL;
@@ -195,10 +206,7 @@ int cmd_prune(int argc, char **argv)
 		return 1;
 	snprintf(store_dir, sizeof(store_dir), "%s/store", dir);
 	before = du(store_dir);
-	r = node_kv_holding_stream_ids(node_local_kv(n), add_stream, &ss);
-	if (r == 0)
-		r = fs_prune_run(n, (const uint8_t *)ss.v, ss.n, &p, dry, dry ? list_one : NULL,
-				 NULL, &st);
+	r = cli_prune_all(n, &p, dry, dry ? list_one : NULL, &st);
 	if (r < 0) {
 		cli_error("prune: stopped: %s; what was dropped before stays dropped, nothing a "
 			  "kept version needs was touched",
@@ -224,6 +232,5 @@ int cmd_prune(int argc, char **argv)
 	ret = 0;
 out:
 	node_close(n);
-	free(ss.v);
 	return ret;
 }

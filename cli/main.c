@@ -97,6 +97,7 @@ static const struct cli_command commands[] = {
 	 "the file's root, in the form 0G storage nodes and the SDK use.\n"},
 	{"node", cmd_node, "run a storage node in the foreground",
 	 "usage: zgfs node [--data DIR] [--rpc HOST:PORT] [--chain local|URL] [--key FILE]\n"
+	 "                 [--prune-keep N [--prune-interval SECONDS]]\n"
 	 "\n"
 	 "Runs the storage node on DIR (default $ZGFS_DATA, else ~/.local/share/zgfs),\n"
 	 "serving 0G's JSON-RPC methods on HOST:PORT (default 127.0.0.1:5678). Logs to\n"
@@ -108,7 +109,9 @@ static const struct cli_command commands[] = {
 	 "                 records (zgfs chain deploy); without --chain, DIR/chain.json\n"
 	 "                 decides. The node follows every sender's submissions.\n"
 	 "  --key FILE     the EVM signing key (hex, mode 0600); ZGFS_KEY (hex) wins. With\n"
-	 "                 neither, the node follows and serves but cannot settle.\n"},
+	 "                 neither, the node follows and serves but cannot settle.\n"
+	 "  --prune-keep N prune (see zgfs prune) every volume to the N newest versions of\n"
+	 "                 each file every --prune-interval seconds (default 600)\n"},
 	{"upload", cmd_upload, "store files as log entries and settle them",
 	 "usage: zgfs upload [--node URL | --data DIR] [--json] FILE...\n"
 	 "\n"

@@ -12,7 +12,7 @@ let finish. After each step: every kept version reads back byte for byte, every 
 fails with the documented error and is marked by `zgfs versions`, current contents are
 intact, `zgfs kv verify` passes, and `du` of the store shrinks by what prune reports.
 Then `zgfs mount --prune-keep 1 --prune-interval 1` prunes old versions while the mount
-runs and writers go on.
+runs and writers go on, and `zgfs node --prune-keep 1` prunes a data directory it serves.
 
 Prints TAP-style lines; exits 0 when every point passed, 1 otherwise, 77 when FUSE cannot
 be used here.
@@ -170,6 +170,35 @@ def continuous():
          ml.text(r))
 
 
+def node_continuous():
+    """zgfs node --prune-keep 1 --prune-interval 1 prunes every volume of its data dir."""
+    base, data, m = ml.fresh_mount(t, ZGFS, "zgfs-prune-node-")
+    p = os.path.join(m.mnt, "f")
+    for i in range(3):
+        ml.write_file(p, ml.pattern(f"node {i}", 600 * KiB))
+    ok, msg = m.stop()
+    t.ok(ok, "zgfs umount before zgfs node --prune-keep", msg)
+    log = os.path.join(base, "node.log")
+    with open(log, "wb") as f:
+        node = subprocess.Popen([ZGFS, "node", "--data", data, "--rpc",
+                                 f"127.0.0.1:{ml.free_port()}", "--prune-keep", "1",
+                                 "--prune-interval", "1"], stdout=f, stderr=f)
+    t0, text = time.monotonic(), ""
+    while time.monotonic() - t0 < 20 and "prune dropped" not in text:
+        time.sleep(0.2)
+        text = open(log, errors="replace").read()
+    node.send_signal(signal.SIGTERM)
+    node.wait(timeout=30)
+    t.ok("prune dropped 2 entries" in text, "zgfs node --prune-keep 1: a pass drops the two "
+         "older versions' entries and says so", text[-600:])
+    m.start()
+    vs = versions(p)
+    t.ok([v["pruned"] for v in vs if v["size"]] == [True, True, False] and
+         ml.read_file(p) == ml.pattern("node 2", 600 * KiB),
+         "after it, the older versions are pruned and the current one reads back", f"{vs}")
+    ml.stop_and_verify(t, m, ZGFS, data)
+
+
 def main():
     ml.require_fuse()
     _, data, m = ml.fresh_mount(t, ZGFS, "zgfs-prune-")
@@ -236,6 +265,7 @@ def main():
     t.ok(pruned > 0 and final < after, f"--keep 1 pruned more ({after} -> {final} bytes)")
     ml.stop_and_verify(t, m, ZGFS, data)
     t.run("continuous", continuous)
+    t.run("node --prune-keep", node_continuous)
     return t.done()
 
 
