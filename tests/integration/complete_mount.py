@@ -305,7 +305,11 @@ def hard_links():
          os.stat(a).st_ctime_ns == c2,
          "rename onto another name of the same inode does nothing (POSIX)")
     ml.write_file(P("hl-other"), b"other")
-    os.rename(P("hl-other"), a)
+    c5 = os.stat(P("hl-other")).st_ctime_ns
+    time.sleep(0.02)
+    os.rename(P("hl-other"), P("hl-other2"))
+    t.ok(os.stat(P("hl-other2")).st_ctime_ns > c5, "rename updates the moved inode's ctime")
+    os.rename(P("hl-other2"), a)
     t.ok(ml.read_file(a) == b"other" and ml.read_file(b) == b"one two" and
          os.stat(b).st_nlink == 1 and os.stat(a).st_nlink == 1,
          "rename of another file onto a hard link: the inode keeps its other name")
@@ -449,7 +453,10 @@ def permissions():
          "chmod g+s by an owner not in the file's group clears setgid (as Linux)",
          oct(os.stat(mine).st_mode))
     os.chmod(mine, 0o4755)
+    c0 = os.stat(mine).st_ctime_ns
+    time.sleep(0.02)
     os.chown(mine, OTHER, OTHER)
+    t.ok(os.stat(mine).st_ctime_ns > c0, "chown updates ctime")
     t.ok(os.stat(mine).st_mode & 0o4000 == 0 and os.stat(mine).st_uid == OTHER,
          "chown by root of a setuid file: the new owner, setuid cleared",
          oct(os.stat(mine).st_mode))
