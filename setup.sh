@@ -22,6 +22,8 @@ debs=(
 	sqlite3 git rsync python3-numpy
 	# chattr and lsattr, for the append-only rows of tests/integration/test_mount.py.
 	e2fsprogs
+	# setfattr and getfattr, for the user xattr rows and the cp -a / rsync -aX round trips.
+	attr
 )
 # Node.js runs the official 0G SDK in the compatibility tests. A machine that already
 # has node and npm (from any source) keeps them.

@@ -9,6 +9,7 @@
 #define ZGFS_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct cli_command {
@@ -32,6 +33,7 @@ int cmd_status(int argc, char **argv);
 int cmd_kv(int argc, char **argv);
 int cmd_chain(int argc, char **argv);
 int cmd_mine(int argc, char **argv);
+int cmd_prune(int argc, char **argv);
 
 struct node;
 
@@ -97,5 +99,11 @@ struct cli_pora {
 /* Returns 0 when opt was one of them, -EINVAL (message printed) for a bad value, -ENOENT
  * for another option. */
 int cli_pora_option(struct cli_pora *p, int opt, const char *arg);
+/* One prune (fs_prune_run) of every volume the node in this process holds. */
+struct fs_prune_policy;
+struct fs_prune_stats;
+int cli_prune_all(struct node *n, const struct fs_prune_policy *p, bool dry,
+		  void (*each)(void *ctx, uint64_t tx_seq, uint64_t length),
+		  struct fs_prune_stats *st);
 
 #endif

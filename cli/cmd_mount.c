@@ -11,6 +11,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -41,14 +44,134 @@ enum {
 	OPT_WRITEBACK,
 	OPT_LIMIT,
 	OPT_JSON,
+	OPT_PRUNE_KEEP,
+	OPT_PRUNE_INTERVAL,
 };
 
 struct mount_opts {
 	const char *data, *node_url, *volume, *chain, *key_file;
 	bool foreground, read_only, verify, append_only, writeback;
 	struct cli_pora pora; /* mining parameters for a ledger that has none */
+	bool allow_other, allow_root, force_uid, force_gid;
+	int64_t uid, gid;
+	uint32_t umask;
+	uint64_t prune_keep;
+	unsigned prune_interval_ms;
+	char fuse_opts[512]; /* the options passed on to the kernel, comma-separated */
 	char mountpoint[PATH_MAX];
 };
+
+/* Options the kernel's FUSE mount takes as they are (libfuse turns them into mount flags). */
+static const char *const kernel_opts[] = {
+	"noatime", "nosuid", "nodev", "noexec", "exec", "sync", "async", "dirsync",
+};
+
+/* Every -o option, for the error that names an unknown one (zgfs mount --help explains). */
+#define KNOWN_OPTS                                                                         \
+	"ro, rw, append_only, allow_other, allow_root, default_permissions, uid=N, gid=N, " \
+	"umask=OCTAL, noatime, relatime, nodiratime, atime, nosuid, nodev, noexec, exec, "  \
+	"sync, async, dirsync"
+
+static int add_kernel_opt(struct mount_opts *o, const char *opt)
+{
+	size_t have = strlen(o->fuse_opts), len = strlen(opt);
+
+	if (have + len + 2 > sizeof(o->fuse_opts)) {
+		cli_error("mount: -o list too long");
+		return -1;
+	}
+	if (have)
+		o->fuse_opts[have++] = ',';
+	memcpy(o->fuse_opts + have, opt, len + 1);
+	return 0;
+}
+
+/* uid=N or a user name, gid=N or a group name. */
+static int parse_id(const char *what, const char *v, bool user, int64_t *ret)
+{
+	char *end;
+	unsigned long long n;
+
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (*v && !*end && !errno && n < UINT32_MAX && *v != '-') {
+		*ret = (int64_t)n;
+		return 0;
+	}
+	if (user) {
+		struct passwd *pw = getpwnam(v);
+
+		if (pw) {
+			*ret = pw->pw_uid;
+			return 0;
+		}
+	} else {
+		struct group *gr = getgrnam(v);
+
+		if (gr) {
+			*ret = gr->gr_gid;
+			return 0;
+		}
+	}
+	cli_error("mount: -o %s=%s: not a number or a known %s", what, v, user ? "user" : "group");
+	return -1;
+}
+
+static int parse_one(struct mount_opts *o, const char *opt)
+{
+	const char *eq = strchr(opt, '=');
+
+	if (strcmp(opt, "ro") == 0) {
+		o->read_only = true;
+	} else if (strcmp(opt, "rw") == 0) {
+		o->read_only = false;
+	} else if (strcmp(opt, "append_only") == 0) {
+		o->append_only = true;
+	} else if (strcmp(opt, "allow_other") == 0) {
+		o->allow_other = true;
+	} else if (strcmp(opt, "allow_root") == 0) {
+		o->allow_root = true;
+	} else if (strcmp(opt, "default_permissions") == 0) {
+		/* always on: the kernel checks mode bits */
+	} else if (strcmp(opt, "relatime") == 0 || strcmp(opt, "nodiratime") == 0 ||
+		   strcmp(opt, "atime") == 0) {
+		/* Reads never change atime on a FUSE mount without writeback caching (the kernel
+		 * marks its inodes S_NOATIME, and the mount does not set it): every mount is
+		 * noatime, which these allow. docs/SEMANTICS.md says so. */
+		return add_kernel_opt(o, "noatime");
+	} else if (strcmp(opt, "strictatime") == 0 || strcmp(opt, "suid") == 0 ||
+		   strcmp(opt, "dev") == 0) {
+		cli_error("mount: -o %s is not supported: %s", opt,
+			  strcmp(opt, "strictatime") == 0
+				  ? "reads do not update atime on this mount (it is noatime)"
+				  : "the mount is always nosuid,nodev (fusermount3 mounts it so)");
+		return -1;
+	} else if (eq && strncmp(opt, "uid=", 4) == 0) {
+		o->force_uid = true;
+		return parse_id("uid", eq + 1, true, &o->uid);
+	} else if (eq && strncmp(opt, "gid=", 4) == 0) {
+		o->force_gid = true;
+		return parse_id("gid", eq + 1, false, &o->gid);
+	} else if (eq && strncmp(opt, "umask=", 6) == 0) {
+		char *end;
+		unsigned long m;
+
+		errno = 0;
+		m = strtoul(eq + 1, &end, 8);
+		if (!eq[1] || *end || errno || m > 07777) {
+			cli_error("mount: -o %s: umask takes an octal mode, at most 7777", opt);
+			return -1;
+		}
+		o->umask = (uint32_t)m;
+	} else {
+		for (size_t i = 0; i < sizeof(kernel_opts) / sizeof(kernel_opts[0]); i++)
+			if (strcmp(opt, kernel_opts[i]) == 0)
+				return add_kernel_opt(o, opt);
+		cli_error("mount: unknown option -o %s (known: " KNOWN_OPTS ")", opt);
+		return -1;
+	}
+	return 0;
+}
 
 /* -o takes a comma list, as mount(8) writes it. Returns 0, or -1 naming what is unknown. */
 static int parse_o(struct mount_opts *o, const char *list)
@@ -60,18 +183,54 @@ static int parse_o(struct mount_opts *o, const char *list)
 		return -1;
 	}
 	memcpy(buf, list, strlen(list) + 1);
-	for (char *opt = strtok_r(buf, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
-		if (strcmp(opt, "ro") == 0) {
-			o->read_only = true;
-		} else if (strcmp(opt, "rw") == 0) {
-			o->read_only = false;
-		} else if (strcmp(opt, "append_only") == 0) {
-			o->append_only = true;
-		} else {
-			cli_error("mount: unknown option -o %s (known: ro, rw, append_only)", opt);
-			return -1;
-		}
+	if (!buf[0]) {
+		cli_error("mount: -o needs options (known: " KNOWN_OPTS ")");
+		return -1;
 	}
+	for (char *opt = strtok_r(buf, ",", &save); opt; opt = strtok_r(NULL, ",", &save))
+		if (parse_one(o, opt) < 0)
+			return -1;
+	return 0;
+}
+
+/* True when /etc/fuse.conf has a line user_allow_other (what fusermount3 checks). */
+static bool user_allow_other(void)
+{
+	char line[256];
+	bool yes = false;
+	FILE *f = fopen("/etc/fuse.conf", "re");
+
+	if (!f)
+		return false;
+	while (!yes && fgets(line, sizeof(line), f)) {
+		char *p = line + strspn(line, " \t");
+
+		p[strcspn(p, " \t\r\n#")] = '\0';
+		yes = strcmp(p, "user_allow_other") == 0;
+	}
+	fclose(f);
+	return yes;
+}
+
+/* The options that decide who may use the mount, checked before anything starts. */
+static int check_access_opts(struct mount_opts *o)
+{
+	if (o->allow_other && o->allow_root) {
+		cli_error("mount: -o allow_other and allow_root exclude each other: allow_other "
+			  "lets every user in, allow_root only root besides you");
+		return -1;
+	}
+	if ((o->allow_other || o->allow_root) && geteuid() != 0 && !user_allow_other()) {
+		cli_error("mount: -o %s needs the line user_allow_other in /etc/fuse.conf when "
+			  "the mount is not made by root (fusermount3 refuses it otherwise); add "
+			  "it as root, or mount as root",
+			  o->allow_other ? "allow_other" : "allow_root");
+		return -1;
+	}
+	if (o->allow_other && add_kernel_opt(o, "allow_other") < 0)
+		return -1;
+	if (o->allow_root && add_kernel_opt(o, "allow_root") < 0)
+		return -1;
 	return 0;
 }
 
@@ -172,7 +331,15 @@ static int serve(const struct mount_opts *o, const char *dir, int ready_fd)
 					.ready_fd = ready_fd,
 					.node_url = node_url,
 					.append_only = o->append_only,
-					.writeback = o->writeback});
+					.writeback = o->writeback,
+					.fuse_opts = o->fuse_opts[0] ? o->fuse_opts : NULL,
+					.uid = o->uid,
+					.gid = o->gid,
+					.force_uid = o->force_uid,
+					.force_gid = o->force_gid,
+					.umask = o->umask,
+					.prune_keep = o->prune_keep,
+					.prune_interval_ms = o->prune_interval_ms});
 	node_rpc_stop(rpc);
 	node_close(n);
 	return r < 0 ? 1 : 0;
@@ -190,9 +357,12 @@ int cmd_mount(int argc, char **argv)
 		{"key", required_argument, NULL, OPT_KEY},
 		{"writeback", no_argument, NULL, OPT_WRITEBACK},
 		CLI_PORA_OPTIONS,
+		{"prune-keep", required_argument, NULL, OPT_PRUNE_KEEP},
+		{"prune-interval", required_argument, NULL, OPT_PRUNE_INTERVAL},
 		{NULL, 0, NULL, 0},
 	};
-	struct mount_opts o = {.verify = true, .pora = CLI_PORA_INIT};
+	struct mount_opts o = {.verify = true, .pora = CLI_PORA_INIT, .prune_interval_ms = 600000};
+	unsigned long long num;
 	char dir[PATH_MAX], log[PATH_MAX + 16], msg[512];
 	int c, pipefd[2];
 	pid_t pid;
@@ -210,6 +380,21 @@ int cmd_mount(int argc, char **argv)
 			break;
 		case OPT_WRITEBACK:
 			o.writeback = true;
+			break;
+		case OPT_PRUNE_KEEP:
+			if (cli_parse_u64(optarg, &num) < 0 || num == 0) {
+				cli_error("mount: --prune-keep takes a number of versions to keep, at "
+					  "least 1");
+				return 2;
+			}
+			o.prune_keep = num;
+			break;
+		case OPT_PRUNE_INTERVAL:
+			if (cli_parse_u64(optarg, &num) < 0 || num == 0 || num > 86400 * 7) {
+				cli_error("mount: --prune-interval takes seconds, 1 to 604800");
+				return 2;
+			}
+			o.prune_interval_ms = (unsigned)num * 1000;
 			break;
 		case OPT_DATA:
 			o.data = optarg;
@@ -245,6 +430,13 @@ int cmd_mount(int argc, char **argv)
 	}
 	if (argc - optind != 1) {
 		cli_usage(stderr, "mount");
+		return 2;
+	}
+	if (check_access_opts(&o) < 0)
+		return 2;
+	if (o.prune_keep && o.node_url) {
+		cli_error("mount: --prune-keep frees the disk of a node in this process; with --node "
+			  "URL it is not supported");
 		return 2;
 	}
 	if (o.node_url && (o.data || o.chain || o.key_file)) {
@@ -434,6 +626,7 @@ static int count_one(void *ctx, uint64_t seq, const struct fs_record *rec)
 static int print_one(void *ctx, uint64_t seq, const struct fs_record *rec)
 {
 	struct list_ctx *c = ctx;
+	bool pruned = false;
 	char hex[67];
 
 	if (c->skip) {
@@ -441,15 +634,21 @@ static int print_one(void *ctx, uint64_t seq, const struct fs_record *rec)
 		return 0;
 	}
 	fs_version_root(c->n, c->cache, rec, hex);
+	/* A version of one whole entry gets its root from the chain, readable or not: say
+	 * when its bytes were pruned here (others fail to hash and print "pruned"). */
+	if (hex[0] == '0' && rec->nextents == 1 && fs_version_pruned(c->n, rec))
+		pruned = true;
 	if (c->json)
-		printf("%s\n  {\"seq\": %llu, \"size\": %llu, \"root\": %s%s%s, \"mtime\": %lld}",
+		printf("%s\n  {\"seq\": %llu, \"size\": %llu, \"root\": %s%s%s, \"mtime\": %lld, "
+		       "\"pruned\": %s}",
 		       c->first ? "" : ",", (unsigned long long)seq,
-		       (unsigned long long)rec->size, rec->size ? "\"" : "",
-		       rec->size ? hex : "null", rec->size ? "\"" : "",
-		       (long long)rec->mtime_sec);
+		       (unsigned long long)rec->size, rec->size && hex[0] != 'p' ? "\"" : "",
+		       rec->size && hex[0] != 'p' ? hex : "null",
+		       rec->size && hex[0] != 'p' ? "\"" : "", (long long)rec->mtime_sec,
+		       pruned || hex[0] == 'p' ? "true" : "false");
 	else
-		printf("%llu %llu %s\n", (unsigned long long)seq, (unsigned long long)rec->size,
-		       hex);
+		printf("%llu %llu %s%s\n", (unsigned long long)seq, (unsigned long long)rec->size,
+		       hex, pruned ? " pruned" : "");
 	c->first = false;
 	return ferror(stdout) ? -EIO : 0;
 }
@@ -558,9 +757,21 @@ static int write_version(const char *cmd, const char *path, uint64_t version, in
 	}
 	buf = malloc(1 << 20);
 	for (uint64_t off = 0; buf && off < fc.rec.size;) {
-		ssize_t got =
-			fs_read_extents(n, fc.rec.extents, fc.rec.nextents, off, buf, 1 << 20, NULL);
+		uint64_t failed = 0;
+		ssize_t got = fs_read_extents(n, fc.rec.extents, fc.rec.nextents, off, buf, 1 << 20,
+					      &failed);
 
+		if (got < 0 && fs_version_pruned(n, &fc.rec)) {
+			struct node_file_info fi;
+			char hex[67] = "?";
+
+			if (node_file_info_by_seq(n, failed, &fi) == 0)
+				codec_hex_encode(fi.entry.root, 32, hex);
+			cli_error("%s: %s: this version was pruned locally (zgfs prune): entry %llu, "
+				  "root %s, is still settled on chain but its bytes are not here (%s)",
+				  cmd, path, (unsigned long long)failed, hex, strerror(ENODATA));
+			goto out;
+		}
 		if (got <= 0) {
 			cli_error("%s: %s: %s", cmd, path, node_strerror(got < 0 ? (int)got : -EIO));
 			goto out;

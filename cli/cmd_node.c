@@ -13,6 +13,7 @@
 
 #include "cli/cli.h"
 #include "codec/hex.h"
+#include "fs/prune.h"
 #include "node/node_i.h"
 #include "node/rpc.h"
 #include "node/store.h"
@@ -26,6 +27,8 @@ enum {
 	OPT_MINER_KEY,
 	OPT_MINE_THREADS,
 	OPT_MINE_TICK_MS,
+	OPT_PRUNE_KEEP,
+	OPT_PRUNE_INTERVAL,
 };
 
 #define DEFAULT_RPC "127.0.0.1:5678"
@@ -128,6 +131,20 @@ static void report_mining(struct node *n, struct node_mine_report *seen)
 	*seen = m;
 }
 
+/* --prune-keep: one pass over every volume, reported when it drops something. */
+static void prune_pass(struct node *n, const struct fs_prune_policy *p)
+{
+	struct fs_prune_stats st = {0};
+	int r = cli_prune_all(n, p, false, NULL, &st);
+
+	if (r < 0)
+		fprintf(stderr, "zgfs node: prune stopped: %s\n", cli_why(r));
+	else if (st.entries)
+		fprintf(stderr, "zgfs node: prune dropped %llu entries, %llu bytes no kept version "
+			"needs\n", (unsigned long long)st.entries, (unsigned long long)st.bytes);
+	fflush(stderr);
+}
+
 int cmd_node(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -140,8 +157,12 @@ int cmd_node(int argc, char **argv)
 		{"mine-threads", required_argument, NULL, OPT_MINE_THREADS},
 		{"mine-tick-ms", required_argument, NULL, OPT_MINE_TICK_MS},
 		CLI_PORA_OPTIONS,
+		{"prune-keep", required_argument, NULL, OPT_PRUNE_KEEP},
+		{"prune-interval", required_argument, NULL, OPT_PRUNE_INTERVAL},
 		{NULL, 0, NULL, 0},
 	};
+	struct fs_prune_policy prune = {0};
+	unsigned long long num, prune_every = 600, ticks = 0;
 	struct cli_pora pora = CLI_PORA_INIT;
 	struct node_mine_report mined = {0};
 	const char *miner_key = NULL;
@@ -188,6 +209,20 @@ int cmd_node(int argc, char **argv)
 		case OPT_MINE_TICK_MS:
 			if (cli_parse_u64(optarg, &tick_ms) < 0 || tick_ms == 0 || tick_ms > 3600000) {
 				cli_error("node: --mine-tick-ms takes 1 to 3600000, not '%s'", optarg);
+				return 2;
+			}
+			break;
+		case OPT_PRUNE_KEEP:
+			if (cli_parse_u64(optarg, &num) < 0 || num == 0) {
+				cli_error("node: --prune-keep takes a number of versions to keep, at "
+					  "least 1");
+				return 2;
+			}
+			prune = (struct fs_prune_policy){.by_count = true, .keep = num};
+			break;
+		case OPT_PRUNE_INTERVAL:
+			if (cli_parse_u64(optarg, &prune_every) < 0 || prune_every == 0) {
+				cli_error("node: --prune-interval takes seconds, at least 1");
 				return 2;
 			}
 			break;
@@ -278,6 +313,8 @@ int cmd_node(int argc, char **argv)
 			break;
 		report_corruption(node_local_store(n), &corrupt_seen);
 		report_mining(n, &mined);
+		if (prune.by_count && ++ticks % prune_every == 0)
+			prune_pass(n, &prune);
 	}
 	fprintf(stderr, "zgfs node: %s, stopping\n", sig == SIGINT ? "interrupted" : "terminated");
 	node_rpc_stop(rpc);

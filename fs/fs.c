@@ -50,6 +50,8 @@
 #include "fs/limits.h"
 #include "fs/map.h"
 #include "fs/reaper.h"
+#include "fs/prune.h"
+#include "fs/xattr.h"
 
 #define CACHE_SECONDS 10.0
 #define FIRST_COOKIE 3 /* 1 and 2 are "." and ".." */
@@ -153,6 +155,8 @@ struct fs {
 	uint64_t next_ino;
 	unsigned warned; /* unsupported operations already logged, one bit each */
 	bool append_only;     /* -o append_only */
+	int64_t uid, gid;     /* -o uid=, gid=: the owner stat reports for every inode; -1: none */
+	uint32_t umask;	      /* -o umask=: bits stat leaves out of every mode */
 	bool writeback;	      /* --writeback: close() does not commit; the flusher does */
 	struct inode *dirty;  /* inodes with uncommitted writes (work set) */
 	struct inode **queue; /* waiting for compaction */
@@ -170,9 +174,14 @@ static struct fs fs;
 
 __attribute__((format(printf, 1, 2))) static void fs_log(const char *fmt, ...)
 {
+	struct timespec ts;
+	struct tm tm;
 	va_list ap;
 
-	fputs("zgfs mount: ", stderr);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ zgfs mount: ", tm.tm_year + 1900,
+		tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -180,14 +189,16 @@ __attribute__((format(printf, 1, 2))) static void fs_log(const char *fmt, ...)
 	fflush(stderr);
 }
 
-enum { WARN_FALLOCATE, WARN_LINK, WARN_MKNOD, WARN_SETXATTR, WARN_EXCHANGE, WARN_TRUNCATE };
+enum { WARN_FALLOCATE, WARN_LINK, WARN_MKNOD, WARN_SETXATTR, WARN_EXCHANGE, WARN_TRUNCATE,
+       WARN_XATTR_NS };
 
-/* Logs an unsupported operation the first time it is asked for. */
-static void warn_once(unsigned what, const char *msg)
+/* Logs a refused operation the first time it is asked for, with the path it was asked
+ * on (path_of(); NULL when there is none). */
+static void warn_once(unsigned what, const char *path, const char *msg)
 {
 	if (__atomic_fetch_or(&fs.warned, 1u << what, __ATOMIC_RELAXED) & (1u << what))
 		return;
-	fs_log("%s (logged once)", msg);
+	fs_log("%s%s%s (logged once)", path ? path : "", path ? ": " : "", msg);
 }
 
 /* A node error as the errno a system call may return. */
@@ -196,7 +207,7 @@ static int to_errno(int r)
 	int e = r < 0 ? -r : r;
 
 	if (e == ENOSPC || e == EDQUOT || e == ENOMEM || e == E2BIG || e == EFBIG ||
-	    e == ENOENT || e == EACCES || e == EPERM || e == EROFS)
+	    e == ENOENT || e == EACCES || e == EPERM || e == EROFS || e == ENODATA)
 		return e;
 	return EIO;
 }
@@ -397,6 +408,72 @@ static struct link *link_find(uint64_t parent, const char *name, size_t len)
 		if (l->parent == parent && l->len == len && memcmp(l->name, name, len) == 0)
 			return l;
 	return NULL;
+}
+
+/* The name of ino in directory parent, or NULL. fs.mu held. */
+static const struct link *name_in(uint64_t parent, uint64_t ino)
+{
+	struct inode *dir = inode_get(parent);
+
+	for (size_t i = 0; dir && dir->dir && i < dir->dir->n; i++)
+		if (!dir->dir->v[i]->dead && dir->dir->v[i]->ino == ino)
+			return dir->dir->v[i];
+	/* A file's first directory may have lost that name while others remain. */
+	for (size_t b = 0; b < fs.nlinks_cap; b++)
+		for (const struct link *l = fs.links[b]; l; l = l->next)
+			if (l->ino == ino)
+				return l;
+	return NULL;
+}
+
+/*
+ * path_of() - "/a/b" (from the mountpoint) of ino, then "/name" when name is not NULL,
+ * for the log: a corrupt read or a refused operation should name what the user sees, not
+ * an inode number. "inode N" when no name leads to it. fs.mu held.
+ */
+static const char *path_of(uint64_t ino, const char *name, char *buf, size_t size)
+{
+	size_t at = size - 1;
+	uint64_t cur = ino;
+
+	buf[at] = '\0';
+	if (name) {
+		size_t n = strlen(name);
+
+		if (n + 1 > at)
+			return name;
+		at -= n;
+		memcpy(buf + at, name, n);
+		buf[--at] = '/';
+	}
+	for (unsigned depth = 0; cur != FS_ROOT_INO && depth < 256; depth++) {
+		struct inode *in = inode_get(cur);
+		const struct link *l = in ? name_in(in->rec.parent, cur) : NULL;
+
+		if (!l || (size_t)l->len + 1 > at) {
+			snprintf(buf, size, "inode %" PRIu64, ino);
+			return buf;
+		}
+		at -= l->len;
+		memcpy(buf + at, l->name, l->len);
+		buf[--at] = '/';
+		cur = l->parent;
+	}
+	if (at == size - 1)
+		buf[--at] = '/';
+	return buf + at;
+}
+
+/* path_of() taking fs.mu itself. */
+#define LOG_PATH_MAX 1024
+static const char *path_now(uint64_t ino, const char *name, char buf[LOG_PATH_MAX])
+{
+	const char *p;
+
+	pthread_mutex_lock(&fs.mu);
+	p = path_of(ino, name, buf, LOG_PATH_MAX);
+	pthread_mutex_unlock(&fs.mu);
+	return p;
 }
 
 static int dir_append(struct dir *d, struct link *l)
@@ -747,7 +824,7 @@ static bool later_due(void)
 
 static uint8_t dtype_of(uint32_t mode)
 {
-	return S_ISDIR(mode) ? DT_DIR : S_ISLNK(mode) ? DT_LNK : DT_REG;
+	return IFTODT(mode & S_IFMT);
 }
 
 /* Bytes of the content held in log entries: holes take no space. */
@@ -771,10 +848,11 @@ static void fill_stat(const struct inode *in, struct stat *st)
 
 	memset(st, 0, sizeof(*st));
 	st->st_ino = in->ino;
-	st->st_mode = r->mode;
+	st->st_mode = r->mode & ~fs.umask;
 	st->st_nlink = r->nlink;
-	st->st_uid = r->uid;
-	st->st_gid = r->gid;
+	st->st_uid = fs.uid >= 0 ? (uid_t)fs.uid : r->uid;
+	st->st_gid = fs.gid >= 0 ? (gid_t)fs.gid : r->gid;
+	st->st_rdev = (dev_t)r->rdev;
 	st->st_size = (off_t)(S_ISLNK(r->mode) ? r->target_len : in->work ? in->work->size : r->size);
 	st->st_blksize = 1 << 20;
 	st->st_blocks = (blkcnt_t)((stored_bytes(in) + 511) / 512);
@@ -1032,15 +1110,18 @@ static uint64_t content_size(const struct inode *in)
 static int truncate_file(struct inode *in, uint64_t size)
 {
 	bool now_commit;
+	char path[LOG_PATH_MAX];
 	int err;
 
 	pthread_mutex_lock(&in->wmu);
 	pthread_mutex_lock(&fs.mu);
 	if (append_only(in) && size != 0 && size != content_size(in)) {
+		const char *p = path_of(in->ino, NULL, path, sizeof(path));
+
 		pthread_mutex_unlock(&fs.mu);
 		pthread_mutex_unlock(&in->wmu);
-		warn_once(WARN_TRUNCATE, "truncate of an append-only file to a size other than 0 "
-					 "refused (EPERM)");
+		warn_once(WARN_TRUNCATE, p, "truncate of an append-only file to a size other than 0 "
+					    "refused (EPERM)");
 		return EPERM;
 	}
 	err = size == content_size(in) ? 0 : set_size(in, size);
@@ -1104,7 +1185,11 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 			 to_set & FUSE_SET_ATTR_MTIME_NOW);
 		in->mtime_set = true;
 	}
-	if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))
+	/* Any change of attributes is a change of the inode: ctime, as POSIX says (utimens
+	 * too). */
+	if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID |
+		      FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME |
+		      FUSE_SET_ATTR_MTIME_NOW))
 		now(&rec.ctime_sec, &rec.ctime_nsec);
 	if (to_set & FUSE_SET_ATTR_CTIME)
 		set_time(&rec.ctime_sec, &rec.ctime_nsec, &attr->st_ctim, false);
@@ -1158,7 +1243,7 @@ static int check_new_name(fuse_ino_t parent, const char *name, struct inode **re
  * link count. Called with fs.mu held. Returns 0 or an errno.
  */
 static int make_node(fuse_req_t req, fuse_ino_t parent, const char *name, uint32_t mode,
-		     const char *target, struct inode **ret)
+		     const char *target, uint64_t rdev, struct inode **ret)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct inode *dir, *in;
@@ -1178,7 +1263,8 @@ static int make_node(fuse_req_t req, fuse_ino_t parent, const char *name, uint32
 				     .uid = ctx->uid,
 				     .gid = ctx->gid,
 				     .nlink = S_ISDIR(mode) ? 2 : 1,
-				     .parent = parent};
+				     .parent = parent,
+				     .rdev = S_ISCHR(mode) || S_ISBLK(mode) ? rdev : 0};
 	/* setgid directories pass their group on, as on other filesystems. */
 	if (dir->rec.mode & S_ISGID) {
 		in->rec.gid = dir->rec.gid;
@@ -1240,15 +1326,11 @@ static int make_node(fuse_req_t req, fuse_ino_t parent, const char *name, uint32
 	return 0;
 }
 
-static void reply_new(fuse_req_t req, fuse_ino_t parent, const char *name, uint32_t mode,
-		      const char *target)
+/* Replies with in's entry, or err when it is not 0. Called with fs.mu held; lets it go. */
+static void reply_entry_unlock(fuse_req_t req, int err, struct inode *in)
 {
 	struct fuse_entry_param e;
-	struct inode *in;
-	int err;
 
-	pthread_mutex_lock(&fs.mu);
-	err = make_node(req, parent, name, mode, target, &in);
 	if (!err)
 		fill_entry(in, &e);
 	pthread_mutex_unlock(&fs.mu);
@@ -1258,24 +1340,42 @@ static void reply_new(fuse_req_t req, fuse_ino_t parent, const char *name, uint3
 		fuse_reply_entry(req, &e);
 }
 
-static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+static void reply_new(fuse_req_t req, fuse_ino_t parent, const char *name, uint32_t mode,
+		      const char *target, uint64_t rdev)
 {
-	reply_new(req, parent, name, S_IFDIR | (mode & 07777), NULL);
+	struct inode *in = NULL;
+	int err;
+
+	pthread_mutex_lock(&fs.mu);
+	err = make_node(req, parent, name, mode, target, rdev, &in);
+	reply_entry_unlock(req, err, in);
 }
 
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	reply_new(req, parent, name, S_IFDIR | (mode & 07777), NULL, 0);
+}
+
+/* Regular files, FIFOs, sockets and device nodes: an inode with a type (and a device
+ * number); the kernel does the rest (pipes, sockets and devices never read or write
+ * through the mount). The kernel checks CAP_MKNOD for devices. */
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
-	if (!S_ISREG(mode)) {
-		warn_once(WARN_MKNOD, "mknod of devices, FIFOs and sockets refused (EPERM)");
-		fuse_reply_err(req, EPERM);
+	char path[LOG_PATH_MAX];
+
+	if (!S_ISREG(mode) && !S_ISFIFO(mode) && !S_ISSOCK(mode) && !S_ISCHR(mode) &&
+	    !S_ISBLK(mode)) {
+		warn_once(WARN_MKNOD, path_now(parent, name, path),
+			  "mknod of an unknown file type refused (EINVAL)");
+		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	reply_new(req, parent, name, S_IFREG | (mode & 07777), NULL);
+	reply_new(req, parent, name, (mode & S_IFMT) | (mode & 07777), NULL, (uint64_t)rdev);
 }
 
 static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
-	reply_new(req, parent, name, S_IFLNK | 0777, link);
+	reply_new(req, parent, name, S_IFLNK | 0777, link, 0);
 }
 
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -1297,20 +1397,77 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 	free(target);
 }
 
+/*
+ * link as one transaction: the new directory entry, the inode's link count and ctime, the
+ * directory's times. A directory has one name (the kernel refuses it first). fs.mu held.
+ */
+static int add_link(fuse_ino_t ino, fuse_ino_t newparent, const char *newname,
+		    struct inode **ret)
+{
+	struct inode *dir, *in = inode_get(ino);
+	struct fs_record rec, prec;
+	struct txn t = {0};
+	size_t len = strlen(newname);
+	int err = check_new_name(newparent, newname, &dir);
+
+	if (err)
+		return err;
+	if (!in || in->gone)
+		return ENOENT;
+	if (in->dir) {
+		char path[LOG_PATH_MAX];
+
+		warn_once(WARN_LINK, path_of(newparent, newname, path, sizeof(path)),
+			  "link of a directory refused (EPERM)");
+		return EPERM;
+	}
+	if (in->rec.nlink >= FS_LINK_MAX)
+		return EMLINK;
+	rec = in->rec;
+	rec.nlink++;
+	now(&rec.ctime_sec, &rec.ctime_nsec);
+	prec = dir->rec;
+	prec.mtime_sec = prec.ctime_sec = rec.ctime_sec;
+	prec.mtime_nsec = prec.ctime_nsec = rec.ctime_nsec;
+	err = txn_record(&t, ino, &rec) < 0 || txn_record(&t, newparent, &prec) < 0 ? ENOMEM : 0;
+	if (!err) {
+		txn_dirent(&t, newparent, newname, len, ino, dtype_of(rec.mode));
+		err = txn_commit(&t);
+	}
+	txn_release(&t);
+	if (err)
+		return err;
+	in->rec = rec;
+	dir->rec = prec;
+	if (link_add(dir, newname, len, ino, dtype_of(rec.mode)) < 0) {
+		fs_log("out of memory after a settled link; remount to see %s", newname);
+		return ENOMEM;
+	}
+	in->nlookup++;
+	*ret = in;
+	return 0;
+}
+
 static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
-	warn_once(WARN_LINK, "hard links refused: a file has one name (EPERM)");
-	fuse_reply_err(req, EPERM);
+	struct inode *in = NULL;
+	int err;
+
+	pthread_mutex_lock(&fs.mu);
+	err = fs.ro ? EROFS : add_link(ino, newparent, newname, &in);
+	reply_entry_unlock(req, err, in);
 }
 
 /*
  * Removes name from parent (unlink or rmdir) as one transaction: the entry, the child's
- * record (deleted when it has no name left), the parent's record. fs.mu held.
+ * record (deleted when it has no name left, else its link count and ctime), the parent's
+ * record. fs.mu held.
  */
 static int remove_name(fuse_ino_t parent, const char *name, bool want_dir)
 {
 	struct inode *dir = inode_get(parent), *in;
-	struct fs_record prec;
+	struct fs_record prec, rec;
+	bool last;
 	struct link *l;
 	struct txn t = {0};
 	size_t len = strlen(name);
@@ -1338,8 +1495,15 @@ static int remove_name(fuse_ino_t parent, const char *name, bool want_dir)
 	prec.ctime_nsec = prec.mtime_nsec;
 	if (want_dir)
 		prec.nlink--;
+	last = want_dir || in->rec.nlink <= 1;
+	rec = in->rec;
+	rec.nlink--;
+	rec.ctime_sec = prec.mtime_sec;
+	rec.ctime_nsec = prec.mtime_nsec;
 	txn_dirent(&t, parent, name, len, 0, 0);
-	err = txn_record(&t, in->ino, NULL) < 0 || txn_record(&t, parent, &prec) < 0 ? ENOMEM : 0;
+	err = txn_record(&t, in->ino, last ? NULL : &rec) < 0 || txn_record(&t, parent, &prec) < 0
+		      ? ENOMEM
+		      : 0;
 	if (!err)
 		err = txn_commit(&t);
 	txn_release(&t);
@@ -1347,6 +1511,10 @@ static int remove_name(fuse_ino_t parent, const char *name, bool want_dir)
 		return err;
 	dir->rec = prec;
 	link_remove(dir, l);
+	if (!last) {
+		in->rec = rec; /* other names remain */
+		return 0;
+	}
 	in->gone = true;
 	in->rec.nlink = 0;
 	inode_maybe_free(in);
@@ -1395,8 +1563,9 @@ static int do_rename(fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		     const char *newname, unsigned flags)
 {
 	struct inode *from = inode_get(parent), *to = inode_get(newparent), *in, *victim = NULL;
-	struct fs_record frec, trec, mrec;
+	struct fs_record frec, trec, mrec, vrec;
 	struct link *l, *old;
+	bool vlast = true; /* the victim loses its last name */
 	struct txn t = {0};
 	size_t len = strlen(name), nlen = strlen(newname);
 	int err;
@@ -1404,7 +1573,10 @@ static int do_rename(fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 	if (fs.ro)
 		return EROFS;
 	if (flags & RENAME_EXCHANGE) {
-		warn_once(WARN_EXCHANGE, "rename with RENAME_EXCHANGE is not supported (EINVAL)");
+		char path[LOG_PATH_MAX];
+
+		warn_once(WARN_EXCHANGE, path_of(parent, name, path, sizeof(path)),
+			  "rename with RENAME_EXCHANGE is not supported (EINVAL)");
 		return EINVAL;
 	}
 	if (flags & ~RENAME_NOREPLACE)
@@ -1425,6 +1597,8 @@ static int do_rename(fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 	if (old) {
 		if (flags & RENAME_NOREPLACE)
 			return EEXIST;
+		if (old->ino == in->ino)
+			return 0; /* two names of one inode: POSIX says do nothing */
 		victim = inode_get(old->ino);
 		if (victim && victim->dir && !in->dir)
 			return EISDIR;
@@ -1456,7 +1630,14 @@ static int do_rename(fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 	/* Replacing a file continues its history: `zgfs versions` of the name lists the
 	 * replaced file's versions, then this one's (the safe save: write a temporary file,
 	 * rename it over). */
-	if (victim && S_ISREG(victim->rec.mode) && S_ISREG(in->rec.mode))
+	if (victim && !victim->dir && victim->rec.nlink > 1) {
+		vlast = false; /* a hard link replaced: the inode keeps its other names */
+		vrec = victim->rec;
+		vrec.nlink--;
+		vrec.ctime_sec = frec.mtime_sec;
+		vrec.ctime_nsec = frec.mtime_nsec;
+	}
+	if (victim && vlast && S_ISREG(victim->rec.mode) && S_ISREG(in->rec.mode))
 		mrec.prev = victim->ino;
 	mrec.ctime_sec = frec.mtime_sec;
 	mrec.ctime_nsec = frec.mtime_nsec;
@@ -1467,7 +1648,7 @@ static int do_rename(fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 	if (!err && parent != newparent)
 		err = txn_record(&t, newparent, &trec) < 0 ? ENOMEM : 0;
 	if (!err && victim)
-		err = txn_record(&t, victim->ino, NULL) < 0 ? ENOMEM : 0;
+		err = txn_record(&t, victim->ino, vlast ? NULL : &vrec) < 0 ? ENOMEM : 0;
 	if (!err)
 		err = txn_commit(&t);
 	txn_release(&t);
@@ -1479,7 +1660,9 @@ static int do_rename(fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 	in->rec = mrec;
 	if (old) {
 		link_remove(to, old);
-		if (victim) {
+		if (victim && !vlast) {
+			victim->rec = vrec;
+		} else if (victim) {
 			victim->gone = true;
 			victim->rec.nlink = 0;
 			inode_maybe_free(victim);
@@ -1602,7 +1785,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	int err;
 
 	pthread_mutex_lock(&fs.mu);
-	err = make_node(req, parent, name, S_IFREG | (mode & 07777), NULL, &in);
+	err = make_node(req, parent, name, S_IFREG | (mode & 07777), NULL, 0, &in);
 	if (!err) {
 		err = handle_new(in, fi->flags, &h);
 		fill_entry(in, &e);
@@ -2075,12 +2258,15 @@ static int read_pending(struct inode *in, uint64_t id, const struct piece *p, ui
 	return r;
 }
 
+/* fs.mu not held. */
 static void log_corrupt(fuse_ino_t ino, uint64_t seq, uint64_t off)
 {
-	fs_log("CORRUPT DATA: inode %" PRIu64 ", log entry %" PRIu64 " (tx seq): reading file "
-	       "bytes from %" PRIu64 " failed verification or I/O; the read returned EIO, not "
-	       "the stored bytes",
-	       (uint64_t)ino, seq, off);
+	char path[LOG_PATH_MAX];
+
+	fs_log("CORRUPT DATA: %s (inode %" PRIu64 "), log entry %" PRIu64 " (tx seq): reading "
+	       "file bytes from %" PRIu64 " failed verification or I/O; the read returned EIO, "
+	       "not the stored bytes",
+	       path_now(ino, NULL, path), (uint64_t)ino, seq, off);
 }
 
 /*
@@ -2583,14 +2769,24 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 		fuse_reply_err(req, to_errno(r));
 		return;
 	}
+	/* The data directory's filesystem as it reports itself, so that df of the mount agrees
+	 * with df of that disk: free in all (f_bfree) beside what an unprivileged writer may
+	 * use (f_bavail); its inodes likewise. A remote node that does not say gives
+	 * available as free, and inodes as many as 4 KiB blocks free. */
 	memset(&sv, 0, sizeof(sv));
 	sv.f_bsize = sv.f_frsize = 4096;
-	sv.f_bfree = sv.f_bavail = st.disk_free / 4096;
 	sv.f_blocks = st.disk_total / 4096;
-	pthread_mutex_lock(&fs.mu);
-	sv.f_files = fs.ninodes + sv.f_bfree;
-	pthread_mutex_unlock(&fs.mu);
-	sv.f_ffree = sv.f_favail = sv.f_bfree;
+	sv.f_bavail = st.disk_free / 4096;
+	sv.f_bfree = st.disk_free_all >= st.disk_free ? st.disk_free_all / 4096 : sv.f_bavail;
+	if (st.files_total) {
+		sv.f_files = st.files_total;
+		sv.f_ffree = sv.f_favail = st.files_free;
+	} else {
+		pthread_mutex_lock(&fs.mu);
+		sv.f_files = fs.ninodes + sv.f_bfree;
+		pthread_mutex_unlock(&fs.mu);
+		sv.f_ffree = sv.f_favail = sv.f_bfree;
+	}
 	sv.f_namemax = FS_NAME_MAX;
 	fuse_reply_statfs(req, &sv);
 }
@@ -2604,13 +2800,15 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 			 struct fuse_file_info *fi)
 {
 	struct inode *in = H(fi)->in;
+	char path[LOG_PATH_MAX];
 	uint64_t end;
 	int err = 0;
 
 	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE) ||
 	    ((mode & FALLOC_FL_PUNCH_HOLE) && !(mode & FALLOC_FL_KEEP_SIZE))) {
-		warn_once(WARN_FALLOCATE, "fallocate modes other than 0, KEEP_SIZE and PUNCH_HOLE "
-					  "are not supported (EOPNOTSUPP)");
+		warn_once(WARN_FALLOCATE, path_now(ino, NULL, path),
+			  "fallocate modes other than 0, KEEP_SIZE and PUNCH_HOLE are not "
+			  "supported (EOPNOTSUPP)");
 		fuse_reply_err(req, EOPNOTSUPP);
 		return;
 	}
@@ -2927,6 +3125,39 @@ static void xattr_versions(fuse_ino_t ino, struct text *t)
 	free(c.cache);
 }
 
+static void warn_xattr_ns(fuse_ino_t ino, const char *name)
+{
+	char path[LOG_PATH_MAX], msg[FS_XATTR_NAME_MAX + 128];
+
+	snprintf(msg, sizeof(msg), "extended attribute %s refused: only user.*, trusted.* and "
+		 "security.* are kept (ENOTSUP)", name);
+	warn_once(WARN_XATTR_NS, path_now(ino, NULL, path), msg);
+}
+
+/* A stored attribute's value, copied under fs.mu. */
+static void stored_xattr(fuse_ino_t ino, const char *name, struct text *t)
+{
+	const uint8_t *v;
+	struct inode *in;
+	size_t len;
+	int r;
+
+	pthread_mutex_lock(&fs.mu);
+	in = inode_get(ino);
+	r = in ? fs_xattr_get(in->rec.xattrs, in->rec.xattrs_len, name, &v, &len) : -ENOENT;
+	if (r < 0) {
+		t->err = -r;
+	} else {
+		t->p = malloc(len ? len : 1);
+		if (!t->p)
+			t->err = ENOMEM;
+		else if (len)
+			memcpy(t->p, v, len);
+		t->len = len;
+	}
+	pthread_mutex_unlock(&fs.mu);
+}
+
 static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	struct text t = {0};
@@ -2946,6 +3177,11 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 		text_add(&t, "%s", fs.node_url);
 	} else if (strcmp(name, "user.zg.pid") == 0) {
 		text_add(&t, "%ld", (long)getpid());
+	} else if (fs_xattr_kind(name) == FS_XATTR_STORED) {
+		stored_xattr(ino, name, &t);
+	} else if (fs_xattr_kind(name) == FS_XATTR_UNSUPPORTED) {
+		warn_xattr_ns(ino, name);
+		t.err = ENOTSUP;
 	} else {
 		t.err = ENODATA;
 	}
@@ -2960,46 +3196,128 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 	free(t.p);
 }
 
+/* trusted.* are listed to root only, as on ext4 (the kernel checks the rest). */
+static bool xattr_shown(void *ctx, const char *name)
+{
+	return *(const bool *)ctx || !fs_xattr_privileged(name);
+}
+
+/*
+ * The stored attributes only: the virtual user.zg.* are read by name and never listed, as
+ * CephFS does with ceph.*, so that cp -a and rsync -X never copy their values (a daemon's
+ * pid, an inode number, versions) onto another file.
+ */
 static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	static const char file_names[] = "user.zg.root\0user.zg.extents\0user.zg.versions\0"
-					 "user.zg.inode\0user.zg.pid\0";
-	static const char dir_names[] = "user.zg.inode\0user.zg.pid\0";
+	bool root = fuse_req_ctx(req)->uid == 0;
 	struct inode *in;
-	bool reg = false;
-	const char *names;
-	size_t len;
+	char *buf = NULL;
+	size_t len = 0;
+	int err = 0;
 
 	pthread_mutex_lock(&fs.mu);
 	in = inode_get(ino);
-	if (in)
-		reg = S_ISREG(in->rec.mode);
-	pthread_mutex_unlock(&fs.mu);
 	if (!in) {
-		fuse_reply_err(req, ENOENT);
-		return;
+		err = ENOENT;
+	} else {
+		len = fs_xattr_list(in->rec.xattrs, in->rec.xattrs_len, xattr_shown, &root, NULL, 0);
+		if (size && len <= size) {
+			buf = malloc(len ? len : 1);
+			if (!buf)
+				err = ENOMEM;
+			else
+				fs_xattr_list(in->rec.xattrs, in->rec.xattrs_len, xattr_shown, &root,
+					      buf, len);
+		}
 	}
-	names = reg ? file_names : dir_names;
-	len = reg ? sizeof(file_names) - 1 : sizeof(dir_names) - 1;
-	if (size == 0)
+	pthread_mutex_unlock(&fs.mu);
+	if (err)
+		fuse_reply_err(req, err);
+	else if (size == 0)
 		fuse_reply_xattr(req, len);
 	else if (size < len)
 		fuse_reply_err(req, ERANGE);
 	else
-		fuse_reply_buf(req, names, len);
+		fuse_reply_buf(req, buf, len);
+	free(buf);
+}
+
+/* Sets (value non-NULL) or removes a stored attribute as one transaction. fs.mu not held. */
+static int change_xattr(fuse_ino_t ino, const char *name, const char *value, size_t size,
+			int flags)
+{
+	struct txn t = {0};
+	struct fs_record rec;
+	struct inode *in;
+	uint8_t *blob = NULL;
+	size_t blen = 0;
+	int err = 0, r;
+
+	pthread_mutex_lock(&fs.mu);
+	in = inode_get(ino);
+	if (!in) {
+		err = ENOENT;
+		goto out;
+	}
+	r = value ? fs_xattr_set(in->rec.xattrs, in->rec.xattrs_len, name, value, size, flags,
+				 &blob, &blen)
+		  : fs_xattr_remove(in->rec.xattrs, in->rec.xattrs_len, name, &blob, &blen);
+	if (r < 0) {
+		err = -r;
+		goto out;
+	}
+	rec = in->rec; /* extents and target shared with in->rec: encoded, not freed */
+	rec.xattrs = blob;
+	rec.xattrs_len = blen;
+	now(&rec.ctime_sec, &rec.ctime_nsec);
+	r = txn_record(&t, ino, &rec);
+	err = r < 0 ? -r : txn_commit(&t);
+	if (!err) {
+		free(in->rec.xattrs);
+		in->rec = rec;
+		blob = NULL;
+	}
+out:
+	txn_release(&t);
+	pthread_mutex_unlock(&fs.mu);
+	free(blob);
+	return err;
+}
+
+/* setxattr (value non-NULL) and removexattr. */
+static void reply_change(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+			 size_t size, int flags)
+{
+	enum fs_xattr_kind kind = fs_xattr_kind(name);
+	int err;
+
+	if (kind == FS_XATTR_VIRTUAL) {
+		char path[LOG_PATH_MAX];
+
+		warn_once(WARN_SETXATTR, path_now(ino, NULL, path),
+			  "user.zg.* attributes are computed by the mount and cannot be set or "
+			  "removed (EPERM)");
+		err = EPERM;
+	} else if (kind == FS_XATTR_UNSUPPORTED) {
+		warn_xattr_ns(ino, name);
+		err = ENOTSUP;
+	} else if (fs.ro) {
+		err = EROFS;
+	} else {
+		err = change_xattr(ino, name, value, size, flags);
+	}
+	fuse_reply_err(req, err);
 }
 
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 			size_t size, int flags)
 {
-	warn_once(WARN_SETXATTR, "setting or removing extended attributes is not supported: "
-				 "user.zg.* are read-only (ENOTSUP)");
-	fuse_reply_err(req, ENOTSUP);
+	reply_change(req, ino, name, value ? value : "", size, flags);
 }
 
 static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	op_setxattr(req, ino, name, NULL, 0, 0);
+	reply_change(req, ino, name, NULL, 0, 0);
 }
 
 static const struct fuse_lowlevel_ops ops = {
@@ -3038,6 +3356,17 @@ static const struct fuse_lowlevel_ops ops = {
 };
 
 /* --- the session ----------------------------------------------------------------------- */
+
+/* What a pass of --prune-keep did, for the log. */
+static void prune_report(void *ctx, const struct fs_prune_stats *st, int err)
+{
+	if (err)
+		fs_log("prune: stopped: %s", why(err));
+	else if (st->entries)
+		fs_log("prune: dropped %" PRIu64 " entries, %" PRIu64 " bytes no kept version "
+		       "needs",
+		       st->entries, st->bytes);
+}
 
 static void ready(int fd, const char *msg)
 {
@@ -3085,6 +3414,7 @@ int fs_main(const struct fs_config *cfg)
 	char *argv[] = {"zgfs", "-o", opts, NULL};
 	struct fuse_args args = FUSE_ARGS_INIT(3, argv);
 	struct fuse_loop_config *loop = NULL;
+	struct fs_prune_loop *pruner = NULL;
 	struct fuse_session *se = NULL;
 	char msg[300];
 	int r, reaper_fd = -1;
@@ -3094,6 +3424,9 @@ int fs_main(const struct fs_config *cfg)
 	fs.ro = cfg->read_only;
 	fs.node_url = cfg->node_url;
 	fs.append_only = cfg->append_only;
+	fs.uid = cfg->force_uid ? cfg->uid : -1;
+	fs.gid = cfg->force_gid ? cfg->gid : -1;
+	fs.umask = cfg->umask & 07777;
 	fs.writeback = cfg->writeback;
 	pthread_mutex_init(&fs.mu, NULL);
 	pthread_cond_init(&fs.wake, NULL);
@@ -3134,6 +3467,11 @@ int fs_main(const struct fs_config *cfg)
 	       cfg->verify ? "always" : "never", fs.append_only ? ", append-only" : "",
 	       fs.writeback ? ", writeback" : "");
 	ready(cfg->ready_fd, "ok\n");
+	if (cfg->prune_keep && !fs.ro &&
+	    fs_prune_loop_start(fs.node, fs.stream,
+				&(struct fs_prune_policy){.by_count = true, .keep = cfg->prune_keep},
+				cfg->prune_interval_ms, prune_report, NULL, &pruner) < 0)
+		fs_log("prune: cannot start: --prune-keep does nothing on this mount");
 	loop = fuse_loop_cfg_create();
 	if (!loop) {
 		r = -ENOMEM;
@@ -3146,10 +3484,13 @@ int fs_main(const struct fs_config *cfg)
 	fuse_loop_cfg_set_max_threads(loop, cfg->max_threads ? cfg->max_threads : FS_THREADS);
 	r = fuse_session_loop_mt(se, loop);
 	r = r > 0 ? 0 : r; /* a signal number: stopped by a signal, cleanly */
+	fs_prune_loop_stop(pruner);
+	pruner = NULL;
 	settle_all();
 	fuse_session_unmount(se);
 	fs_log("unmounted %s", cfg->mountpoint);
 out:
+	fs_prune_loop_stop(pruner);
 	fuse_loop_cfg_destroy(loop);
 	if (se) {
 		fuse_remove_signal_handlers(se);

@@ -31,6 +31,13 @@ struct fs_config {
 	bool append_only;	  /* -o append_only: every file as if `chattr +a` */
 	bool writeback;		  /* close() leaves the commit to fsync, unmount or a delay */
 	const char *fuse_opts;	  /* further -o options for the kernel (comma list), or NULL */
+	int64_t uid, gid;	  /* -o uid=, gid=: the owner stat reports for every inode, or
+				     -1 for the owner stored (zero-initialized: 0 is root) */
+	bool force_uid, force_gid; /* whether uid and gid above apply */
+	uint32_t umask;		  /* -o umask=: mode bits stat leaves out (07777 at most) */
+	uint64_t prune_keep;	  /* --prune-keep N: prune to the N newest versions of each
+				     file every prune_interval_ms (fs/prune.h); 0: never */
+	unsigned prune_interval_ms;
 };
 
 /*
@@ -71,6 +78,12 @@ struct fs_record {
 	struct fs_extent *extents; /* malloc'd (fs_record_release) */
 	size_t target_len;
 	char *target; /* symlinks: malloc'd, not NUL-terminated in the record */
+	uint64_t rdev; /* character and block devices: the device number (dev_t) */
+	/* Extended attributes kept with the inode (fs/xattr.h): a blob of entries sorted by
+	 * name, each u8 name length, name, u32 value length (big-endian), value. malloc'd
+	 * (fs_record_release); shared, like extents and target, by shallow copies. */
+	size_t xattrs_len;
+	uint8_t *xattrs;
 };
 
 /* Keys: "S"; "I" + be64(ino); "D" + be64(parent) + name. Return the key length. */
@@ -79,7 +92,9 @@ size_t fs_key_super(uint8_t key[FS_KEY_MAX]);
 size_t fs_key_inode(uint8_t key[FS_KEY_MAX], uint64_t ino);
 size_t fs_key_dirent(uint8_t key[FS_KEY_MAX], uint64_t parent, const char *name, size_t len);
 
-/* Record codec. encode: malloc'd bytes in *ret (free them). decode: -EINVAL when malformed. */
+/* Record codec. encode: malloc'd bytes in *ret (free them); format 2 unless the record has
+ * an rdev or xattrs (format 3), so that records without them stay readable by older code.
+ * decode: formats 1, 2 and 3; -EINVAL when malformed. */
 int fs_record_encode(const struct fs_record *r, uint8_t **ret, size_t *ret_len);
 __attribute__((warn_unused_result)) int fs_record_decode(const uint8_t *p, size_t len,
 							  struct fs_record *ret);
@@ -103,6 +118,32 @@ ssize_t fs_read_extents(struct node *n, const struct fs_extent *ext, size_t next
 typedef int fs_version_fn(void *ctx, uint64_t seq, const struct fs_record *rec);
 int fs_versions(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE], uint64_t ino,
 		fs_version_fn *fn, void *ctx);
+
+/* A set of seqs (tx seqs, KV versions): add any number, then fs_seqset_finish() sorts it
+ * and drops repeats. Zero-initialize. */
+struct fs_seqset {
+	uint64_t *v;
+	size_t n, cap;
+};
+int fs_seqset_add(struct fs_seqset *s, uint64_t seq); /* 0 or -ENOMEM */
+void fs_seqset_finish(struct fs_seqset *s);
+bool fs_seqset_has(const struct fs_seqset *s, uint64_t seq); /* after finish */
+void fs_seqset_release(struct fs_seqset *s);		       /* NULL-safe */
+/* A node_kv_version_fn adding each version to the fs_seqset ctx, in the order given. */
+int fs_seqset_add_version(void *ctx, uint64_t version, uint64_t size);
+
+/* fs_record_at() - the record of ino as of KV seq: 0 with *ret filled (fs_record_release
+ * it), 1 when it was a deletion or unreadable, or -errno. */
+int fs_record_at(struct node *n, const uint8_t *stream, uint64_t ino, uint64_t seq,
+		 struct fs_record *ret);
+
+/*
+ * fs_history() - every record of a file's history (fs_versions' walk), oldest first, the
+ * ones that are not versions too, with version telling which are. Deletions are left out.
+ */
+typedef int fs_history_fn(void *ctx, uint64_t seq, const struct fs_record *rec, bool version);
+int fs_history(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE], uint64_t ino,
+	       fs_history_fn *fn, void *ctx);
 
 /* fs_content_root() - the 0G root of content made of extents: the entry's own root when
  * one extent is a whole entry, else hashed from the bytes. -ENODATA when it is empty. */
@@ -132,8 +173,12 @@ int fs_content_root_cached(struct node *n, struct fs_entry_cache *c, const struc
 			   size_t next, uint8_t ret_root[32]);
 
 /* fs_version_root() - a version's root as `zgfs versions` prints it: "0x" and 64 hex
- * digits, or "-" for an empty version or one whose bytes cannot be read. */
+ * digits, "pruned" when `zgfs prune` dropped bytes it needs from this node, or "-" for an
+ * empty version or one whose bytes cannot be read. */
 void fs_version_root(struct node *n, struct fs_entry_cache *c, const struct fs_record *rec,
 		     char ret_hex[67]);
+
+/* fs_version_pruned() - true when an entry rec's content needs was pruned on this node. */
+bool fs_version_pruned(struct node *n, const struct fs_record *rec);
 
 #endif

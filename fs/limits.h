@@ -45,6 +45,9 @@
 /* Longest symlink target. */
 #define FS_SYMLINK_MAX 4095u
 
+/* Names one inode may have (hard links), as ext4: EMLINK past it. */
+#define FS_LINK_MAX 65000u
+
 /* Longest name in a directory. */
 #define FS_NAME_MAX 255u
 
@@ -65,6 +68,17 @@
 
 /* Largest xattr value produced (the extents and versions lists). */
 #define FS_XATTR_MAX (64u * 1024)
+
+/* Extended attributes kept with an inode (fs/xattr.h), the bounds Linux puts on them: a
+ * name of at most this many bytes (ERANGE past it) ... */
+#define FS_XATTR_NAME_MAX 255u
+/* ... a value of at most this many (E2BIG: XATTR_SIZE_MAX) ... */
+#define FS_XATTR_VALUE_MAX 65536u
+/* ... all of an inode's attributes in at most this many bytes of its record, so that one
+ * value of the largest size fits (ENOSPC past it, as ext4 when its block is full) ... */
+#define FS_XATTRS_MAX (128u * 1024)
+/* ... and their names listed in at most this many (XATTR_LIST_MAX). */
+#define FS_XATTR_LIST_MAX 65536u
 
 /* Inodes one file's history may chain through (each rename-replace adds one). */
 #define FS_HISTORY_MAX (1u << 20)

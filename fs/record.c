@@ -5,7 +5,9 @@
  * Inode record, big-endian: u8 format (2); u32 mode, uid, gid, nlink; u64 size;
  * 3 × (i64 sec, u32 nsec) for atime, mtime, ctime; u64 parent; u32 flags; u64 prev;
  * u32 n extents, each u64 tx_seq, offset, length (tx_seq 2^64-1: a hole); u32 target
- * length, target bytes. Nothing may follow. Format 1 lacks flags and prev.
+ * length, target bytes. Format 3 adds u64 rdev, u32 xattrs length, the xattr list
+ * (fs/xattr.h). Nothing may follow. Format 1 lacks flags and prev. Format 2 is written when
+ * a record has neither an rdev nor xattrs, so that such records stay what they were.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,8 +19,9 @@
 #include "codec/merkle.h"
 #include "fs/fs.h"
 #include "fs/limits.h"
+#include "fs/xattr.h"
 
-#define RECORD_FORMAT 2
+#define RECORD_FORMAT 3
 
 void fs_volume_stream(const char *name, uint8_t ret_stream[NODE_STREAM_ID_SIZE])
 {
@@ -51,21 +54,23 @@ size_t fs_key_dirent(uint8_t key[FS_KEY_MAX], uint64_t parent, const char *name,
 	return 9 + len;
 }
 
-/* Format 1 (no flags, no history link, no holes) is still read; format 2 is written. */
+/* Format 1 (no flags, no history link, no holes) is still read. */
 #define FIXED_SIZE_V1 (1 + 4 * 4 + 8 + 3 * 12 + 8 + 4 + 4)
 #define FIXED_SIZE (FIXED_SIZE_V1 + 4 + 8)
 
 int fs_record_encode(const struct fs_record *r, uint8_t **ret, size_t *ret_len)
 {
-	size_t len = FIXED_SIZE + r->nextents * 24 + r->target_len;
+	bool v3 = r->rdev || r->xattrs_len;
+	size_t len = FIXED_SIZE + r->nextents * 24 + r->target_len + (v3 ? 12 + r->xattrs_len : 0);
 	uint8_t *p, *b;
 
-	if (r->nextents > FS_EXTENTS_MAX || r->target_len > FS_SYMLINK_MAX)
+	if (r->nextents > FS_EXTENTS_MAX || r->target_len > FS_SYMLINK_MAX ||
+	    r->xattrs_len > FS_XATTRS_MAX)
 		return -E2BIG;
 	b = p = malloc(len);
 	if (!b)
 		return -ENOMEM;
-	*p++ = RECORD_FORMAT;
+	*p++ = v3 ? RECORD_FORMAT : 2;
 	codec_put_be32(p, r->mode), p += 4;
 	codec_put_be32(p, r->uid), p += 4;
 	codec_put_be32(p, r->gid), p += 4;
@@ -89,6 +94,13 @@ int fs_record_encode(const struct fs_record *r, uint8_t **ret, size_t *ret_len)
 	codec_put_be32(p, (uint32_t)r->target_len), p += 4;
 	if (r->target_len)
 		memcpy(p, r->target, r->target_len);
+	p += r->target_len;
+	if (v3) {
+		codec_put_be64(p, r->rdev), p += 8;
+		codec_put_be32(p, (uint32_t)r->xattrs_len), p += 4;
+		if (r->xattrs_len)
+			memcpy(p, r->xattrs, r->xattrs_len);
+	}
 	*ret = b;
 	*ret_len = len;
 	return 0;
@@ -102,8 +114,8 @@ int fs_record_decode(const uint8_t *p, size_t len, struct fs_record *ret)
 	uint32_t n, tl;
 	uint8_t format;
 
-	if (len < FIXED_SIZE_V1 || (p[0] != 1 && p[0] != RECORD_FORMAT) ||
-	    (p[0] == RECORD_FORMAT && len < FIXED_SIZE))
+	if (len < FIXED_SIZE_V1 || p[0] < 1 || p[0] > RECORD_FORMAT ||
+	    (p[0] >= 2 && len < FIXED_SIZE))
 		return -EINVAL;
 	memset(&r, 0, sizeof(r));
 	format = *p++;
@@ -150,6 +162,21 @@ int fs_record_decode(const uint8_t *p, size_t len, struct fs_record *ret)
 		total += e->length;
 	}
 	tl = codec_get_be32(p), p += 4;
+	if (format >= 3 && tl <= FS_SYMLINK_MAX && (size_t)(end - p) >= (size_t)tl + 12) {
+		const uint8_t *x = p + tl;
+		uint32_t xl = codec_get_be32(x + 8);
+
+		r.rdev = codec_get_be64(x);
+		if ((size_t)(end - x - 12) != xl || fs_xattr_check(x + 12, xl) < 0) {
+			free(r.extents);
+			return -EINVAL;
+		}
+		r.xattrs_len = xl;
+		end = x; /* the target ends where these begin */
+	} else if (format >= 3) {
+		free(r.extents);
+		return -EINVAL;
+	}
 	if (tl > FS_SYMLINK_MAX || (size_t)(end - p) != tl || total != r.size ||
 	    r.atime_nsec >= 1000000000u || r.mtime_nsec >= 1000000000u ||
 	    r.ctime_nsec >= 1000000000u) {
@@ -165,6 +192,15 @@ int fs_record_decode(const uint8_t *p, size_t len, struct fs_record *ret)
 		memcpy(r.target, p, tl);
 	}
 	r.target_len = tl;
+	if (r.xattrs_len) {
+		r.xattrs = malloc(r.xattrs_len);
+		if (!r.xattrs) {
+			free(r.extents);
+			free(r.target);
+			return -ENOMEM;
+		}
+		memcpy(r.xattrs, end + 12, r.xattrs_len);
+	}
 	*ret = r;
 	return 0;
 }
@@ -175,9 +211,11 @@ void fs_record_release(struct fs_record *r)
 		return;
 	free(r->extents);
 	free(r->target);
+	free(r->xattrs);
 	r->extents = NULL;
 	r->target = NULL;
-	r->nextents = r->target_len = 0;
+	r->xattrs = NULL;
+	r->nextents = r->target_len = r->xattrs_len = 0;
 }
 
 ssize_t fs_read_extents(struct node *n, const struct fs_extent *ext, size_t next, uint64_t off,
@@ -271,18 +309,10 @@ int fs_content_root(struct node *n, const struct fs_extent *ext, size_t next,
 
 /* --- versions ------------------------------------------------------------------------ */
 
-struct seqs {
-	uint64_t *v;
-	size_t n, cap;
-};
-
-static int seq_add(void *ctx, uint64_t version, uint64_t size)
+int fs_seqset_add(struct fs_seqset *s, uint64_t seq)
 {
-	struct seqs *s = ctx;
-
-	(void)size;
 	if (s->n == s->cap) {
-		size_t cap = s->cap ? 2 * s->cap : 64;
+		size_t cap = s->cap ? 2 * s->cap : 256;
 		uint64_t *v = realloc(s->v, cap * sizeof(*v));
 
 		if (!v)
@@ -290,14 +320,53 @@ static int seq_add(void *ctx, uint64_t version, uint64_t size)
 		s->v = v;
 		s->cap = cap;
 	}
-	s->v[s->n++] = version;
+	s->v[s->n++] = seq;
 	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+void fs_seqset_finish(struct fs_seqset *s)
+{
+	size_t k = 0;
+
+	if (!s->n)
+		return;
+	qsort(s->v, s->n, sizeof(*s->v), cmp_u64);
+	for (size_t i = 0; i < s->n; i++)
+		if (k == 0 || s->v[k - 1] != s->v[i])
+			s->v[k++] = s->v[i];
+	s->n = k;
+}
+
+bool fs_seqset_has(const struct fs_seqset *s, uint64_t seq)
+{
+	return s->n && bsearch(&seq, s->v, s->n, sizeof(*s->v), cmp_u64) != NULL;
+}
+
+void fs_seqset_release(struct fs_seqset *s)
+{
+	if (!s)
+		return;
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+int fs_seqset_add_version(void *ctx, uint64_t version, uint64_t size)
+{
+	(void)size;
+	return fs_seqset_add(ctx, version);
 }
 
 /* One inode of a history: its record's KV versions, oldest first. */
 struct link_seqs {
 	uint64_t ino;
-	struct seqs seqs;
+	struct fs_seqset seqs;
 };
 
 static bool same_content(const struct fs_record *a, const struct fs_record *b)
@@ -307,9 +376,8 @@ static bool same_content(const struct fs_record *a, const struct fs_record *b)
 		memcmp(a->extents, b->extents, a->nextents * sizeof(*a->extents)) == 0);
 }
 
-/* The record key of ino had at seq; 1 when it was a deletion or unreadable. */
-static int record_at(struct node *n, const uint8_t *stream, uint64_t ino, uint64_t seq,
-		     struct fs_record *ret)
+int fs_record_at(struct node *n, const uint8_t *stream, uint64_t ino, uint64_t seq,
+		 struct fs_record *ret)
 {
 	uint8_t key[FS_KEY_MAX];
 	size_t klen = fs_key_inode(key, ino);
@@ -350,13 +418,13 @@ static int history_chain(struct node *n, const uint8_t *stream, uint64_t ino,
 		}
 		l = &v[cnt++];
 		*l = (struct link_seqs){.ino = ino};
-		r = node_kv_versions(n, stream, key, klen, seq_add, &l->seqs);
+		r = node_kv_versions(n, stream, key, klen, fs_seqset_add_version, &l->seqs);
 		if (r < 0)
 			break;
 		/* The newest readable record names the inode this one replaced. */
 		for (size_t i = l->seqs.n; i-- > 0;) {
 			struct fs_record rec;
-			int q = record_at(n, stream, ino, l->seqs.v[i], &rec);
+			int q = fs_record_at(n, stream, ino, l->seqs.v[i], &rec);
 
 			if (q < 0) {
 				r = q;
@@ -383,8 +451,8 @@ static int history_chain(struct node *n, const uint8_t *stream, uint64_t ino,
 	return 0;
 }
 
-int fs_versions(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE], uint64_t ino,
-		fs_version_fn *fn, void *ctx)
+int fs_history(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE], uint64_t ino,
+	       fs_history_fn *fn, void *ctx)
 {
 	struct link_seqs *chain = NULL;
 	struct fs_record prev = {0};
@@ -397,7 +465,7 @@ int fs_versions(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE], uint6
 
 		for (size_t i = 0; r == 0 && i < l->seqs.n; i++) {
 			struct fs_record rec;
-			int q = record_at(n, stream, l->ino, l->seqs.v[i], &rec);
+			int q = fs_record_at(n, stream, l->ino, l->seqs.v[i], &rec);
 
 			if (q != 0) {
 				r = q < 0 ? q : 0;
@@ -408,10 +476,11 @@ int fs_versions(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE], uint6
 			if ((rec.flags & FS_REC_COMPACTED) ||
 			    (have_prev && same_content(&prev, &rec)) ||
 			    (i == 0 && rec.size == 0 && i + 1 < l->seqs.n)) {
+				r = fn(ctx, l->seqs.v[i], &rec, false);
 				fs_record_release(&rec);
 				continue;
 			}
-			r = fn(ctx, l->seqs.v[i], &rec);
+			r = fn(ctx, l->seqs.v[i], &rec, true);
 			fs_record_release(&prev);
 			prev = rec;
 			have_prev = true;
@@ -422,6 +491,26 @@ int fs_versions(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE], uint6
 		free(chain[i].seqs.v);
 	free(chain);
 	return r;
+}
+
+struct versions_only {
+	fs_version_fn *fn;
+	void *ctx;
+};
+
+static int version_only(void *ctx, uint64_t seq, const struct fs_record *rec, bool version)
+{
+	struct versions_only *v = ctx;
+
+	return version ? v->fn(v->ctx, seq, rec) : 0;
+}
+
+int fs_versions(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE], uint64_t ino,
+		fs_version_fn *fn, void *ctx)
+{
+	struct versions_only v = {fn, ctx};
+
+	return fs_history(n, stream, ino, version_only, &v);
 }
 
 /* --- roots of many versions ------------------------------------------------------------ */
@@ -558,6 +647,20 @@ void fs_version_root(struct node *n, struct fs_entry_cache *c, const struct fs_r
 
 	if (rec->size && fs_content_root_cached(n, c, rec->extents, rec->nextents, root) == 0)
 		codec_hex_encode(root, 32, ret_hex);
+	else if (rec->size && fs_version_pruned(n, rec))
+		memcpy(ret_hex, "pruned", 7);
 	else
 		memcpy(ret_hex, "-", 2);
+}
+
+bool fs_version_pruned(struct node *n, const struct fs_record *rec)
+{
+	struct node_file_info *fi = malloc(sizeof(*fi));
+	bool pruned = false;
+
+	for (size_t i = 0; fi && !pruned && i < rec->nextents; i++)
+		pruned = rec->extents[i].tx_seq != FS_HOLE &&
+			 node_file_info_by_seq(n, rec->extents[i].tx_seq, fi) == 0 && fi->pruned;
+	free(fi);
+	return pruned;
 }

@@ -545,6 +545,24 @@ int node_io_ftruncate(int fd, uint64_t len)
 	return ftruncate(fd, (off_t)len) < 0 ? -errno : 0;
 }
 
+int node_io_punch(int fd, uint64_t off, uint64_t len)
+{
+	int err = fault_check(NODE_IO_TRUNCATE);
+	uint64_t start = (off + 4095) & ~4095ull, end = (off + len) & ~4095ull;
+
+	if (err)
+		return -err;
+	if (off > INT64_MAX || len > INT64_MAX - off)
+		return -EINVAL;
+	/* Whole blocks only: a partial one may hold a neighbour's bytes. */
+	if (end <= start)
+		return 0;
+	return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)start,
+			 (off_t)(end - start)) < 0
+		       ? -errno
+		       : 0;
+}
+
 int node_io_rename(const char *from, const char *to)
 {
 	int err = fault_check(NODE_IO_RENAME);

@@ -43,7 +43,7 @@ enum node_io_op {
 	NODE_IO_READ,	  /* [read] node_io_pread() */
 	NODE_IO_WRITE,	  /* [write] node_io_pwrite() */
 	NODE_IO_FSYNC,	  /* [fsync] node_io_fsync(), node_io_fdatasync(), node_io_fsync_dir() */
-	NODE_IO_TRUNCATE, /* [truncate] node_io_ftruncate() */
+	NODE_IO_TRUNCATE, /* [truncate] node_io_ftruncate(), node_io_punch() */
 	NODE_IO_RENAME,	  /* [rename] node_io_rename() */
 	NODE_IO_UNLINK,	  /* [unlink] node_io_unlink() */
 	NODE_IO_MKDIR,	  /* [mkdir] node_io_mkdir() */
@@ -75,6 +75,11 @@ int node_io_fsync_dir(const char *path);
 
 /* Return 0 or -errno. mkdir returns -EEXIST when the name exists. */
 int node_io_ftruncate(int fd, uint64_t len);
+/* Gives back the disk blocks wholly inside [off, off + len) (fallocate PUNCH_HOLE,
+ * KEEP_SIZE): they read as zeros, the file keeps its length. For bytes nothing will read
+ * again, so the crash simulation does not restore them. Faults as NODE_IO_TRUNCATE;
+ * -EOPNOTSUPP on a filesystem without holes. */
+int node_io_punch(int fd, uint64_t off, uint64_t len);
 int node_io_rename(const char *from, const char *to);
 int node_io_unlink(const char *path);
 int node_io_mkdir(const char *path, mode_t mode);

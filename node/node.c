@@ -125,6 +125,11 @@ int node_kv_versions(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE],
 	return n->ops->kv_versions(n, stream, key, key_len, fn, ctx);
 }
 
+int node_prune(struct node *n, uint64_t tx_seq, uint64_t *ret_bytes)
+{
+	return n->ops->prune ? n->ops->prune(n, tx_seq, ret_bytes) : -ENOTSUP;
+}
+
 int node_kv_encode_puts(const uint8_t stream[NODE_STREAM_ID_SIZE],
 			const struct node_put_item *items, size_t nitems, uint8_t **ret_payload,
 			size_t *ret_len, uint8_t ret_tags[2 * NODE_STREAM_ID_SIZE],

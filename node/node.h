@@ -95,6 +95,10 @@ struct node_status {
 	uint64_t bytes_stored;	  /* data bytes of finalized entries */
 	uint64_t disk_free;	  /* bytes free on the data directory's filesystem */
 	uint64_t disk_total;	  /* that filesystem's size */
+	/* That filesystem as statvfs(3) reports it, for the mount's statfs: bytes free in all
+	 * (disk_free is what an unprivileged writer may still use), inodes in all and free.
+	 * 0 when a remote node does not say. */
+	uint64_t disk_free_all, files_total, files_free;
 };
 
 int node_status(struct node *n, struct node_status *ret_status);
@@ -205,5 +209,13 @@ int node_kv_list(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE], cons
 typedef int node_kv_version_fn(void *ctx, uint64_t version, uint64_t size);
 int node_kv_versions(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE],
 		     const uint8_t *key, size_t key_len, node_kv_version_fn *fn, void *ctx);
+
+/*
+ * node_prune() - drop this node's copy of the bytes of finalized entry tx_seq (it stays
+ * settled on chain): node_store_prune() for a node in this process; -ENOTSUP for a remote
+ * one. *ret_bytes (may be NULL): the entry's length when this call dropped it, else 0.
+ * The caller decides that nothing still needs the entry (fs/prune.h).
+ */
+int node_prune(struct node *n, uint64_t tx_seq, uint64_t *ret_bytes);
 
 #endif

@@ -39,6 +39,7 @@ struct node_ops {
 		       size_t from_len, size_t max, node_kv_list_fn *fn, void *ctx);
 	int (*kv_versions)(struct node *n, const uint8_t stream[32], const uint8_t *key,
 			   size_t key_len, node_kv_version_fn *fn, void *ctx);
+	int (*prune)(struct node *n, uint64_t tx_seq, uint64_t *ret_bytes); /* NULL: -ENOTSUP */
 };
 
 /* Every struct node starts with this. */

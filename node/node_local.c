@@ -602,6 +602,9 @@ static int local_status(struct node *n, struct node_status *ret)
 	if (statvfs(l->dir, &vfs) == 0) {
 		st.disk_free = (uint64_t)vfs.f_bavail * vfs.f_frsize;
 		st.disk_total = (uint64_t)vfs.f_blocks * vfs.f_frsize;
+		st.disk_free_all = (uint64_t)vfs.f_bfree * vfs.f_frsize;
+		st.files_total = vfs.f_files;
+		st.files_free = vfs.f_ffree;
 	}
 	*ret = st;
 	return 0;
@@ -620,6 +623,7 @@ static int file_info(struct local *l, uint64_t seq, struct node_file_info *ret)
 	if (r == 0) {
 		if (node_store_info(l->store, seq, &si) == 0) {
 			fi->finalized = si.finalized;
+			fi->pruned = si.pruned;
 			fi->uploaded_segments = si.segments_present;
 		}
 		*ret = *fi;
@@ -930,6 +934,11 @@ static int local_kv_versions(struct node *n, const uint8_t stream[32], const uin
 	return node_kv_history(L(n)->kv, stream, key, key_len, one_version, &c);
 }
 
+static int local_prune(struct node *n, uint64_t tx_seq, uint64_t *ret_bytes)
+{
+	return node_store_prune(L(n)->store, tx_seq, ret_bytes);
+}
+
 static const struct node_ops local_ops = {
 	.close = local_close,
 	.status = local_status,
@@ -947,4 +956,5 @@ static const struct node_ops local_ops = {
 	.kv_read = local_kv_read,
 	.kv_list = local_kv_list,
 	.kv_versions = local_kv_versions,
+	.prune = local_prune,
 };

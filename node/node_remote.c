@@ -242,6 +242,10 @@ static int remote_status(struct node *n, struct node_status *ret)
 		/* Older zgfs nodes do not say: then the mount reports free space as its size. */
 		if (j_u64(res, "diskTotal", &st.disk_total) < 0)
 			st.disk_total = st.disk_free + st.bytes_stored;
+		/* Newer still: free blocks and inodes as statvfs says; else 0 (unknown). */
+		(void)j_u64(res, "diskFreeAll", &st.disk_free_all);
+		(void)j_u64(res, "filesTotal", &st.files_total);
+		(void)j_u64(res, "filesFree", &st.files_free);
 		st.connected_peers = (unsigned)peers;
 	} else if (r == -ENOSYS) {
 		/* A 0G node: what zgs_getStatus tells. */

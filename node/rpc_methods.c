@@ -1023,7 +1023,8 @@ static int m_zgfs_status(struct node *n, json_t *ps, json_t **ret, struct node_r
 		return node_fail(err, r, "status");
 	return done(
 	    json_pack(
-		"{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:o}", "nextTxSeq",
+		"{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:o, s:o, s:o}",
+		"nextTxSeq",
 		node_rpc_u64(st.next_tx_seq), "logSyncHeight", node_rpc_u64(st.log_sync_height),
 		"logSyncBlock", node_rpc_hex(st.log_sync_block, CODEC_HASH_SIZE), "finalized",
 		node_rpc_u64(st.finalized), "kvNextTxSeq", node_rpc_u64(st.kv_next_tx_seq),
@@ -1031,7 +1032,9 @@ static int m_zgfs_status(struct node *n, json_t *ps, json_t **ret, struct node_r
 		node_rpc_hex(st.flow_root, CODEC_HASH_SIZE), "chainId", node_rpc_u64(st.chain_id),
 		"flowAddress", node_rpc_hex(st.flow_address, CHAIN_ADDRESS_SIZE), "connectedPeers",
 		(json_int_t)st.connected_peers, "bytesStored", node_rpc_u64(st.bytes_stored),
-		"diskFree", node_rpc_u64(st.disk_free), "diskTotal", node_rpc_u64(st.disk_total)),
+		"diskFree", node_rpc_u64(st.disk_free), "diskTotal", node_rpc_u64(st.disk_total),
+		"diskFreeAll", node_rpc_u64(st.disk_free_all), "filesTotal",
+		node_rpc_u64(st.files_total), "filesFree", node_rpc_u64(st.files_free)),
 	    ret, err);
 }
 

@@ -54,7 +54,7 @@
 #define FORMAT_VERSION	1u
 #define PACK_NAME_MAX	32
 
-enum { ST_PENDING = 1, ST_EXPECTED = 2, ST_FINAL = 3 };
+enum { ST_PENDING = 1, ST_EXPECTED = 2, ST_FINAL = 3, ST_PRUNED = 4 };
 
 /* An entry record: "E" id → these fields, big-endian, REC_SIZE bytes. */
 struct rec {
@@ -218,7 +218,7 @@ static void rec_encode(const struct rec *r, uint8_t out[REC_SIZE])
 
 static int rec_decode(const uint8_t *p, size_t len, struct rec *ret)
 {
-	if (len != REC_SIZE || p[0] != 1 || p[1] < ST_PENDING || p[1] > ST_FINAL)
+	if (len != REC_SIZE || p[0] != 1 || p[1] < ST_PENDING || p[1] > ST_PRUNED)
 		return -EIO;
 	ret->state = p[1];
 	ret->pack = get_be32(p + 2);
@@ -1724,6 +1724,56 @@ out:
 	return r;
 }
 
+/* --- prune ---------------------------------------------------------------------------- */
+
+static void read_end(struct node_store *s, struct pack *p);
+
+/*
+ * The record says PRUNED (one synced write, with the totals) before any block is given
+ * back, so a crash in between leaves an entry nobody reads whose blocks are still there;
+ * pruning it again gives them back (the punch is idempotent).
+ */
+int node_store_prune(struct node_store *s, uint64_t tx_seq, uint64_t *ret_bytes)
+{
+	leveldb_writebatch_t *b;
+	struct pack *p = NULL;
+	struct rec rec;
+	uint64_t id, freed = 0;
+	int r;
+
+	pthread_mutex_lock(&s->mu);
+	r = load_by_seq(s, tx_seq, &id, &rec);
+	if (r == 0 && rec.state != ST_FINAL && rec.state != ST_PRUNED)
+		r = -EAGAIN;
+	if (r == 0 && rec.pack >= s->npacks)
+		r = -EIO;
+	if (r == 0 && rec.state == ST_FINAL) {
+		rec.state = ST_PRUNED;
+		b = leveldb_writebatch_create();
+		batch_rec(b, id, &rec);
+		batch_totals(b, s->total_entries - 1, s->total_bytes - rec.length);
+		r = db_write(s, b);
+		leveldb_writebatch_destroy(b);
+		if (r == 0) {
+			s->total_entries--;
+			s->total_bytes -= rec.length;
+			freed = rec.length;
+		}
+	}
+	if (r == 0) {
+		p = s->packs[rec.pack];
+		r = pack_hold(s, p);
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (r < 0)
+		return r;
+	r = node_io_punch(p->fd, rec.offset, rec.length);
+	read_end(s, p);
+	if (r == 0 && ret_bytes)
+		*ret_bytes = freed;
+	return r;
+}
+
 /* --- queries -------------------------------------------------------------------------- */
 
 int node_store_info(struct node_store *s, uint64_t tx_seq, struct node_store_info *ret_info)
@@ -1739,6 +1789,7 @@ int node_store_info(struct node_store *s, uint64_t tx_seq, struct node_store_inf
 	ret_info->length = rec.length;
 	memcpy(ret_info->root, rec.root, CODEC_HASH_SIZE);
 	ret_info->finalized = rec.state == ST_FINAL;
+	ret_info->pruned = rec.state == ST_PRUNED;
 	ret_info->segments = nseg;
 	ret_info->segments_present = rec.present + (nseg - data_segments(rec.length));
 	return 0;
@@ -1794,6 +1845,8 @@ static int read_begin(struct node_store *s, uint64_t tx_seq, uint64_t *ret_id, s
 
 	if (r < 0)
 		return r;
+	if (ret_rec->state == ST_PRUNED)
+		return -ENODATA;
 	if (ret_rec->state != ST_FINAL)
 		return -EAGAIN;
 	pthread_mutex_lock(&s->mu);

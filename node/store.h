@@ -81,6 +81,7 @@ struct node_store_info {
 	uint64_t length;	    /* bytes */
 	uint8_t root[CODEC_HASH_SIZE];
 	bool finalized;
+	bool pruned;		    /* its bytes were dropped here (node_store_prune) */
 	uint64_t segments;	    /* segments of the padded entry: codec_num_segments(length) */
 	uint64_t segments_present;  /* of those, stored; segments wholly inside the padding
 				       (never uploaded) count as stored, so an entry is
@@ -191,6 +192,16 @@ int node_store_read(struct node_store *s, uint64_t tx_seq, uint64_t offset, void
  */
 int node_store_segment(struct node_store *s, uint64_t tx_seq, uint64_t index, uint8_t *buf,
 		       size_t *ret_len, struct codec_proof *ret_proof);
+
+/*
+ * node_store_prune() - drop the bytes of finalized entry tx_seq from this disk: its record
+ * stays (info says pruned), reads give -ENODATA, and the disk blocks wholly inside it are
+ * given back (the pack keeps its length; blocks shared with a neighbour stay). Safe at any
+ * crash point; pruning a pruned entry again gives back what a crash left (0 bytes counted).
+ * *ret_bytes (may be NULL): the entry's length when this call pruned it, else 0.
+ * -ENOENT unknown, -EAGAIN not finalized. Entries being read may fail with -ENODATA.
+ */
+int node_store_prune(struct node_store *s, uint64_t tx_seq, uint64_t *ret_bytes);
 
 /* Totals for status: finalized entries and their data bytes. */
 int node_store_totals(struct node_store *s, uint64_t *ret_entries, uint64_t *ret_bytes);

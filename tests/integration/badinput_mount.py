@@ -341,6 +341,13 @@ def corruption(base):
              if root[2:14] in line or re.search(rf"(entry|seq)\D{{0,12}}\b{seq}\b", line)]
     t.ok(named, f"the daemon's log names the corrupt entry (tx seq {seq} or its root)",
          "\n".join(log.splitlines()[-5:]))
+    t.ok(any("CORRUPT" in line and "/victim" in line for line in log.splitlines()),
+         "the corrupt-data line names the file's path (/victim), not only its inode",
+         "\n".join(line for line in log.splitlines() if "CORRUPT" in line)[:600])
+    t.ok(all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z zgfs mount: ", line)
+             for line in log.splitlines() if "zgfs mount:" in line),
+         "every line of the mount's log starts with a UTC timestamp",
+         "\n".join(log.splitlines()[:3]))
     t.note("log: " + " | ".join(set(line for line in log.splitlines()
                                      if "verif" in line or "CORRUPT" in line))[:600])
     ml.write_file(os.path.join(mnt, "new"), b"still serving")

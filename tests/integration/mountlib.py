@@ -632,6 +632,41 @@ def pattern(seed, size):
     return random.Random(str(seed)).randbytes(size)
 
 
+def fresh_mount(tap, zgfs, prefix, args=()):
+    """A new scratch directory with DIR/data mounted on DIR/mnt: (DIR, data, Mount); fails
+    the whole test when it cannot mount."""
+    base = scratch(prefix)
+    data, mnt = os.path.join(base, "data"), os.path.join(base, "mnt")
+    os.mkdir(mnt)
+    return base, data, start_mount(tap, zgfs, data, mnt, args)
+
+
+def remount(tap, m, what="remount"):
+    """A clean unmount and a new start of m; False (one failed point) when either fails."""
+    ok, msg = m.stop()
+    tap.ok(ok, f"{what}: zgfs umount", msg)
+    try:
+        m.start()
+    except MountError as e:
+        tap.ok(False, f"{what}: zgfs mount -f is ready again", str(e))
+        return False
+    return True
+
+
+def run_groups(tap, m, groups, seconds=180):
+    """Runs each group of checks (a function) under a watchdog of seconds, noting its
+    time; stops at the first group that finds the mount gone."""
+    for g in groups:
+        if not m.alive() or not is_mounted(m.mnt):
+            tap.ok(False, f"{g.__name__}: the mount is still there", m.log_tail(4000))
+            return
+        m.watchdog(seconds, g.__name__)
+        t0 = time.monotonic()
+        tap.run(g.__name__, g)
+        m.cancel_watchdog()
+        tap.note(f"{g.__name__}: {time.monotonic() - t0:.1f} s")
+
+
 def stop_and_verify(tap, m, zgfs, data):
     """The end of a mount test: a clean unmount, then `zgfs kv verify` of the data
     directory (the KV state equals a replay of the log)."""
