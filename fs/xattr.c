@@ -155,14 +155,17 @@ int fs_xattr_set(const uint8_t *p, size_t len, const char *name, const void *val
 	b = q = malloc(total);
 	if (!b)
 		return -ENOMEM;
-	memcpy(q, p, off), q += off;
+	if (off)
+		memcpy(q, p, off); /* p may be NULL when the list is empty */
+	q += off;
 	*q++ = (uint8_t)nlen;
 	memcpy(q, name, nlen), q += nlen;
 	codec_put_be32(q, (uint32_t)vlen), q += 4;
 	if (vlen)
 		memcpy(q, value, vlen);
 	q += vlen;
-	memcpy(q, p + off + old, len - off - old);
+	if (len - off - old)
+		memcpy(q, p + off + old, len - off - old);
 	*ret = b;
 	*ret_len = total;
 	return 0;

@@ -147,6 +147,7 @@ static void xattrs(void)
 	       fs_xattr_kind("system.posix_acl_access") == FS_XATTR_UNSUPPORTED &&
 	       fs_xattr_kind("other") == FS_XATTR_UNSUPPORTED,
 	   "namespaces: user.zg.* virtual; user, trusted, security kept; others not");
+	free(a);
 	free(b);
 }
 
