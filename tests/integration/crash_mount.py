@@ -74,7 +74,9 @@ class Model:
         what src held since."""
         with self.lock:
             self.acked[dst] = self.acked.get(src, ABSENT)
-            self.tried[dst] = list(self.tried.get(src, [])) + [data]
+            # src's own attempt to be absent (this rename's) is not a state of dst.
+            src_tried = [x for x in self.tried.get(src, []) if x is not ABSENT]
+            self.tried[dst] = src_tried + [data]
             self.acked[src] = ABSENT
             self.tried[src] = []
 
