@@ -28,6 +28,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mountlib as ml  # noqa: E402
+
 ZGFS = sys.argv[1]
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 10
 SUPPLY = 10**18
@@ -36,17 +39,8 @@ DONATE = 10**7
 PORA = ["--pora-difficulty", "1", "--epoch-blocks", "4", "--target-answers", "2",
         "--base-reward", str(BASE_REWARD), "--donate", str(DONATE), "--mine-tick-ms", "100"]
 rng = random.Random(20261202)
-count = 0
-failed = 0
-
-
-def ok(cond, what):
-    global count, failed
-    count += 1
-    if not cond:
-        failed += 1
-    print(f"{'' if cond else 'not '}ok {count} - {what}", flush=True)
-    return cond
+TAP = ml.Tap()
+ok = TAP.ok
 
 
 def run(*args, check=True):
@@ -241,8 +235,7 @@ def main():
         crashes(data)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    print(f"1..{count}")
-    return 1 if failed else 0
+    return TAP.done()
 
 
 if __name__ == "__main__":
