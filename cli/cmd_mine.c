@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "node/rpc.h"
+#include "node/rpc/rpc.h"
 
 enum { OPT_DATA = 0x100, OPT_NODE, OPT_JSON };
 

@@ -31,7 +31,7 @@
 #include "fs/fs.h"
 #include "node/key.h"
 #include "node/node.h"
-#include "node/rpc.h"
+#include "node/rpc/rpc.h"
 
 enum {
 	OPT_DATA = 0x100,

@@ -15,8 +15,8 @@
 #include "codec/hex.h"
 #include "fs/prune.h"
 #include "node/node_i.h"
-#include "node/rpc.h"
-#include "node/store.h"
+#include "node/rpc/rpc.h"
+#include "node/store/store.h"
 
 enum {
 	OPT_DATA = 0x100,

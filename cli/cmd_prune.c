@@ -17,7 +17,7 @@
 
 #include "cli/cli.h"
 #include "fs/prune.h"
-#include "node/kv.h"
+#include "node/kv/kv.h"
 #include "node/node.h"
 #include "node/node_i.h"
 

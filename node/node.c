@@ -5,7 +5,7 @@
 
 #include "chain/chain.h"
 #include "codec/errors.h"
-#include "node/kv_format.h"
+#include "node/kv/format.h"
 #include "node/limits.h"
 #include "node/node_i.h"
 

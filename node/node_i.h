@@ -7,7 +7,7 @@
 
 #include "chain/chain.h"
 #include "node/node.h"
-#include "node/store.h"
+#include "node/store/store.h"
 
 struct node_kv; /* node/kv.h */
 

@@ -24,11 +24,11 @@
 
 #include "chain/chain.h"
 #include "node/key.h"
-#include "node/kv.h"
-#include "node/kv_format.h"
+#include "node/kv/kv.h"
+#include "node/kv/format.h"
 #include "node/limits.h"
 #include "node/node_i.h"
-#include "node/store.h"
+#include "node/store/store.h"
 #include "node/pora/pora_i.h"
 
 /* An upload sealed and being settled: the follower leaves its entry to the writer. */

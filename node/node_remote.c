@@ -29,11 +29,11 @@
 #include "codec/hex.h"
 #include "codec/keccak.h"
 #include "codec/merkle.h"
-#include "node/kv.h"
-#include "node/kv_format.h"
+#include "node/kv/kv.h"
+#include "node/kv/format.h"
 #include "node/limits.h"
 #include "node/node_i.h"
-#include "node/rpc.h"
+#include "node/rpc/rpc.h"
 
 /* Finalized entries whose root and size are remembered (entries never change). */
 #define REMOTE_ENTRY_CACHE 16

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "node/io.h"
+#include "node/store/io.h"
 #include "tests/tap.h"
 
 static char tmp[64];

@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "node/kv.h"
+#include "node/kv/kv.h"
 #include "tests/tap.h"
 
 /* ---- accounts, streams, and a log of everything applied (to replay it) ---- */

@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <sodium.h>
 
-#include "node/kv_format.h"
+#include "node/kv/format.h"
 #include "tests/tap.h"
 
 static const uint8_t valid_ops[] = {0x00, 0x01, 0x10, 0x11, 0x20, 0x21, 0x22, 0x30, 0x31, 0x32};

@@ -22,7 +22,7 @@
 #include "codec/merkle.h"
 #include "codec/proof.h"
 #include "node/node.h"
-#include "node/rpc.h"
+#include "node/rpc/rpc.h"
 #include "tests/tap.h"
 
 #define SEG CODEC_SEGMENT_SIZE

@@ -20,8 +20,8 @@
 #include "codec/errors.h"
 #include "codec/merkle.h"
 #include "codec/proof.h"
-#include "node/io.h"
-#include "node/store.h"
+#include "node/store/io.h"
+#include "node/store/store.h"
 #include "tests/tap.h"
 
 #define SEG CODEC_SEGMENT_SIZE

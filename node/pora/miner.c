@@ -30,7 +30,7 @@
 #include "codec/keccak.h"
 #include "codec/merkle.h"
 #include "codec/pora.h"
-#include "node/io.h"
+#include "node/store/io.h"
 #include "node/limits.h"
 #include "node/pora/pora_i.h"
 

@@ -24,7 +24,7 @@
 #include <jansson.h>
 
 #include "chain/chain.h"
-#include "node/store.h"
+#include "node/store/store.h"
 
 struct node_pora;
 

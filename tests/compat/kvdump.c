@@ -21,7 +21,7 @@
 #include <jansson.h>
 
 #include "codec/hex.h"
-#include "node/kv_format.h"
+#include "node/kv/format.h"
 #include "node/limits.h"
 
 static int usage(void)

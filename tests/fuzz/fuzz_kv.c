@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "node/kv_format.h"
+#include "node/kv/format.h"
 #include "tests/fuzz/fuzz.h"
 
 static int inside(const void *p, size_t n, const uint8_t *data, size_t size)

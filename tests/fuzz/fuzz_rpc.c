@@ -15,7 +15,7 @@
 #include "codec/merkle.h"
 #include "codec/proof.h"
 #include "node/node_i.h"
-#include "node/rpc.h"
+#include "node/rpc/rpc.h"
 #include "tests/fuzz/fuzz.h"
 
 #define ENTRY_SIZE 1000

@@ -13,7 +13,7 @@
 #include <jansson.h>
 
 #include "codec/merkle.h"
-#include "node/rpc.h"
+#include "node/rpc/rpc.h"
 #include "tests/fuzz/fuzz.h"
 
 #define KNOWN_SIZE (4 * CODEC_SEGMENT_SIZE + 300)

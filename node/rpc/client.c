@@ -14,7 +14,7 @@
 
 #include <curl/curl.h>
 
-#include "node/rpc.h"
+#include "node/rpc/rpc.h"
 
 struct node_rpc_client {
 	char *url;

@@ -24,7 +24,7 @@
 
 #include <microhttpd.h>
 
-#include "node/rpc.h"
+#include "node/rpc/rpc.h"
 
 /* ---- parsing and framing --------------------------------------------------------------- */
 

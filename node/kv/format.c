@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "node/kv_format.h"
+#include "node/kv/format.h"
 
 /* SHA256("STREAM"), as 0G's kv_types::STREAM_DOMAIN and the SDK's kv/constants.js. */
 const uint8_t node_kv_stream_domain[NODE_KV_STREAM_DOMAIN_SIZE] = {

@@ -20,10 +20,10 @@
 #include "codec/errors.h"
 #include "codec/hex.h"
 #include "codec/merkle.h"
-#include "node/kv.h"
-#include "node/kv_format.h"
+#include "node/kv/kv.h"
+#include "node/kv/format.h"
 #include "node/node_i.h"
-#include "node/rpc.h"
+#include "node/rpc/rpc.h"
 
 /* ---- JSON helpers (rpc.h) ---------------------------------------------------------- */
 

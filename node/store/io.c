@@ -22,7 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "node/io.h"
+#include "node/store/io.h"
 
 /* --- fault injection ------------------------------------------------------------------ */
 

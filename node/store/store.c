@@ -45,9 +45,9 @@
 #include "codec/keccak.h"
 #include "codec/merkle.h"
 #include "codec/proof.h"
-#include "node/io.h"
+#include "node/store/io.h"
 #include "node/limits.h"
-#include "node/store.h"
+#include "node/store/store.h"
 
 #define SEG		CODEC_SEGMENT_SIZE
 #define ROOTS_PER_BLOCK 256

@@ -32,7 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "node/kv_format.h"
+#include "node/kv/format.h"
 #include "node/limits.h"
 
 #define NODE_KV_LATEST UINT64_MAX /* the version argument meaning "latest" */

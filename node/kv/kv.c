@@ -42,7 +42,7 @@
 
 #include "codec/hex.h"
 #include "codec/keccak.h"
-#include "node/kv.h"
+#include "node/kv/kv.h"
 
 #define KV_FORMAT 1
 
