@@ -925,6 +925,92 @@ static void test_prune(void)
 	node_store_close(s);
 }
 
+/*
+ * One shard of an entry: only its segments are taken (others: -EXDEV), it is finalized
+ * when they are here (at once when it has none), reads and segments of the others give
+ * -EREMOTE, proofs are the ones the segments came with, and a reopen keeps all of it.
+ */
+static void test_expect_shard(struct node_store **sp, const char *dir)
+{
+	static const struct {
+		uint64_t len, start;
+		uint32_t id, n;
+	} cases[] = {
+	    {9 * SEG + 5, 0, 0, 2},	 {9 * SEG + 5, 0, 1, 2},     {9 * SEG + 5, 3 * 1024, 1, 4},
+	    {9 * SEG, 1024, 3, 4},	 {SEG / 2, 5 * 1024 + 64, 1, 2}, {SEG / 2, 5 * 1024 + 64, 0, 2},
+	    {2 * SEG, 8 * 1024, 2, 8},
+	};
+	bool all = true;
+
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct node_store *s = *sp;
+		uint64_t len = cases[c].len, seq = 3000 + c, nseg = codec_num_segments(len);
+		uint64_t nd = ndata_of(len), first = cases[c].start / 1024, held = 0, got_held = 0;
+		uint8_t *data = malloc(len), *roots, root[CODEC_HASH_SIZE], *buf = malloc(SEG);
+		struct codec_proof *proofs = malloc(nd * sizeof(*proofs)), *p = malloc(sizeof(*p));
+		struct chain_entry *e = malloc(sizeof(*e));
+		struct node_store_info info;
+		bool good = true;
+		size_t n;
+
+		tap_fill(data, len);
+		codec_file_root(data, len, root);
+		roots = ref_roots(data, len);
+		for (uint64_t i = 0; i < nd; i++) {
+			codec_proof_build(roots, nseg, i, &proofs[i]);
+			held += (first + i) % cases[c].n == cases[c].id;
+		}
+		fake_entry(e, seq, root, len);
+		e->start = cases[c].start;
+		good &= node_store_expect_shard(s, e, cases[c].id, 3) == -EINVAL;
+		good &= node_store_expect_shard(s, e, cases[c].n, cases[c].n) == -EINVAL;
+		good &= node_store_expect_shard(s, e, cases[c].id, cases[c].n) == 0;
+		good &= node_store_info(s, seq, &info) == 0 && info.num_shard == cases[c].n &&
+			info.shard_id == cases[c].id && info.segments_held == held &&
+			info.finalized == (held == 0);
+		for (uint64_t i = 0; i < nd; i++) {
+			bool mine = (first + i) % cases[c].n == cases[c].id;
+			size_t dl = bytes_of(len, i);
+			int r = node_store_put_segment(s, seq, i, data + i * SEG, dl, &proofs[i]);
+
+			good &= mine ? r == 0 : r == -EXDEV;
+			got_held += mine ? 1 : 0;
+			good &= node_store_info(s, seq, &info) == 0 &&
+				info.finalized == (got_held == held);
+		}
+		if (c == 2) { /* reopened: the record and the proofs are still there */
+			node_store_close(s);
+			good &= node_store_open(dir, sp) == 0;
+			s = *sp;
+		}
+		for (uint64_t i = 0; good && i < nd; i++) {
+			bool mine = (first + i) % cases[c].n == cases[c].id;
+			size_t dl = bytes_of(len, i);
+			int r = node_store_segment(s, seq, i, buf, &n, p);
+
+			if (!mine) {
+				good &= r == -EREMOTE &&
+					node_store_read(s, seq, i * SEG, buf, 1, true, &n) == -EREMOTE;
+				continue;
+			}
+			good &= r == 0 && memcmp(buf, data + i * SEG, dl) == 0 &&
+				proofs_equal(p, &proofs[i]);
+			good &= node_store_read(s, seq, i * SEG, buf, dl, true, &n) == 0 && n == dl &&
+				memcmp(buf, data + i * SEG, dl) == 0;
+		}
+		if (!good)
+			diag("shard case %zu failed", c);
+		all &= good;
+		free(data);
+		free(roots);
+		free(buf);
+		free(proofs);
+		free(p);
+		free(e);
+	}
+	ok(all, "expect shard: only the shard's segments, finalized when they are here");
+}
+
 static void test_reopen(struct node_store **sp, const char *dir)
 {
 	uint64_t e0, b0, e1, b1, seq;
@@ -1275,6 +1361,7 @@ int main(void)
 	test_commit_errors(s);
 	test_expect(s);
 	test_commit_over_expected(s);
+	test_expect_shard(&s, dir);
 	test_concurrent();
 	test_many_packs();
 	test_prune();

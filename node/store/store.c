@@ -17,13 +17,16 @@
  *   "N"                  next entry id (u64)
  *   "C"                  totals: finalized entries (u64), their bytes (u64)
  *   "P" pack(u32)        committed end of the pack (u64)
- *   "E" id(u64)          entry record (struct rec, REC_SIZE bytes)
+ *   "E" id(u64)          entry record (struct rec: REC_SIZE bytes, REC_SHARD_SIZE when the
+ *                        store holds one shard of the entry)
  *   "T" seq(u64)         entry id of a settled tx seq
  *   "R" root(32) seq     root → tx seqs (empty value)
  *   "Q" id               pending: sealed, not committed (empty value)
  *   "X" id               expected: settled, segments still missing (empty value)
  *   "S" id blk(u64)      segment roots [blk·256, blk·256 + 256) of an entry, 32 B each;
  *                        32 zero bytes = not stored yet (keccak never gives that)
+ *   "F" id seg(u64)      a held segment's proof, for an entry held in part (one shard):
+ *                        u8 depth, the lemma, the path (one byte per level)
  *
  * Entries are keyed by an id of the store's own, not by tx seq: a writer's entry exists
  * (pending) before the chain gives it a tx seq, and its segment roots need not move when
@@ -65,8 +68,13 @@ struct rec {
 	uint64_t tx_seq;  /* 0 while pending */
 	uint64_t present; /* data segments stored */
 	uint8_t root[CODEC_HASH_SIZE];
+	/* Held in part: data segment i is here iff (first_seg + i) mod num_shard == shard_id
+	 * (0G's rule on flow segments). num_shard ≤ 1: the whole entry. */
+	uint32_t shard_id, num_shard;
+	uint64_t first_seg;
 };
-#define REC_SIZE (1 + 1 + 4 + 4 * 8 + CODEC_HASH_SIZE)
+#define REC_SIZE       (1 + 1 + 4 + 4 * 8 + CODEC_HASH_SIZE)
+#define REC_SHARD_SIZE (REC_SIZE + 4 + 4 + 8)
 
 struct pack {
 	uint32_t num;
@@ -189,6 +197,13 @@ static size_t key_blk(uint8_t *k, uint64_t id, uint64_t blk)
 	return 17;
 }
 
+static size_t key_proof(uint8_t *k, uint64_t id, uint64_t seg)
+{
+	key_id(k, 'F', id);
+	put_be64(k + 9, seg);
+	return 17;
+}
+
 static size_t key_root(uint8_t *k, const uint8_t root[CODEC_HASH_SIZE], uint64_t seq)
 {
 	k[0] = 'R';
@@ -204,9 +219,10 @@ static size_t key_pack(uint8_t *k, uint32_t num)
 	return 5;
 }
 
-static void rec_encode(const struct rec *r, uint8_t out[REC_SIZE])
+/* Writes REC_SIZE bytes, or REC_SHARD_SIZE for an entry held in part; returns which. */
+static size_t rec_encode(const struct rec *r, uint8_t out[REC_SHARD_SIZE])
 {
-	out[0] = 1; /* record version */
+	out[0] = r->num_shard > 1 ? 2 : 1; /* record version */
 	out[1] = r->state;
 	put_be32(out + 2, r->pack);
 	put_be64(out + 6, r->offset);
@@ -214,12 +230,31 @@ static void rec_encode(const struct rec *r, uint8_t out[REC_SIZE])
 	put_be64(out + 22, r->tx_seq);
 	put_be64(out + 30, r->present);
 	memcpy(out + 38, r->root, CODEC_HASH_SIZE);
+	if (r->num_shard <= 1)
+		return REC_SIZE;
+	put_be32(out + REC_SIZE, r->shard_id);
+	put_be32(out + REC_SIZE + 4, r->num_shard);
+	put_be64(out + REC_SIZE + 8, r->first_seg);
+	return REC_SHARD_SIZE;
 }
 
 static int rec_decode(const uint8_t *p, size_t len, struct rec *ret)
 {
-	if (len != REC_SIZE || p[0] != 1 || p[1] < ST_PENDING || p[1] > ST_PRUNED)
+	if (!(len == REC_SIZE && p[0] == 1) && !(len == REC_SHARD_SIZE && p[0] == 2))
 		return -EIO;
+	if (p[1] < ST_PENDING || p[1] > ST_PRUNED)
+		return -EIO;
+	ret->shard_id = 0;
+	ret->num_shard = 1;
+	ret->first_seg = 0;
+	if (p[0] == 2) {
+		ret->shard_id = get_be32(p + REC_SIZE);
+		ret->num_shard = get_be32(p + REC_SIZE + 4);
+		ret->first_seg = get_be64(p + REC_SIZE + 8);
+		if (ret->num_shard < 2 || (ret->num_shard & (ret->num_shard - 1)) ||
+		    ret->shard_id >= ret->num_shard)
+			return -EIO;
+	}
 	ret->state = p[1];
 	ret->pack = get_be32(p + 2);
 	ret->offset = get_be64(p + 6);
@@ -251,6 +286,36 @@ static size_t segment_bytes(uint64_t length, uint64_t i)
 	uint64_t left = length - i * SEG;
 
 	return left < SEG ? (size_t)left : SEG;
+}
+
+/* Whether data segment i of the entry is kept here. */
+static bool rec_holds(const struct rec *r, uint64_t i)
+{
+	return r->num_shard <= 1 || (r->first_seg + i) % r->num_shard == r->shard_id;
+}
+
+/* Data segments of the entry kept here: the ones it must have to be finalized. */
+static uint64_t rec_held(const struct rec *r)
+{
+	uint64_t n = data_segments(r->length), first, count = 0;
+
+	if (r->num_shard <= 1)
+		return n;
+	first = (r->shard_id + r->num_shard - r->first_seg % r->num_shard) % r->num_shard;
+	if (first < n)
+		count = (n - 1 - first) / r->num_shard + 1;
+	return count;
+}
+
+/* Whether every data segment touching [offset, end) is kept here. */
+static bool rec_holds_range(const struct rec *r, uint64_t offset, uint64_t end)
+{
+	if (r->num_shard <= 1)
+		return true;
+	for (uint64_t i = offset / SEG; i * SEG < end; i++)
+		if (!rec_holds(r, i))
+			return false;
+	return true;
 }
 
 static bool is_zero_hash(const uint8_t *h)
@@ -368,10 +433,10 @@ static int load_by_seq(struct node_store *s, uint64_t seq, uint64_t *ret_id, str
 
 static void batch_rec(leveldb_writebatch_t *b, uint64_t id, const struct rec *r)
 {
-	uint8_t k[9], v[REC_SIZE];
+	uint8_t k[9], v[REC_SHARD_SIZE];
+	size_t n = rec_encode(r, v);
 
-	rec_encode(r, v);
-	batch_put(b, k, key_id(k, 'E', id), v, sizeof(v));
+	batch_put(b, k, key_id(k, 'E', id), v, n);
 }
 
 static void batch_u64(leveldb_writebatch_t *b, char c, uint64_t v)
@@ -420,6 +485,47 @@ static void batch_drop_roots(leveldb_writebatch_t *b, uint64_t id, uint64_t nseg
 
 		batch_del(b, k, key_blk(k, id, blk));
 	}
+}
+
+/* The proof a held segment of an entry held in part arrived with ("F"). */
+static void batch_proof(leveldb_writebatch_t *b, uint64_t id, uint64_t seg,
+			const struct codec_proof *proof)
+{
+	uint8_t k[17], v[1 + (CODEC_PROOF_MAX_DEPTH + 2) * CODEC_HASH_SIZE + CODEC_PROOF_MAX_DEPTH];
+	unsigned nl = codec_proof_lemma_len(proof->depth);
+	size_t n = 0;
+
+	v[n++] = (uint8_t)proof->depth;
+	memcpy(v + n, proof->lemma, (size_t)nl * CODEC_HASH_SIZE);
+	n += (size_t)nl * CODEC_HASH_SIZE;
+	for (unsigned i = 0; i < proof->depth; i++)
+		v[n++] = proof->path[i];
+	batch_put(b, k, key_proof(k, id, seg), v, n);
+}
+
+static int load_proof(struct node_store *s, uint64_t id, uint64_t seg, struct codec_proof *ret)
+{
+	uint8_t k[17];
+	char *v = NULL;
+	size_t len = 0, nl;
+	int r = db_get(s, k, key_proof(k, id, seg), &v, &len);
+
+	if (r < 0)
+		return r == -ENOENT ? -EIO : r;
+	r = -EIO;
+	if (len < 1 || v[0] > CODEC_PROOF_MAX_DEPTH)
+		goto out;
+	ret->depth = (uint8_t)v[0];
+	nl = codec_proof_lemma_len(ret->depth);
+	if (len != 1 + nl * CODEC_HASH_SIZE + ret->depth)
+		goto out;
+	memcpy(ret->lemma, v + 1, nl * CODEC_HASH_SIZE);
+	for (unsigned i = 0; i < ret->depth; i++)
+		ret->path[i] = v[1 + nl * CODEC_HASH_SIZE + i] != 0;
+	r = 0;
+out:
+	leveldb_free(v);
+	return r;
 }
 
 /* Segment roots [first, first + n) of entry id into out; missing blocks read as zeros. */
@@ -1504,6 +1610,83 @@ int node_store_pending(struct node_store *s,
 	return r;
 }
 
+int node_store_expected(struct node_store *s,
+			int (*fn)(void *ctx, const struct node_store_info *info), void *ctx)
+{
+	leveldb_iterator_t *it = leveldb_create_iterator(s->db, s->ro);
+	char *err = NULL;
+	int r = 0;
+
+	for (leveldb_iter_seek(it, "X", 1); leveldb_iter_valid(it); leveldb_iter_next(it)) {
+		size_t klen;
+		const uint8_t *k = (const uint8_t *)leveldb_iter_key(it, &klen);
+		struct node_store_info info;
+		struct rec rec;
+
+		if (klen == 0 || k[0] != 'X')
+			break;
+		if (klen != 9) {
+			r = -EIO;
+			break;
+		}
+		r = load_rec(s, get_be64(k + 1), &rec);
+		if (r == -ENOENT) { /* dropped meanwhile */
+			r = 0;
+			continue;
+		}
+		if (r < 0)
+			break;
+		if (rec.state != ST_EXPECTED)
+			continue;
+		r = node_store_info(s, rec.tx_seq, &info);
+		if (r == -ENOENT) {
+			r = 0;
+			continue;
+		}
+		if (r < 0 || fn(ctx, &info))
+			break;
+	}
+	leveldb_iter_get_error(it, &err);
+	if (r == 0)
+		r = db_error(err);
+	else if (err)
+		leveldb_free(err);
+	leveldb_iter_destroy(it);
+	return r;
+}
+
+int node_store_missing(struct node_store *s, uint64_t tx_seq, uint64_t from, uint64_t *ret,
+		       size_t max, size_t *ret_n)
+{
+	uint8_t roots[ROOTS_PER_BLOCK * CODEC_HASH_SIZE];
+	uint64_t id, nd, blk_loaded = UINT64_MAX;
+	struct rec rec;
+	size_t n = 0;
+	int r = load_by_seq(s, tx_seq, &id, &rec);
+
+	if (r < 0)
+		return r;
+	nd = data_segments(rec.length);
+	for (uint64_t i = from; rec.state == ST_EXPECTED && i < nd && n < max; i++) {
+		if (!rec_holds(&rec, i))
+			continue;
+		if (i / ROOTS_PER_BLOCK != blk_loaded) {
+			uint64_t first = i / ROOTS_PER_BLOCK * ROOTS_PER_BLOCK, cnt = nd - first;
+
+			if (cnt > ROOTS_PER_BLOCK)
+				cnt = ROOTS_PER_BLOCK;
+			r = load_roots(s, id, first, cnt, roots);
+			if (r < 0)
+				return r;
+			blk_loaded = i / ROOTS_PER_BLOCK;
+		}
+		if (is_zero_hash(roots + (i % ROOTS_PER_BLOCK) * CODEC_HASH_SIZE))
+			ret[n++] = i;
+	}
+	*ret_n = n;
+	return 0;
+}
+
 int node_store_pending_resolve(struct node_store *s, uint64_t id, const struct chain_entry *settled)
 {
 	struct rec rec;
@@ -1532,6 +1715,25 @@ out:
 
 int node_store_expect(struct node_store *s, const struct chain_entry *settled)
 {
+	return node_store_expect_shard(s, settled, 0, 1);
+}
+
+/* Bytes of the entry kept here: what the totals count for it once finalized. */
+static uint64_t rec_held_bytes(const struct rec *r)
+{
+	uint64_t n = data_segments(r->length), bytes = 0;
+
+	if (r->num_shard <= 1)
+		return r->length;
+	for (uint64_t i = 0; i < n; i++)
+		if (rec_holds(r, i))
+			bytes += segment_bytes(r->length, i);
+	return bytes;
+}
+
+int node_store_expect_shard(struct node_store *s, const struct chain_entry *settled,
+			    uint32_t shard_id, uint32_t num_shard)
+{
 	leveldb_writebatch_t *b;
 	uint64_t len = settled->length, nseg, ndata, id;
 	uint8_t k[1 + CODEC_HASH_SIZE + 8], v[8];
@@ -1543,6 +1745,8 @@ int node_store_expect(struct node_store *s, const struct chain_entry *settled)
 		return -EINVAL;
 	if (len > NODE_STORE_ENTRY_MAX)
 		return -E2BIG;
+	if (num_shard == 0 || (num_shard & (num_shard - 1)) || shard_id >= num_shard)
+		return -EINVAL;
 	nseg = codec_num_segments(len);
 	ndata = data_segments(len);
 
@@ -1568,15 +1772,24 @@ int node_store_expect(struct node_store *s, const struct chain_entry *settled)
 			   .pack = p->num,
 			   .offset = p->end,
 			   .length = len,
-			   .tx_seq = settled->tx_seq};
+			   .tx_seq = settled->tx_seq,
+			   .shard_id = shard_id,
+			   .num_shard = num_shard,
+			   .first_seg = settled->start / CODEC_SEGMENT_CHUNKS};
 	memcpy(rec.root, settled->root, CODEC_HASH_SIZE);
+	/* A shard holding none of the entry's segments has all it needs already. */
+	if (rec_held(&rec) == 0)
+		rec.state = ST_FINAL;
 
 	b = leveldb_writebatch_create();
 	batch_rec(b, id, &rec);
 	put_be64(v, id);
 	batch_put(b, k, key_id(k, 'T', settled->tx_seq), v, 8);
 	batch_put(b, k, key_root(k, settled->root, settled->tx_seq), "", 0);
-	batch_put(b, k, key_id(k, 'X', id), "", 0);
+	if (rec.state == ST_FINAL)
+		batch_totals(b, s->total_entries + 1, s->total_bytes);
+	else
+		batch_put(b, k, key_id(k, 'X', id), "", 0);
 	batch_pack_end(b, p->num, p->end + len);
 	batch_u64(b, 'N', s->next_id);
 	/* Segments wholly inside the padding are never uploaded: their roots are known. */
@@ -1596,10 +1809,13 @@ int node_store_expect(struct node_store *s, const struct chain_entry *settled)
 	}
 	r = db_write(s, b);
 	leveldb_writebatch_destroy(b);
-	if (r == 0)
+	if (r == 0) {
 		p->end += len;
-	else
+		if (rec.state == ST_FINAL)
+			s->total_entries++;
+	} else {
 		(void)node_io_ftruncate(p->fd, p->end); /* tidiness, as in abort */
+	}
 	pack_release(s, p);
 out:
 	pthread_mutex_unlock(&s->mu);
@@ -1623,9 +1839,11 @@ int node_store_put_segment(struct node_store *s, uint64_t tx_seq, uint64_t index
 	if (r < 0)
 		return r;
 	nseg = codec_num_segments(rec.length);
-	ndata = data_segments(rec.length);
-	if (index >= ndata)
+	ndata = rec_held(&rec);
+	if (index >= data_segments(rec.length))
 		return -EINVAL;
+	if (!rec_holds(&rec, index))
+		return -EXDEV;
 	dl = segment_bytes(rec.length, index);
 	chunks = segment_chunks(rec.length, index);
 	if (len < dl || len > (size_t)chunks * CODEC_CHUNK_SIZE)
@@ -1692,6 +1910,8 @@ int node_store_put_segment(struct node_store *s, uint64_t tx_seq, uint64_t index
 		b = leveldb_writebatch_create();
 		batch_put(b, k, key_blk(k, id, index / ROOTS_PER_BLOCK), roots,
 			  (size_t)n * CODEC_HASH_SIZE);
+		if (rec.num_shard > 1)
+			batch_proof(b, id, index, proof);
 		if (rec.present == ndata) {
 			/* Every segment's bytes were synced before its record: the entry is
 			 * complete and durable. */
@@ -1699,7 +1919,7 @@ int node_store_put_segment(struct node_store *s, uint64_t tx_seq, uint64_t index
 
 			rec.state = ST_FINAL;
 			batch_del(b, kx, key_id(kx, 'X', id));
-			batch_totals(b, s->total_entries + 1, s->total_bytes + rec.length);
+			batch_totals(b, s->total_entries + 1, s->total_bytes + rec_held_bytes(&rec));
 		}
 		batch_rec(b, id, &rec);
 		if (rec.state == ST_FINAL) {
@@ -1716,7 +1936,7 @@ int node_store_put_segment(struct node_store *s, uint64_t tx_seq, uint64_t index
 		leveldb_writebatch_destroy(b);
 		if (r == 0 && rec.state == ST_FINAL) {
 			s->total_entries++;
-			s->total_bytes += rec.length;
+			s->total_bytes += rec_held_bytes(&rec);
 		}
 	}
 out:
@@ -1792,6 +2012,9 @@ int node_store_info(struct node_store *s, uint64_t tx_seq, struct node_store_inf
 	ret_info->pruned = rec.state == ST_PRUNED;
 	ret_info->segments = nseg;
 	ret_info->segments_present = rec.present + (nseg - data_segments(rec.length));
+	ret_info->shard_id = rec.shard_id;
+	ret_info->num_shard = rec.num_shard;
+	ret_info->segments_held = rec_held(&rec);
 	return 0;
 }
 
@@ -1922,6 +2145,10 @@ int node_store_read(struct node_store *s, uint64_t tx_seq, uint64_t offset, void
 	}
 	n = len < rec.length - offset ? len : (size_t)(rec.length - offset);
 	end = offset + n;
+	if (!rec_holds_range(&rec, offset, end)) {
+		read_end(s, p);
+		return -EREMOTE;
+	}
 	/* Sequential readers come back for what follows: have the kernel start reading it
 	 * now, so that the next read finds it in memory instead of waiting for the disk. */
 	if (end < rec.length)
@@ -2114,7 +2341,14 @@ int node_store_segment(struct node_store *s, uint64_t tx_seq, uint64_t index, ui
 		r = -EINVAL;
 		goto out;
 	}
-	r = segment_proof(s, id, codec_num_segments(rec.length), index, proof);
+	if (!rec_holds(&rec, index)) {
+		r = -EREMOTE;
+		goto out;
+	}
+	if (rec.num_shard > 1)
+		r = load_proof(s, id, index, proof);
+	else
+		r = segment_proof(s, id, codec_num_segments(rec.length), index, proof);
 	if (r == 0)
 		r = read_segment_verified(s, &rec, p, index, buf, proof->lemma[0]);
 	if (r < 0)

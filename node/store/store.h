@@ -85,7 +85,13 @@ struct node_store_info {
 	uint64_t segments;	    /* segments of the padded entry: codec_num_segments(length) */
 	uint64_t segments_present;  /* of those, stored; segments wholly inside the padding
 				       (never uploaded) count as stored, so an entry is
-				       finalized exactly when this equals segments */
+				       finalized exactly when this equals segments
+				       (for an entry held whole) */
+	/* Held in part (node_store_expect_shard): data segment i is kept here iff
+	 * (start / 1024 + i) mod num_shard == shard_id; num_shard 1 for a whole entry. The
+	 * entry is finalized when the segments_held data segments of the shard are here. */
+	uint32_t shard_id, num_shard;
+	uint64_t segments_held;
 };
 
 /*
@@ -153,16 +159,42 @@ int node_store_pending_resolve(struct node_store *s, uint64_t id,
  * when the tx seq is taken by another root or length; -E2BIG past NODE_STORE_ENTRY_MAX. */
 int node_store_expect(struct node_store *s, const struct chain_entry *settled);
 /*
+ * node_store_expect_shard() - the same for an entry of which this store keeps one shard
+ * (0G's rule: data segment i is flow segment settled->start / 1024 + i, kept iff that is
+ * shard_id mod num_shard; num_shard a power of two, shard_id below it, else -EINVAL).
+ * The entry is finalized when those segments are here: at once when it has none.
+ * put_segment() of another segment gives -EXDEV; read() and segment() of a range it does
+ * not keep give -EREMOTE; segment proofs are those the segments arrived with. 0/1 is
+ * node_store_expect().
+ */
+int node_store_expect_shard(struct node_store *s, const struct chain_entry *settled,
+			    uint32_t shard_id, uint32_t num_shard);
+/*
  * node_store_put_segment() - store segment `index` of an expected entry after checking
  * data against proof and the entry's root. data is the segment's bytes, len ≤ 256 KiB;
  * the last segment may be sent padded only to a whole chunk (0G's rule) or not at all
  * past the entry's length: the store extends it with zeros for hashing. Storing a segment
- * twice is harmless. When the last missing segment arrives, the entry is synced and
+ * twice is harmless. -EXDEV: the segment is another shard's (node_store_expect_shard). When the last missing segment arrives, the entry is synced and
  * finalized before this returns. -ENOENT: entry not expected; -EINVAL: index or length
  * out of range; -CODEC_EPROOF_*: proof or data wrong (nothing stored).
  */
 int node_store_put_segment(struct node_store *s, uint64_t tx_seq, uint64_t index,
 			   const uint8_t *data, size_t len, const struct codec_proof *proof);
+
+/*
+ * node_store_expected() - every entry still expecting segments (settled, not finalized),
+ * in the order they were expected: fn(ctx, info) for each; fn returning non-zero stops.
+ * Reads a snapshot, so fn may store segments meanwhile.
+ */
+int node_store_expected(struct node_store *s,
+			int (*fn)(void *ctx, const struct node_store_info *info), void *ctx);
+/*
+ * node_store_missing() - the data segments of entry tx_seq that this store keeps (its
+ * shard's) and does not have yet, from segment `from` on, at most max of them into ret:
+ * *ret_n of them. None for an entry not expecting segments. -ENOENT unknown.
+ */
+int node_store_missing(struct node_store *s, uint64_t tx_seq, uint64_t from, uint64_t *ret,
+		       size_t max, size_t *ret_n);
 
 /* -ENOENT when the store has no record of tx_seq. */
 int node_store_info(struct node_store *s, uint64_t tx_seq, struct node_store_info *ret_info);
@@ -177,7 +209,8 @@ int node_store_find_root(struct node_store *s, const uint8_t root[CODEC_HASH_SIZ
  * *ret_len). With verify, every segment the range touches is hashed and checked against
  * the entry's stored segment roots (which were checked against its root): -EIO when they
  * differ, counted with the entry and segment in node_store_health() for the daemon's log.
- * -ENOENT when unknown, -EAGAIN when not finalized. Runs in parallel with everything.
+ * -ENOENT when unknown, -EAGAIN when not finalized, -EREMOTE when the range touches a
+ * segment another shard keeps. Runs in parallel with everything.
  */
 int node_store_read(struct node_store *s, uint64_t tx_seq, uint64_t offset, void *buf,
 		    size_t len, bool verify, size_t *ret_len);
