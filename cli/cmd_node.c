@@ -29,9 +29,32 @@ enum {
 	OPT_MINE_TICK_MS,
 	OPT_PRUNE_KEEP,
 	OPT_PRUNE_INTERVAL,
+	OPT_SHARD,
+	OPT_PEER,
 };
 
+#define PEERS_MAX 64
+
 #define DEFAULT_RPC "127.0.0.1:5678"
+
+/* "I/N": shard I of N, N a power of two and I below it (0G's shard rule). */
+static int parse_shard(const char *s, uint32_t *ret_id, uint32_t *ret_n)
+{
+	unsigned long long id, n;
+	const char *slash = strchr(s, '/');
+	char head[24];
+
+	if (!slash || (size_t)(slash - s) >= sizeof(head))
+		return -EINVAL;
+	memcpy(head, s, (size_t)(slash - s));
+	head[slash - s] = '\0';
+	if (cli_parse_u64(head, &id) < 0 || cli_parse_u64(slash + 1, &n) < 0 || n == 0 ||
+	    n > (1u << 30) || (n & (n - 1)) || id >= n)
+		return -EINVAL;
+	*ret_id = (uint32_t)id;
+	*ret_n = (uint32_t)n;
+	return 0;
+}
 
 /* Splits "HOST:PORT" (IPv6 as "[::1]:PORT"). */
 static int parse_listen(const char *s, char *host, size_t size, unsigned *port)
@@ -159,8 +182,13 @@ int cmd_node(int argc, char **argv)
 		CLI_PORA_OPTIONS,
 		{"prune-keep", required_argument, NULL, OPT_PRUNE_KEEP},
 		{"prune-interval", required_argument, NULL, OPT_PRUNE_INTERVAL},
+		{"shard", required_argument, NULL, OPT_SHARD},
+		{"peer", required_argument, NULL, OPT_PEER},
 		{NULL, 0, NULL, 0},
 	};
+	const char *peers[PEERS_MAX];
+	size_t npeers = 0;
+	uint32_t shard_id = 0, num_shard = 1;
 	struct fs_prune_policy prune = {0};
 	unsigned long long num, prune_every = 600, ticks = 0;
 	struct cli_pora pora = CLI_PORA_INIT;
@@ -226,6 +254,26 @@ int cmd_node(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case OPT_SHARD:
+			if (parse_shard(optarg, &shard_id, &num_shard) < 0) {
+				cli_error("node: --shard takes I/N with N a power of two and I "
+					  "below it (0G's shard rule), such as 0/4, not '%s'",
+					  optarg);
+				return 2;
+			}
+			break;
+		case OPT_PEER:
+			if (strncmp(optarg, "http://", 7) != 0 && strncmp(optarg, "https://", 8) != 0) {
+				cli_error("node: --peer takes a node's URL (http://HOST:PORT), not '%s'",
+					  optarg);
+				return 2;
+			}
+			if (npeers == PEERS_MAX) {
+				cli_error("node: at most %d --peer", PEERS_MAX);
+				return 2;
+			}
+			peers[npeers++] = optarg;
+			break;
 		default:
 			r = cli_pora_option(&pora, c, optarg);
 			if (r == 0)
@@ -266,7 +314,11 @@ int cmd_node(int argc, char **argv)
 						  .mine_threads = (unsigned)threads,
 						  .mine_tick_ms = (unsigned)tick_ms,
 						  .pora = mine || pora.set ? &pora.params : NULL,
-						  .pora_donate = pora.donate},
+						  .pora_donate = pora.donate,
+						  .shard_id = shard_id,
+						  .num_shard = num_shard,
+						  .peers = peers,
+						  .npeers = npeers},
 			    &n);
 	if (r == -EBUSY) {
 		cli_error("node: %s is in use by another node or mount (see %s/lock)", dir, dir);
@@ -300,6 +352,9 @@ int cmd_node(int argc, char **argv)
 			"zgfs node: data %s, %llu entries (%llu complete), KV replayed to %llu\n",
 			dir, (unsigned long long)st.next_tx_seq, (unsigned long long)st.finalized,
 			(unsigned long long)st.kv_next_tx_seq);
+	if (num_shard > 1 || npeers)
+		fprintf(stderr, "zgfs node: keeps shard %u/%u of the flow, %zu peer%s\n",
+			shard_id, num_shard, npeers, npeers == 1 ? "" : "s");
 	fprintf(stderr, "zgfs node: serving http://%s%s%s:%u\n", strchr(host, ':') ? "[" : "",
 		host, strchr(host, ':') ? "]" : "", node_rpc_port(rpc));
 	fflush(stderr);

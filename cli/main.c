@@ -102,6 +102,7 @@ static const struct cli_command commands[] = {
 	 "usage: zgfs node [--data DIR] [--rpc HOST:PORT] [--chain local|URL] [--key FILE]\n"
 	 "                 [--mine [--miner-key FILE] [--mine-threads N]] [PoRA options]\n"
 	 "                 [--prune-keep N [--prune-interval SECONDS]]\n"
+	 "                 [--shard I/N] [--peer URL]...\n"
 	 "\n"
 	 "Runs the storage node on DIR (default $ZGFS_DATA, else ~/.local/share/zgfs),\n"
 	 "serving 0G's JSON-RPC methods on HOST:PORT (default 127.0.0.1:5678). Logs to\n"
@@ -123,7 +124,12 @@ static const struct cli_command commands[] = {
 	 "  --donate WEI   mining parameters of a new embedded ledger (defaults 1000000,\n"
 	 "                 1200, 5, 0, 0; --pora-difficulty 1 makes nearly every try win)\n"
 	 "  --prune-keep N prune (see zgfs prune) every volume to the N newest versions of\n"
-	 "                 each file every --prune-interval seconds (default 600)\n"},
+	 "                 each file every --prune-interval seconds (default 600)\n"
+	 "  --shard I/N    keep shard I of N of the flow (0G's rule: flow segment s is on\n"
+	 "                 shard s mod N; N a power of two; default 0/1, all of it). More\n"
+	 "                 than one shard needs an EVM chain (docs/PEERS.md).\n"
+	 "  --peer URL     another node of the cluster, asked for the segments this node\n"
+	 "                 does not keep (repeat for each)\n"},
 	{"mine", cmd_mine, "show what the node's PoRA miner has done",
 	 "usage: zgfs mine status [--data DIR | --node URL] [--json]\n"
 	 "\n"

@@ -61,6 +61,23 @@
 /* How often a node on a shared (EVM) chain reads it for new Submit events. */
 #define NODE_FOLLOW_INTERVAL_MS 200
 
+/* Peers (node/peer, docs/PEERS.md): how many one node knows, how long a segment fetch
+ * from one may take before the next holder is tried, and how long a peer that failed is
+ * skipped before it is asked again. */
+#define NODE_PEERS_MAX		   256
+#define NODE_PEER_CONNECT_MS	   2000
+#define NODE_PEER_FETCH_MS	   10000
+#define NODE_PEER_RETRY_MS	   2000
+
+/* Sync (node/peer/sync.h): how long an expected entry waits for its uploader before its
+ * segments are fetched from peers, how often the expected entries are looked at, how many
+ * waiting entries are remembered, segments asked for per batch, and the fetch rate. */
+#define NODE_SYNC_DELAY_MS    3000
+#define NODE_SYNC_INTERVAL_MS 1000
+#define NODE_SYNC_TRACK_MAX   4096
+#define NODE_SYNC_BATCH	      64
+#define NODE_SYNC_RATE_BPS    (256ull << 20)
+
 /* PoRA miner (node/pora): threads, sealed loads kept in memory (256 KiB each, so 64 MiB),
  * entries of the flow it keeps in memory to map sectors to entries, and tries per batch
  * between checks of the chain's context (a batch is a few milliseconds per thread). */

@@ -17,6 +17,15 @@ const char *node_strerror(int err)
 		return node_kv_strerror(err);
 	if (e >= CHAIN_EFIRST)
 		return chain_strerror(err);
+	/* The system's words for these say nothing of what the node means by them. */
+	switch (e) {
+	case EXDEV:
+		return "segment belongs to another shard than this node keeps";
+	case EREMOTE:
+		return "segment is kept by another shard";
+	case EHOSTUNREACH:
+		return "no node that keeps the data could be reached";
+	}
 	return codec_strerror(err);
 }
 

@@ -45,6 +45,11 @@ struct node_config {
 	/* mining parameters for a new embedded ledger (NULL: PoRA stays off until set) */
 	const struct chain_pora_params *pora;
 	uint64_t pora_donate;	    /* moved into the donation pool of a new embedded ledger */
+	/* A cluster (docs/PEERS.md): the shard kept here (num_shard 0 or 1: the whole flow;
+	 * more needs an EVM chain) and peers given by hand. */
+	uint32_t shard_id, num_shard;
+	const char *const *peers;
+	size_t npeers;
 };
 
 /* What the miner has done, for the daemon's log (node_mine_report). */
@@ -91,7 +96,11 @@ struct node_status {
 	uint8_t flow_root[CODEC_HASH_SIZE];
 	uint64_t chain_id;
 	uint8_t flow_address[CHAIN_ADDRESS_SIZE];
-	unsigned connected_peers;
+	unsigned connected_peers; /* peers known */
+	uint32_t shard_id, num_shard; /* the shard of the flow kept here; 0/1: all */
+	/* Sync from peers (docs/PEERS.md): entries still waiting for segments of this shard,
+	 * those segments, and what was fetched from peers since the node started. */
+	uint64_t sync_waiting, sync_missing, sync_fetched, sync_fetched_bytes;
 	uint64_t bytes_stored;	  /* data bytes of finalized entries */
 	uint64_t disk_free;	  /* bytes free on the data directory's filesystem */
 	uint64_t disk_total;	  /* that filesystem's size */

@@ -30,6 +30,8 @@
 #include "node/node_i.h"
 #include "node/store/store.h"
 #include "node/pora/pora_i.h"
+#include "node/peer/peers.h"
+#include "node/peer/sync.h"
 
 /* An upload sealed and being settled: the follower leaves its entry to the writer. */
 struct inflight {
@@ -61,6 +63,10 @@ struct local {
 	struct inflight *inflight;
 	int follow_err;
 	struct node_pora *miner; /* --mine */
+	/* The shard of the flow kept here (0/1: all of it) and the other nodes. */
+	uint32_t shard_id, num_shard;
+	struct node_peers *peers;
+	struct node_sync *sync; /* filling in the shard from peers (EVM with peers only) */
 };
 
 struct local_upload {
@@ -113,6 +119,9 @@ const struct node_recovery *node_local_recovery(struct node *n)
  * wait_data false that is -EIO instead, for a replay that must see everything.
  * *data is a scratch buffer reallocated as needed.
  */
+static int read_any(struct local *l, uint64_t seq, uint64_t offset, void *buf, size_t len,
+		    size_t *ret_len);
+
 static int replay_one(struct local *l, struct node_kv *kv, uint64_t seq, struct chain_entry *e,
 		      uint8_t **data, bool wait_data)
 {
@@ -135,7 +144,9 @@ static int replay_one(struct local *l, struct node_kv *kv, uint64_t seq, struct 
 	if (!d)
 		return -ENOMEM;
 	*data = d;
-	r = node_store_read(l->store, seq, 0, d, e->length, l->verify, &got);
+	r = read_any(l, seq, 0, d, e->length, &got);
+	if (r == -EHOSTUNREACH && wait_data)
+		r = -EAGAIN; /* the peers that keep it may not have it yet */
 	if (r == 0 && got != e->length)
 		r = -EIO;
 	if (r == 0)
@@ -374,6 +385,7 @@ static int follow_once(struct local *l)
 {
 	struct chain_entry *e = malloc(sizeof(*e));
 	struct chain_flow f;
+	unsigned expected = 0;
 	int r;
 
 	if (!e)
@@ -391,10 +403,13 @@ static int follow_once(struct local *l)
 		r = chain_entry_get(l->chain, seq, e);
 		if (r < 0 || is_inflight(l, e))
 			break;
-		r = node_store_expect(l->store, e);
+		r = node_store_expect_shard(l->store, e, l->shard_id, l->num_shard);
+		expected++;
 	}
 	l->follow_err = r;
 	pthread_mutex_unlock(&l->follow_mu);
+	if (expected)
+		node_sync_kick(l->sync);
 	free(e);
 	if (r == 0)
 		r = kv_catch_up(l);
@@ -430,6 +445,7 @@ static void local_close(struct node *n)
 	struct local *l = L(n);
 
 	node_pora_stop(l->miner);
+	node_sync_stop(l->sync);
 	if (l->following) {
 		pthread_mutex_lock(&l->follow_mu);
 		l->stop = true;
@@ -439,6 +455,7 @@ static void local_close(struct node *n)
 	}
 	node_kv_close(l->kv);
 	node_store_close(l->store);
+	node_peers_free(l->peers);
 	chain_close(l->chain);
 	if (l->lock_fd >= 0)
 		close(l->lock_fd); /* releases the flock */
@@ -523,8 +540,18 @@ int node_open_local(const struct node_config *cfg, struct node **ret_node)
 	pthread_mutex_init(&l->follow_mu, NULL);
 	pthread_cond_init(&l->follow_cv, NULL);
 	snprintf(l->dir, sizeof(l->dir), "%s", cfg->data_dir);
+	l->shard_id = cfg->shard_id;
+	l->num_shard = cfg->num_shard ? cfg->num_shard : 1;
+	if ((l->num_shard & (l->num_shard - 1)) || l->shard_id >= l->num_shard) {
+		free(l);
+		return -EINVAL;
+	}
 
-	r = node_data_dir_create(l->dir);
+	r = node_peers_new(&l->peers);
+	for (size_t i = 0; r == 0 && i < cfg->npeers; i++)
+		r = node_peers_add(l->peers, cfg->peers[i]);
+	if (r == 0)
+		r = node_data_dir_create(l->dir);
 	if (r == 0)
 		r = take_lock(l);
 	if (r == 0)
@@ -532,6 +559,13 @@ int node_open_local(const struct node_config *cfg, struct node **ret_node)
 	if (r < 0)
 		goto fail;
 	r = open_chain(l, cfg);
+	if (r == 0 && l->num_shard > 1 && !l->following) {
+		chain_set_detail("the embedded ledger is one machine: a node keeping shard %u/%u "
+				 "needs an EVM chain that its peers settle on too (zgfs chain "
+				 "deploy --rpc URL)",
+				 l->shard_id, l->num_shard);
+		r = -EINVAL;
+	}
 	if (r == 0)
 		r = pora_setup(l, cfg);
 	if (r < 0)
@@ -559,6 +593,11 @@ int node_open_local(const struct node_config *cfg, struct node **ret_node)
 		if (r < 0)
 			l->following = false;
 	}
+	if (r == 0 && l->following && node_peers_count(l->peers))
+		r = node_sync_start(&(struct node_sync_config){.store = l->store,
+								.peers = l->peers,
+								.chain = l->chain},
+				    &l->sync);
 	if (r == 0 && cfg->mine)
 		r = node_pora_start(&(struct node_pora_config){.data_dir = l->dir,
 							 .id_file = cfg->miner_key,
@@ -596,6 +635,18 @@ static int local_status(struct node *n, struct node_status *ret)
 	memcpy(st.flow_root, f.root, CODEC_HASH_SIZE);
 	st.chain_id = f.chain_id;
 	memcpy(st.flow_address, f.contract, CHAIN_ADDRESS_SIZE);
+	st.shard_id = l->shard_id;
+	st.num_shard = l->num_shard;
+	st.connected_peers = (unsigned)node_peers_count(l->peers);
+	if (l->sync) {
+		struct node_sync_report sr;
+
+		node_sync_report(l->sync, &sr);
+		st.sync_waiting = sr.entries_waiting;
+		st.sync_missing = sr.segments_missing;
+		st.sync_fetched = sr.segments_fetched;
+		st.sync_fetched_bytes = sr.bytes_fetched;
+	}
 	r = node_kv_next_tx_seq(l->kv, &st.kv_next_tx_seq);
 	if (r < 0)
 		return r;
@@ -720,7 +771,6 @@ static int settle(struct local *l, struct local_upload *u, bool lazy, struct cha
 		r = node_store_writer_commit(u->w, ret_entry);
 		u->w = NULL;
 	}
-	node_pora_stop(l->miner);
 	if (l->following) {
 		pthread_mutex_lock(&l->follow_mu);
 		for (pp = &l->inflight; *pp != &me; pp = &(*pp)->next)
@@ -800,16 +850,91 @@ int node_local_put_segment(struct node *n, uint64_t tx_seq, uint64_t index, cons
 
 /* --- reads -------------------------------------------------------------------------- */
 
+/* What this node's chain says entry seq is, for checking what peers send. */
+static int peer_entry(struct local *l, uint64_t seq, struct node_peer_entry *ret)
+{
+	struct chain_entry *e = malloc(sizeof(*e));
+	int r;
+
+	if (!e)
+		return -ENOMEM;
+	r = chain_entry_get(l->chain, seq, e);
+	if (r == 0) {
+		*ret = (struct node_peer_entry){.tx_seq = seq, .start = e->start, .length = e->length};
+		memcpy(ret->root, e->root, CODEC_HASH_SIZE);
+	}
+	free(e);
+	return r;
+}
+
+/*
+ * A range of which some segments are kept by other shards: each segment from here when it
+ * is, else from a peer, checked against the entry's root by its proof.
+ */
+static int read_remote(struct local *l, uint64_t seq, uint64_t offset, uint8_t *out, size_t len,
+		       size_t *ret_len)
+{
+	struct codec_proof *proof = malloc(sizeof(*proof));
+	uint8_t *seg = malloc(CODEC_SEGMENT_SIZE);
+	struct node_peer_entry pe;
+	uint64_t end;
+	size_t got;
+	int r = proof && seg ? peer_entry(l, seq, &pe) : -ENOMEM;
+
+	if (r < 0)
+		goto out;
+	if (offset >= pe.length || len == 0) {
+		*ret_len = 0;
+		goto out;
+	}
+	end = offset + (len < pe.length - offset ? len : pe.length - offset);
+	for (uint64_t i = offset / CODEC_SEGMENT_SIZE; r == 0 && i * CODEC_SEGMENT_SIZE < end; i++) {
+		uint64_t seg0 = i * CODEC_SEGMENT_SIZE, seg1 = seg0 + CODEC_SEGMENT_SIZE;
+		uint64_t a = offset > seg0 ? offset : seg0, z = end < seg1 ? end : seg1;
+
+		r = node_store_read(l->store, seq, a, out + (a - offset), (size_t)(z - a), l->verify,
+				    &got);
+		if (r == -EREMOTE) {
+			r = node_peers_segment(l->peers, &pe, i, seg, &got, proof);
+			if (r == 0 && got < z - seg0)
+				r = -EIO;
+			if (r == 0)
+				memcpy(out + (a - offset), seg + (a - seg0), (size_t)(z - a));
+		}
+	}
+	if (r == 0)
+		*ret_len = (size_t)(end - offset);
+out:
+	free(proof);
+	free(seg);
+	return r;
+}
+
+static int read_any(struct local *l, uint64_t seq, uint64_t offset, void *buf, size_t len,
+		    size_t *ret_len)
+{
+	int r = node_store_read(l->store, seq, offset, buf, len, l->verify, ret_len);
+
+	return r == -EREMOTE ? read_remote(l, seq, offset, buf, len, ret_len) : r;
+}
+
 static int local_read(struct node *n, uint64_t tx_seq, uint64_t offset, void *buf, size_t len,
 		      size_t *ret_len)
 {
-	return node_store_read(L(n)->store, tx_seq, offset, buf, len, L(n)->verify, ret_len);
+	return read_any(L(n), tx_seq, offset, buf, len, ret_len);
 }
 
 static int local_segment(struct node *n, uint64_t tx_seq, uint64_t index, uint8_t *buf,
 			 size_t *ret_len, struct codec_proof *ret_proof)
 {
-	return node_store_segment(L(n)->store, tx_seq, index, buf, ret_len, ret_proof);
+	struct local *l = L(n);
+	struct node_peer_entry pe;
+	int r = node_store_segment(l->store, tx_seq, index, buf, ret_len, ret_proof);
+
+	if (r != -EREMOTE)
+		return r;
+	r = peer_entry(l, tx_seq, &pe);
+	return r < 0 ? r : node_peers_segment(l->peers, &pe, index, buf, ret_len, ret_proof);
 }
 
 /* --- KV ----------------------------------------------------------------------------- */

@@ -370,47 +370,8 @@ static int entry_of(struct remote *rm, uint64_t seq, struct cached_entry *ret)
 static int fetch_segment(struct remote *rm, const struct cached_entry *ce, uint64_t index,
 			 struct node_rpc_segment **ret)
 {
-	struct node_rpc_segment *s = malloc(sizeof(*s));
-	struct node_rpc_error err;
-	json_t *res = NULL;
-	uint8_t *body = NULL;
-	size_t len = 0, count = 0;
-	char path[64];
-	int r = -ENOSYS;
-
-	if (!s)
-		return -ENOMEM;
-	if (!atomic_load(&rm->json_only)) {
-		snprintf(path, sizeof(path), "/zgfs/v1/segment/%llu/%llu",
-			 (unsigned long long)ce->seq, (unsigned long long)index);
-		r = node_rpc_post(rm->rpc, path, NULL, 0, &body, &len, NULL);
-		if (r == 0 && !body)
-			r = -EAGAIN; /* answered null */
-		else if (r == 0 && (node_rpc_segments_decode(body, len, s, 1, &count, &err) < 0))
-			r = -EIO;
-		free(body);
-		if (r == -ENOSYS)
-			atomic_store(&rm->json_only, true);
-	}
-	if (r == -ENOSYS) {
-		r = node_rpc_call(rm->rpc, "zgs_downloadSegmentWithProofByTxSeq",
-				  json_pack("[oo]", node_rpc_u64(ce->seq), node_rpc_u64(index)),
-				  &res, NULL);
-		if (r == 0 && json_is_null(res))
-			r = -EAGAIN;
-		if (r == 0 && node_rpc_segment_from_json(res, s, &err) < 0)
-			r = -EIO;
-		json_decref(res);
-	}
-	if (r == 0 && (memcmp(s->root, ce->root, CODEC_HASH_SIZE) != 0 || s->index != index ||
-		       s->file_size != ce->length || node_rpc_segment_check(s, &err) != 0))
-		r = -EIO;
-	if (r < 0) {
-		free(s);
-		return r;
-	}
-	*ret = s;
-	return 0;
+	return node_rpc_fetch_segment(rm->rpc, &rm->json_only, ce->seq, index, ce->root,
+				      ce->length, ret);
 }
 
 /* Copies bytes [from, from + len) of a verified segment, through a small cache. */

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@ struct node_rpc_client {
 	CURL *idle[NODE_RPC_CLIENT_HANDLES];
 	size_t nidle, nlive;
 	uint64_t next_id;
+	long timeout_ms, connect_ms; /* node_rpc_client_set_timeout(); 0: the defaults */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -32,6 +34,12 @@ static CURLcode curl_init_result;
 static void curl_init(void)
 {
 	curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+void node_rpc_client_set_timeout(struct node_rpc_client *c, unsigned connect_ms, unsigned call_ms)
+{
+	c->connect_ms = connect_ms;
+	c->timeout_ms = call_ms;
 }
 
 int node_rpc_client_new(const char *url, struct node_rpc_client **ret_client)
@@ -254,8 +262,10 @@ static int transfer(struct node_rpc_client *c, CURL *h, const char *url, const c
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)NODE_RPC_CLIENT_CONNECT_TIMEOUT_S);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)NODE_RPC_CLIENT_TIMEOUT_S);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+			 c->connect_ms ? c->connect_ms : NODE_RPC_CLIENT_CONNECT_TIMEOUT_S * 1000L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
+			 c->timeout_ms ? c->timeout_ms : NODE_RPC_CLIENT_TIMEOUT_S * 1000L);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	cc = curl_easy_perform(h);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
@@ -384,4 +394,51 @@ int node_rpc_post(struct node_rpc_client *c, const char *path, const void *body,
 	}
 	free(s.buf);
 	return r;
+}
+
+int node_rpc_fetch_segment(struct node_rpc_client *c, atomic_bool *json_only, uint64_t seq,
+			   uint64_t index, const uint8_t root[CODEC_HASH_SIZE], uint64_t length,
+			   struct node_rpc_segment **ret)
+{
+	struct node_rpc_segment *s = malloc(sizeof(*s));
+	struct node_rpc_error err;
+	json_t *res = NULL;
+	uint8_t *body = NULL;
+	size_t len = 0, count = 0;
+	char path[64];
+	int r = -ENOSYS;
+
+	if (!s)
+		return -ENOMEM;
+	if (!json_only || !atomic_load(json_only)) {
+		snprintf(path, sizeof(path), "/zgfs/v1/segment/%llu/%llu", (unsigned long long)seq,
+			 (unsigned long long)index);
+		r = node_rpc_post(c, path, NULL, 0, &body, &len, NULL);
+		if (r == 0 && !body)
+			r = -EAGAIN; /* answered null */
+		else if (r == 0 && (node_rpc_segments_decode(body, len, s, 1, &count, &err) < 0))
+			r = -EIO;
+		free(body);
+		if (r == -ENOSYS && json_only)
+			atomic_store(json_only, true);
+	}
+	if (r == -ENOSYS) {
+		r = node_rpc_call(c, "zgs_downloadSegmentWithProofByTxSeq",
+				  json_pack("[oo]", node_rpc_u64(seq), node_rpc_u64(index)), &res,
+				  NULL);
+		if (r == 0 && json_is_null(res))
+			r = -EAGAIN;
+		if (r == 0 && node_rpc_segment_from_json(res, s, &err) < 0)
+			r = -EIO;
+		json_decref(res);
+	}
+	if (r == 0 && (memcmp(s->root, root, CODEC_HASH_SIZE) != 0 || s->index != index ||
+		       s->file_size != length || node_rpc_segment_check(s, &err) != 0))
+		r = -EIO;
+	if (r < 0) {
+		free(s);
+		return r;
+	}
+	*ret = s;
+	return 0;
 }

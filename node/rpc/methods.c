@@ -581,11 +581,19 @@ static int m_get_status(struct node *n, json_t *ps, json_t **ret, struct node_rp
 
 static int m_get_shard_config(struct node *n, json_t *ps, json_t **ret, struct node_rpc_error *err)
 {
+	struct node_status st;
 	int r = at_most(ps, 0, err);
 
 	if (r < 0)
 		return r;
-	return done(json_pack("{s:i, s:i}", "shardId", 0, "numShard", 1), ret, err);
+	r = node_status(n, &st);
+	if (r < 0)
+		return node_fail(err, r, "status");
+	if (st.num_shard == 0) /* a node that does not say keeps everything */
+		st.num_shard = 1;
+	return done(json_pack("{s:I, s:I}", "shardId", (json_int_t)st.shard_id, "numShard",
+			      (json_int_t)st.num_shard),
+		    ret, err);
 }
 
 /* The entry for a root or a seq; 1 when there is none (the answer is null). */
@@ -708,6 +716,7 @@ int node_rpc_put_segments(struct node *n, const struct node_rpc_segment *segs, s
 			  const uint64_t *tx_seq, struct node_rpc_error *err)
 {
 	struct node_file_info *fi = NULL;
+	struct node_status st;
 	uint64_t *seqs = NULL;
 	int r = 0;
 
@@ -722,6 +731,11 @@ int node_rpc_put_segments(struct node *n, const struct node_rpc_segment *segs, s
 	fi = malloc(sizeof(*fi));
 	if (!seqs || !fi) {
 		r = no_memory(err);
+		goto out;
+	}
+	r = node_status(n, &st);
+	if (r < 0) {
+		r = node_fail(err, r, "status");
 		goto out;
 	}
 	for (size_t i = 0; i < count; i++) {
@@ -741,6 +755,19 @@ int node_rpc_put_segments(struct node *n, const struct node_rpc_segment *segs, s
 		if (fi->entry.length != segs[i].file_size) {
 			r = bad_param(err, "file_size",
 				      "segment file size not matched with tx file size");
+			goto out;
+		}
+		if (st.num_shard > 1 &&
+		    (fi->entry.start / CODEC_SEGMENT_CHUNKS + segs[i].index) % st.num_shard !=
+			st.shard_id) {
+			uint64_t flow_seg = fi->entry.start / CODEC_SEGMENT_CHUNKS + segs[i].index;
+
+			r = bad_param(err, "index",
+				      "segment %llu is flow segment %llu, of shard %llu/%u; this node "
+				      "keeps shard %u/%u",
+				      (unsigned long long)segs[i].index, (unsigned long long)flow_seg,
+				      (unsigned long long)(flow_seg % st.num_shard), st.num_shard,
+				      st.shard_id, st.num_shard);
 			goto out;
 		}
 		if (fi->finalized) {

@@ -32,6 +32,7 @@
 #define NODE_RPC_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -271,6 +272,9 @@ struct node_rpc_client;
 int node_rpc_client_new(const char *url, struct node_rpc_client **ret_client);
 void node_rpc_client_free(struct node_rpc_client *c); /* NULL-safe */
 const char *node_rpc_client_url(const struct node_rpc_client *c);
+/* Bounds for every later call of c, in ms: to connect, and for a whole call (0: the
+ * NODE_RPC_CLIENT_* defaults). Set before the client is shared between threads. */
+void node_rpc_client_set_timeout(struct node_rpc_client *c, unsigned connect_ms, unsigned call_ms);
 
 /*
  * node_rpc_call() - call method with params (an array, stolen: the call releases it even
@@ -298,6 +302,19 @@ int node_rpc_call(struct node_rpc_client *c, const char *method, json_t *params,
  */
 int node_rpc_post(struct node_rpc_client *c, const char *path, const void *body, size_t len,
 		  uint8_t **ret_body, size_t *ret_len, struct node_rpc_error *err);
+
+/*
+ * node_rpc_fetch_segment() - segment `index` of entry seq from the node behind c, checked
+ * against what the caller knows of the entry: the answer must be for root and length at
+ * that index, and its proof must lead from the segment's bytes to root. The binary
+ * endpoint is tried first unless *json_only (a flag the caller keeps per node; NULL: try
+ * it every time), which is set when the node has none (0G's nodes). Returns 0 (*ret
+ * malloc'd), -EAGAIN (the node answered that it has no such segment), -EIO (a wrong
+ * answer: never use its bytes), or an error of the call. Thread-safe.
+ */
+int node_rpc_fetch_segment(struct node_rpc_client *c, atomic_bool *json_only, uint64_t seq,
+			   uint64_t index, const uint8_t root[CODEC_HASH_SIZE], uint64_t length,
+			   struct node_rpc_segment **ret);
 
 /* ---- The remote node ---- */
 

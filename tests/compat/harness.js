@@ -64,10 +64,10 @@ function randomBytes(rand, size) {
 
 // Starts `zgfs node` on dir, serving 127.0.0.1:port; resolves with the child once it says
 // it serves. onLog (optional) sees everything it prints.
-function startNode(zgfs, dir, port, env, onLog) {
+function startNode(zgfs, dir, port, env, onLog, extra = []) {
   const { spawn } = require('child_process');
   return new Promise((resolve, reject) => {
-    const child = spawn(zgfs, ['node', '--data', dir, '--rpc', `127.0.0.1:${port}`],
+    const child = spawn(zgfs, ['node', '--data', dir, '--rpc', `127.0.0.1:${port}`, ...extra],
       { stdio: ['ignore', 'ignore', 'pipe'], env: env || process.env });
     let log = '';
     const timer = setTimeout(() => {

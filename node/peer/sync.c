@@ -1,0 +1,265 @@
+/*
+ * The sync thread. Each round walks the store's expected entries (a snapshot), fetches
+ * what is missing of those that waited long enough, and sleeps until kicked or
+ * NODE_SYNC_INTERVAL_MS passed. When an entry was first seen is kept in memory only: after
+ * a restart every entry waits NODE_SYNC_DELAY_MS again, which costs a few seconds once.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "node/limits.h"
+#include "node/peer/sync.h"
+
+struct seen {
+	uint64_t seq, at_ms;
+};
+
+struct node_sync {
+	struct node_sync_config cfg;
+	pthread_t thread;
+	pthread_mutex_t mu; /* everything below */
+	pthread_cond_t cv;
+	bool stop, kicked;
+	struct node_sync_report rep;
+	/* the thread's own */
+	struct seen *seen;
+	size_t nseen;
+	uint64_t window_start_ms, window_bytes; /* pacing */
+	uint8_t *buf;
+	struct codec_proof *proof;
+	uint64_t *missing;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* When the sync first saw entry seq waiting (now, when it had not). */
+static uint64_t first_seen(struct node_sync *y, uint64_t seq)
+{
+	uint64_t now = now_ms();
+
+	for (size_t i = 0; i < y->nseen; i++)
+		if (y->seen[i].seq == seq)
+			return y->seen[i].at_ms;
+	if (y->nseen == NODE_SYNC_TRACK_MAX) /* forget the oldest */
+		memmove(y->seen, y->seen + 1, (y->nseen - 1) * sizeof(*y->seen));
+	else
+		y->nseen++;
+	y->seen[y->nseen - 1] = (struct seen){seq, now};
+	return now;
+}
+
+/* Sleeps as long as keeps the bytes fetched in this second under the rate. */
+static void pace(struct node_sync *y, size_t bytes)
+{
+	uint64_t now = now_ms();
+
+	if (now - y->window_start_ms >= 1000) {
+		y->window_start_ms = now;
+		y->window_bytes = 0;
+	}
+	y->window_bytes += bytes;
+	if (y->window_bytes >= y->cfg.rate_bps) {
+		uint64_t left = 1000 - (now - y->window_start_ms);
+		struct timespec ts = {(time_t)(left / 1000), (long)(left % 1000) * 1000000L};
+
+		nanosleep(&ts, NULL);
+	}
+}
+
+static bool stopping(struct node_sync *y)
+{
+	bool s;
+
+	pthread_mutex_lock(&y->mu);
+	s = y->stop;
+	pthread_mutex_unlock(&y->mu);
+	return s;
+}
+
+/* Fetches and stores what entry info misses; the count of segments still missing. */
+static uint64_t fill_entry(struct node_sync *y, const struct node_store_info *info)
+{
+	struct chain_entry *e = malloc(sizeof(*e));
+	struct node_peer_entry pe;
+	uint64_t from = 0, left = 0;
+	size_t n;
+	int r;
+
+	if (!e)
+		return 1;
+	r = chain_entry_get(y->cfg.chain, info->tx_seq, e);
+	if (r == 0) {
+		pe = (struct node_peer_entry){.tx_seq = e->tx_seq, .start = e->start,
+					      .length = e->length};
+		memcpy(pe.root, e->root, CODEC_HASH_SIZE);
+	}
+	free(e);
+	while (r == 0 && !stopping(y)) {
+		r = node_store_missing(y->cfg.store, info->tx_seq, from, y->missing,
+				       NODE_SYNC_BATCH, &n);
+		if (r < 0 || n == 0)
+			break;
+		for (size_t k = 0; k < n && !stopping(y); k++) {
+			size_t len;
+			int g = node_peers_segment(y->cfg.peers, &pe, y->missing[k], y->buf, &len,
+						   y->proof);
+
+			if (g == 0)
+				g = node_store_put_segment(y->cfg.store, info->tx_seq, y->missing[k],
+							   y->buf, len, y->proof);
+			pthread_mutex_lock(&y->mu);
+			if (g == 0) {
+				y->rep.segments_fetched++;
+				y->rep.bytes_fetched += len;
+			} else {
+				y->rep.failures++;
+				y->rep.last_error = g;
+				y->rep.last_error_seq = info->tx_seq;
+				left++;
+			}
+			pthread_mutex_unlock(&y->mu);
+			if (g == 0)
+				pace(y, len);
+		}
+		from = y->missing[n - 1] + 1;
+	}
+	if (r < 0) {
+		pthread_mutex_lock(&y->mu);
+		y->rep.last_error = r;
+		y->rep.last_error_seq = info->tx_seq;
+		pthread_mutex_unlock(&y->mu);
+		left++;
+	}
+	return left;
+}
+
+struct round {
+	struct node_sync *y;
+	uint64_t waiting, missing;
+};
+
+static int one_entry(void *ctx, const struct node_store_info *info)
+{
+	struct round *rd = ctx;
+	struct node_sync *y = rd->y;
+
+	rd->waiting++;
+	if (now_ms() - first_seen(y, info->tx_seq) < y->cfg.delay_ms) {
+		rd->missing += info->segments_held;
+		return 0;
+	}
+	rd->missing += fill_entry(y, info);
+	return stopping(y);
+}
+
+static void *sync_main(void *arg)
+{
+	struct node_sync *y = arg;
+
+	pthread_mutex_lock(&y->mu);
+	while (!y->stop) {
+		struct round rd = {.y = y};
+		struct timespec until;
+
+		y->kicked = false;
+		pthread_mutex_unlock(&y->mu);
+		node_store_expected(y->cfg.store, one_entry, &rd);
+		pthread_mutex_lock(&y->mu);
+		y->rep.entries_waiting = rd.waiting;
+		y->rep.segments_missing = rd.missing;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += NODE_SYNC_INTERVAL_MS / 1000;
+		until.tv_nsec += (NODE_SYNC_INTERVAL_MS % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		while (!y->stop && !y->kicked)
+			if (pthread_cond_timedwait(&y->cv, &y->mu, &until) == ETIMEDOUT)
+				break;
+	}
+	pthread_mutex_unlock(&y->mu);
+	return NULL;
+}
+
+static void sync_free(struct node_sync *y)
+{
+	pthread_mutex_destroy(&y->mu);
+	pthread_cond_destroy(&y->cv);
+	free(y->seen);
+	free(y->buf);
+	free(y->proof);
+	free(y->missing);
+	free(y);
+}
+
+int node_sync_start(const struct node_sync_config *cfg, struct node_sync **ret_sync)
+{
+	struct node_sync *y = calloc(1, sizeof(*y));
+	int r;
+
+	if (!y)
+		return -ENOMEM;
+	y->cfg = *cfg;
+	if (!y->cfg.rate_bps)
+		y->cfg.rate_bps = NODE_SYNC_RATE_BPS;
+	if (!y->cfg.delay_ms)
+		y->cfg.delay_ms = NODE_SYNC_DELAY_MS;
+	pthread_mutex_init(&y->mu, NULL);
+	pthread_cond_init(&y->cv, NULL);
+	y->seen = malloc(NODE_SYNC_TRACK_MAX * sizeof(*y->seen));
+	y->buf = malloc(CODEC_SEGMENT_SIZE);
+	y->proof = malloc(sizeof(*y->proof));
+	y->missing = malloc(NODE_SYNC_BATCH * sizeof(*y->missing));
+	if (!y->seen || !y->buf || !y->proof || !y->missing) {
+		sync_free(y);
+		return -ENOMEM;
+	}
+	y->window_start_ms = now_ms();
+	r = -pthread_create(&y->thread, NULL, sync_main, y);
+	if (r < 0) {
+		sync_free(y);
+		return r;
+	}
+	*ret_sync = y;
+	return 0;
+}
+
+void node_sync_stop(struct node_sync *y)
+{
+	if (!y)
+		return;
+	pthread_mutex_lock(&y->mu);
+	y->stop = true;
+	pthread_cond_broadcast(&y->cv);
+	pthread_mutex_unlock(&y->mu);
+	pthread_join(y->thread, NULL);
+	sync_free(y);
+}
+
+void node_sync_kick(struct node_sync *y)
+{
+	if (!y)
+		return;
+	pthread_mutex_lock(&y->mu);
+	y->kicked = true;
+	pthread_cond_broadcast(&y->cv);
+	pthread_mutex_unlock(&y->mu);
+}
+
+void node_sync_report(struct node_sync *y, struct node_sync_report *ret_report)
+{
+	pthread_mutex_lock(&y->mu);
+	*ret_report = y->rep;
+	pthread_mutex_unlock(&y->mu);
+}
