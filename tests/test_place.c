@@ -228,6 +228,8 @@ static void test_stripes(void)
 		   "shard 0: parity 1 of stripe 0, segment 5, parity 1 of stripe 2");
 	}
 
+	ok(node_ec_shard_symbols(&l, start, nsegs, 8, NULL, 0) == 0, "shard 8 of 8 holds nothing");
+
 	/* Any 2 of 8 shards down: every stripe decodes; 3 shards of one stripe: it does not. */
 	all_good = true;
 	for (uint32_t a = 0; a < 8; a++)

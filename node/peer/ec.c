@@ -118,5 +118,5 @@ int node_ec_decode(const struct node_ec *ec, uint8_t **sym, const bool *have, un
 	}
 	r = codec_rs_reconstruct(ec->rs, CODEC_SEGMENT_SIZE, shards, lost, nlost);
 	free(scratch);
-	return r == -EINVAL ? -ENODATA : r;
+	return r;
 }

@@ -149,6 +149,9 @@ size_t node_ec_shard_symbols(const struct node_ec_layout *l, uint64_t start_seg,
 	uint64_t nstripes = node_ec_nstripes(l, nsegs);
 	size_t count = 0;
 
+	if (id >= l->num)
+		return 0;
+
 	for (uint64_t j = 0; j < nstripes; j++) {
 		unsigned ndata = node_ec_stripe_ndata(l, nsegs, j);
 		/* The position of shard id in this stripe's run of num consecutive shards. */
@@ -193,5 +196,7 @@ bool node_ec_stripe_decodable(const struct node_ec_layout *l, uint64_t start_seg
 {
 	unsigned lost[CODEC_RS_MAX_SHARDS];
 
+	if (l->k + l->m > CODEC_RS_MAX_SHARDS)
+		return false;
 	return node_ec_stripe_lost(l, start_seg, nsegs, j, up, nup, lost) <= l->m;
 }

@@ -75,7 +75,8 @@ size_t node_shards_holding(const struct node_shard *list, size_t n, uint64_t seg
 
 /* ---- erasure-coded stripes ------------------------------------------------------------ */
 
-/* A policy K+M for a cluster of num shards. */
+/* A policy K+M for a cluster of num shards. The node_ec_* functions below that take one
+ * expect it valid (node_ec_layout_valid()): they divide by k and mask by num - 1. */
 struct node_ec_layout {
 	unsigned k, m;
 	uint32_t num; /* shards in the cluster: a power of two >= k + m */
@@ -109,8 +110,8 @@ struct node_ec_sym {
 /*
  * node_ec_shard_symbols() - what shard id must hold of an entry of nsegs segments at
  * start_seg: its data segments and parity symbols, stripe by stripe, data before parity
- * within a stripe (at most one symbol per stripe, as no shard holds two). Writes up to max
- * to ret (may be NULL with max 0) and returns how many there are in all.
+ * within a stripe (at most one symbol per stripe, as no shard holds two; none for id >=
+ * num). Writes up to max to ret (may be NULL with max 0) and returns how many in all.
  */
 size_t node_ec_shard_symbols(const struct node_ec_layout *l, uint64_t start_seg, uint64_t nsegs,
 			     uint32_t id, struct node_ec_sym *ret, size_t max);
