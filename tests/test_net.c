@@ -391,6 +391,63 @@ static void test_spec(void)
 	node_net_reply_release(&rep);
 }
 
+/* Whether a GET of /bin/100 with a 200 ms timeout looks faulted by kind, and clean. */
+static int sweep_call(enum node_net_fault_kind kind, bool *ret_clean)
+{
+	struct node_net_reply rep = {0};
+	int r = get(url_a, "/bin/100", 200, 0, &rep);
+	bool clean = r == 0 && rep.len == 100 && pattern_ok(&rep, 100), faulted;
+
+	switch (kind) {
+	case NODE_NET_REFUSE:
+		faulted = r == -ECONNREFUSED;
+		break;
+	case NODE_NET_DROP:
+	case NODE_NET_DELAY:
+		faulted = r == -ETIMEDOUT;
+		break;
+	case NODE_NET_ERROR:
+	case NODE_NET_RPCERROR:
+		faulted = r == -EREMOTEIO;
+		break;
+	case NODE_NET_TRUNCATE:
+		faulted = r == 0 && rep.len == 50 && pattern_ok(&rep, 50);
+		break;
+	default:
+		faulted = r == 0 && rep.len == 100 && !pattern_ok(&rep, 100);
+		break;
+	}
+	node_net_reply_release(&rep);
+	*ret_clean = clean;
+	return faulted;
+}
+
+/* Every kind at call 1, 2, 3 of 4: exactly that call is hit, the others are clean. */
+static void test_sweep(void)
+{
+	int bad = 0, runs = 0;
+
+	for (unsigned k = 0; k < NODE_NET_NKINDS; k++)
+		for (uint64_t nth = 1; nth <= 3; nth++) {
+			node_net_fault_clear();
+			node_net_fault_add(
+			    &(struct node_net_fault){.kind = (enum node_net_fault_kind)k,
+						     .arg = k == NODE_NET_DELAY ? 5000 : 0,
+						     .nth = nth});
+			for (uint64_t call = 1; call <= 4; call++) {
+				bool clean,
+				    faulted = sweep_call((enum node_net_fault_kind)k, &clean);
+
+				if (call == nth ? !faulted : !clean)
+					bad++;
+			}
+			runs++;
+		}
+	node_net_fault_clear();
+	ok(bad == 0 && runs == 3 * NODE_NET_NKINDS,
+	   "sweep: %d kinds at calls 1..3 of 4, %d calls not as expected", NODE_NET_NKINDS, bad);
+}
+
 struct worker {
 	int failures;
 };
@@ -444,6 +501,7 @@ int main(void)
 	test_kinds();
 	test_when();
 	test_spec();
+	test_sweep();
 	test_threads();
 	MHD_stop_daemon(a);
 	MHD_stop_daemon(b);
