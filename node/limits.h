@@ -86,4 +86,21 @@
 #define NODE_PORA_ENTRIES_MAX	  (1u << 20)
 #define NODE_PORA_TRIES_PER_BATCH 16u
 
+/* ---- the network door (node/peer/net.c) ---- */
+
+/* Largest reply body a peer call takes unless the caller names another maximum: a
+ * segment with its proof in base64 is about 350 KiB; getFileInfo answers are small. */
+#define NODE_NET_BODY_MAX (16u << 20)
+
+/* Bound on a whole peer call unless the caller names one, and on its connect phase. */
+#define NODE_NET_TIMEOUT_MS 10000u
+#define NODE_NET_CONNECT_MS 3000u
+
+/* libcurl handles (and so calls in flight) at most, process-wide. */
+#define NODE_NET_HANDLES 32u
+
+/* Faults set at once, and the length of a fault's URL prefix, NUL included. */
+#define NODE_NET_FAULTS_MAX 16u
+#define NODE_NET_FAULT_URL_MAX 256u
+
 #endif

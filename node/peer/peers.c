@@ -15,6 +15,7 @@
 
 #include "node/limits.h"
 #include "node/peer/peers.h"
+#include "node/peer/place.h"
 #include "node/rpc/rpc.h"
 
 struct peer {
@@ -169,14 +170,14 @@ static int peer_shard(struct node_peers *p, struct peer *pe, uint32_t *ret_id, u
 static int try_peer(struct node_peers *p, struct peer *pe, const struct node_peer_entry *e,
 		    uint64_t index, uint8_t *buf, size_t *ret_len, struct codec_proof *ret_proof)
 {
-	uint64_t flow_seg = e->start / CODEC_SEGMENT_CHUNKS + index;
+	uint64_t flow_seg = node_place_start_seg(e->start) + index;
 	struct node_rpc_segment *s;
 	uint32_t id, n;
 	int r = peer_shard(p, pe, &id, &n);
 
 	if (r < 0)
 		return r;
-	if (flow_seg % n != id)
+	if (!node_shard_holds((struct node_shard){.id = id, .num = n}, flow_seg))
 		return 1;
 	r = node_rpc_fetch_segment(pe->rpc, &pe->json_only, e->tx_seq, index, e->root, e->length,
 				   &s);
