@@ -18,7 +18,7 @@ pragma solidity ^0.8.20;
 /// a node that was taken over sees the NodeRegistered event and can register again.
 /// docs/CONTRACTS.md describes the interface.
 contract Registry {
-    // Bounds, the same as chain/limits.h.
+    // Bounds, the same as chain/chain.h.
     uint256 public constant MAX_URL = 256; //       CHAIN_REGISTRY_URL_MAX
     uint256 public constant MAX_NODES = 1024; //    CHAIN_REGISTRY_NODES_MAX
     // ISA-L's GF(2^8) Cauchy matrices have at most 256 rows: K + M ≤ 256.
