@@ -412,7 +412,8 @@ int chain_registry_policy(struct chain *c, struct chain_policy *ret_policy);
  * refuses (chain_last_detail: its reason, e.g. "Registry: replaced node has another
  * shard"); -CHAIN_ENOKEY; -ENOTSUP when the Flow names no Registry; -CHAIN_ECLUSTER on the
  * embedded ledger for anything but 0/1 without a takeover; or the RPC errors of
- * chain_submit(). On error no entry changed.
+ * chain_submit(). A refusal (before sending, or a revert) changes no entry; after a
+ * timeout once the transaction was sent, chain_registry_nodes() tells whether it landed.
  */
 int chain_registry_register(struct chain *c, const char *url, uint64_t shard_id, uint64_t num_shard,
 			    const uint8_t replaces[CHAIN_ADDRESS_SIZE], uint64_t *ret_index);
@@ -421,8 +422,10 @@ int chain_registry_register(struct chain *c, const char *url, uint64_t shard_id,
  * chain_registry_nodes() - the registered nodes in index order, up to max of them, read
  * from the chain now (nothing is cached); *ret_n is how many were written. Entries keep
  * their index: a re-registration or a takeover rewrites one in place, nothing is removed.
- * Pass max = CHAIN_REGISTRY_NODES_MAX for all. -ENOTSUP when the Flow names no Registry;
- * -EBADMSG when the contract answers something that is not an entry.
+ * Pass max = CHAIN_REGISTRY_NODES_MAX for all (about 300 KiB of struct chain_node: heap,
+ * not stack). On an EVM chain this costs one eth_call for the count and one per entry.
+ * -ENOTSUP when the Flow names no Registry; -EBADMSG when the contract answers something
+ * that is not an entry.
  */
 int chain_registry_nodes(struct chain *c, struct chain_node *nodes, size_t max, size_t *ret_n);
 
