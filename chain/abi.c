@@ -205,6 +205,14 @@ void chain_abi_encode_create_u64(const uint8_t *code, size_t len, uint64_t arg,
 	put_u64(w, arg);
 }
 
+void chain_abi_encode_create(const uint8_t *code, size_t len, const uint8_t *words, size_t n,
+			     struct chain_wbuf *w)
+{
+	chain_wbuf_put(w, code, len);
+	for (size_t i = 0; i < n; i++)
+		chain_wbuf_put(w, words + i * CHAIN_ABI_WORD, CHAIN_ABI_WORD);
+}
+
 /* ---- decoding ----------------------------------------------------------------------------- */
 
 /* The input and how far into it the decoded parts reach. */

@@ -120,6 +120,11 @@ void chain_abi_encode_call_u64(const char *sig, uint64_t v, struct chain_wbuf *w
 void chain_abi_encode_create_u64(const uint8_t *code, size_t len, uint64_t arg,
 				 struct chain_wbuf *w);
 
+/* Append creation data with n constructor arguments, 32·n bytes of ABI words (static
+ * types only: the Registry's (ecK, ecM), the Flow's (pricePerSector_, registry_)). */
+void chain_abi_encode_create(const uint8_t *code, size_t len, const uint8_t *words, size_t n,
+			     struct chain_wbuf *w);
+
 /* ---- the Submit event ---------------------------------------------------------------------- */
 
 struct chain_abi_submit_event {

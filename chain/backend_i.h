@@ -41,6 +41,12 @@ struct chain_ops {
 	int (*pora_submit)(struct chain *c, const struct chain_pora_answer *a, uint64_t *ret_reward);
 	int (*account_balance)(struct chain *c, const uint8_t address[CHAIN_ADDRESS_SIZE],
 			       uint64_t *ret_balance);
+	/* The node registry. chain.c has checked url (1 to CHAIN_REGISTRY_URL_MAX bytes) and
+	 * the shard (chain_shard_check), and passes replaces as NULL when it is all zero. */
+	int (*registry_policy)(struct chain *c, struct chain_policy *ret_policy);
+	int (*registry_register)(struct chain *c, const char *url, uint64_t shard_id,
+				 uint64_t num_shard, const uint8_t *replaces, uint64_t *ret_index);
+	int (*registry_nodes)(struct chain *c, struct chain_node *nodes, size_t max, size_t *ret_n);
 };
 
 /* Empties what chain_last_detail() returns in this thread. */

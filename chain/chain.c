@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "chain/backend_i.h"
 
@@ -176,4 +177,50 @@ int chain_account_balance(struct chain *c, const uint8_t address[CHAIN_ADDRESS_S
 		return -EINVAL;
 	return c->ops->account_balance ? c->ops->account_balance(c, address, ret_balance)
 				       : -ENOTSUP;
+}
+
+int chain_registry_policy(struct chain *c, struct chain_policy *ret_policy)
+{
+	if (!c || !ret_policy)
+		return -EINVAL;
+	chain_clear_detail();
+	return c->ops->registry_policy ? c->ops->registry_policy(c, ret_policy) : -ENOTSUP;
+}
+
+int chain_registry_register(struct chain *c, const char *url, uint64_t shard_id, uint64_t num_shard,
+			    const uint8_t replaces[CHAIN_ADDRESS_SIZE], uint64_t *ret_index)
+{
+	static const uint8_t zero[CHAIN_ADDRESS_SIZE];
+	uint64_t index;
+	size_t n;
+	int r;
+
+	if (!c || !url)
+		return -EINVAL;
+	chain_clear_detail();
+	n = strnlen(url, CHAIN_REGISTRY_URL_MAX + 1);
+	if (n == 0 || n > CHAIN_REGISTRY_URL_MAX) {
+		chain_set_detail(n ? "a node URL has at most %d bytes" : "a node URL is needed",
+				 CHAIN_REGISTRY_URL_MAX);
+		return -EINVAL;
+	}
+	r = chain_shard_check(shard_id, num_shard);
+	if (r < 0)
+		return r;
+	if (replaces && memcmp(replaces, zero, CHAIN_ADDRESS_SIZE) == 0)
+		replaces = NULL;
+	if (!c->ops->registry_register)
+		return -ENOTSUP;
+	r = c->ops->registry_register(c, url, shard_id, num_shard, replaces, &index);
+	if (r == 0 && ret_index)
+		*ret_index = index;
+	return r;
+}
+
+int chain_registry_nodes(struct chain *c, struct chain_node *nodes, size_t max, size_t *ret_n)
+{
+	if (!c || (!nodes && max) || !ret_n)
+		return -EINVAL;
+	chain_clear_detail();
+	return c->ops->registry_nodes ? c->ops->registry_nodes(c, nodes, max, ret_n) : -ENOTSUP;
 }

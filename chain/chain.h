@@ -52,6 +52,8 @@ enum chain_error {
 	CHAIN_EPORA_QUALITY,	  /* the quality misses the target */
 	CHAIN_EPORA_REPEAT,	  /* this quality was already paid in the epoch */
 	CHAIN_EPORA_CAP,	  /* the epoch already has 2 × targetAnswers answers */
+	/* a cluster (shards, a policy, a takeover) asked of the embedded ledger */
+	CHAIN_ECLUSTER,
 	CHAIN_ELAST,
 };
 
@@ -104,6 +106,7 @@ struct chain_flow {
 	uint64_t price_per_sector;
 	uint8_t contract[CHAIN_ADDRESS_SIZE]; /* the Flow contract (zero for the local ledger) */
 	uint8_t market[CHAIN_ADDRESS_SIZE];   /* its Market (zero for the local ledger) */
+	uint8_t registry[CHAIN_ADDRESS_SIZE]; /* its node Registry (zero: none, or local) */
 };
 
 /* One reward pool: the fees of entries that touch pricing segment `index`. */
@@ -157,23 +160,42 @@ struct chain_evm_config {
  */
 int chain_evm_open(const char *dir, const struct chain_evm_config *cfg, struct chain **ret_chain);
 
+/* The cluster's redundancy policy, fixed when the registry is deployed: every stripe of
+ * ec_k data segments gets ec_m Reed–Solomon parity segments (codec/rs.h). 0/0 is none:
+ * 0G's own replication by shard. Otherwise 1 ≤ ec_k, 1 ≤ ec_m, ec_k + ec_m ≤
+ * CHAIN_EC_SYMBOLS_MAX (ISA-L's GF(2^8) Cauchy matrices). */
+#define CHAIN_EC_SYMBOLS_MAX 256
+struct chain_policy {
+	unsigned ec_k, ec_m;
+};
+
+/* chain_policy_check() - 0 when p is a policy the registry accepts, else -EINVAL with
+ * chain_last_detail() saying which rule it breaks. Pure; any thread. */
+int chain_policy_check(const struct chain_policy *p);
+
 /* What chain_evm_deploy() created. */
 struct chain_evm_deployment {
 	uint8_t flow[CHAIN_ADDRESS_SIZE];
 	uint8_t market[CHAIN_ADDRESS_SIZE];
+	uint8_t registry[CHAIN_ADDRESS_SIZE];
+	struct chain_policy policy;
 	uint64_t block;	   /* the block holding the deployment */
 	uint64_t chain_id;
 	uint64_t price_per_sector; /* wei */
 };
 
 /*
- * chain_evm_deploy() - deploy the Flow contract (which creates its Market) with the key
- * cfg->key_hex or cfg->key_file, at cfg->rpc_url, with this price per sector in wei, and
- * wait for cfg->confirmations. cfg->flow and from_block are ignored. Returns 0, -ENOTSUP
- * when this build has no contract bytecode, -CHAIN_ENOKEY, -CHAIN_EREVERTED, or the errors
- * of chain_evm_open().
+ * chain_evm_deploy() - deploy every contract zgfs uses with the key cfg->key_hex or
+ * cfg->key_file, at cfg->rpc_url, and wait for cfg->confirmations: first the node Registry
+ * with the redundancy policy (NULL: none), then the Flow (which creates its Market) with
+ * this price per sector in wei and the Registry's address, so that Flow.registry() leads
+ * another host to it. Two transactions; a failure between them leaves an unused Registry
+ * and nothing else. cfg->flow and from_block are ignored. Returns 0, -EINVAL (and a
+ * detail) for a policy chain_policy_check() refuses, -ENOTSUP when this build has no
+ * contract bytecode, -CHAIN_ENOKEY, -CHAIN_EREVERTED, or the errors of chain_evm_open().
  */
 int chain_evm_deploy(const struct chain_evm_config *cfg, uint64_t price_per_sector,
+		     const struct chain_policy *policy,
 		     struct chain_evm_deployment *ret_deployment);
 
 /*
@@ -343,6 +365,70 @@ __attribute__((warn_unused_result)) bool
 chain_pora_answer_proves(const struct chain_pora_answer *a, const uint8_t flow_root[32],
 			 uint64_t flow_length);
 
+/* ---- The cluster's storage nodes and policy (docs/CONTRACTS.md, "Registry") ----
+ *
+ * On an EVM chain the Registry contract named by Flow.registry() records each storage
+ * node: its id (the address of the key that registered it), its public URL and its shard
+ * (shard_id of num_shard, the 0G rule: flow segment s belongs to the node with
+ * s mod num_shard == shard_id), and the cluster's policy. An id holds at most one entry.
+ *
+ * The embedded ledger is one machine: its policy is none, and it registers only 0/1 with
+ * no takeover, held by this chain handle alone (not written to the ledger; a node
+ * registers again when it starts). Its node list is that one entry, or empty before.
+ * Anything more is -CHAIN_ECLUSTER.
+ */
+#define CHAIN_REGISTRY_URL_MAX	 256  /* bytes of a node's public URL, ≥ 1 */
+#define CHAIN_REGISTRY_NODES_MAX 1024 /* entries one registry holds */
+
+struct chain_node {
+	uint8_t id[CHAIN_ADDRESS_SIZE];	      /* the node's account */
+	char url[CHAIN_REGISTRY_URL_MAX + 1]; /* NUL-terminated, as registered */
+	uint64_t shard_id, num_shard;	      /* num_shard a power of two, shard_id < it */
+	uint64_t block;			      /* block of the registration that wrote it */
+};
+
+/* chain_shard_check() - 0 when num_shard is a power of two (≥ 1) and shard_id < num_shard,
+ * else -EINVAL with chain_last_detail() saying which. Pure; any thread. */
+int chain_shard_check(uint64_t shard_id, uint64_t num_shard);
+
+/* chain_registry_policy() - the cluster's redundancy policy ({0, 0} for none, and always
+ * on the embedded ledger). -ENOTSUP on an EVM chain whose Flow names no Registry. */
+int chain_registry_policy(struct chain *c, struct chain_policy *ret_policy);
+
+/*
+ * chain_registry_register() - register this chain handle's account as a storage node.
+ * @url:       its public URL (the JSON-RPC endpoint peers and clients call), 1 to
+ *             CHAIN_REGISTRY_URL_MAX bytes, NUL-terminated
+ * @shard_id, @num_shard: its shard (chain_shard_check)
+ * @replaces:  NULL (or all zero, or the own id): write the own entry — replace it if the
+ *             account has one, else append one. Another id: take over that node's entry
+ *             in place (a new node, with a new key, for a lost one): allowed when that entry
+ *             has the same shard_id and num_shard and this account has no entry of its own.
+ *             Anyone may take over; the data is verified against the chain's Merkle roots
+ *             whoever holds it, so a wrong entry costs availability, never integrity.
+ * Returns 0 once the transaction is mined with the configured confirmations, and the
+ * entry's index in *ret_index (NULL: not wanted). -EINVAL (nothing sent; a detail says
+ * which argument) for a URL or shard out of range; -CHAIN_EREVERTED when the contract
+ * refuses (chain_last_detail: its reason, e.g. "Registry: replaced node has another
+ * shard"); -CHAIN_ENOKEY; -ENOTSUP when the Flow names no Registry; -CHAIN_ECLUSTER on the
+ * embedded ledger for anything but 0/1 without a takeover; or the RPC errors of
+ * chain_submit(). A refusal (before sending, or a revert) changes no entry; after a
+ * timeout once the transaction was sent, chain_registry_nodes() tells whether it landed.
+ */
+int chain_registry_register(struct chain *c, const char *url, uint64_t shard_id, uint64_t num_shard,
+			    const uint8_t replaces[CHAIN_ADDRESS_SIZE], uint64_t *ret_index);
+
+/*
+ * chain_registry_nodes() - the registered nodes in index order, up to max of them, read
+ * from the chain now (nothing is cached); *ret_n is how many were written. Entries keep
+ * their index: a re-registration or a takeover rewrites one in place, nothing is removed.
+ * Pass max = CHAIN_REGISTRY_NODES_MAX for all (about 300 KiB of struct chain_node: heap,
+ * not stack). On an EVM chain this costs one eth_call for the count and one per entry.
+ * -ENOTSUP when the Flow names no Registry; -EBADMSG when the contract answers something
+ * that is not an entry.
+ */
+int chain_registry_nodes(struct chain *c, struct chain_node *nodes, size_t max, size_t *ret_n);
+
 /* chain_account_balance() - the balance of any account (0 for one never seen). */
 int chain_account_balance(struct chain *c, const uint8_t address[CHAIN_ADDRESS_SIZE],
 			  uint64_t *ret_balance);
@@ -375,6 +461,7 @@ struct chain_evm_record {
 	uint64_t chain_id;
 	uint8_t flow[CHAIN_ADDRESS_SIZE];
 	uint8_t market[CHAIN_ADDRESS_SIZE];
+	uint8_t registry[CHAIN_ADDRESS_SIZE]; /* zero: the Flow names none (older records) */
 	uint64_t block;
 	unsigned confirmations;
 };

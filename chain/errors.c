@@ -44,6 +44,9 @@ const char *chain_strerror(int err)
 		return "PoRA answer refused: this answer was already accepted";
 	case CHAIN_EPORA_CAP:
 		return "PoRA answer refused: the epoch has its maximum of answers";
+	case CHAIN_ECLUSTER:
+		return "the embedded ledger is one machine; a cluster needs an EVM chain (zgfs "
+		       "chain deploy --rpc URL)";
 	default:
 		/* Chain functions pass codec errors through (hashing, proofs). */
 		if (err >= CODEC_EFIRST && err < CHAIN_EFIRST)

@@ -42,6 +42,7 @@
 #include "chain/flow_i.h"
 #include "chain/ledger_i.h"
 #include "chain/limits.h"
+#include "chain/registry_i.h"
 #include "codec/hex.h"
 #include "codec/keccak.h"
 
@@ -67,6 +68,9 @@ struct chain_evm {
 	bool has_key;
 	struct chain_evm_key key;
 	uint8_t flow[CHAIN_ADDRESS_SIZE], market[CHAIN_ADDRESS_SIZE];
+	uint8_t registry[CHAIN_ADDRESS_SIZE]; /* Flow.registry(); zero: none */
+	bool has_registry;
+	struct chain_policy policy;	/* the registry's, immutable: read at open */
 	uint8_t topic[CODEC_HASH_SIZE]; /* Submit's topic0 */
 	uint64_t chain_id, price, from_block;
 	unsigned confirmations;
@@ -809,6 +813,7 @@ static int evm_flow_info(struct chain *base, struct chain_flow *ret)
 	f.price_per_sector = c->price;
 	memcpy(f.contract, c->flow, CHAIN_ADDRESS_SIZE);
 	memcpy(f.market, c->market, CHAIN_ADDRESS_SIZE);
+	memcpy(f.registry, c->registry, CHAIN_ADDRESS_SIZE);
 	*ret = f;
 	return 0;
 }
@@ -831,11 +836,24 @@ static int evm_account(struct chain *base, uint8_t ret_address[CHAIN_ADDRESS_SIZ
 	return 0;
 }
 
+/* An eth_call of calldata `in` to `to`; the return data in res (at most 64 KiB). */
+static int view_raw(struct chain_evm *c, const uint8_t to[CHAIN_ADDRESS_SIZE],
+		    const struct chain_wbuf *in, const char *what, struct chain_wbuf *res)
+{
+	struct chain_evm_rpc_fault fault = {0};
+	int r = in->err;
+
+	if (r == 0)
+		r = chain_evm_rpc_eth_call(
+		    c->rpc, &(struct chain_evm_call){NULL, to, NULL, in->data, in->len}, res,
+		    &fault);
+	return r < 0 ? rpc_fault(c, r, &fault, what) : 0;
+}
+
 /* A view with no argument or one u64 argument, returning at least `words` words. */
 static int view(struct chain_evm *c, const uint8_t to[CHAIN_ADDRESS_SIZE], const char *sig,
 		bool has_arg, uint64_t arg, uint8_t *out, size_t words)
 {
-	struct chain_evm_rpc_fault fault = {0};
 	struct chain_wbuf in, res;
 	int r;
 
@@ -845,17 +863,11 @@ static int view(struct chain_evm *c, const uint8_t to[CHAIN_ADDRESS_SIZE], const
 		chain_abi_encode_call_u64(sig, arg, &in);
 	else
 		chain_abi_encode_call0(sig, &in);
-	r = in.err;
-	if (r == 0)
-		r = chain_evm_rpc_eth_call(
-		    c->rpc, &(struct chain_evm_call){NULL, to, NULL, in.data, in.len}, &res,
-		    &fault);
-	if (r < 0)
-		r = rpc_fault(c, r, &fault, sig);
-	else if (res.len < words * 32) {
+	r = view_raw(c, to, &in, sig, &res);
+	if (r == 0 && res.len < words * 32) {
 		chain_set_detail("%s returned %zu bytes", sig, res.len);
 		r = -EBADMSG;
-	} else {
+	} else if (r == 0) {
 		memcpy(out, res.data, words * 32);
 	}
 	chain_wbuf_release(&in);
@@ -870,29 +882,37 @@ static int market_call(struct chain_evm *c, const char *sig, bool has_arg, uint6
 	return view(c, c->market, sig, has_arg, arg, out, words);
 }
 
-static int evm_donate(struct chain *base, uint64_t amount)
+/* One transaction from the key outside the submission queue: it takes the queue's
+ * leader slot, so that the nonce is never used twice. */
+static int send_alone(struct chain_evm *c, const uint8_t to[CHAIN_ADDRESS_SIZE], uint64_t value,
+		      const uint8_t *data, size_t len)
 {
-	struct chain_evm *c = to_evm(base);
-	uint8_t data[4];
 	struct sent s;
 	int r;
 
-	chain_clear_detail();
-	if (!c->has_key)
-		return -CHAIN_ENOKEY;
-	chain_abi_selector("donate()", data);
-	/* Through the queue's leader slot, so that the nonce is never used twice. */
 	pthread_mutex_lock(&c->qmu);
 	while (c->busy)
 		pthread_cond_wait(&c->qcv, &c->qmu);
 	c->busy = true;
 	pthread_mutex_unlock(&c->qmu);
-	r = send_tx(c, c->market, amount, data, sizeof(data), NULL, NULL, &s);
+	r = send_tx(c, to, value, data, len, NULL, NULL, &s);
 	pthread_mutex_lock(&c->qmu);
 	c->busy = false;
 	pthread_cond_broadcast(&c->qcv);
 	pthread_mutex_unlock(&c->qmu);
 	return r;
+}
+
+static int evm_donate(struct chain *base, uint64_t amount)
+{
+	struct chain_evm *c = to_evm(base);
+	uint8_t data[4];
+
+	chain_clear_detail();
+	if (!c->has_key)
+		return -CHAIN_ENOKEY;
+	chain_abi_selector("donate()", data);
+	return send_alone(c, c->market, amount, data, sizeof(data));
 }
 
 static int evm_donations(struct chain *base, uint64_t *ret_balance)
@@ -1044,6 +1064,126 @@ out:
 	return r;
 }
 
+/* --- the node registry ---------------------------------------------------------------- */
+
+static int no_registry(struct chain_evm *c)
+{
+	char a[43];
+
+	addr_hex(c->flow, a);
+	chain_set_detail("the Flow %s names no node registry (deployed without one)", a);
+	return -ENOTSUP;
+}
+
+/*
+ * Which registry the Flow names, and its policy (both fixed at deployment). A Flow that
+ * has no registry() at all (deployed before there was one) reverts or answers nothing:
+ * that is no registry, not an error; an endpoint that does not answer is one.
+ */
+static int registry_load(struct chain_evm *c)
+{
+	static const uint8_t zero[CHAIN_ADDRESS_SIZE];
+	struct chain_wbuf in, res;
+	uint8_t w[32];
+	int r = flow_word(c, "registry()", w);
+
+	if (r == -CHAIN_EREVERTED || r == -EBADMSG ||
+	    (r == 0 && chain_abi_word_address(w, c->registry) < 0)) {
+		chain_clear_detail();
+		memset(c->registry, 0, sizeof(c->registry));
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	c->has_registry = memcmp(c->registry, zero, CHAIN_ADDRESS_SIZE) != 0;
+	if (!c->has_registry)
+		return 0;
+	chain_wbuf_init(&in, 64);
+	chain_wbuf_init(&res, 4096);
+	chain_abi_encode_call0("policy()", &in);
+	r = view_raw(c, c->registry, &in, "policy()", &res);
+	if (r == 0 && chain_registry_decode_policy(res.data, res.len, &c->policy) < 0) {
+		chain_set_detail("the registry's policy() answers no policy");
+		r = -EBADMSG;
+	}
+	chain_wbuf_release(&in);
+	chain_wbuf_release(&res);
+	return r;
+}
+
+static int evm_registry_policy(struct chain *base, struct chain_policy *ret_policy)
+{
+	struct chain_evm *c = to_evm(base);
+
+	if (!c->has_registry)
+		return no_registry(c);
+	*ret_policy = c->policy;
+	return 0;
+}
+
+static int evm_registry_register(struct chain *base, const char *url, uint64_t shard_id,
+				 uint64_t num_shard, const uint8_t *replaces, uint64_t *ret_index)
+{
+	struct chain_evm *c = to_evm(base);
+	struct chain_wbuf w, res;
+	int r;
+
+	if (!c->has_registry)
+		return no_registry(c);
+	if (!c->has_key)
+		return -CHAIN_ENOKEY;
+	chain_wbuf_init(&w, 1024);
+	chain_wbuf_init(&res, 4096);
+	chain_registry_encode_register(url, shard_id, num_shard, replaces, &w);
+	r = w.err ? w.err : send_alone(c, c->registry, 0, w.data, w.len);
+	if (r == 0) {
+		w.len = 0;
+		chain_registry_encode_index_of(c->key.address, &w);
+		r = view_raw(c, c->registry, &w, "indexOf(address)", &res);
+	}
+	if (r == 0 && chain_abi_decode_u64(res.data, res.len, ret_index) < 0) {
+		chain_set_detail("the registry's indexOf() answers no index");
+		r = -EBADMSG;
+	}
+	chain_wbuf_release(&w);
+	chain_wbuf_release(&res);
+	return r;
+}
+
+static int evm_registry_nodes(struct chain *base, struct chain_node *nodes, size_t max,
+			      size_t *ret_n)
+{
+	struct chain_evm *c = to_evm(base);
+	struct chain_wbuf in, res;
+	uint8_t w[32];
+	uint64_t count;
+	size_t i;
+	int r;
+
+	if (!c->has_registry)
+		return no_registry(c);
+	r = view(c, c->registry, "nodeCount()", false, 0, w, 1);
+	if (r < 0)
+		return r;
+	count = u256_saturate(w);
+	chain_wbuf_init(&in, 64);
+	chain_wbuf_init(&res, 4096);
+	for (i = 0; r == 0 && i < max && i < count; i++) {
+		in.len = res.len = 0;
+		chain_abi_encode_call_u64(CHAIN_REGISTRY_SIG_NODE, i, &in);
+		r = view_raw(c, c->registry, &in, CHAIN_REGISTRY_SIG_NODE, &res);
+		if (r == 0 && chain_registry_decode_node(res.data, res.len, &nodes[i]) < 0) {
+			chain_set_detail("the registry's node(%zu) answers no node entry", i);
+			r = -EBADMSG;
+		}
+	}
+	chain_wbuf_release(&in);
+	chain_wbuf_release(&res);
+	if (r == 0)
+		*ret_n = i;
+	return r;
+}
+
 /* --- open, close, deploy ------------------------------------------------------------ */
 
 static void evm_close(struct chain *base)
@@ -1144,6 +1284,8 @@ int chain_evm_open(const char *dir, const struct chain_evm_config *cfg, struct c
 		r = market_call(c, "pricePerSector()", false, 0, w, 1);
 		c->price = u256_saturate(w);
 	}
+	if (r == 0)
+		r = registry_load(c);
 	if (r < 0) {
 		char a[43], why[512];
 
@@ -1178,37 +1320,24 @@ fail:
 	return r;
 }
 
-int chain_evm_deploy(const struct chain_evm_config *cfg, uint64_t price_per_sector,
-		     struct chain_evm_deployment *ret)
+/* Creates a contract: hex creation code (chain/contracts_i.h) followed by n constructor
+ * words. Returns 0 and the new contract's address and block. */
+static int create(struct chain_evm *c, const char *hex, const uint8_t *words, size_t n,
+		  uint8_t ret_address[CHAIN_ADDRESS_SIZE], uint64_t *ret_block)
 {
-	struct chain_evm *c = NULL;
+	size_t hexlen = strlen(hex);
+	uint8_t *code = malloc(hexlen / 2 + 1);
 	struct chain_wbuf w;
 	struct sent s;
-	size_t hexlen = strlen(chain_evm_flow_bytecode);
-	uint8_t word[32];
 	int r;
 
-	chain_clear_detail();
-	if (!ret)
-		return -EINVAL;
-	if (hexlen == 0 || hexlen % 2) {
-		chain_set_detail("this build has no contract bytecode; run ./setup.sh");
-		return -ENOTSUP;
-	}
-	r = connect_chain(cfg, &c);
-	if (r < 0)
-		return r;
 	chain_wbuf_init(&w, CHAIN_EVM_TX_MAX);
-	{
-		uint8_t *code = malloc(hexlen / 2);
-
-		r = code ? codec_hex_decode(chain_evm_flow_bytecode, code, hexlen / 2) : -ENOMEM;
-		if (r == 0) {
-			chain_abi_encode_create_u64(code, hexlen / 2, price_per_sector, &w);
-			r = w.err;
-		}
-		free(code);
+	r = code ? codec_hex_decode(hex, code, hexlen / 2) : -ENOMEM;
+	if (r == 0) {
+		chain_abi_encode_create(code, hexlen / 2, words, n, &w);
+		r = w.err;
 	}
+	free(code);
 	if (r == 0)
 		r = send_tx(c, NULL, 0, w.data, w.len, NULL, NULL, &s);
 	chain_wbuf_release(&w);
@@ -1217,14 +1346,54 @@ int chain_evm_deploy(const struct chain_evm_config *cfg, uint64_t price_per_sect
 		r = -EPROTO;
 	}
 	if (r == 0) {
-		memcpy(c->flow, s.receipt.contract, CHAIN_ADDRESS_SIZE);
-		r = flow_word(c, "market()", word);
+		memcpy(ret_address, s.receipt.contract, CHAIN_ADDRESS_SIZE);
+		*ret_block = s.receipt.block;
 	}
+	return r;
+}
+
+int chain_evm_deploy(const struct chain_evm_config *cfg, uint64_t price_per_sector,
+		     const struct chain_policy *policy, struct chain_evm_deployment *ret)
+{
+	static const struct chain_policy none = {0, 0};
+	struct chain_evm *c = NULL;
+	uint8_t words[2][32], word[32];
+	uint64_t block;
+	int r;
+
+	chain_clear_detail();
+	if (!ret)
+		return -EINVAL;
+	if (!policy)
+		policy = &none;
+	r = chain_policy_check(policy);
+	if (r < 0)
+		return r;
+	if (strlen(chain_evm_flow_bytecode) % 2 || !chain_evm_flow_bytecode[0] ||
+	    strlen(chain_evm_registry_bytecode) % 2 || !chain_evm_registry_bytecode[0]) {
+		chain_set_detail("this build has no contract bytecode; run ./setup.sh");
+		return -ENOTSUP;
+	}
+	r = connect_chain(cfg, &c);
+	if (r < 0)
+		return r;
+	/* The registry first, so that the Flow can name it (immutable, like the market). */
+	chain_abi_put_u64(words[0], policy->ec_k);
+	chain_abi_put_u64(words[1], policy->ec_m);
+	r = create(c, chain_evm_registry_bytecode, words[0], 2, ret->registry, &block);
+	if (r == 0) {
+		chain_abi_put_u64(words[0], price_per_sector);
+		chain_abi_put_address(words[1], ret->registry);
+		r = create(c, chain_evm_flow_bytecode, words[0], 2, c->flow, &block);
+	}
+	if (r == 0)
+		r = flow_word(c, "market()", word);
 	if (r == 0 && chain_abi_word_address(word, ret->market) < 0)
 		r = -EBADMSG;
 	if (r == 0) {
 		memcpy(ret->flow, c->flow, CHAIN_ADDRESS_SIZE);
-		ret->block = s.receipt.block;
+		ret->policy = *policy;
+		ret->block = block;
 		ret->chain_id = c->chain_id;
 		ret->price_per_sector = price_per_sector;
 		/* Deep enough, as the node will want it. */
@@ -1232,7 +1401,7 @@ int chain_evm_deploy(const struct chain_evm_config *cfg, uint64_t price_per_sect
 			uint64_t head;
 
 			if (chain_evm_rpc_block_number(c->rpc, &head) == 0 &&
-			    head >= s.receipt.block + c->confirmations)
+			    head >= block + c->confirmations)
 				break;
 			sleep_ms(200);
 		}
@@ -1256,7 +1425,7 @@ int chain_evm_record_load(const char *data_dir, struct chain_evm_record *ret)
 	json_error_t jerr;
 	json_t *o;
 	struct chain_evm_record rec = {0};
-	const char *rpc = NULL, *flow = NULL, *market = NULL;
+	const char *rpc = NULL, *flow = NULL, *market = NULL, *registry = NULL;
 	json_int_t chain_id = 0, block = 0, conf = 0;
 	int r = 0;
 
@@ -1271,12 +1440,13 @@ int chain_evm_record_load(const char *data_dir, struct chain_evm_record *ret)
 		chain_set_detail("%s: %s (line %d)", path, jerr.text, jerr.line);
 		return -EINVAL;
 	}
-	if (json_unpack_ex(o, &jerr, 0, "{s:s, s:I, s:s, s:s, s:I, s?I}", "rpc", &rpc, "chain_id",
-			   &chain_id, "flow", &flow, "market", &market, "block", &block,
-			   "confirmations", &conf) < 0 ||
+	if (json_unpack_ex(o, &jerr, 0, "{s:s, s:I, s:s, s:s, s:I, s?I, s?s}", "rpc", &rpc,
+			   "chain_id", &chain_id, "flow", &flow, "market", &market, "block", &block,
+			   "confirmations", &conf, "registry", &registry) < 0 ||
 	    strlen(rpc) >= sizeof(rec.rpc) || chain_id < 0 || block < 0 || conf < 0 ||
 	    conf > 1000 || parse_address(flow, rec.flow) < 0 ||
-	    parse_address(market, rec.market) < 0) {
+	    parse_address(market, rec.market) < 0 ||
+	    (registry && parse_address(registry, rec.registry) < 0)) {
 		chain_set_detail("%s is not a chain record (rpc, chain_id, flow, market, block)",
 				 path);
 		r = -EINVAL;
@@ -1293,7 +1463,7 @@ int chain_evm_record_load(const char *data_dir, struct chain_evm_record *ret)
 
 int chain_evm_record_save(const char *data_dir, const struct chain_evm_record *rec)
 {
-	char path[4096], tmp[4200], flow[43], market[43];
+	char path[4096], tmp[4200], flow[43], market[43], registry[43];
 	json_t *o;
 	FILE *f;
 	int r = 0, fd;
@@ -1304,9 +1474,11 @@ int chain_evm_record_save(const char *data_dir, const struct chain_evm_record *r
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	addr_hex(rec->flow, flow);
 	addr_hex(rec->market, market);
-	o = json_pack("{s:s, s:I, s:s, s:s, s:I, s:I}", "rpc", rec->rpc, "chain_id",
-		      (json_int_t)rec->chain_id, "flow", flow, "market", market, "block",
-		      (json_int_t)rec->block, "confirmations", (json_int_t)rec->confirmations);
+	addr_hex(rec->registry, registry);
+	o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:I, s:I}", "rpc", rec->rpc, "chain_id",
+		      (json_int_t)rec->chain_id, "flow", flow, "market", market, "registry",
+		      registry, "block", (json_int_t)rec->block, "confirmations",
+		      (json_int_t)rec->confirmations);
 	if (!o)
 		return -ENOMEM;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -1341,4 +1513,7 @@ static const struct chain_ops evm_ops = {
     .pools = evm_pools,
     .verify = evm_verify,
     .sync = evm_sync,
+    .registry_policy = evm_registry_policy,
+    .registry_register = evm_registry_register,
+    .registry_nodes = evm_registry_nodes,
 };

@@ -68,6 +68,9 @@ struct chain_local {
 	uint8_t pk[CHAIN_PUBKEY_SIZE];
 	uint8_t address[CHAIN_ADDRESS_SIZE];
 	struct chain_ledger ledger;
+	/* The node's own registration (chain_registry_register), in this handle only. */
+	bool registered;
+	struct chain_node self;
 };
 
 static const struct chain_ops local_ops;
@@ -903,6 +906,57 @@ static int local_account_balance(struct chain *base, const uint8_t address[CHAIN
 	return 0;
 }
 
+/* ---- the node registry ------------------------------------------------------------------ */
+
+/*
+ * One machine is a cluster of one: no policy, and the only registration is 0/1 without a
+ * takeover. It is kept in this handle and not in the ledger, whose blocks then stay what
+ * they are: there is nobody else to read it, and a node registers again when it starts.
+ */
+static int local_registry_policy(struct chain *base, struct chain_policy *ret_policy)
+{
+	(void)base;
+	*ret_policy = (struct chain_policy){0, 0};
+	return 0;
+}
+
+static int local_registry_register(struct chain *base, const char *url, uint64_t shard_id,
+				   uint64_t num_shard, const uint8_t *replaces, uint64_t *ret_index)
+{
+	struct chain_local *c = to_local(base);
+
+	if (num_shard != 1 || (replaces && memcmp(replaces, c->address, CHAIN_ADDRESS_SIZE))) {
+		chain_set_detail(num_shard != 1 ? "shard %llu/%llu" : "a takeover of another node",
+				 (unsigned long long)shard_id, (unsigned long long)num_shard);
+		return -CHAIN_ECLUSTER;
+	}
+	pthread_mutex_lock(&c->lock);
+	memset(&c->self, 0, sizeof(c->self));
+	memcpy(c->self.id, c->address, CHAIN_ADDRESS_SIZE);
+	snprintf(c->self.url, sizeof(c->self.url), "%s", url);
+	c->self.shard_id = 0;
+	c->self.num_shard = 1;
+	c->self.block = c->ledger.height;
+	c->registered = true;
+	pthread_mutex_unlock(&c->lock);
+	*ret_index = 0;
+	return 0;
+}
+
+static int local_registry_nodes(struct chain *base, struct chain_node *nodes, size_t max,
+				size_t *ret_n)
+{
+	struct chain_local *c = to_local(base);
+	size_t n = 0;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->registered && max > 0)
+		nodes[n++] = c->self;
+	pthread_mutex_unlock(&c->lock);
+	*ret_n = n;
+	return 0;
+}
+
 /* ---- chain_verify ---------------------------------------------------------------------- */
 
 struct verifier {
@@ -1191,4 +1245,7 @@ static const struct chain_ops local_ops = {
     .pora_tick = local_pora_tick,
     .pora_submit = local_pora_submit,
     .account_balance = local_account_balance,
+    .registry_policy = local_registry_policy,
+    .registry_register = local_registry_register,
+    .registry_nodes = local_registry_nodes,
 };

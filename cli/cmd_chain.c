@@ -1,8 +1,9 @@
 /*
  * zgfs chain: the chain a data directory settles on.
  *   zgfs chain deploy --rpc URL [--data DIR] [--key FILE] [--price WEI] [--confirmations N]
+ *                     [--ec K+M]   the Registry (with the cluster's policy), Flow, Market
  *   zgfs chain attach --rpc URL --flow 0xADDR [--data DIR] [--confirmations N]
- *   zgfs chain info [--data DIR]    height, flow, pools, the account
+ *   zgfs chain info [--data DIR]    height, flow, pools, the account, registry and nodes
  *   zgfs chain verify [--data DIR]  embedded: replay every block; EVM: replay the followed
  *                                   entries and compare with the contract
  */
@@ -21,7 +22,7 @@
 #include "codec/hex.h"
 #include "node/key.h"
 
-enum { OPT_DATA = 0x100, OPT_RPC, OPT_KEY, OPT_PRICE, OPT_CONFIRMATIONS, OPT_FLOW };
+enum { OPT_DATA = 0x100, OPT_RPC, OPT_KEY, OPT_PRICE, OPT_CONFIRMATIONS, OPT_FLOW, OPT_EC };
 
 #define SHOW_POOLS 16
 
@@ -32,6 +33,7 @@ struct chain_args {
 	const char *data, *rpc, *key_file, *flow;
 	uint64_t price;
 	unsigned confirmations;
+	struct chain_policy policy;
 	char dir[PATH_MAX];
 };
 
@@ -121,6 +123,48 @@ static void pora_info(struct chain *c)
 	       (unsigned long long)p.paid);
 }
 
+/* The registry, its policy and its nodes; nothing for a Flow that names no registry. */
+static int registry_info(struct chain *c, const struct chain_flow *f)
+{
+	struct chain_node *nodes = calloc(CHAIN_REGISTRY_NODES_MAX, sizeof(*nodes));
+	struct chain_policy p;
+	char hex[2 * CHAIN_ADDRESS_SIZE + 3];
+	size_t n = 0;
+	int r = nodes ? chain_registry_policy(c, &p) : -ENOMEM;
+
+	if (r == -ENOTSUP) {
+		printf("registry:        none (this Flow names no registry)\n");
+		free(nodes);
+		return 0;
+	}
+	if (r == 0)
+		r = chain_registry_nodes(c, nodes, CHAIN_REGISTRY_NODES_MAX, &n);
+	if (r < 0) {
+		cli_error("chain info: the node registry: %s", cli_why(r));
+		free(nodes);
+		return -1;
+	}
+	codec_hex_encode(f->registry, CHAIN_ADDRESS_SIZE, hex);
+	printf("registry:        %s\n",
+	       f->registry[0] || memcmp(f->registry, f->registry + 1, CHAIN_ADDRESS_SIZE - 1)
+		   ? hex
+		   : "none (the embedded ledger is one machine)");
+	if (p.ec_k)
+		printf("policy:          erasure code %u+%u\n", p.ec_k, p.ec_m);
+	else
+		printf("policy:          none (replication by shard)\n");
+	printf("nodes:           %zu\n", n);
+	for (size_t i = 0; i < n; i++) {
+		codec_hex_encode(nodes[i].id, CHAIN_ADDRESS_SIZE, hex);
+		printf("node %-4zu        %s shard %llu/%llu %s (block %llu)\n", i, hex,
+		       (unsigned long long)nodes[i].shard_id,
+		       (unsigned long long)nodes[i].num_shard, nodes[i].url,
+		       (unsigned long long)nodes[i].block);
+	}
+	free(nodes);
+	return 0;
+}
+
 static int info(struct chain *c, bool evm, const char *dir)
 {
 	struct chain_flow f;
@@ -157,6 +201,8 @@ static int info(struct chain *c, bool evm, const char *dir)
 			printf("market:          %s\n", hex);
 		}
 	}
+	if (registry_info(c, &f) < 0)
+		return 1;
 	codec_hex_encode(f.head, CODEC_HASH_SIZE, hex);
 	printf("chain id:        %llu\n", (unsigned long long)f.chain_id);
 	printf("height:          %llu\n", (unsigned long long)f.height);
@@ -247,7 +293,8 @@ static int fresh_dir(const char *dir)
 }
 
 static int record(const struct chain_args *a, const uint8_t flow[CHAIN_ADDRESS_SIZE],
-		  const uint8_t market[CHAIN_ADDRESS_SIZE], uint64_t chain_id, uint64_t block)
+		  const uint8_t market[CHAIN_ADDRESS_SIZE],
+		  const uint8_t registry[CHAIN_ADDRESS_SIZE], uint64_t chain_id, uint64_t block)
 {
 	struct chain_evm_record rec = {0};
 	int r;
@@ -255,6 +302,7 @@ static int record(const struct chain_args *a, const uint8_t flow[CHAIN_ADDRESS_S
 	snprintf(rec.rpc, sizeof(rec.rpc), "%s", a->rpc);
 	memcpy(rec.flow, flow, CHAIN_ADDRESS_SIZE);
 	memcpy(rec.market, market, CHAIN_ADDRESS_SIZE);
+	memcpy(rec.registry, registry, CHAIN_ADDRESS_SIZE);
 	rec.chain_id = chain_id;
 	rec.block = block;
 	rec.confirmations = a->confirmations;
@@ -281,17 +329,23 @@ static int deploy(const struct chain_args *a)
 		cli_error("chain deploy: %s", chain_strerror(-CHAIN_ENOKEY));
 		return 2;
 	}
-	r = chain_evm_deploy(&cfg, a->price, &d);
+	r = chain_evm_deploy(&cfg, a->price, &a->policy, &d);
 	if (r < 0) {
 		cli_error("chain deploy at %s: %s", a->rpc, cli_why(r));
 		return 1;
 	}
-	if (record(a, d.flow, d.market, d.chain_id, d.block) < 0)
+	if (record(a, d.flow, d.market, d.registry, d.chain_id, d.block) < 0)
 		return 1;
 	codec_hex_encode(d.flow, CHAIN_ADDRESS_SIZE, hex);
 	printf("flow %s\n", hex);
 	codec_hex_encode(d.market, CHAIN_ADDRESS_SIZE, hex);
 	printf("market %s\n", hex);
+	codec_hex_encode(d.registry, CHAIN_ADDRESS_SIZE, hex);
+	printf("registry %s\n", hex);
+	if (d.policy.ec_k)
+		printf("policy %u+%u\n", d.policy.ec_k, d.policy.ec_m);
+	else
+		printf("policy none\n");
 	fprintf(stderr, "zgfs: deployed on chain %llu in block %llu; recorded in %s/chain.json\n",
 		(unsigned long long)d.chain_id, (unsigned long long)d.block, a->dir);
 	return 0;
@@ -315,7 +369,8 @@ static int attach(const struct chain_args *a)
 		return 1;
 	cfg.rpc_url = a->rpc;
 	cfg.confirmations = a->confirmations;
-	/* Following once checks that the contract answers as a Flow (and reads its market);
+	/* Following once checks that the contract answers as a Flow (and reads its market
+	 * and its registry, with the cluster's policy);
 	 * what it read stays for the node. Attached contracts are followed from block 0. */
 	snprintf(tmp, sizeof(tmp), "%s/chain-evm", a->dir);
 	r = chain_evm_open(tmp, &cfg, &c);
@@ -327,7 +382,38 @@ static int attach(const struct chain_args *a)
 		return 1;
 	}
 	chain_close(c);
-	return record(a, cfg.flow, f.market, f.chain_id, 0) < 0 ? 1 : 0;
+	return record(a, cfg.flow, f.market, f.registry, f.chain_id, 0) < 0 ? 1 : 0;
+}
+
+/* --ec K+M (or "none"): the redundancy policy the registry is deployed with. */
+static int parse_policy(const char *s, struct chain_policy *ret)
+{
+	struct chain_policy p = {0, 0};
+	unsigned long k, m;
+	char *end;
+
+	if (strcmp(s, "none") != 0) {
+		errno = 0;
+		k = strtoul(s, &end, 10);
+		if (errno || end == s || *end != '+' || k > CHAIN_EC_SYMBOLS_MAX)
+			goto bad;
+		s = end + 1;
+		m = strtoul(s, &end, 10);
+		if (errno || end == s || *end || m > CHAIN_EC_SYMBOLS_MAX)
+			goto bad;
+		p = (struct chain_policy){(unsigned)k, (unsigned)m};
+		if (chain_policy_check(&p) < 0) {
+			cli_error("chain: --ec %u+%u: %s", p.ec_k, p.ec_m, chain_last_detail());
+			return -1;
+		}
+	}
+	*ret = p;
+	return 0;
+bad:
+	cli_error("chain: --ec takes K+M, data and parity segments per stripe (e.g. 4+2; "
+		  "K+M at most %d), or none",
+		  CHAIN_EC_SYMBOLS_MAX);
+	return -1;
 }
 
 int cmd_chain(int argc, char **argv)
@@ -339,6 +425,7 @@ int cmd_chain(int argc, char **argv)
 	    {"price", required_argument, NULL, OPT_PRICE},
 	    {"confirmations", required_argument, NULL, OPT_CONFIRMATIONS},
 	    {"flow", required_argument, NULL, OPT_FLOW},
+	    {"ec", required_argument, NULL, OPT_EC},
 	    {NULL, 0, NULL, 0},
 	};
 	struct chain_args a = {.price = DEFAULT_PRICE};
@@ -362,6 +449,10 @@ int cmd_chain(int argc, char **argv)
 			break;
 		case OPT_FLOW:
 			a.flow = optarg;
+			break;
+		case OPT_EC:
+			if (parse_policy(optarg, &a.policy) < 0)
+				return 2;
 			break;
 		case OPT_PRICE:
 			errno = 0;

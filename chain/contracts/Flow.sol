@@ -54,6 +54,9 @@ contract Flow {
     error NotEnoughFee(uint256 price, uint256 amount, uint256 paid);
 
     Market public immutable market;
+    // The cluster's node registry (Registry.sol), deployed before this contract; zero when
+    // the Flow was deployed without one. Another host finds it, and the policy, from here.
+    address public immutable registry;
     uint256 private immutable price; // the Market's pricePerSector, which never changes
 
     // Both counters share one slot: a submission rewrites them together.
@@ -64,8 +67,9 @@ contract Flow {
     // left to right from the highest bit. Entries at clear bits are stale and never read.
     bytes32[64] private roots;
 
-    constructor(uint256 pricePerSector_) {
+    constructor(uint256 pricePerSector_, address registry_) {
         price = pricePerSector_;
+        registry = registry_;
         market = new Market(pricePerSector_, address(this));
         sectors = 1;
         roots[0] = ZERO_SECTOR;

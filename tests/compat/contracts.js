@@ -212,7 +212,7 @@ async function run(chain) {
 
   // --- deployment -----------------------------------------------------------------------
   const factory = new ethers.ContractFactory(artifacts.Flow.abi, artifacts.Flow.bytecode, wallet);
-  const deployTx = await factory.getDeployTransaction(PRICE);
+  const deployTx = await factory.getDeployTransaction(PRICE, ethers.ZeroAddress);
   const deployed = await receiptOf(await wallet.sendTransaction(deployTx));
   ok(deployed.status === 1 && deployed.contractAddress, `Flow deployed in one transaction (gas ${deployed.gasUsed})`);
   const flowAddr = deployed.contractAddress;
@@ -221,6 +221,7 @@ async function run(chain) {
   const market = new ethers.Contract(marketAddr, artifacts.Market.abi, wallet);
   ok((await provider.getCode(marketAddr)) !== '0x', 'Flow created its Market (code at market())');
   ok((await market.flow()) === flowAddr, 'Market.flow() is the Flow');
+  ok((await flow.registry()) === ethers.ZeroAddress, 'Flow.registry() is the constructor argument (none here)');
   ok((await market.pricePerSector()) === PRICE, 'Market.pricePerSector() is the constructor argument');
   ok((await flow.flowLength()) === 1n && (await flow.numSubmissions()) === 0n &&
     (await flow.submissionIndex()) === 0n, 'a new flow: length 1 (the placeholder), no submissions');
