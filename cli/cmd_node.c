@@ -31,6 +31,7 @@ enum {
 	OPT_PRUNE_INTERVAL,
 	OPT_SHARD,
 	OPT_PEER,
+	OPT_URL,
 };
 
 #define PEERS_MAX 64
@@ -184,11 +185,13 @@ int cmd_node(int argc, char **argv)
 		{"prune-interval", required_argument, NULL, OPT_PRUNE_INTERVAL},
 		{"shard", required_argument, NULL, OPT_SHARD},
 		{"peer", required_argument, NULL, OPT_PEER},
+		{"url", required_argument, NULL, OPT_URL},
 		{NULL, 0, NULL, 0},
 	};
 	const char *peers[PEERS_MAX];
 	size_t npeers = 0;
 	uint32_t shard_id = 0, num_shard = 1;
+	const char *public_url = NULL;
 	struct fs_prune_policy prune = {0};
 	unsigned long long num, prune_every = 600, ticks = 0;
 	struct cli_pora pora = CLI_PORA_INIT;
@@ -274,6 +277,15 @@ int cmd_node(int argc, char **argv)
 			}
 			peers[npeers++] = optarg;
 			break;
+		case OPT_URL:
+			if (strncmp(optarg, "http://", 7) != 0 && strncmp(optarg, "https://", 8) != 0) {
+				cli_error("node: --url takes the URL peers reach this node at "
+					  "(http://HOST:PORT), not '%s'",
+					  optarg);
+				return 2;
+			}
+			public_url = optarg;
+			break;
 		default:
 			r = cli_pora_option(&pora, c, optarg);
 			if (r == 0)
@@ -318,7 +330,8 @@ int cmd_node(int argc, char **argv)
 						  .shard_id = shard_id,
 						  .num_shard = num_shard,
 						  .peers = peers,
-						  .npeers = npeers},
+						  .npeers = npeers,
+						  .public_url = public_url},
 			    &n);
 	if (r == -EBUSY) {
 		cli_error("node: %s is in use by another node or mount (see %s/lock)", dir, dir);

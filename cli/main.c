@@ -102,7 +102,7 @@ static const struct cli_command commands[] = {
 	 "usage: zgfs node [--data DIR] [--rpc HOST:PORT] [--chain local|URL] [--key FILE]\n"
 	 "                 [--mine [--miner-key FILE] [--mine-threads N]] [PoRA options]\n"
 	 "                 [--prune-keep N [--prune-interval SECONDS]]\n"
-	 "                 [--shard I/N] [--peer URL]...\n"
+	 "                 [--shard I/N] [--url PUBLIC_URL] [--peer URL]...\n"
 	 "\n"
 	 "Runs the storage node on DIR (default $ZGFS_DATA, else ~/.local/share/zgfs),\n"
 	 "serving 0G's JSON-RPC methods on HOST:PORT (default 127.0.0.1:5678). Logs to\n"
@@ -128,8 +128,10 @@ static const struct cli_command commands[] = {
 	 "  --shard I/N    keep shard I of N of the flow (0G's rule: flow segment s is on\n"
 	 "                 shard s mod N; N a power of two; default 0/1, all of it). More\n"
 	 "                 than one shard needs an EVM chain (docs/PEERS.md).\n"
+	 "  --url URL      register this node and its shard at URL in the chain's registry\n"
+	 "                 (needs the EVM key); peers are learned from the registry\n"
 	 "  --peer URL     another node of the cluster, asked for the segments this node\n"
-	 "                 does not keep (repeat for each)\n"},
+	 "                 does not keep (repeat for each), beside the registry's\n"},
 	{"mine", cmd_mine, "show what the node's PoRA miner has done",
 	 "usage: zgfs mine status [--data DIR | --node URL] [--json]\n"
 	 "\n"

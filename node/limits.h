@@ -68,6 +68,8 @@
 #define NODE_PEER_CONNECT_MS	   2000
 #define NODE_PEER_FETCH_MS	   10000
 #define NODE_PEER_RETRY_MS	   2000
+/* How often the chain's registry is read for new peers. */
+#define NODE_PEER_REFRESH_MS 2000
 
 /* Sync (node/peer/sync.h): how long an expected entry waits for its uploader before its
  * segments are fetched from peers, how often the expected entries are looked at, how many

@@ -50,6 +50,10 @@ struct node_config {
 	uint32_t shard_id, num_shard;
 	const char *const *peers;
 	size_t npeers;
+	/* The URL peers and clients reach this node at: registered with its shard in the
+	 * chain's registry at open (needs the EVM key); NULL: not registered. Peers are also
+	 * learned from the registry, registered or not. */
+	const char *public_url;
 };
 
 /* What the miner has done, for the daemon's log (node_mine_report). */

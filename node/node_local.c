@@ -66,7 +66,9 @@ struct local {
 	/* The shard of the flow kept here (0/1: all of it) and the other nodes. */
 	uint32_t shard_id, num_shard;
 	struct node_peers *peers;
-	struct node_sync *sync; /* filling in the shard from peers (EVM with peers only) */
+	struct node_sync *sync; /* filling in the shard from peers (EVM chains) */
+	char url[CHAIN_REGISTRY_URL_MAX + 1]; /* registered as, or empty */
+	unsigned follow_rounds;
 };
 
 struct local_upload {
@@ -416,6 +418,19 @@ static int follow_once(struct local *l)
 	return r;
 }
 
+/* Adds every node the chain's registry names, but this one, to the peers. */
+static void learn_peers(struct local *l)
+{
+	struct chain_node *nodes = malloc(NODE_PEERS_MAX * sizeof(*nodes));
+	size_t n = 0;
+
+	if (nodes && chain_registry_nodes(l->chain, nodes, NODE_PEERS_MAX, &n) == 0)
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(nodes[i].url, l->url) != 0)
+				(void)node_peers_add(l->peers, nodes[i].url);
+	free(nodes);
+}
+
 static void *follow_main(void *arg)
 {
 	struct local *l = arg;
@@ -426,6 +441,8 @@ static void *follow_main(void *arg)
 
 		pthread_mutex_unlock(&l->follow_mu);
 		follow_once(l);
+		if (l->follow_rounds++ % (NODE_PEER_REFRESH_MS / NODE_FOLLOW_INTERVAL_MS) == 0)
+			learn_peers(l);
 		pthread_mutex_lock(&l->follow_mu);
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_nsec += NODE_FOLLOW_INTERVAL_MS * 1000000L;
@@ -566,6 +583,11 @@ int node_open_local(const struct node_config *cfg, struct node **ret_node)
 				 l->shard_id, l->num_shard);
 		r = -EINVAL;
 	}
+	if (r == 0 && cfg->public_url) {
+		snprintf(l->url, sizeof(l->url), "%s", cfg->public_url);
+		r = chain_registry_register(l->chain, cfg->public_url, l->shard_id, l->num_shard,
+					    NULL, NULL);
+	}
 	if (r == 0)
 		r = pora_setup(l, cfg);
 	if (r < 0)
@@ -593,7 +615,7 @@ int node_open_local(const struct node_config *cfg, struct node **ret_node)
 		if (r < 0)
 			l->following = false;
 	}
-	if (r == 0 && l->following && node_peers_count(l->peers))
+	if (r == 0 && l->following)
 		r = node_sync_start(&(struct node_sync_config){.store = l->store,
 								.peers = l->peers,
 								.chain = l->chain},

@@ -6,6 +6,8 @@
 // to them (`zgfs chain attach`). Four `zgfs node` processes keep shards 0/4 … 3/4 and know
 // each other (--peer). Then:
 //   - a node on the embedded ledger refuses a shard (one machine);
+//   - each node registers itself with its shard (--url) and learns its peers from the
+//     registry;
 //   - each node answers zgs_getShardConfig with its shard, and refuses a segment of
 //     another shard;
 //   - the SDK's Uploader, given all four nodes, uploads files from 1 B to 10 MiB: it
@@ -108,13 +110,21 @@ async function main() {
         execFileSync(zgfs, ['chain', 'attach', '--rpc', chain.url, '--flow', flowAddr, '--data', data],
           { stdio: ['ignore', 'pipe', 'pipe'] });
       }
-      const peers = urls.filter((_, j) => j !== i).flatMap((u) => ['--peer', u]);
-      const env = { ...process.env };
-      delete env.ZGFS_KEY;
+      // Each node registers itself (--url, its own funded key) and learns the others
+      // from the registry; node 0 is also given them by hand (--peer).
+      const peers = i === 0 ? urls.filter((_, j) => j !== i).flatMap((u) => ['--peer', u]) : [];
+      const env = { ...process.env, ZGFS_KEY: chain.accounts[2 + i].key };
       nodes[i] = await harness.startNode(zgfs, data, ports[i], env, (log) => { logs[i] = log.slice(-3000); },
-        ['--shard', `${i < N ? i : REPLICA}/${N}`, ...peers]);
+        ['--shard', `${i < N ? i : REPLICA}/${N}`, '--url', urls[i], ...peers]);
     };
     for (let i = 0; i < N; i++) await start(i);
+    // Read from another data dir attached to the same contracts (a running node holds its own).
+    const watch = path.join(dir, 'watch');
+    execFileSync(zgfs, ['chain', 'attach', '--rpc', chain.url, '--flow', flowAddr, '--data', watch],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
+    const info = execFileSync(zgfs, ['chain', 'info', '--data', watch]).toString();
+    ok(urls.slice(0, N).every((u) => info.includes(u)),
+      `the registry lists the four nodes (zgfs chain info)`);
     let shards = 0;
     for (let i = 0; i < N; i++) {
       const r = await rpc(urls[i], 'zgs_getShardConfig');
