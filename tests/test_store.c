@@ -20,6 +20,7 @@
 #include "codec/errors.h"
 #include "codec/merkle.h"
 #include "codec/proof.h"
+#include "node/peer/place.h"
 #include "node/store/io.h"
 #include "node/store/store.h"
 #include "tests/tap.h"
@@ -1011,6 +1012,152 @@ static void test_expect_shard(struct node_store **sp, const char *dir)
 	ok(all, "expect shard: only the shard's segments, finalized when they are here");
 }
 
+/* Parity of every stripe of data (as node/peer/ec.c computes it), m symbols each. */
+static uint8_t *stripe_parity(const struct node_ec *ec, const uint8_t *data, uint64_t len,
+			      unsigned k, unsigned m, uint64_t j)
+{
+	uint64_t nd = ndata_of(len);
+	unsigned have = nd - j * k < k ? (unsigned)(nd - j * k) : k;
+	const uint8_t *d[256];
+	size_t dl[256];
+	uint8_t *par = malloc((size_t)m * SEG), *pp[256];
+
+	for (unsigned i = 0; i < have; i++) {
+		d[i] = data + (j * k + i) * SEG;
+		dl[i] = bytes_of(len, j * k + i);
+	}
+	for (unsigned p = 0; p < m; p++)
+		pp[p] = par + (size_t)p * SEG;
+	if (node_ec_encode(ec, d, dl, have, pp) != 0) {
+		free(par);
+		return NULL;
+	}
+	return par;
+}
+
+/*
+ * Entries held with a policy: every shard of a k+m cluster expects its data segments and
+ * parity symbols as node/peer/place.h lays them out, is finalized only when both are
+ * here, serves its stored segments before that, keeps and serves the stripe's proofs with
+ * its parity, and refuses parity that is not its own or comes with wrong proofs.
+ */
+static void test_expect_ec(struct node_store *s)
+{
+	static const struct {
+		uint64_t len, start;
+		unsigned k, m;
+		uint32_t n;
+	} cases[] = {
+	    {9 * SEG + 5, 0, 2, 2, 4},	       {9 * SEG + 5, 3 * 1024, 2, 2, 4},
+	    {7 * SEG, 1024, 4, 2, 8},	       {SEG / 2, 5 * 1024 + 64, 2, 2, 4},
+	    {3 * SEG + 77, 6 * 1024, 3, 1, 4}, {17 * SEG + 1, 2 * 1024, 1, 1, 2},
+	};
+	bool all = true;
+
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		uint64_t len = cases[c].len, nseg = codec_num_segments(len), nd = ndata_of(len);
+		unsigned k = cases[c].k, m = cases[c].m;
+		struct node_ec_layout lay = {.k = k, .m = m, .num = cases[c].n};
+		uint64_t first = cases[c].start / 1024, nst = node_ec_nstripes(&lay, nd);
+		uint8_t *data = malloc(len), *roots, root[CODEC_HASH_SIZE], *buf = malloc(SEG);
+		struct codec_proof *proofs = malloc(nd * sizeof(*proofs)), *p = malloc(sizeof(*p));
+		struct chain_entry *e = malloc(sizeof(*e));
+		struct node_ec *ec = NULL;
+		bool good = node_ec_new(k, m, &ec) == 0;
+
+		tap_fill(data, len);
+		codec_file_root(data, len, root);
+		roots = ref_roots(data, len);
+		for (uint64_t i = 0; i < nd; i++)
+			codec_proof_build(roots, nseg, i, &proofs[i]);
+		for (uint32_t id = 0; good && id < cases[c].n; id++) {
+			struct node_store_hold h = {.shard_id = id, .num_shard = cases[c].n,
+						    .ec_k = k, .ec_m = m};
+			uint64_t seq = 6000 + c * 16 + id, parity = 0, data_held = 0;
+			struct node_ec_sym syms[64];
+			size_t nsym = node_ec_shard_symbols(&lay, first, nd, id, syms, 64), n;
+			struct node_store_info info;
+			unsigned pos;
+
+			fake_entry(e, seq, root, len);
+			e->start = cases[c].start;
+			good &= node_store_expect_hold(s, e, &(struct node_store_hold){
+							  .shard_id = id, .num_shard = cases[c].n,
+							  .ec_k = k, .ec_m = cases[c].n}) == -EINVAL;
+			good &= node_store_expect_hold(s, e, &h) == 0;
+			for (size_t q = 0; q < nsym; q++)
+				syms[q].pos >= k ? parity++ : data_held++;
+			good &= node_store_info(s, seq, &info) == 0 && info.ec_k == k &&
+				info.ec_m == m && info.parity_held == parity &&
+				info.segments_held == data_held && info.parity_present == 0 &&
+				info.finalized == (nsym == 0);
+			for (uint64_t i = 0; i < nd; i++) {
+				int r = node_store_put_segment(s, seq, i, data + i * SEG,
+							       bytes_of(len, i), &proofs[i]);
+
+				good &= (first + i) % cases[c].n == id ? r == 0 : r == -EXDEV;
+				if (r == 0) /* served before the entry is finalized */
+					good &= node_store_segment(s, seq, i, buf, &n, p) == 0 &&
+						memcmp(buf, data + i * SEG, bytes_of(len, i)) == 0;
+			}
+			good &= node_store_info(s, seq, &info) == 0 &&
+				info.finalized == (parity == 0);
+			for (uint64_t j = 0; good && j < nst; j++) {
+				uint8_t *par = stripe_parity(ec, data, len, k, m, j);
+				unsigned have = node_ec_stripe_ndata(&lay, nd, j);
+				int mine = -1, r;
+
+				for (size_t q = 0; q < nsym; q++)
+					if (syms[q].stripe == j && syms[q].pos >= k)
+						mine = (int)syms[q].pos;
+				good &= par != NULL;
+				if (!good)
+					break;
+				if (mine < 0) {
+					good &= node_store_put_parity(s, seq, j, par, &proofs[j * k],
+								      have) == -EXDEV &&
+						node_store_parity(s, seq, j, buf, &pos) == -EXDEV;
+					free(par);
+					continue;
+				}
+				good &= node_store_parity(s, seq, j, buf, &pos) == -ENOENT;
+				good &= node_store_put_parity(s, seq, j, par + (mine - k) * SEG,
+							      &proofs[j * k], have - 1 + (have == 1 ? 2 : 0)) ==
+					-EINVAL;
+				if (have > 1) /* proofs swapped: each shows another position */
+					good &= node_store_put_parity(s, seq, j, par + (mine - k) * SEG,
+								      &proofs[j * k + 1], have) != 0;
+				r = node_store_put_parity(s, seq, j, par + (mine - k) * SEG,
+							  &proofs[j * k], have);
+				good &= r == 0;
+				good &= node_store_parity(s, seq, j, buf, &pos) == 0 &&
+					pos == (unsigned)mine &&
+					memcmp(buf, par + (mine - k) * SEG, SEG) == 0;
+				for (unsigned d = 0; d < have; d++)
+					good &= node_store_proof(s, seq, j * k + d, p) == 0 &&
+						proofs_equal(p, &proofs[j * k + d]);
+				/* again: harmless */
+				good &= node_store_put_parity(s, seq, j, par + (mine - k) * SEG,
+							      &proofs[j * k], have) == 0;
+				free(par);
+			}
+			good &= node_store_info(s, seq, &info) == 0 && info.finalized &&
+				info.parity_present == parity;
+			if (!good)
+				diag("ec case %zu shard %u failed", c, id);
+		}
+		all &= good;
+		node_ec_free(ec);
+		free(data);
+		free(roots);
+		free(buf);
+		free(proofs);
+		free(p);
+		free(e);
+	}
+	ok(all, "expect with a policy: data and parity as placed, finalized when both are here");
+}
+
 static void test_reopen(struct node_store **sp, const char *dir)
 {
 	uint64_t e0, b0, e1, b1, seq;
@@ -1362,6 +1509,7 @@ int main(void)
 	test_expect(s);
 	test_commit_over_expected(s);
 	test_expect_shard(&s, dir);
+	test_expect_ec(s);
 	test_concurrent();
 	test_many_packs();
 	test_prune();

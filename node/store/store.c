@@ -26,7 +26,10 @@
  *   "S" id blk(u64)      segment roots [blk·256, blk·256 + 256) of an entry, 32 B each;
  *                        32 zero bytes = not stored yet (keccak never gives that)
  *   "F" id seg(u64)      a held segment's proof, for an entry held in part (one shard):
- *                        u8 depth, the lemma, the path (one byte per level)
+ *                        u8 depth, the lemma, the path (one byte per level); also the
+ *                        proofs of the data segments of a stripe whose parity is here
+ *   "G" id stripe(u64)   a stored parity symbol of the stripe: keccak-256 of its bytes
+ *                        (kept in its first data segment's slot of the entry's region)
  *
  * Entries are keyed by an id of the store's own, not by tx seq: a writer's entry exists
  * (pending) before the chain gives it a tx seq, and its segment roots need not move when
@@ -72,9 +75,14 @@ struct rec {
 	 * (0G's rule on flow segments). num_shard ≤ 1: the whole entry. */
 	uint32_t shard_id, num_shard;
 	uint64_t first_seg;
+	/* With a policy (ec_k ≥ 1): parity symbols of the stripes this shard holds parity
+	 * of (rec_parity_pos), and how many of them are stored. */
+	unsigned ec_k, ec_m;
+	uint64_t parity_present;
 };
 #define REC_SIZE       (1 + 1 + 4 + 4 * 8 + CODEC_HASH_SIZE)
 #define REC_SHARD_SIZE (REC_SIZE + 4 + 4 + 8)
+#define REC_EC_SIZE    (REC_SHARD_SIZE + 1 + 1 + 8)
 
 struct pack {
 	uint32_t num;
@@ -204,6 +212,13 @@ static size_t key_proof(uint8_t *k, uint64_t id, uint64_t seg)
 	return 17;
 }
 
+static size_t key_parity(uint8_t *k, uint64_t id, uint64_t stripe)
+{
+	key_id(k, 'G', id);
+	put_be64(k + 9, stripe);
+	return 17;
+}
+
 static size_t key_root(uint8_t *k, const uint8_t root[CODEC_HASH_SIZE], uint64_t seq)
 {
 	k[0] = 'R';
@@ -219,10 +234,11 @@ static size_t key_pack(uint8_t *k, uint32_t num)
 	return 5;
 }
 
-/* Writes REC_SIZE bytes, or REC_SHARD_SIZE for an entry held in part; returns which. */
-static size_t rec_encode(const struct rec *r, uint8_t out[REC_SHARD_SIZE])
+/* Writes REC_SIZE bytes, REC_SHARD_SIZE for an entry held in part, REC_EC_SIZE for one
+ * with a policy; returns which. */
+static size_t rec_encode(const struct rec *r, uint8_t out[REC_EC_SIZE])
 {
-	out[0] = r->num_shard > 1 ? 2 : 1; /* record version */
+	out[0] = r->ec_k ? 3 : r->num_shard > 1 ? 2 : 1; /* record version */
 	out[1] = r->state;
 	put_be32(out + 2, r->pack);
 	put_be64(out + 6, r->offset);
@@ -235,19 +251,34 @@ static size_t rec_encode(const struct rec *r, uint8_t out[REC_SHARD_SIZE])
 	put_be32(out + REC_SIZE, r->shard_id);
 	put_be32(out + REC_SIZE + 4, r->num_shard);
 	put_be64(out + REC_SIZE + 8, r->first_seg);
-	return REC_SHARD_SIZE;
+	if (!r->ec_k)
+		return REC_SHARD_SIZE;
+	out[REC_SHARD_SIZE] = (uint8_t)(r->ec_k - 1);
+	out[REC_SHARD_SIZE + 1] = (uint8_t)(r->ec_m - 1);
+	put_be64(out + REC_SHARD_SIZE + 2, r->parity_present);
+	return REC_EC_SIZE;
 }
 
 static int rec_decode(const uint8_t *p, size_t len, struct rec *ret)
 {
-	if (!(len == REC_SIZE && p[0] == 1) && !(len == REC_SHARD_SIZE && p[0] == 2))
+	if (!(len == REC_SIZE && p[0] == 1) && !(len == REC_SHARD_SIZE && p[0] == 2) &&
+	    !(len == REC_EC_SIZE && p[0] == 3))
 		return -EIO;
 	if (p[1] < ST_PENDING || p[1] > ST_PRUNED)
 		return -EIO;
 	ret->shard_id = 0;
 	ret->num_shard = 1;
 	ret->first_seg = 0;
-	if (p[0] == 2) {
+	ret->ec_k = ret->ec_m = 0;
+	ret->parity_present = 0;
+	if (p[0] == 3) {
+		ret->ec_k = (unsigned)p[REC_SHARD_SIZE] + 1;
+		ret->ec_m = (unsigned)p[REC_SHARD_SIZE + 1] + 1;
+		ret->parity_present = get_be64(p + REC_SHARD_SIZE + 2);
+		if (ret->ec_k + ret->ec_m > get_be32(p + REC_SIZE + 4))
+			return -EIO;
+	}
+	if (p[0] >= 2) {
 		ret->shard_id = get_be32(p + REC_SIZE);
 		ret->num_shard = get_be32(p + REC_SIZE + 4);
 		ret->first_seg = get_be64(p + REC_SIZE + 8);
@@ -316,6 +347,67 @@ static bool rec_holds_range(const struct rec *r, uint64_t offset, uint64_t end)
 		if (!rec_holds(r, i))
 			return false;
 	return true;
+}
+
+/* Stripes of the entry under its policy: ceil(data segments / ec_k); 0 without one. */
+static uint64_t rec_stripes(const struct rec *r)
+{
+	uint64_t n = data_segments(r->length);
+
+	return r->ec_k ? n / r->ec_k + (n % r->ec_k != 0) : 0;
+}
+
+/*
+ * The symbol of stripe j this shard holds, when it is a parity symbol: its position
+ * (ec_k .. ec_k + ec_m - 1), else -1. Symbol pos of stripe j is on shard (first_seg +
+ * j·k + pos) mod num_shard: node/peer/place.h's node_ec_shard_of(), which
+ * tests/test_store.c checks this against.
+ */
+static int rec_parity_pos(const struct rec *r, uint64_t j)
+{
+	uint64_t num = r->num_shard, base;
+
+	if (!r->ec_k || j >= rec_stripes(r))
+		return -1;
+	base = (r->shard_id + num - (r->first_seg + j * r->ec_k) % num) % num;
+	return base >= r->ec_k && base < (uint64_t)r->ec_k + r->ec_m ? (int)base : -1;
+}
+
+/* Parity symbols the entry must have here: the residue (first_seg + j·k) mod num repeats
+ * with period num / gcd(k, num), so one period is counted and multiplied. */
+static uint64_t rec_parity_held(const struct rec *r)
+{
+	uint64_t n = rec_stripes(r), period, full, count = 0, in_period = 0;
+
+	if (!n)
+		return 0;
+	period = r->num_shard;
+	for (unsigned k = r->ec_k; period > 1 && k % 2 == 0; k /= 2)
+		period /= 2;
+	full = n / period;
+	for (uint64_t j = 0; j < period && j < n; j++) {
+		bool held = rec_parity_pos(r, j) >= 0;
+
+		in_period += held;
+		if (j < n % period)
+			count += held;
+	}
+	return count + full * in_period;
+}
+
+/* Bytes of stripe j's parity symbol that are stored: those of its first data segment
+ * (a full segment unless the stripe is a lone short last segment, past whose end every
+ * data symbol is zero, and so is the parity). It lives in that segment's slot of the
+ * entry's region, which a shard holding parity of the stripe holds no data of. */
+static size_t parity_bytes(const struct rec *r, uint64_t j)
+{
+	return segment_bytes(r->length, j * r->ec_k);
+}
+
+/* Whether everything this store keeps of the entry is here. */
+static bool rec_complete(const struct rec *r)
+{
+	return r->present == rec_held(r) && r->parity_present == rec_parity_held(r);
 }
 
 static bool is_zero_hash(const uint8_t *h)
@@ -433,7 +525,7 @@ static int load_by_seq(struct node_store *s, uint64_t seq, uint64_t *ret_id, str
 
 static void batch_rec(leveldb_writebatch_t *b, uint64_t id, const struct rec *r)
 {
-	uint8_t k[9], v[REC_SHARD_SIZE];
+	uint8_t k[9], v[REC_EC_SIZE];
 	size_t n = rec_encode(r, v);
 
 	batch_put(b, k, key_id(k, 'E', id), v, n);
@@ -511,7 +603,7 @@ static int load_proof(struct node_store *s, uint64_t id, uint64_t seg, struct co
 	int r = db_get(s, k, key_proof(k, id, seg), &v, &len);
 
 	if (r < 0)
-		return r == -ENOENT ? -EIO : r;
+		return r; /* -ENOENT: no proof kept for that segment */
 	r = -EIO;
 	if (len < 1 || v[0] > CODEC_PROOF_MAX_DEPTH)
 		goto out;
@@ -1728,12 +1820,23 @@ static uint64_t rec_held_bytes(const struct rec *r)
 	for (uint64_t i = 0; i < n; i++)
 		if (rec_holds(r, i))
 			bytes += segment_bytes(r->length, i);
+	for (uint64_t j = 0, ns = rec_stripes(r); j < ns; j++)
+		if (rec_parity_pos(r, j) >= 0)
+			bytes += parity_bytes(r, j);
 	return bytes;
 }
 
 int node_store_expect_shard(struct node_store *s, const struct chain_entry *settled,
 			    uint32_t shard_id, uint32_t num_shard)
 {
+	return node_store_expect_hold(
+	    s, settled, &(struct node_store_hold){.shard_id = shard_id, .num_shard = num_shard});
+}
+
+int node_store_expect_hold(struct node_store *s, const struct chain_entry *settled,
+			   const struct node_store_hold *h)
+{
+	uint32_t shard_id = h->shard_id, num_shard = h->num_shard;
 	leveldb_writebatch_t *b;
 	uint64_t len = settled->length, nseg, ndata, id;
 	uint8_t k[1 + CODEC_HASH_SIZE + 8], v[8];
@@ -1746,6 +1849,9 @@ int node_store_expect_shard(struct node_store *s, const struct chain_entry *sett
 	if (len > NODE_STORE_ENTRY_MAX)
 		return -E2BIG;
 	if (num_shard == 0 || (num_shard & (num_shard - 1)) || shard_id >= num_shard)
+		return -EINVAL;
+	if ((h->ec_k || h->ec_m) && (!h->ec_k || !h->ec_m || h->ec_k > 256 || h->ec_m > 256 ||
+				     h->ec_k + h->ec_m > num_shard))
 		return -EINVAL;
 	nseg = codec_num_segments(len);
 	ndata = data_segments(len);
@@ -1775,10 +1881,12 @@ int node_store_expect_shard(struct node_store *s, const struct chain_entry *sett
 			   .tx_seq = settled->tx_seq,
 			   .shard_id = shard_id,
 			   .num_shard = num_shard,
-			   .first_seg = settled->start / CODEC_SEGMENT_CHUNKS};
+			   .first_seg = settled->start / CODEC_SEGMENT_CHUNKS,
+			   .ec_k = h->ec_k,
+			   .ec_m = h->ec_m};
 	memcpy(rec.root, settled->root, CODEC_HASH_SIZE);
-	/* A shard holding none of the entry's segments has all it needs already. */
-	if (rec_held(&rec) == 0)
+	/* A shard holding none of the entry's symbols has all it needs already. */
+	if (rec_complete(&rec))
 		rec.state = ST_FINAL;
 
 	b = leveldb_writebatch_create();
@@ -1822,15 +1930,56 @@ out:
 	return r;
 }
 
+static int hold_rec_pack(struct node_store *s, const struct rec *rec, struct pack **ret_pack);
+static void read_end(struct node_store *s, struct pack *p);
+
+/* Adds rec to b, finalized when everything kept here is here (s->mu held). */
+static void batch_finish(struct node_store *s, leveldb_writebatch_t *b, uint64_t id,
+			 struct rec *rec)
+{
+	if (rec_complete(rec)) {
+		uint8_t kx[9];
+
+		rec->state = ST_FINAL;
+		batch_del(b, kx, key_id(kx, 'X', id));
+		batch_totals(b, s->total_entries + 1, s->total_bytes + rec_held_bytes(rec));
+	}
+	batch_rec(b, id, rec);
+}
+
+/* After the batch of batch_finish() was written with result r (s->mu held). */
+static void count_final(struct node_store *s, int r, const struct rec *rec)
+{
+	if (r == 0 && rec->state == ST_FINAL) {
+		s->total_entries++;
+		s->total_bytes += rec_held_bytes(rec);
+	}
+}
+
+/* Writes len bytes at off of entry rec's region and syncs them (no lock held). */
+static int region_write(struct node_store *s, const struct rec *rec, const void *data, size_t len,
+			uint64_t off)
+{
+	struct pack *p;
+	int r = hold_rec_pack(s, rec, &p);
+
+	if (r < 0)
+		return r;
+	r = node_io_pwrite(p->fd, data, len, rec->offset + off);
+	if (r == 0)
+		r = node_io_fdatasync(p->fd);
+	read_end(s, p);
+	return r;
+}
+
 int node_store_put_segment(struct node_store *s, uint64_t tx_seq, uint64_t index,
 			   const uint8_t *data, size_t len, const struct codec_proof *proof)
 {
 	uint8_t leaf[CODEC_HASH_SIZE], have[CODEC_HASH_SIZE], k[17];
-	uint64_t id, nseg, ndata;
+	uint64_t id, nseg;
 	size_t dl;
 	unsigned chunks;
 	struct rec rec;
-	struct pack *p;
 	char *v = NULL;
 	size_t vlen = 0;
 	int r;
@@ -1839,7 +1988,6 @@ int node_store_put_segment(struct node_store *s, uint64_t tx_seq, uint64_t index
 	if (r < 0)
 		return r;
 	nseg = codec_num_segments(rec.length);
-	ndata = rec_held(&rec);
 	if (index >= data_segments(rec.length))
 		return -EINVAL;
 	if (!rec_holds(&rec, index))
@@ -1864,19 +2012,10 @@ int node_store_put_segment(struct node_store *s, uint64_t tx_seq, uint64_t index
 
 	/* The bytes, synced, before the record that says they are here. Writes of different
 	 * segments (or the same one twice: identical bytes) run in parallel. */
-	pthread_mutex_lock(&s->mu);
-	p = rec.pack < s->npacks ? s->packs[rec.pack] : NULL;
-	r = p ? pack_hold(s, p) : -EIO;
-	pthread_mutex_unlock(&s->mu);
+	r = region_write(s, &rec, data, dl, index * SEG);
 	if (r < 0)
 		return r;
-	r = node_io_pwrite(p->fd, data, dl, rec.offset + index * SEG);
-	if (r == 0)
-		r = node_io_fdatasync(p->fd);
 	pthread_mutex_lock(&s->mu);
-	pack_unhold(s, p);
-	if (r < 0)
-		goto out;
 
 	/* Again under the lock: another put may have stored it or finalized the entry. */
 	r = load_rec(s, id, &rec);
@@ -1912,16 +2051,9 @@ int node_store_put_segment(struct node_store *s, uint64_t tx_seq, uint64_t index
 			  (size_t)n * CODEC_HASH_SIZE);
 		if (rec.num_shard > 1)
 			batch_proof(b, id, index, proof);
-		if (rec.present == ndata) {
-			/* Every segment's bytes were synced before its record: the entry is
-			 * complete and durable. */
-			uint8_t kx[9];
-
-			rec.state = ST_FINAL;
-			batch_del(b, kx, key_id(kx, 'X', id));
-			batch_totals(b, s->total_entries + 1, s->total_bytes + rec_held_bytes(&rec));
-		}
-		batch_rec(b, id, &rec);
+		/* Every segment's bytes were synced before its record: once all are here the
+		 * entry is complete and durable. */
+		batch_finish(s, b, id, &rec);
 		if (rec.state == ST_FINAL) {
 			r = db_write(s, b);
 		} else {
@@ -1934,14 +2066,203 @@ int node_store_put_segment(struct node_store *s, uint64_t tx_seq, uint64_t index
 			r = db_error(err);
 		}
 		leveldb_writebatch_destroy(b);
-		if (r == 0 && rec.state == ST_FINAL) {
-			s->total_entries++;
-			s->total_bytes += rec_held_bytes(&rec);
-		}
+		count_final(s, r, &rec);
 	}
 out:
 	pthread_mutex_unlock(&s->mu);
 	return r;
+}
+
+/* --- parity --------------------------------------------------------------------------- */
+
+static void note_corrupt(struct node_store *s, uint64_t tx_seq, uint64_t segment);
+static int segment_proof(struct node_store *s, uint64_t id, uint64_t nseg, uint64_t index,
+			 struct codec_proof *ret);
+
+/* Whether every byte of buf[from, to) is zero. */
+static bool all_zero(const uint8_t *buf, size_t from, size_t to)
+{
+	for (size_t i = from; i < to; i++)
+		if (buf[i])
+			return false;
+	return true;
+}
+
+int node_store_put_parity(struct node_store *s, uint64_t tx_seq, uint64_t stripe,
+			  const uint8_t *data, const struct codec_proof *proofs, unsigned nproofs)
+{
+	uint8_t k[17], hash[CODEC_HASH_SIZE];
+	uint64_t id, nseg, first;
+	struct rec rec;
+	size_t len;
+	char *v = NULL;
+	size_t vlen = 0;
+	int r = load_by_seq(s, tx_seq, &id, &rec);
+
+	if (r < 0)
+		return r;
+	if (rec.state == ST_PRUNED)
+		return -ENODATA;
+	if (stripe >= rec_stripes(&rec))
+		return -EINVAL;
+	if (rec_parity_pos(&rec, stripe) < 0)
+		return -EXDEV;
+	nseg = codec_num_segments(rec.length);
+	first = stripe * rec.ec_k;
+	if (nproofs != (unsigned)(data_segments(rec.length) - first < rec.ec_k
+					  ? data_segments(rec.length) - first
+					  : rec.ec_k))
+		return -EINVAL;
+	for (unsigned d = 0; d < nproofs; d++) {
+		r = codec_proof_verify(&proofs[d], rec.root, proofs[d].lemma[0], first + d, nseg);
+		if (r != 0)
+			return r;
+	}
+	len = parity_bytes(&rec, stripe);
+	if (!all_zero(data, len, SEG))
+		return -EINVAL; /* not the parity of this stripe: its data is zero there */
+	codec_keccak256(data, len, hash);
+	r = db_get(s, k, key_parity(k, id, stripe), &v, &vlen);
+	leveldb_free(v);
+	if (r == 0 || rec.state == ST_FINAL)
+		return 0;
+	if (r != -ENOENT)
+		return r;
+
+	r = region_write(s, &rec, data, len, first * SEG);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&s->mu);
+	r = load_rec(s, id, &rec);
+	if (r < 0 || rec.state != ST_EXPECTED)
+		goto out;
+	r = db_get(s, k, key_parity(k, id, stripe), &v, &vlen);
+	leveldb_free(v);
+	if (r != -ENOENT)
+		goto out; /* stored meanwhile (0), or an error */
+	{
+		leveldb_writebatch_t *b = leveldb_writebatch_create();
+
+		rec.parity_present++;
+		batch_put(b, k, key_parity(k, id, stripe), hash, CODEC_HASH_SIZE);
+		for (unsigned d = 0; d < nproofs; d++)
+			if (!rec_holds(&rec, first + d))
+				batch_proof(b, id, first + d, &proofs[d]);
+		batch_finish(s, b, id, &rec);
+		/* Synced: parity is stored once and its record must outlive a crash (it is
+		 * rebuilt from K data segments, which costs more than the sync). */
+		r = db_write(s, b);
+		leveldb_writebatch_destroy(b);
+		count_final(s, r, &rec);
+	}
+out:
+	pthread_mutex_unlock(&s->mu);
+	return r;
+}
+
+int node_store_parity(struct node_store *s, uint64_t tx_seq, uint64_t stripe, uint8_t *buf,
+		      unsigned *ret_pos)
+{
+	uint8_t k[17], got[CODEC_HASH_SIZE];
+	uint64_t id;
+	struct rec rec;
+	struct pack *p;
+	char *v = NULL;
+	size_t vlen = 0, len;
+	ssize_t n;
+	int pos, r = load_by_seq(s, tx_seq, &id, &rec);
+
+	if (r < 0)
+		return r;
+	if (rec.state == ST_PRUNED)
+		return -ENODATA;
+	pos = rec_parity_pos(&rec, stripe);
+	if (pos < 0)
+		return -EXDEV;
+	r = db_get(s, k, key_parity(k, id, stripe), &v, &vlen);
+	if (r < 0)
+		return r;
+	if (vlen != CODEC_HASH_SIZE) {
+		leveldb_free(v);
+		return -EIO;
+	}
+	r = hold_rec_pack(s, &rec, &p);
+	if (r < 0) {
+		leveldb_free(v);
+		return r;
+	}
+	len = parity_bytes(&rec, stripe);
+	n = node_io_pread(p->fd, buf, len, rec.offset + stripe * rec.ec_k * SEG);
+	read_end(s, p);
+	r = n < 0 ? (int)n : 0;
+	if (r == 0) {
+		codec_keccak256(buf, len, got);
+		if ((size_t)n != len || memcmp(got, v, CODEC_HASH_SIZE) != 0) {
+			note_corrupt(s, tx_seq, stripe * rec.ec_k);
+			r = -EIO;
+		}
+	}
+	leveldb_free(v);
+	if (r < 0)
+		return r;
+	memset(buf + len, 0, SEG - len);
+	*ret_pos = (unsigned)pos;
+	return 0;
+}
+
+int node_store_proof(struct node_store *s, uint64_t tx_seq, uint64_t index,
+		     struct codec_proof *ret_proof)
+{
+	struct codec_proof *proof = malloc(sizeof(*proof));
+	uint64_t id;
+	struct rec rec;
+	int r = proof ? load_by_seq(s, tx_seq, &id, &rec) : -ENOMEM;
+
+	if (r < 0)
+		goto out;
+	if (index >= data_segments(rec.length)) {
+		r = -EINVAL;
+	} else if (rec.num_shard <= 1) {
+		r = rec.state == ST_FINAL || rec.state == ST_PRUNED
+			    ? segment_proof(s, id, codec_num_segments(rec.length), index, proof)
+			    : -ENOENT;
+	} else {
+		r = load_proof(s, id, index, proof);
+	}
+	if (r == 0)
+		*ret_proof = *proof;
+out:
+	free(proof);
+	return r;
+}
+
+int node_store_missing_parity(struct node_store *s, uint64_t tx_seq, uint64_t from,
+			      uint64_t *ret, size_t max, size_t *ret_n)
+{
+	uint64_t id, ns;
+	struct rec rec;
+	size_t n = 0;
+	int r = load_by_seq(s, tx_seq, &id, &rec);
+
+	if (r < 0)
+		return r;
+	ns = rec_stripes(&rec);
+	for (uint64_t j = from; rec.state == ST_EXPECTED && j < ns && n < max; j++) {
+		uint8_t k[17];
+		char *v = NULL;
+		size_t vlen;
+
+		if (rec_parity_pos(&rec, j) < 0)
+			continue;
+		r = db_get(s, k, key_parity(k, id, j), &v, &vlen);
+		leveldb_free(v);
+		if (r == -ENOENT)
+			ret[n++] = j;
+		else if (r < 0)
+			return r;
+	}
+	*ret_n = n;
+	return 0;
 }
 
 /* --- prune ---------------------------------------------------------------------------- */
@@ -2015,6 +2336,10 @@ int node_store_info(struct node_store *s, uint64_t tx_seq, struct node_store_inf
 	ret_info->shard_id = rec.shard_id;
 	ret_info->num_shard = rec.num_shard;
 	ret_info->segments_held = rec_held(&rec);
+	ret_info->ec_k = rec.ec_k;
+	ret_info->ec_m = rec.ec_m;
+	ret_info->parity_held = rec_parity_held(&rec);
+	ret_info->parity_present = rec.parity_present;
 	return 0;
 }
 
@@ -2060,6 +2385,22 @@ int node_store_find_root(struct node_store *s, const uint8_t root[CODEC_HASH_SIZ
 	return r;
 }
 
+/* A hold on the descriptor of the pack of entry rec (release with read_end). */
+static int hold_rec_pack(struct node_store *s, const struct rec *rec, struct pack **ret_pack)
+{
+	int r;
+
+	pthread_mutex_lock(&s->mu);
+	if (rec->pack >= s->npacks) {
+		r = -EIO;
+	} else {
+		*ret_pack = s->packs[rec->pack];
+		r = pack_hold(s, *ret_pack);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return r;
+}
+
 /* A finalized entry and a hold on its pack's descriptor (release with read_end). */
 static int read_begin(struct node_store *s, uint64_t tx_seq, uint64_t *ret_id, struct rec *ret_rec,
 		      struct pack **ret_pack)
@@ -2072,15 +2413,7 @@ static int read_begin(struct node_store *s, uint64_t tx_seq, uint64_t *ret_id, s
 		return -ENODATA;
 	if (ret_rec->state != ST_FINAL)
 		return -EAGAIN;
-	pthread_mutex_lock(&s->mu);
-	if (ret_rec->pack >= s->npacks) {
-		r = -EIO;
-	} else {
-		*ret_pack = s->packs[ret_rec->pack];
-		r = pack_hold(s, *ret_pack);
-	}
-	pthread_mutex_unlock(&s->mu);
-	return r;
+	return hold_rec_pack(s, ret_rec, ret_pack);
 }
 
 static void read_end(struct node_store *s, struct pack *p)
@@ -2088,6 +2421,40 @@ static void read_end(struct node_store *s, struct pack *p)
 	pthread_mutex_lock(&s->mu);
 	pack_unhold(s, p);
 	pthread_mutex_unlock(&s->mu);
+}
+
+/*
+ * For one data segment: read_begin(), except that an entry held in part need not be
+ * finalized when this segment of it is stored (its bytes were synced before its root
+ * was recorded): peers building parity fetch segments from holders that are themselves
+ * still waiting for parity. -EINVAL past the data, -EREMOTE another shard's, -EAGAIN
+ * not stored yet.
+ */
+static int read_begin_part(struct node_store *s, uint64_t tx_seq, uint64_t index,
+			   uint64_t *ret_id, struct rec *ret_rec, struct pack **ret_pack)
+{
+	uint8_t root[CODEC_HASH_SIZE];
+	int r = load_by_seq(s, tx_seq, ret_id, ret_rec);
+
+	if (r < 0)
+		return r;
+	if (index >= data_segments(ret_rec->length))
+		return -EINVAL;
+	if (!rec_holds(ret_rec, index))
+		return -EREMOTE;
+	if (ret_rec->state == ST_EXPECTED && ret_rec->num_shard > 1) {
+		r = load_roots(s, *ret_id, index, 1, root);
+		if (r < 0)
+			return r;
+		if (is_zero_hash(root))
+			return -EAGAIN;
+		return hold_rec_pack(s, ret_rec, ret_pack);
+	}
+	if (ret_rec->state == ST_PRUNED)
+		return -ENODATA;
+	if (ret_rec->state != ST_FINAL)
+		return -EAGAIN;
+	return hold_rec_pack(s, ret_rec, ret_pack);
 }
 
 static void note_corrupt(struct node_store *s, uint64_t tx_seq, uint64_t segment)
@@ -2334,21 +2701,15 @@ int node_store_segment(struct node_store *s, uint64_t tx_seq, uint64_t index, ui
 
 	if (!proof)
 		return -ENOMEM;
-	r = read_begin(s, tx_seq, &id, &rec, &p);
+	r = read_begin_part(s, tx_seq, index, &id, &rec, &p);
 	if (r < 0)
 		goto out_free;
-	if (index >= data_segments(rec.length)) {
-		r = -EINVAL;
-		goto out;
-	}
-	if (!rec_holds(&rec, index)) {
-		r = -EREMOTE;
-		goto out;
-	}
 	if (rec.num_shard > 1)
 		r = load_proof(s, id, index, proof);
 	else
 		r = segment_proof(s, id, codec_num_segments(rec.length), index, proof);
+	if (r == -ENOENT)
+		r = rec.state == ST_FINAL ? -EIO : -EAGAIN;
 	if (r == 0)
 		r = read_segment_verified(s, &rec, p, index, buf, proof->lemma[0]);
 	if (r < 0)

@@ -92,6 +92,10 @@ struct node_store_info {
 	 * entry is finalized when the segments_held data segments of the shard are here. */
 	uint32_t shard_id, num_shard;
 	uint64_t segments_held;
+	/* With a policy (node_store_expect_hold, ec_k ≥ 1): the parity symbols this shard
+	 * keeps, and how many are stored. Finalized needs them all. */
+	unsigned ec_k, ec_m;
+	uint64_t parity_held, parity_present;
 };
 
 /*
@@ -164,11 +168,26 @@ int node_store_expect(struct node_store *s, const struct chain_entry *settled);
  * shard_id mod num_shard; num_shard a power of two, shard_id below it, else -EINVAL).
  * The entry is finalized when those segments are here: at once when it has none.
  * put_segment() of another segment gives -EXDEV; read() and segment() of a range it does
- * not keep give -EREMOTE; segment proofs are those the segments arrived with. 0/1 is
+ * not keep give -EREMOTE; segment proofs are those the segments arrived with, and
+ * segment() serves a stored segment before the entry is finalized. 0/1 is
  * node_store_expect().
  */
 int node_store_expect_shard(struct node_store *s, const struct chain_entry *settled,
 			    uint32_t shard_id, uint32_t num_shard);
+/* What a store keeps of an entry: one shard of its data segments (0G's rule) and, with a
+ * redundancy policy ec_k+ec_m (0/0: none), the parity symbols the shard holds. The
+ * entry's data segments form stripes of ec_k (stripe j: segments j·k … j·k+k−1) and
+ * symbol pos (0 … k+m−1: data, then parity) of stripe j is kept by shard (first flow
+ * segment + j·k + pos) mod num_shard, as node/peer/place.h lays them out; so a shard
+ * keeps at most one symbol per stripe. ec_k + ec_m ≤ num_shard. */
+struct node_store_hold {
+	uint32_t shard_id, num_shard;
+	unsigned ec_k, ec_m;
+};
+/* node_store_expect_shard() with a hold; -EINVAL for an invalid one. */
+int node_store_expect_hold(struct node_store *s, const struct chain_entry *settled,
+			   const struct node_store_hold *h);
+
 /*
  * node_store_put_segment() - store segment `index` of an expected entry after checking
  * data against proof and the entry's root. data is the segment's bytes, len ≤ 256 KiB;
@@ -195,6 +214,44 @@ int node_store_expected(struct node_store *s,
  */
 int node_store_missing(struct node_store *s, uint64_t tx_seq, uint64_t from, uint64_t *ret,
 		       size_t max, size_t *ret_n);
+
+/*
+ * node_store_put_parity() - store the parity symbol of stripe `stripe` that this store
+ * keeps (node_store_expect_hold), with the proofs of the stripe's data segments
+ * (proofs[d] for entry segment stripe·k + d, as many as the stripe has), each checked
+ * against the entry's root; they are kept, so that a segment rebuilt from the stripe can
+ * be checked and served with its proof (node_store_proof). data is CODEC_SEGMENT_SIZE
+ * bytes. Parity itself cannot be checked here (that takes the data): a wrong one shows
+ * when a rebuilt segment fails its proof. Stored once, synced; the last missing symbol
+ * finalizes the entry. -EXDEV: not this shard's parity; -EINVAL: stripe, proof count, or
+ * data nonzero past the stripe's first segment; -CODEC_EPROOF_*: a proof is wrong;
+ * -ENOENT: unknown entry.
+ */
+int node_store_put_parity(struct node_store *s, uint64_t tx_seq, uint64_t stripe,
+			  const uint8_t *data, const struct codec_proof *proofs, unsigned nproofs);
+
+/*
+ * node_store_parity() - the stored parity symbol of a stripe: CODEC_SEGMENT_SIZE bytes into
+ * buf, checked against the hash taken when it was stored (-EIO, counted in
+ * node_store_health, when the disk changed it), and its position in the stripe (k … k+m−1).
+ * Served before the entry is finalized here. -EXDEV not this shard's; -ENOENT not stored
+ * (yet) or unknown entry; -ENODATA pruned.
+ */
+int node_store_parity(struct node_store *s, uint64_t tx_seq, uint64_t stripe, uint8_t *buf,
+		      unsigned *ret_pos);
+
+/*
+ * node_store_proof() - the proof of data segment index of an entry, when this store has
+ * it: any segment of a whole finalized entry; for one held in part, its own segments'
+ * and those kept with its parity symbols. -ENOENT when it has none; -EINVAL past the data.
+ */
+int node_store_proof(struct node_store *s, uint64_t tx_seq, uint64_t index,
+		     struct codec_proof *ret_proof);
+
+/* node_store_missing_parity() - like node_store_missing(), for the stripes whose parity
+ * symbol this store keeps and does not have yet. */
+int node_store_missing_parity(struct node_store *s, uint64_t tx_seq, uint64_t from,
+			      uint64_t *ret, size_t max, size_t *ret_n);
 
 /* -ENOENT when the store has no record of tx_seq. */
 int node_store_info(struct node_store *s, uint64_t tx_seq, struct node_store_info *ret_info);
