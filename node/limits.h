@@ -70,6 +70,9 @@
 #define NODE_PEER_RETRY_MS	   2000
 /* How often the chain's registry is read for new peers. */
 #define NODE_PEER_REFRESH_MS 2000
+/* The largest stripe (K + M symbols) a node stores and rebuilds: a rebuild holds one
+ * buffer per symbol, CODEC_SEGMENT_SIZE each (16 MiB at this bound). */
+#define NODE_EC_SYMBOLS_MAX 64
 
 /* Sync (node/peer/sync.h): how long an expected entry waits for its uploader before its
  * segments are fetched from peers, how often the expected entries are looked at, how many

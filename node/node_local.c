@@ -63,8 +63,10 @@ struct local {
 	struct inflight *inflight;
 	int follow_err;
 	struct node_pora *miner; /* --mine */
-	/* The shard of the flow kept here (0/1: all of it) and the other nodes. */
+	/* The shard of the flow kept here (0/1: all of it), the cluster's stripes (k 0: no
+	 * policy) and the other nodes. */
 	uint32_t shard_id, num_shard;
+	struct node_ec_layout layout;
 	struct node_peers *peers;
 	struct node_sync *sync; /* filling in the shard from peers (EVM chains) */
 	char url[CHAIN_REGISTRY_URL_MAX + 1]; /* registered as, or empty */
@@ -405,7 +407,11 @@ static int follow_once(struct local *l)
 		r = chain_entry_get(l->chain, seq, e);
 		if (r < 0 || is_inflight(l, e))
 			break;
-		r = node_store_expect_shard(l->store, e, l->shard_id, l->num_shard);
+		r = node_store_expect_hold(l->store, e,
+					   &(struct node_store_hold){.shard_id = l->shard_id,
+								     .num_shard = l->num_shard,
+								     .ec_k = l->layout.k,
+								     .ec_m = l->layout.m});
 		expected++;
 	}
 	l->follow_err = r;
@@ -537,6 +543,68 @@ int node_mine_report(struct node *n, struct node_mine_report *ret_report)
 	return 0;
 }
 
+/* What this node keeps of a stripe, for rebuilding one (node_peers_set_policy). */
+static int own_symbol(void *ctx, const struct node_peer_entry *e, uint64_t stripe, unsigned pos,
+		      uint8_t *buf)
+{
+	struct local *l = ctx;
+	struct codec_proof *proof;
+	unsigned got;
+	size_t len;
+	int r;
+
+	if (pos >= l->layout.k) {
+		r = node_store_parity(l->store, e->tx_seq, stripe, buf, &got);
+		return r == 0 && got != pos ? -EIO : r;
+	}
+	proof = malloc(sizeof(*proof));
+	r = proof ? node_store_segment(l->store, e->tx_seq, stripe * l->layout.k + pos, buf, &len,
+				       proof)
+		  : -ENOMEM;
+	if (r == 0)
+		memset(buf + len, 0, CODEC_SEGMENT_SIZE - len);
+	free(proof);
+	return r;
+}
+
+static int own_proof(void *ctx, const struct node_peer_entry *e, uint64_t index,
+		     struct codec_proof *ret_proof)
+{
+	struct local *l = ctx;
+
+	return node_store_proof(l->store, e->tx_seq, index, ret_proof);
+}
+
+/*
+ * The cluster's redundancy policy, from the chain's registry: with K+M, a node of shard
+ * I/N keeps parity too, and rebuilds what no holder gives. A node keeping the whole flow
+ * (0/1) needs none. N must leave room for a stripe: N ≥ K + M.
+ */
+static int policy_setup(struct local *l)
+{
+	struct chain_policy pol;
+	int r = chain_registry_policy(l->chain, &pol);
+
+	if (r == -ENOTSUP || (r == 0 && !pol.ec_k) || l->num_shard == 1)
+		return 0;
+	if (r < 0)
+		return r;
+	l->layout = (struct node_ec_layout){.k = pol.ec_k, .m = pol.ec_m, .num = l->num_shard};
+	if (!node_ec_layout_valid(&l->layout) || pol.ec_k + pol.ec_m > NODE_EC_SYMBOLS_MAX) {
+		chain_set_detail("the cluster's policy is %u+%u: a node keeping shard %u/%u "
+				 "needs a cluster of N ≥ %u shards (N a power of two, K+M at most "
+				 "%u)",
+				 pol.ec_k, pol.ec_m, l->shard_id, l->num_shard,
+				 pol.ec_k + pol.ec_m, NODE_EC_SYMBOLS_MAX);
+		l->layout.k = l->layout.m = 0;
+		return -EINVAL;
+	}
+	return node_peers_set_policy(l->peers, &l->layout,
+				     &(struct node_peer_local){.symbol = own_symbol,
+							       .proof = own_proof,
+							       .ctx = l});
+}
+
 int node_open_local(const struct node_config *cfg, struct node **ret_node)
 {
 	struct local *l;
@@ -583,6 +651,8 @@ int node_open_local(const struct node_config *cfg, struct node **ret_node)
 				 l->shard_id, l->num_shard);
 		r = -EINVAL;
 	}
+	if (r == 0 && l->following)
+		r = policy_setup(l);
 	if (r == 0 && cfg->public_url) {
 		snprintf(l->url, sizeof(l->url), "%s", cfg->public_url);
 		r = chain_registry_register(l->chain, cfg->public_url, l->shard_id, l->num_shard,
@@ -618,7 +688,9 @@ int node_open_local(const struct node_config *cfg, struct node **ret_node)
 	if (r == 0 && l->following)
 		r = node_sync_start(&(struct node_sync_config){.store = l->store,
 								.peers = l->peers,
-								.chain = l->chain},
+								.chain = l->chain,
+								.layout = l->layout,
+								.shard_id = l->shard_id},
 				    &l->sync);
 	if (r == 0 && cfg->mine)
 		r = node_pora_start(&(struct node_pora_config){.data_dir = l->dir,

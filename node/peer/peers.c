@@ -35,6 +35,12 @@ struct node_peers {
 	struct peer *peers[NODE_PEERS_MAX];
 	size_t n;
 	atomic_uint_fast64_t turn; /* where the next fetch starts looking */
+	/* The policy (node_peers_set_policy), set before other threads start. */
+	bool ec_on;
+	struct node_ec_layout lay;
+	struct node_ec *ec;
+	struct node_peer_local local;
+	atomic_uint_fast64_t rebuilt, rebuilt_in;
 };
 
 static uint64_t now_ms(void)
@@ -65,6 +71,7 @@ void node_peers_free(struct node_peers *p)
 		free(p->peers[i]->url);
 		free(p->peers[i]);
 	}
+	node_ec_free(p->ec);
 	pthread_mutex_destroy(&p->mu);
 	free(p);
 }
@@ -124,8 +131,11 @@ static void peer_failed(struct node_peers *p, struct peer *pe, int r, bool wrong
 	pthread_mutex_unlock(&p->mu);
 }
 
-/* pe's shard, asked of it when not known. */
-static int peer_shard(struct node_peers *p, struct peer *pe, uint32_t *ret_id, uint32_t *ret_n)
+/* pe's shard, asked of it when not known; SKIPPED while it is in its retry pause unless
+ * force. */
+#define SKIPPED 2
+static int peer_shard(struct node_peers *p, struct peer *pe, bool force, uint32_t *ret_id,
+		      uint32_t *ret_n)
 {
 	json_t *res = NULL, *jid, *jn;
 	json_int_t id, n;
@@ -138,9 +148,9 @@ static int peer_shard(struct node_peers *p, struct peer *pe, uint32_t *ret_id, u
 		pthread_mutex_unlock(&p->mu);
 		return 0;
 	}
-	r = now_ms() < pe->skip_until_ms ? -EHOSTUNREACH : 0;
+	r = !force && now_ms() < pe->skip_until_ms ? SKIPPED : 0;
 	pthread_mutex_unlock(&p->mu);
-	if (r < 0)
+	if (r)
 		return r;
 	r = node_rpc_call(pe->rpc, "zgs_getShardConfig", json_array(), &res, NULL);
 	if (r < 0) {
@@ -166,58 +176,404 @@ static int peer_shard(struct node_peers *p, struct peer *pe, uint32_t *ret_id, u
 	return 0;
 }
 
-/* One try at pe: 1 when it does not keep the segment, 0 when it gave it (checked). */
-static int try_peer(struct node_peers *p, struct peer *pe, const struct node_peer_entry *e,
-		    uint64_t index, uint8_t *buf, size_t *ret_len, struct codec_proof *ret_proof)
+/* The peer the next walk starts with, and the count to look at. */
+static size_t turn_start(struct node_peers *p, size_t *ret_n)
 {
-	uint64_t flow_seg = node_place_start_seg(e->start) + index;
+	*ret_n = node_peers_count(p);
+	return *ret_n ? (size_t)(atomic_fetch_add(&p->turn, 1) % *ret_n) : 0;
+}
+
+static struct peer *peer_at(struct node_peers *p, size_t i)
+{
+	struct peer *pe;
+
+	pthread_mutex_lock(&p->mu);
+	pe = p->peers[i];
+	pthread_mutex_unlock(&p->mu);
+	return pe;
+}
+
+/* What one walk over the peers looks for, and where the answer goes. */
+struct ask {
+	const struct node_peer_entry *e;
+	uint64_t index;	 /* data segment, or the stripe for parity */
+	unsigned pos;	 /* parity position */
+	uint8_t *buf;
+	size_t *ret_len;
+	struct codec_proof *ret_proof;
+	struct peer *from; /* who answered */
+};
+
+/*
+ * Asks the peers in turn, from a start that moves with each walk, until try() gives 0.
+ * try() returns 0 (answered), 1 (that peer does not keep it), SKIPPED (in its retry
+ * pause) or -errno. Peers skipped for their pause are asked last, once the others could
+ * not answer: a peer that came back is used at once rather than after its pause when it
+ * is the only one left. -EHOSTUNREACH when none answered.
+ */
+static int walk(struct node_peers *p, struct ask *a,
+		int (*try)(struct node_peers *p, struct peer *pe, bool force, struct ask *a))
+{
+	bool skipped[NODE_PEERS_MAX] = {false}, any = false;
+	size_t n, first = turn_start(p, &n);
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t k = 0; k < n; k++) {
+			size_t i = (first + k) % n;
+			struct peer *pe;
+			int r;
+
+			if (pass == 1 && !skipped[i])
+				continue;
+			pe = peer_at(p, i);
+			r = try(p, pe, pass == 1, a);
+			if (r == 0) {
+				a->from = pe;
+				return 0;
+			}
+			skipped[i] = r == SKIPPED;
+			any |= skipped[i];
+		}
+		if (!any)
+			break;
+	}
+	return -EHOSTUNREACH;
+}
+
+static void count_fetched(struct node_peers *p, struct peer *pe)
+{
+	pthread_mutex_lock(&p->mu);
+	pe->fetched++;
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* One try at pe for a copy of data segment a->index (checked against the entry's root). */
+static int try_copy(struct node_peers *p, struct peer *pe, bool force, struct ask *a)
+{
+	uint64_t flow_seg = node_place_start_seg(a->e->start) + a->index;
 	struct node_rpc_segment *s;
 	uint32_t id, n;
-	int r = peer_shard(p, pe, &id, &n);
+	int r = peer_shard(p, pe, force, &id, &n);
 
-	if (r < 0)
+	if (r)
 		return r;
 	if (!node_shard_holds((struct node_shard){.id = id, .num = n}, flow_seg))
 		return 1;
-	r = node_rpc_fetch_segment(pe->rpc, &pe->json_only, e->tx_seq, index, e->root, e->length,
-				   &s);
+	r = node_rpc_fetch_segment(pe->rpc, &pe->json_only, a->e->tx_seq, a->index, a->e->root,
+				   a->e->length, &s);
 	if (r < 0) {
 		/* -EAGAIN: it keeps that shard but not (yet) this segment; not its fault. */
 		if (r != -EAGAIN)
 			peer_failed(p, pe, r, r == -EIO);
 		return r;
 	}
-	memcpy(buf, s->data, s->len);
-	*ret_len = (size_t)codec_num_chunks(s->len) * CODEC_CHUNK_SIZE;
-	memset(buf + s->len, 0, *ret_len - s->len);
-	*ret_proof = s->proof;
+	memcpy(a->buf, s->data, s->len);
+	*a->ret_len = (size_t)codec_num_chunks(s->len) * CODEC_CHUNK_SIZE;
+	memset(a->buf + s->len, 0, *a->ret_len - s->len);
+	*a->ret_proof = s->proof;
 	free(s);
-	pthread_mutex_lock(&p->mu);
-	pe->fetched++;
-	pthread_mutex_unlock(&p->mu);
+	count_fetched(p, pe);
 	return 0;
 }
+
+/* The segment from a peer keeping a copy; -EHOSTUNREACH when none gave it. */
+static int copies(struct node_peers *p, const struct node_peer_entry *e, uint64_t index,
+		  uint8_t *buf, size_t *ret_len, struct codec_proof *ret_proof)
+{
+	struct ask a = {.e = e, .index = index, .buf = buf, .ret_len = ret_len,
+			.ret_proof = ret_proof};
+
+	return walk(p, &a, try_copy);
+}
+
+static int rebuild(struct node_peers *p, const struct node_peer_entry *e, uint64_t index,
+		   uint8_t *buf, size_t *ret_len, struct codec_proof *ret_proof);
 
 int node_peers_segment(struct node_peers *p, const struct node_peer_entry *e, uint64_t index,
 		       uint8_t *buf, size_t *ret_len, struct codec_proof *ret_proof)
 {
-	size_t n = node_peers_count(p), first;
+	int r;
 
 	if (index * CODEC_SEGMENT_SIZE >= e->length)
 		return -EINVAL;
-	if (n == 0)
-		return -EHOSTUNREACH;
-	first = (size_t)(atomic_fetch_add(&p->turn, 1) % n);
-	for (size_t k = 0; k < n; k++) {
-		struct peer *pe;
+	r = copies(p, e, index, buf, ret_len, ret_proof);
+	if (r == -EHOSTUNREACH && p->ec_on)
+		r = rebuild(p, e, index, buf, ret_len, ret_proof);
+	return r;
+}
 
-		pthread_mutex_lock(&p->mu);
-		pe = p->peers[(first + k) % n];
-		pthread_mutex_unlock(&p->mu);
-		if (try_peer(p, pe, e, index, buf, ret_len, ret_proof) == 0)
-			return 0;
+/* ---- stripes -------------------------------------------------------------------------- */
+
+int node_peers_set_policy(struct node_peers *p, const struct node_ec_layout *l,
+			  const struct node_peer_local *local)
+{
+	int r;
+
+	if (!node_ec_layout_valid(l) || l->k + l->m > NODE_EC_SYMBOLS_MAX)
+		return -EINVAL;
+	r = node_ec_new(l->k, l->m, &p->ec);
+	if (r < 0)
+		return r;
+	p->lay = *l;
+	p->local = *local;
+	p->ec_on = true;
+	return 0;
+}
+
+/* Whether shard (id, n) keeps a parity symbol of stripe j of e. */
+static bool keeps_parity(struct node_peers *p, const struct node_peer_entry *e, uint32_t id,
+			 uint32_t n, uint64_t j)
+{
+	uint64_t start_seg = node_place_start_seg(e->start);
+
+	if (!p->ec_on || n != p->lay.num)
+		return false;
+	for (unsigned q = p->lay.k; q < p->lay.k + p->lay.m; q++)
+		if (node_ec_shard_of(&p->lay, start_seg, j, q) == id)
+			return true;
+	return false;
+}
+
+static int try_parity(struct node_peers *p, struct peer *pe, bool force, struct ask *a)
+{
+	uint32_t want = node_ec_shard_of(&p->lay, node_place_start_seg(a->e->start), a->index,
+					 a->pos);
+	uint32_t id, num;
+	unsigned got;
+	int r = peer_shard(p, pe, force, &id, &num);
+
+	if (r)
+		return r;
+	if (num != p->lay.num || id != want)
+		return 1;
+	r = node_rpc_fetch_parity(pe->rpc, a->e->tx_seq, a->index, a->buf, &got);
+	if (r == 0 && got != a->pos)
+		r = -EIO;
+	if (r < 0) {
+		if (r != -EAGAIN)
+			peer_failed(p, pe, r, r == -EIO);
+		return r;
 	}
-	return -EHOSTUNREACH;
+	count_fetched(p, pe);
+	return 0;
+}
+
+/* Parity pos of stripe j from a peer keeping it; *ret_peer says which (for blame). */
+static int parity_from(struct node_peers *p, const struct node_peer_entry *e, uint64_t j,
+		       unsigned pos, uint8_t *buf, struct peer **ret_peer)
+{
+	struct ask a = {.e = e, .index = j, .pos = pos, .buf = buf};
+	int r = walk(p, &a, try_parity);
+
+	if (r == 0)
+		*ret_peer = a.from;
+	return r;
+}
+
+int node_peers_parity(struct node_peers *p, const struct node_peer_entry *e, uint64_t stripe,
+		      unsigned pos, uint8_t *buf)
+{
+	struct peer *pe;
+
+	if (!p->ec_on || pos < p->lay.k || pos >= p->lay.k + p->lay.m)
+		return -EINVAL;
+	return parity_from(p, e, stripe, pos, buf, &pe);
+}
+
+static int try_proof(struct node_peers *p, struct peer *pe, bool force, struct ask *a)
+{
+	uint64_t flow_seg = node_place_start_seg(a->e->start) + a->index;
+	uint64_t j = p->ec_on ? node_ec_stripe_of(&p->lay, a->index) : 0;
+	uint32_t id, num;
+	int r = peer_shard(p, pe, force, &id, &num);
+
+	if (r)
+		return r;
+	if (!node_shard_holds((struct node_shard){.id = id, .num = num}, flow_seg) &&
+	    !keeps_parity(p, a->e, id, num, j))
+		return 1;
+	r = node_rpc_fetch_proof(pe->rpc, a->e->tx_seq, a->index, a->e->root,
+				 codec_num_segments(a->e->length), a->ret_proof);
+	if (r < 0 && r != -EAGAIN)
+		peer_failed(p, pe, r, r == -EIO);
+	return r;
+}
+
+int node_peers_proof(struct node_peers *p, const struct node_peer_entry *e, uint64_t index,
+		     struct codec_proof *ret_proof)
+{
+	struct ask a = {.e = e, .index = index, .ret_proof = ret_proof};
+
+	return walk(p, &a, try_proof);
+}
+
+void node_peers_rebuilt(struct node_peers *p, uint64_t *ret_segments, uint64_t *ret_bytes_in)
+{
+	*ret_segments = atomic_load(&p->rebuilt);
+	*ret_bytes_in = atomic_load(&p->rebuilt_in);
+}
+
+/* Bytes of data segment i of an entry of len bytes, and the chunks its root is over. */
+static size_t seg_bytes(uint64_t len, uint64_t i, unsigned *ret_chunks)
+{
+	uint64_t padded = codec_padded_chunks(codec_num_chunks(len));
+	uint64_t left = len - i * CODEC_SEGMENT_SIZE, cleft = padded - i * CODEC_SEGMENT_CHUNKS;
+
+	*ret_chunks = cleft < CODEC_SEGMENT_CHUNKS ? (unsigned)cleft : CODEC_SEGMENT_CHUNKS;
+	return left < CODEC_SEGMENT_SIZE ? (size_t)left : CODEC_SEGMENT_SIZE;
+}
+
+/* One stripe being rebuilt: k + m symbol buffers, which are known, and who gave parity. */
+struct stripe {
+	unsigned k, m, ndata, target;
+	uint64_t j;
+	uint8_t *mem, *sym[NODE_EC_SYMBOLS_MAX];
+	bool have[NODE_EC_SYMBOLS_MAX];
+	struct peer *from[NODE_EC_SYMBOLS_MAX]; /* parity's peer; NULL: this node's own */
+	unsigned known;				/* zero positions count */
+};
+
+/* Fetches symbol pos into st (this node's own first); true when it is known now. */
+static bool get_symbol(struct node_peers *p, const struct node_peer_entry *e, struct stripe *st,
+		       unsigned pos, struct codec_proof *scratch)
+{
+	uint8_t *b = st->sym[pos];
+	size_t len;
+
+	if (st->have[pos])
+		return true;
+	st->from[pos] = NULL;
+	if (p->local.symbol && p->local.symbol(p->local.ctx, e, st->j, pos, b) == 0) {
+		st->have[pos] = true;
+		st->known++;
+		return true;
+	}
+	if (pos < st->k) {
+		st->have[pos] = copies(p, e, st->j * st->k + pos, b, &len, scratch) == 0;
+		if (st->have[pos])
+			memset(b + len, 0, CODEC_SEGMENT_SIZE - len);
+	} else {
+		st->have[pos] = parity_from(p, e, st->j, pos, b, &st->from[pos]) == 0;
+		len = CODEC_SEGMENT_SIZE;
+	}
+	if (st->have[pos]) {
+		st->known++;
+		atomic_fetch_add(&p->rebuilt_in, len);
+	}
+	return st->have[pos];
+}
+
+/*
+ * Decodes st's target from its known symbols but `skip` (a parity position, or k + m for
+ * none) into out, and checks it against leaf; 0 when it matches.
+ */
+static int decode_check(struct node_peers *p, const struct node_peer_entry *e, struct stripe *st,
+			unsigned skip, uint8_t *scratch, uint8_t *out, const uint8_t *leaf)
+{
+	uint8_t *sym[NODE_EC_SYMBOLS_MAX], got[CODEC_HASH_SIZE];
+	bool have[NODE_EC_SYMBOLS_MAX];
+	unsigned n = st->k + st->m, spare = 0, chunks;
+	uint64_t index = st->j * st->k + st->target;
+	size_t dl = seg_bytes(e->length, index, &chunks);
+	int r;
+
+	for (unsigned i = 0; i < n; i++) {
+		have[i] = st->have[i] && i != skip;
+		sym[i] = st->sym[i];
+		if (i >= st->ndata && i < st->k)
+			continue; /* zeros */
+		if (!have[i]) { /* written by the decoder: never over a symbol kept for a retry */
+			if (spare > st->m)
+				return -ENODATA;
+			sym[i] = i == st->target ? out : scratch + (size_t)spare++ * CODEC_SEGMENT_SIZE;
+		}
+	}
+	r = node_ec_decode(p->ec, sym, have, st->ndata);
+	if (r < 0)
+		return r;
+	r = codec_segment_root(out, dl, chunks, got);
+	if (r < 0)
+		return r;
+	return memcmp(got, leaf, CODEC_HASH_SIZE) == 0 ? 0 : -EIO;
+}
+
+/*
+ * Rebuilds data segment index from its stripe: its proof first (without one the result
+ * could not be checked), then K known symbols (this node's, copies of the other data
+ * segments, parity); a result that fails the proof means a wrong parity symbol, so the
+ * rest of the parity is fetched and each one left out in turn; the one whose absence
+ * gives the right segment is counted against its peer.
+ */
+static int rebuild(struct node_peers *p, const struct node_peer_entry *e, uint64_t index,
+		   uint8_t *buf, size_t *ret_len, struct codec_proof *ret_proof)
+{
+	struct codec_proof *proof = malloc(2 * sizeof(*proof));
+	struct stripe *st = calloc(1, sizeof(*st));
+	uint64_t nd = e->length / CODEC_SEGMENT_SIZE + (e->length % CODEC_SEGMENT_SIZE != 0);
+	uint8_t *scratch = NULL, *out = NULL;
+	unsigned chunks;
+	size_t dl;
+	int r = -ENOMEM;
+
+	if (!proof || !st)
+		goto out;
+	st->k = p->lay.k;
+	st->m = p->lay.m;
+	st->j = node_ec_stripe_of(&p->lay, index);
+	st->target = (unsigned)(index % st->k);
+	st->ndata = node_ec_stripe_ndata(&p->lay, nd, st->j);
+	st->known = st->k - st->ndata;
+	st->mem = calloc(st->k + st->m, CODEC_SEGMENT_SIZE);
+	scratch = malloc((size_t)(st->m + 1) * CODEC_SEGMENT_SIZE);
+	out = malloc(CODEC_SEGMENT_SIZE);
+	if (!st->mem || !scratch || !out)
+		goto out;
+	for (unsigned i = 0; i < st->k + st->m; i++)
+		st->sym[i] = st->mem + (size_t)i * CODEC_SEGMENT_SIZE;
+	r = p->local.proof ? p->local.proof(p->local.ctx, e, index, proof) : -ENOENT;
+	if (r != 0)
+		r = node_peers_proof(p, e, index, proof);
+	if (r != 0)
+		goto out;
+	st->have[st->target] = false;
+	for (unsigned i = 0; i < st->k + st->m && st->known < st->k; i++)
+		if (i != st->target && (i < st->ndata || i >= st->k))
+			get_symbol(p, e, st, i, proof + 1);
+	r = -EHOSTUNREACH;
+	if (st->known < st->k)
+		goto out;
+	r = decode_check(p, e, st, st->k + st->m, scratch, out, proof->lemma[0]);
+	if (r == -EIO) {
+		for (unsigned q = st->k; q < st->k + st->m; q++)
+			get_symbol(p, e, st, q, proof + 1);
+		for (unsigned q = st->k; r == -EIO && q < st->k + st->m; q++) {
+			if (!st->have[q])
+				continue;
+			r = decode_check(p, e, st, q, scratch, out, proof->lemma[0]);
+			if (r == 0 && st->from[q])
+				peer_failed(p, st->from[q], -EIO, true);
+			if (r != 0 && r != -EIO)
+				r = -EIO;
+		}
+	}
+	if (r != 0) {
+		r = -EHOSTUNREACH;
+		goto out;
+	}
+	dl = seg_bytes(e->length, index, &chunks);
+	memcpy(buf, out, dl);
+	*ret_len = (size_t)codec_num_chunks(dl) * CODEC_CHUNK_SIZE;
+	memset(buf + dl, 0, *ret_len - dl);
+	*ret_proof = proof[0];
+	atomic_fetch_add(&p->rebuilt, 1);
+out:
+	if (st)
+		free(st->mem);
+	free(st);
+	free(scratch);
+	free(out);
+	free(proof);
+	return r;
 }
 
 int node_peers_list(struct node_peers *p, node_peer_report_fn *fn, void *ctx)

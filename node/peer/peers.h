@@ -21,6 +21,7 @@
 
 #include "codec/merkle.h"
 #include "codec/proof.h"
+#include "node/peer/place.h"
 
 struct node_peers;
 
@@ -42,11 +43,55 @@ struct node_peer_entry {
 /*
  * node_peers_segment() - data segment `index` of entry e from a peer that keeps it: the
  * segment's bytes as 0G sends them (padded to a whole chunk, in buf of CODEC_SEGMENT_SIZE),
- * their length and proof. -EHOSTUNREACH when no peer that keeps it gave it (none known,
- * all down, all wrong); -EINVAL for an index past the entry's data.
+ * their length and proof; with a policy (node_peers_set_policy), rebuilt from its stripe
+ * when no holder gives it. -EHOSTUNREACH when it could not be had (no peer that keeps it
+ * gave it and, with a policy, fewer than K right symbols of its stripe answered); -EINVAL
+ * for an index past the entry's data.
  */
 int node_peers_segment(struct node_peers *p, const struct node_peer_entry *e, uint64_t index,
 		       uint8_t *buf, size_t *ret_len, struct codec_proof *ret_proof);
+
+/*
+ * What this node keeps itself, for rebuilding a segment from its stripe: symbol() writes
+ * symbol pos of stripe j of entry e (data: the segment's bytes zero-filled to
+ * CODEC_SEGMENT_SIZE, verified; parity: the stored symbol) and proof() the proof of data
+ * segment index; both return 0 or -errno (anything but 0 means "not here").
+ */
+struct node_peer_local {
+	int (*symbol)(void *ctx, const struct node_peer_entry *e, uint64_t stripe, unsigned pos,
+		      uint8_t *buf);
+	int (*proof)(void *ctx, const struct node_peer_entry *e, uint64_t index,
+		     struct codec_proof *ret_proof);
+	void *ctx;
+};
+
+/*
+ * node_peers_set_policy() - the cluster's stripes (a valid layout: node_ec_layout_valid),
+ * and what this node keeps: from then on node_peers_segment() rebuilds a data segment that
+ * no holder gives from K symbols of its stripe (this node's own, copies and parity from
+ * peers), and uses it only when its root matches a proof that leads to the entry's root;
+ * a parity symbol that made a wrong segment is counted against its peer and left out.
+ * Call once, before other threads use p. -EINVAL invalid layout, -ENOMEM.
+ */
+int node_peers_set_policy(struct node_peers *p, const struct node_ec_layout *l,
+			  const struct node_peer_local *local);
+
+/*
+ * node_peers_parity() - parity symbol pos (k … k+m−1) of stripe j of entry e from the peer
+ * whose shard keeps it: CODEC_SEGMENT_SIZE bytes into buf. Unverifiable alone. 0,
+ * -EHOSTUNREACH when none gave it, -EINVAL without a policy or for a bad position.
+ */
+int node_peers_parity(struct node_peers *p, const struct node_peer_entry *e, uint64_t stripe,
+		      unsigned pos, uint8_t *buf);
+
+/* node_peers_proof() - the proof of data segment index of e from a peer that keeps the
+ * segment or parity of its stripe, checked against e's root (its leaf is lemma[0]).
+ * 0, -EHOSTUNREACH. */
+int node_peers_proof(struct node_peers *p, const struct node_peer_entry *e, uint64_t index,
+		     struct codec_proof *ret_proof);
+
+/* Segments rebuilt from stripes since start, and the bytes fetched for them. */
+void node_peers_rebuilt(struct node_peers *p, uint64_t *ret_segments, uint64_t *ret_bytes_in);
 
 /* One peer as node_peers_list() reports it. */
 struct node_peer_report {

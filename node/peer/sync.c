@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "node/limits.h"
+#include "node/peer/place.h"
 #include "node/peer/sync.h"
 
 struct seen {
@@ -32,6 +33,7 @@ struct node_sync {
 	uint8_t *buf;
 	struct codec_proof *proof;
 	uint64_t *missing;
+	struct node_ec *ec; /* with a policy */
 };
 
 static uint64_t now_ms(void)
@@ -86,6 +88,107 @@ static bool stopping(struct node_sync *y)
 	return s;
 }
 
+static void note_error(struct node_sync *y, int r, uint64_t seq)
+{
+	pthread_mutex_lock(&y->mu);
+	y->rep.failures++;
+	y->rep.last_error = r;
+	y->rep.last_error_seq = seq;
+	pthread_mutex_unlock(&y->mu);
+}
+
+/* This shard's parity position in stripe j of entry pe (k … k+m−1); -1 when none. */
+static int own_parity_pos(const struct node_sync *y, const struct node_peer_entry *pe,
+			  uint64_t j)
+{
+	const struct node_ec_layout *l = &y->cfg.layout;
+
+	for (unsigned q = l->k; q < l->k + l->m; q++)
+		if (node_ec_shard_of(l, node_place_start_seg(pe->start), j, q) == y->cfg.shard_id)
+			return (int)q;
+	return -1;
+}
+
+/*
+ * Computes and stores this shard's parity symbol of stripe j: the stripe's data segments
+ * from peers (checked, or rebuilt), their proofs kept with the symbol. 0 or -errno.
+ */
+static int build_parity(struct node_sync *y, const struct node_peer_entry *pe, uint64_t j)
+{
+	const struct node_ec_layout *l = &y->cfg.layout;
+	uint64_t nd = pe->length / CODEC_SEGMENT_SIZE + (pe->length % CODEC_SEGMENT_SIZE != 0);
+	unsigned have = node_ec_stripe_ndata(l, nd, j);
+	int pos = own_parity_pos(y, pe, j), r = -ENOMEM;
+	uint8_t *mem = malloc((size_t)(l->k + l->m) * CODEC_SEGMENT_SIZE);
+	struct codec_proof *proofs = malloc(l->k * sizeof(*proofs));
+	const uint8_t *data[NODE_EC_SYMBOLS_MAX];
+	uint8_t *parity[NODE_EC_SYMBOLS_MAX];
+	size_t len[NODE_EC_SYMBOLS_MAX], in = 0;
+
+	if (pos < 0) {
+		r = -EXDEV;
+		goto out;
+	}
+	if (!mem || !proofs)
+		goto out;
+	r = 0;
+	for (unsigned d = 0; r == 0 && d < have && !stopping(y); d++) {
+		uint8_t *b = mem + (size_t)d * CODEC_SEGMENT_SIZE;
+
+		r = node_peers_segment(y->cfg.peers, pe, j * l->k + d, b, &len[d], &proofs[d]);
+		data[d] = b;
+		in += r == 0 ? len[d] : 0;
+	}
+	if (r == 0 && stopping(y))
+		r = -EINTR;
+	for (unsigned q = 0; q < l->m; q++)
+		parity[q] = mem + (size_t)(l->k + q) * CODEC_SEGMENT_SIZE;
+	if (r == 0)
+		r = node_ec_encode(y->ec, data, len, have, parity);
+	if (r == 0)
+		r = node_store_put_parity(y->cfg.store, pe->tx_seq, j, parity[pos - l->k], proofs,
+					  have);
+	if (r == 0) {
+		pthread_mutex_lock(&y->mu);
+		y->rep.parity_built++;
+		y->rep.parity_bytes_in += in;
+		pthread_mutex_unlock(&y->mu);
+		pace(y, in);
+	}
+out:
+	free(mem);
+	free(proofs);
+	return r;
+}
+
+/* Builds the parity symbols entry pe misses here; how many are still missing. */
+static uint64_t fill_parity(struct node_sync *y, const struct node_peer_entry *pe)
+{
+	uint64_t from = 0, left = 0;
+	size_t n;
+	int r;
+
+	while (!stopping(y)) {
+		r = node_store_missing_parity(y->cfg.store, pe->tx_seq, from, y->missing,
+					      NODE_SYNC_BATCH, &n);
+		if (r < 0) {
+			note_error(y, r, pe->tx_seq);
+			return left + 1;
+		}
+		if (n == 0)
+			break;
+		for (size_t k = 0; k < n && !stopping(y); k++) {
+			r = build_parity(y, pe, y->missing[k]);
+			if (r < 0) {
+				note_error(y, r, pe->tx_seq);
+				left++;
+			}
+		}
+		from = y->missing[n - 1] + 1;
+	}
+	return left;
+}
+
 /* Fetches and stores what entry info misses; the count of segments still missing. */
 static uint64_t fill_entry(struct node_sync *y, const struct node_store_info *info)
 {
@@ -133,11 +236,10 @@ static uint64_t fill_entry(struct node_sync *y, const struct node_store_info *in
 		}
 		from = y->missing[n - 1] + 1;
 	}
+	if (r == 0 && y->ec)
+		left += fill_parity(y, &pe);
 	if (r < 0) {
-		pthread_mutex_lock(&y->mu);
-		y->rep.last_error = r;
-		y->rep.last_error_seq = info->tx_seq;
-		pthread_mutex_unlock(&y->mu);
+		note_error(y, r, info->tx_seq);
 		left++;
 	}
 	return left;
@@ -155,7 +257,7 @@ static int one_entry(void *ctx, const struct node_store_info *info)
 
 	rd->waiting++;
 	if (now_ms() - first_seen(y, info->tx_seq) < y->cfg.delay_ms) {
-		rd->missing += info->segments_held;
+		rd->missing += info->segments_held + info->parity_held - info->parity_present;
 		return 0;
 	}
 	rd->missing += fill_entry(y, info);
@@ -200,6 +302,7 @@ static void sync_free(struct node_sync *y)
 	free(y->buf);
 	free(y->proof);
 	free(y->missing);
+	node_ec_free(y->ec);
 	free(y);
 }
 
@@ -221,6 +324,10 @@ int node_sync_start(const struct node_sync_config *cfg, struct node_sync **ret_s
 	y->buf = malloc(CODEC_SEGMENT_SIZE);
 	y->proof = malloc(sizeof(*y->proof));
 	y->missing = malloc(NODE_SYNC_BATCH * sizeof(*y->missing));
+	if (y->cfg.layout.k && (r = node_ec_new(y->cfg.layout.k, y->cfg.layout.m, &y->ec)) < 0) {
+		sync_free(y);
+		return r;
+	}
 	if (!y->seen || !y->buf || !y->proof || !y->missing) {
 		sync_free(y);
 		return -ENOMEM;

@@ -10,6 +10,11 @@
  * a sync stopped by a crash resumes where it was; a node that comes back with an empty
  * disk on its old shard is rebuilt the same way. Fetching is paced to at most rate_bps.
  *
+ * With a policy (layout), the node also builds the parity symbols its shard keeps: for
+ * each such stripe it fetches the stripe's data segments (each checked by its proof, or
+ * rebuilt from the stripe when no holder gives it), encodes, and stores its own symbol
+ * with the data segments' proofs (node_store_put_parity).
+ *
  * Functions are thread-safe.
  */
 #ifndef NODE_PEER_SYNC_H
@@ -29,6 +34,9 @@ struct node_sync_config {
 	struct chain *chain;
 	uint64_t rate_bps;  /* bytes fetched per second at most; 0: NODE_SYNC_RATE_BPS */
 	unsigned delay_ms;  /* how long an entry waits for its uploader; 0: NODE_SYNC_DELAY_MS */
+	/* The cluster's stripes and this node's shard in it; layout.k == 0: no policy. */
+	struct node_ec_layout layout;
+	uint32_t shard_id;
 };
 
 /* Starts the thread. -ENOMEM, or pthread_create's error. */
@@ -44,6 +52,8 @@ struct node_sync_report {
 	uint64_t segments_missing; /* of those entries' shard segments, not here yet */
 	uint64_t segments_fetched; /* stored from peers */
 	uint64_t bytes_fetched;
+	uint64_t parity_built;	   /* parity symbols computed and stored */
+	uint64_t parity_bytes_in;  /* data bytes fetched to compute them */
 	uint64_t failures;	   /* segments no peer gave in a round */
 	int last_error;
 	uint64_t last_error_seq;

@@ -15,6 +15,8 @@
 
 #include <curl/curl.h>
 
+#include "codec/proof.h"
+#include "codec/rs.h"
 #include "node/rpc/rpc.h"
 
 struct node_rpc_client {
@@ -441,4 +443,49 @@ int node_rpc_fetch_segment(struct node_rpc_client *c, atomic_bool *json_only, ui
 	}
 	*ret = s;
 	return 0;
+}
+
+int node_rpc_fetch_parity(struct node_rpc_client *c, uint64_t seq, uint64_t stripe, uint8_t *buf,
+			  unsigned *ret_pos)
+{
+	json_t *res = NULL, *jpos;
+	size_t len = 0;
+	int r = node_rpc_call(c, "zgfs_getParityByTxSeq",
+			      json_pack("[oo]", node_rpc_u64(seq), node_rpc_u64(stripe)), &res, NULL);
+
+	if (r == 0 && json_is_null(res))
+		r = -EAGAIN;
+	jpos = r == 0 ? json_object_get(res, "position") : NULL;
+	if (r == 0 && (!json_is_integer(jpos) || json_integer_value(jpos) < 1 ||
+		       json_integer_value(jpos) >= CODEC_RS_MAX_SHARDS ||
+		       node_rpc_unbase64(json_object_get(res, "data"), buf, CODEC_SEGMENT_SIZE,
+					 &len) < 0 ||
+		       len != CODEC_SEGMENT_SIZE))
+		r = -EIO;
+	if (r == 0)
+		*ret_pos = (unsigned)json_integer_value(jpos);
+	json_decref(res);
+	return r;
+}
+
+int node_rpc_fetch_proof(struct node_rpc_client *c, uint64_t seq, uint64_t index,
+			 const uint8_t root[CODEC_HASH_SIZE], uint64_t nseg,
+			 struct codec_proof *ret_proof)
+{
+	struct codec_proof *p = malloc(sizeof(*p));
+	json_t *res = NULL;
+	int r = p ? node_rpc_call(c, "zgfs_getSegmentProofByTxSeq",
+				  json_pack("[oo]", node_rpc_u64(seq), node_rpc_u64(index)), &res, NULL)
+		  : -ENOMEM;
+
+	if (r == 0 && json_is_null(res))
+		r = -EAGAIN;
+	if (r == 0 && (codec_proof_from_jansson(res, p) != 0 || index >= nseg ||
+		       codec_proof_verify(p, root, p->lemma[0], index, nseg) != 0))
+		r = -EIO;
+	if (r == 0)
+		*ret_proof = *p;
+	json_decref(res);
+	free(p);
+	return r;
 }

@@ -962,10 +962,9 @@ int node_rpc_get_segment(struct node *n, const uint8_t *root, uint64_t tx_seq, u
 	r = lookup(n, root, tx_seq, fi, err);
 	if (r != 0)
 		goto out;
-	if (!fi->finalized) {
-		r = 1;
-		goto out;
-	}
+	/* Not gated on finalized: a node of a cluster serves the segments it has stored while
+	 * it waits for the rest of its shard (peers build parity from them); the store says
+	 * -EAGAIN for one it does not have yet. */
 	if (index >= data_segments(fi->entry.length)) {
 		r = bad_param(err, "index", "index out of bound");
 		goto out;
@@ -1027,6 +1026,71 @@ static int m_download_segment_with_proof_by_seq(struct node *n, json_t *ps, json
 	int r = p_u64(ps, 0, "txSeq", false, &seq, err);
 
 	return r < 0 ? r : download_proof(n, NULL, seq, ps, ret, err);
+}
+
+/* zgfs_getParityByTxSeq(txSeq, stripe): a parity symbol this node keeps (docs/PEERS.md):
+ * {stripe, position, data (base64, one whole segment)}; null when not stored (yet). */
+static int m_zgfs_parity(struct node *n, json_t *ps, json_t **ret, struct node_rpc_error *err)
+{
+	struct node_store *st = node_local_store(n);
+	uint64_t seq, stripe;
+	unsigned pos;
+	uint8_t *buf;
+	int r;
+
+	if ((r = at_most(ps, 2, err)) < 0 || (r = p_u64(ps, 0, "txSeq", false, &seq, err)) < 0 ||
+	    (r = p_u64(ps, 1, "stripe", false, &stripe, err)) < 0)
+		return r;
+	if (!st)
+		return not_here(err, "zgfs_getParityByTxSeq: not a node with a store");
+	buf = malloc(CODEC_SEGMENT_SIZE);
+	if (!buf)
+		return no_memory(err);
+	r = node_store_parity(st, seq, stripe, buf, &pos);
+	if (r == -ENOENT || r == -ENODATA)
+		r = done(json_null(), ret, err);
+	else if (r == -EXDEV)
+		r = bad_param(err, "stripe", "this node keeps no parity of stripe %llu of entry %llu",
+			      (unsigned long long)stripe, (unsigned long long)seq);
+	else if (r < 0)
+		r = node_fail(err, r, "reading parity");
+	else
+		r = done(json_pack("{s:o, s:I, s:o}", "stripe", node_rpc_u64(stripe), "position",
+				   (json_int_t)pos, "data", node_rpc_base64(buf, CODEC_SEGMENT_SIZE)),
+			 ret, err);
+	free(buf);
+	return r;
+}
+
+/* zgfs_getSegmentProofByTxSeq(txSeq, index): the proof of a data segment that this node
+ * has (its own segments', and those kept with its parity): {lemma, path}; null if none. */
+static int m_zgfs_segment_proof(struct node *n, json_t *ps, json_t **ret,
+				struct node_rpc_error *err)
+{
+	struct node_store *st = node_local_store(n);
+	struct codec_proof *proof;
+	uint64_t seq, index;
+	int r;
+
+	if ((r = at_most(ps, 2, err)) < 0 || (r = p_u64(ps, 0, "txSeq", false, &seq, err)) < 0 ||
+	    (r = p_u64(ps, 1, "index", false, &index, err)) < 0)
+		return r;
+	if (!st)
+		return not_here(err, "zgfs_getSegmentProofByTxSeq: not a node with a store");
+	proof = malloc(sizeof(*proof));
+	if (!proof)
+		return no_memory(err);
+	r = node_store_proof(st, seq, index, proof);
+	if (r == -ENOENT)
+		r = done(json_null(), ret, err);
+	else if (r == -EINVAL)
+		r = bad_param(err, "index", "index out of bound");
+	else if (r < 0)
+		r = node_fail(err, r, "reading the proof");
+	else
+		r = done(codec_proof_to_jansson(proof), ret, err);
+	free(proof);
+	return r;
 }
 
 static int m_get_sector_proof(struct node *n, json_t *ps, json_t **ret, struct node_rpc_error *err)
@@ -1733,6 +1797,8 @@ static const struct {
     {"zgfs_status", m_zgfs_status},
     {"zgfs_mineStatus", m_zgfs_mine_status},
     {"zgfs_getFileInfo", m_zgfs_file_info},
+    {"zgfs_getParityByTxSeq", m_zgfs_parity},
+    {"zgfs_getSegmentProofByTxSeq", m_zgfs_segment_proof},
     {"zgfs_submit", m_zgfs_submit},
     {"zgfs_kvHistory", m_zgfs_kv_history},
     {"zgfs_kvList", m_zgfs_kv_list},

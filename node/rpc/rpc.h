@@ -316,6 +316,26 @@ int node_rpc_fetch_segment(struct node_rpc_client *c, atomic_bool *json_only, ui
 			   uint64_t index, const uint8_t root[CODEC_HASH_SIZE], uint64_t length,
 			   struct node_rpc_segment **ret);
 
+/*
+ * node_rpc_fetch_parity() - the parity symbol of stripe `stripe` of entry seq that the
+ * node behind c keeps (zgfs_getParityByTxSeq): CODEC_SEGMENT_SIZE bytes into buf and its
+ * position in the stripe. Parity cannot be checked by itself: callers check what they
+ * rebuild from it. Returns 0, -EAGAIN (it has none stored), -EIO (an answer of the wrong
+ * shape), or an error of the call. Thread-safe.
+ */
+int node_rpc_fetch_parity(struct node_rpc_client *c, uint64_t seq, uint64_t stripe, uint8_t *buf,
+			  unsigned *ret_pos);
+
+/*
+ * node_rpc_fetch_proof() - the proof of data segment index of entry seq, as the node behind
+ * c has it (zgfs_getSegmentProofByTxSeq), checked to show some leaf at index among nseg
+ * segments under root; the leaf it shows is ret_proof->lemma[0]. Returns 0, -EAGAIN (it
+ * has none), -EIO (wrong or malformed), or an error of the call. Thread-safe.
+ */
+int node_rpc_fetch_proof(struct node_rpc_client *c, uint64_t seq, uint64_t index,
+			 const uint8_t root[CODEC_HASH_SIZE], uint64_t nseg,
+			 struct codec_proof *ret_proof);
+
 /* ---- The remote node ---- */
 
 /* The URL a node opened with node_open_remote() talks to; NULL for any other node. */

@@ -139,10 +139,13 @@ async function startAnvil(opts = {}) {
     url,
     port,
     accounts: devAccounts(10),
+    // SIGTERM, then SIGKILL when anvil has not exited 5 s later.
     async stop() {
       if (exited === null) {
         child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
         await exitPromise;
+        clearTimeout(timer);
       }
     },
   };

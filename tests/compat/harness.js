@@ -89,10 +89,11 @@ function startNode(zgfs, dir, port, env, onLog, extra = []) {
   });
 }
 
-// SIGTERM, then SIGKILL after 10 s; resolves once it exited.
+// SIGTERM, then SIGKILL after 10 s; resolves once it exited. (A child ended by a signal
+// has exitCode null and its signalCode set.)
 function stopNode(child) {
   return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
     const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
     child.removeAllListeners('exit');
     child.on('exit', () => {

@@ -1,0 +1,245 @@
+// A cluster with erasure coding: four zgfs nodes on one EVM chain (anvil) under the
+// policy 2+2, so that any two of them may be lost.
+//
+// usage: node cluster_ec.js ZGFS
+//
+// `zgfs chain deploy --ec 2+2` records the policy in the registry; four `zgfs node`
+// processes keep shards 0/4 … 3/4, register themselves and learn each other from the
+// registry. Then:
+//   - the SDK's Uploader sends each data segment to the node of its shard (0G's rule,
+//     unchanged); each node computes the parity symbols its shard keeps (stripes of two
+//     consecutive segments, parity on the two shards after the stripe's data) from the
+//     data it fetches from its peers, and reports each entry finalized only once its data
+//     and its parity are stored;
+//   - each node stores exactly its data segments plus its parity symbols;
+//   - the SDK's Downloader over the four nodes gets the bytes back identical;
+//   - for every pair of nodes (all six), both killed with SIGKILL: every file downloads
+//     byte for byte from each survivor (segments no live holder has are rebuilt from
+//     their stripe and checked against the entry's Merkle root), then both restart;
+//   - three killed: a file with data on the lost shards fails clearly, writes nothing;
+//   - a node whose data dir is wiped comes back on its shard and rebuilds it (copies
+//     where they exist, decoded from the stripes otherwise), reports every entry
+//     finalized; then two other nodes killed: still identical from the rebuilt one.
+// CLUSTER_EC_SIZES=a,b,c picks file sizes. Exit status: 0 passed, 1 failed, 77 skipped.
+'use strict';
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { execFileSync, spawnSync } = require('child_process');
+const harness = require('./harness.js');
+const { freePort, stopNode } = harness;
+const { anvilPath, startAnvil } = require('./anvil.js');
+
+const sdk = harness.loadSdk();
+if (!anvilPath()) {
+  console.log('1..0 # SKIP anvil is not installed in tests/compat/node_modules (run ./setup.sh)');
+  process.exit(77);
+}
+const { ethers } = require(path.join(__dirname, 'node_modules', 'ethers'));
+const [zgfs] = process.argv.slice(2);
+const tap = new harness.Tap();
+const ok = tap.ok.bind(tap);
+const rand = harness.rng(0xec22);
+
+const KiB = 1024, MiB = 1024 * KiB, SEG = 256 * KiB;
+const N = 4, K = 2, M = 2;
+const sizes = process.env.CLUSTER_EC_SIZES ? process.env.CLUSTER_EC_SIZES.split(',').map(Number)
+  : [1, 4097, SEG + 1, 3 * SEG + 700, MiB + 1, 5 * MiB + 3];
+
+const sdkLog = [];
+async function quiet(fn) {
+  const log = console.log;
+  console.log = (...a) => sdkLog.push(a.map(String).join(' '));
+  try {
+    return await fn();
+  } finally {
+    console.log = log;
+  }
+}
+
+// Bytes shard i keeps of an entry: its data segments (0G's rule) and its parity symbols
+// (symbol pos of stripe j on shard (first + jK + pos) mod N; a parity symbol is as long
+// as the stripe's first data segment).
+function keptBytes(size, start, i) {
+  const first = Math.floor(start / 1024), nd = Math.ceil(size / SEG);
+  let bytes = 0;
+  for (let s = 0; s < nd; s++) if ((first + s) % N === i) bytes += Math.min(SEG, size - s * SEG);
+  for (let j = 0; j * K < nd; j++) {
+    for (let p = 0; p < M; p++) {
+      if ((first + j * K + K + p) % N === i) bytes += Math.min(SEG, size - j * K * SEG);
+    }
+  }
+  return bytes;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const logs = [];
+
+async function main() {
+  const chain = await startAnvil();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zgfs-cluster-ec-'));
+  const nodes = [];
+  try {
+    const data = (i) => path.join(dir, `node${i}`);
+    const out = execFileSync(zgfs, ['chain', 'deploy', '--rpc', chain.url, '--data', data(0), '--ec', `${K}+${M}`],
+      { env: { ...process.env, ZGFS_KEY: chain.accounts[0].key }, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+    const flowAddr = (out.match(/^flow (0x[0-9a-f]{40})$/m) || [])[1];
+    ok(flowAddr && /2\+2/.test(out), `zgfs chain deploy --ec 2+2 records the policy: ${out.trim().replace(/\n/g, '; ')}`);
+    const ports = [];
+    for (let i = 0; i < N; i++) ports.push(await freePort());
+    const urls = ports.map((p) => `http://127.0.0.1:${p}`);
+    const attach = (i) => execFileSync(zgfs, ['chain', 'attach', '--rpc', chain.url, '--flow', flowAddr, '--data', data(i)],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
+    const start = async (i) => {
+      const env = { ...process.env, ZGFS_KEY: chain.accounts[2 + i].key };
+      nodes[i] = await harness.startNode(zgfs, data(i), ports[i], env, (log) => { logs[i] = log.slice(-3000); },
+        ['--shard', `${i}/${N}`, '--url', urls[i]]);
+    };
+    const kill = async (i) => {
+      if (nodes[i].exitCode !== null || nodes[i].signalCode !== null) return;
+      nodes[i].removeAllListeners('exit');
+      const gone = new Promise((r) => nodes[i].on('exit', r));
+      nodes[i].kill('SIGKILL');
+      await gone;
+    };
+    for (let i = 1; i < N; i++) attach(i);
+    for (let i = 0; i < N; i++) await start(i);
+
+    // A shard too coarse for the policy is refused, naming it.
+    const coarse = path.join(dir, 'coarse');
+    execFileSync(zgfs, ['chain', 'attach', '--rpc', chain.url, '--flow', flowAddr, '--data', coarse],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
+    const bad = spawnSync(zgfs, ['node', '--data', coarse, '--rpc', '127.0.0.1:0', '--shard', '1/2'],
+      { timeout: 30000, env: { ...process.env, ZGFS_KEY: chain.accounts[9].key } });
+    ok(bad.status === 1 && /2\+2/.test(bad.stderr.toString()),
+      `a node of shard 1/2 under policy 2+2 is refused: ${bad.stderr.toString().trim()}`);
+
+    const provider = new ethers.JsonRpcProvider(chain.url);
+    const signer = new ethers.Wallet(chain.accounts[1].key, provider);
+    const flow = sdk.getFlowContract(flowAddr, signer);
+    const storages = urls.map((u) => new sdk.StorageNode(u));
+    const uploader = new sdk.Uploader(storages, chain.url, flow);
+    const files = [];
+    let uploaded = 0;
+    for (const [k, size] of sizes.entries()) {
+      const f = path.join(dir, `f${k}-${size}`);
+      const bytes = harness.randomBytes(rand, size);
+      fs.writeFileSync(f, bytes);
+      const file = await sdk.ZgFile.fromFilePath(f);
+      // taskSize 16: see sdk_cluster.js (the SDK's splitTasks with unbalanced shards).
+      const [res, err] = await quiet(() => uploader.uploadFile(file, { taskSize: 16 }));
+      await file.close();
+      if (err) console.log(`# SDK upload of ${size} B: ${err}`);
+      else uploaded++;
+      files.push({ path: f, size, bytes, root: res && res.rootHash });
+    }
+    ok(uploaded === sizes.length, `the SDK's Uploader uploads ${uploaded}/${sizes.length} files to the 2+2 cluster`);
+
+    // Finalized everywhere once parity is built; the bytes each node keeps.
+    const allFinal = async (ids, limitMs) => {
+      const t0 = Date.now();
+      let n = 0;
+      while (Date.now() - t0 < limitMs) {
+        n = 0;
+        for (const f of files) {
+          for (const i of ids) {
+            const info = await storages[i].getFileInfo(f.root, true).catch(() => null);
+            if (info && info.finalized) n++;
+            if (info && f.start === undefined) f.start = info.tx.startEntryIndex;
+          }
+        }
+        if (n === files.length * ids.length) break;
+        await sleep(300);
+      }
+      return n;
+    };
+    const t0 = Date.now();
+    const fin = await allFinal([0, 1, 2, 3], 120000);
+    ok(fin === files.length * N, `every node reports every entry finalized, parity included, ${((Date.now() - t0) / 1000).toFixed(1)} s after the uploads (${fin}/${files.length * N})`);
+    const want = [0, 1, 2, 3].map((i) => files.reduce((a, f) => a + keptBytes(f.size, f.start, i), 0));
+    const have = [];
+    for (let i = 0; i < N; i++) {
+      const st = JSON.parse(execFileSync(zgfs, ['status', '--node', urls[i], '--json']).toString());
+      have.push(st.bytesStored);
+    }
+    ok(have.every((h, i) => h === want[i]),
+      `each node stores its data segments and its parity symbols: ${have.join(', ')} bytes (want ${want.join(', ')})`);
+
+    const dl = new sdk.Downloader(storages);
+    let same = 0;
+    for (const f of files) {
+      const o = `${f.path}.sdk`;
+      const err = await quiet(() => dl.download(f.root, o, true));
+      if (!err && fs.readFileSync(o).equals(f.bytes)) same++;
+      else console.log(`# SDK download ${f.size} B: ${err}`);
+    }
+    ok(same === files.length, `the SDK's Downloader over the four nodes: ${same}/${files.length} identical`);
+
+    // Every pair of nodes lost: each survivor serves every file.
+    const fetchAll = (from, tag) => {
+      let n = 0;
+      for (const f of files) {
+        const o = `${f.path}.${tag}`;
+        const r = spawnSync(zgfs, ['download', '--node', urls[from], f.root, o], { timeout: 120000 });
+        if (r.status === 0 && fs.readFileSync(o).equals(f.bytes)) n++;
+        else console.log(`# download from node ${from} (${tag}) of ${f.size} B: exit ${r.status} ${r.stderr}`);
+        fs.rmSync(o, { force: true });
+      }
+      return n;
+    };
+    let pairs = 0, good = 0;
+    for (let a = 0; a < N; a++) {
+      for (let b = a + 1; b < N; b++) {
+        await kill(a);
+        await kill(b);
+        const live = [0, 1, 2, 3].filter((i) => i !== a && i !== b);
+        let n = 0;
+        for (const i of live) n += fetchAll(i, `lost${a}${b}`);
+        pairs++;
+        if (n === files.length * live.length) good++;
+        else console.log(`# nodes ${a} and ${b} down: ${n}/${files.length * live.length} identical`);
+        await start(a);
+        await start(b);
+      }
+    }
+    ok(good === pairs, `any two of four nodes killed (all ${pairs} pairs): every file identical from both survivors (${good}/${pairs})`);
+
+    // Three lost: beyond the policy; a clear error and no output.
+    await kill(0);
+    await kill(1);
+    await kill(2);
+    const lost = files.find((f) => f.size > 2 * SEG);
+    const o = `${lost.path}.three`;
+    const r = spawnSync(zgfs, ['download', '--node', urls[3], lost.root, o], { timeout: 120000 });
+    ok(r.status !== 0 && !fs.existsSync(o) && /keeps the data|reached/.test(r.stderr.toString()),
+      `three of four nodes down: a download fails clearly and writes nothing (exit ${r.status}: ${r.stderr.toString().trim()})`);
+    for (let i = 0; i < 3; i++) await start(i);
+
+    // A wiped node rebuilds its shard: copies of nothing exist, so every data segment and
+    // parity symbol it kept comes from its stripes.
+    const W = 1;
+    await kill(W);
+    fs.rmSync(data(W), { recursive: true, force: true });
+    attach(W);
+    const tw = Date.now();
+    await start(W);
+    const rebuilt = await allFinal([W], 180000);
+    const stw = JSON.parse(execFileSync(zgfs, ['status', '--node', urls[W], '--json']).toString());
+    ok(rebuilt === files.length && stw.bytesStored === want[W],
+      `node ${W} with its data dir wiped rebuilds shard ${W}/${N} in ${((Date.now() - tw) / 1000).toFixed(1)} s: ${rebuilt}/${files.length} finalized, ${stw.bytesStored} bytes (want ${want[W]})`);
+    await kill(0);
+    await kill(2);
+    same = fetchAll(W, 'rebuilt');
+    ok(same === files.length, `then nodes 0 and 2 killed: every file identical from the rebuilt node (${same}/${files.length})`);
+  } finally {
+    for (const n of nodes) if (n) await stopNode(n);
+    await chain.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().then(() => process.exit(tap.done()), (e) => {
+  console.log(`not ok - ${e.stack || e}`);
+  for (const [i, l] of logs.entries()) if (l) console.log(`# node ${i} log: ${l.replace(/\n/g, '\n# ')}`);
+  process.exit(1);
+});
