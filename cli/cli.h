@@ -30,6 +30,16 @@ int cmd_node(int argc, char **argv);
 int cmd_upload(int argc, char **argv);
 int cmd_download(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_health(int argc, char **argv);
+
+/* How long zgfs upload --node waits for a cluster to keep an upload redundant. */
+#define CLI_UPLOAD_REDUNDANT_S 120
+
+/* Waits until the cluster of the node at url keeps entry tx_seq redundant (zgfs_health),
+ * for at most timeout_s: 0 redundant (or the node keeps the whole flow), 1 not in time
+ * (why says how far it got), -1 the node cannot tell (not a zgfs node, or unreachable). */
+int cli_wait_redundant(const char *url, uint64_t tx_seq, unsigned timeout_s, char *why,
+		       size_t why_size);
 int cmd_kv(int argc, char **argv);
 int cmd_chain(int argc, char **argv);
 int cmd_mine(int argc, char **argv);

@@ -73,7 +73,7 @@ static int parse_client(int argc, char **argv, const char *cmd, struct client_op
 	return optind;
 }
 
-static int upload_one(struct node *n, const char *path, bool json)
+static int upload_one(struct node *n, const char *url, const char *path, bool json)
 {
 	struct node_upload *u = NULL;
 	struct node_file_info info;
@@ -136,6 +136,19 @@ static int upload_one(struct node *n, const char *path, bool json)
 		cli_error("%s: %s", path, node_strerror(r));
 		goto out;
 	}
+	/* Through a node of a cluster: done once the cluster keeps it with full redundancy. */
+	if (url) {
+		char why[256];
+
+		if (cli_wait_redundant(url, info.entry.tx_seq, CLI_UPLOAD_REDUNDANT_S, why,
+				       sizeof(why)) == 1) {
+			cli_error("%s: settled as entry %llu, but the cluster does not keep it with "
+				  "full redundancy yet: %s (zgfs health --node %s --wait)",
+				  path, (unsigned long long)info.entry.tx_seq, why, url);
+			r = -EAGAIN;
+			goto out;
+		}
+	}
 	codec_hex_encode(info.entry.root, CODEC_HASH_SIZE, hex);
 	if (json)
 		printf("{\"file\":\"%s\",\"root\":\"%s\",\"txSeq\":%llu,\"size\":%llu}\n", path, hex,
@@ -167,7 +180,7 @@ int cmd_upload(int argc, char **argv)
 	if (cli_open_node(o.node_url, o.data_dir, &n) < 0)
 		return 1;
 	for (int i = first; i < argc; i++)
-		if (upload_one(n, argv[i], o.json) < 0)
+		if (upload_one(n, o.node_url, argv[i], o.json) < 0)
 			status = 1;
 	node_close(n);
 	return status;
@@ -313,13 +326,19 @@ int cmd_status(int argc, char **argv)
 		printf("{\"nextTxSeq\":%llu,\"finalized\":%llu,\"kvNextTxSeq\":%llu,"
 		       "\"logSyncHeight\":%llu,\"logSyncBlock\":\"%s\",\"flowLength\":%llu,"
 		       "\"flowRoot\":\"%s\",\"chainId\":%llu,\"connectedPeers\":%u,"
-		       "\"bytesStored\":%llu,\"diskFree\":%llu}\n",
+		       "\"bytesStored\":%llu,\"diskFree\":%llu,\"shardId\":%u,\"numShard\":%u,"
+		       "\"ecK\":%u,\"ecM\":%u,\"syncWaiting\":%llu,\"syncMissing\":%llu,"
+		       "\"syncFetched\":%llu,\"parityBuilt\":%llu,\"segmentsRebuilt\":%llu}\n",
 		       (unsigned long long)st.next_tx_seq, (unsigned long long)st.finalized,
 		       (unsigned long long)st.kv_next_tx_seq,
 		       (unsigned long long)st.log_sync_height, block,
 		       (unsigned long long)st.flow_length, root, (unsigned long long)st.chain_id,
 		       st.connected_peers, (unsigned long long)st.bytes_stored,
-		       (unsigned long long)st.disk_free);
+		       (unsigned long long)st.disk_free, st.shard_id,
+		       st.num_shard ? st.num_shard : 1, st.ec_k, st.ec_m,
+		       (unsigned long long)st.sync_waiting, (unsigned long long)st.sync_missing,
+		       (unsigned long long)st.sync_fetched, (unsigned long long)st.parity_built,
+		       (unsigned long long)st.segments_rebuilt);
 		return 0;
 	}
 	printf("entries settled:   %llu (next tx seq)\n", (unsigned long long)st.next_tx_seq);
@@ -332,5 +351,21 @@ int cmd_status(int argc, char **argv)
 	printf("flow:              %llu sectors, root %s\n", (unsigned long long)st.flow_length,
 	       root);
 	printf("peers:             %u\n", st.connected_peers);
+	if (st.num_shard > 1 || st.ec_k) {
+		printf("shard:             %u/%u", st.shard_id, st.num_shard);
+		if (st.ec_k)
+			printf(", policy %u+%u", st.ec_k, st.ec_m);
+		printf("\n");
+		printf("sync:              %llu entries waiting, %llu segments missing; %llu "
+		       "fetched (%llu bytes)\n",
+		       (unsigned long long)st.sync_waiting, (unsigned long long)st.sync_missing,
+		       (unsigned long long)st.sync_fetched,
+		       (unsigned long long)st.sync_fetched_bytes);
+		printf("repair:            %llu parity symbols built, %llu segments rebuilt from "
+		       "stripes (%llu bytes fetched)\n",
+		       (unsigned long long)st.parity_built, (unsigned long long)st.segments_rebuilt,
+		       (unsigned long long)st.rebuilt_bytes_in);
+		printf("(zgfs health --node URL lists every node of the cluster)\n");
+	}
 	return 0;
 }

@@ -145,7 +145,9 @@ static const struct cli_command commands[] = {
 	 "\n"
 	 "Stores each FILE (- for standard input) as one log entry, settles it, and prints\n"
 	 "\"0x<root> <tx seq> FILE\" once it is final. Without --node, the node runs in this\n"
-	 "process on the data directory.\n"},
+	 "process on the data directory. Through a node of a cluster, that node hands each\n"
+	 "segment to the nodes of its shard, and the upload is final once the cluster keeps\n"
+	 "it with full redundancy (zgfs health says redundant; at most 120 s, else exit 1).\n"},
 	{"download", cmd_download, "fetch an entry by root or tx seq, verified",
 	 "usage: zgfs download [--node URL | --data DIR] ROOT OUT\n"
 	 "       zgfs download [--node URL | --data DIR] --seq N OUT\n"
@@ -153,7 +155,25 @@ static const struct cli_command commands[] = {
 	 "Writes the entry's bytes to OUT (- for standard output). Every segment is checked\n"
 	 "against the entry's Merkle root; OUT appears only when all of it checked out.\n"},
 	{"status", cmd_status, "show a node's state",
-	 "usage: zgfs status [--node URL | --data DIR] [--json]\n"},
+	 "usage: zgfs status [--node URL | --data DIR] [--json]\n"
+	 "\n"
+	 "Entries settled and complete, bytes stored, the chain followed; for a node of a\n"
+	 "cluster also its shard, the cluster's policy, its sync from peers and what it\n"
+	 "built or rebuilt (zgfs health lists the other nodes).\n"},
+	{"health", cmd_health, "how well a cluster keeps an entry, or how the cluster is",
+	 "usage: zgfs health [ROOT] --node URL [--wait SECONDS] [--json]\n"
+	 "\n"
+	 "Asks the node at URL, which asks every node of its cluster. With ROOT: one line\n"
+	 "for that entry, starting with its state: redundant (every segment and parity\n"
+	 "symbol stored on a live node, every node finalized), degraded (some missing or\n"
+	 "not yet stored, saying how many and whether the rest still decodes) or\n"
+	 "unrecoverable. Without ROOT: the cluster's state and one line per node (shard,\n"
+	 "up or down, sync and repair progress). Exit status 0 redundant, 1 degraded,\n"
+	 "2 unrecoverable (or the node could not be asked).\n"
+	 "\n"
+	 "  --wait SECONDS  ask again every half second until redundant, for at most\n"
+	 "                  SECONDS\n"
+	 "  --json          the node's whole answer as JSON\n"},
 	{"kv", cmd_kv, "read and write the key-value layer",
 	 "usage: zgfs kv put STREAM KEY VALUE|-  [--node URL | --data DIR]\n"
 	 "       zgfs kv get STREAM KEY\n"

@@ -70,6 +70,9 @@
 #define NODE_PEER_RETRY_MS	   2000
 /* How often the chain's registry is read for new peers. */
 #define NODE_PEER_REFRESH_MS 2000
+/* Segments per call when a node hands uploaded segments on to the peers that keep them
+ * (JSON, about 350 KiB each: under NODE_RPC_BODY_MAX). */
+#define NODE_PEER_FORWARD_BATCH 8
 /* The largest stripe (K + M symbols) a node stores and rebuilds: a rebuild holds one
  * buffer per symbol, CODEC_SEGMENT_SIZE each (16 MiB at this bound). */
 #define NODE_EC_SYMBOLS_MAX 64

@@ -105,6 +105,10 @@ struct node_status {
 	/* Sync from peers (docs/PEERS.md): entries still waiting for segments of this shard,
 	 * those segments, and what was fetched from peers since the node started. */
 	uint64_t sync_waiting, sync_missing, sync_fetched, sync_fetched_bytes;
+	/* The cluster's policy K+M (0/0: none), the parity symbols this node built, and the
+	 * data segments it rebuilt from stripes (for reads or sync) and the bytes that cost. */
+	unsigned ec_k, ec_m;
+	uint64_t parity_built, segments_rebuilt, rebuilt_bytes_in;
 	uint64_t bytes_stored;	  /* data bytes of finalized entries */
 	uint64_t disk_free;	  /* bytes free on the data directory's filesystem */
 	uint64_t disk_total;	  /* that filesystem's size */

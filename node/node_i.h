@@ -9,7 +9,8 @@
 #include "node/node.h"
 #include "node/store/store.h"
 
-struct node_kv; /* node/kv.h */
+struct node_kv;	   /* node/kv.h */
+struct node_peers; /* node/peer/peers.h */
 
 /* Implementation table behind struct node (node.c dispatches through it). */
 struct node_ops {
@@ -68,6 +69,9 @@ int node_kv_encode_puts(const uint8_t stream[NODE_STREAM_ID_SIZE],
 struct node_store *node_local_store(struct node *n);
 struct chain *node_local_chain(struct node *n);
 struct node_kv *node_local_kv(struct node *n);
+struct node_peers *node_local_peers(struct node *n); /* node/peer/peers.h */
+/* The URL the node registered with (--url), or NULL. */
+const char *node_local_url(struct node *n);
 
 /*
  * node_local_submit() - settle a submission whose bytes will arrive later in segments

@@ -97,6 +97,16 @@ struct chain *node_local_chain(struct node *n)
 	return L(n) ? L(n)->chain : NULL;
 }
 
+struct node_peers *node_local_peers(struct node *n)
+{
+	return L(n) ? L(n)->peers : NULL;
+}
+
+const char *node_local_url(struct node *n)
+{
+	return L(n) && L(n)->url[0] ? L(n)->url : NULL;
+}
+
 struct node_kv *node_local_kv(struct node *n)
 {
 	return L(n) ? L(n)->kv : NULL;
@@ -740,7 +750,11 @@ static int local_status(struct node *n, struct node_status *ret)
 		st.sync_missing = sr.segments_missing;
 		st.sync_fetched = sr.segments_fetched;
 		st.sync_fetched_bytes = sr.bytes_fetched;
+		st.parity_built = sr.parity_built;
 	}
+	st.ec_k = l->layout.k;
+	st.ec_m = l->layout.m;
+	node_peers_rebuilt(l->peers, &st.segments_rebuilt, &st.rebuilt_bytes_in);
 	r = node_kv_next_tx_seq(l->kv, &st.kv_next_tx_seq);
 	if (r < 0)
 		return r;
@@ -923,7 +937,11 @@ int node_local_submit(struct node *n, const struct chain_submission *sub,
 		return -EINVAL;
 	r = chain_submit(l->chain, sub, ret_entry);
 	if (r == 0)
-		r = node_store_expect(l->store, ret_entry);
+		r = node_store_expect_hold(l->store, ret_entry,
+					   &(struct node_store_hold){.shard_id = l->shard_id,
+								     .num_shard = l->num_shard,
+								     .ec_k = l->layout.k,
+								     .ec_m = l->layout.m});
 	return r;
 }
 

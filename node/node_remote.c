@@ -217,6 +217,28 @@ static int zgs_info_from_json(json_t *o, struct node_file_info *fi)
 
 /* ---- status and file info ----------------------------------------------------------------- */
 
+/* The cluster fields of zgfs_status (nodes without them keep the whole flow). */
+static void remote_cluster_status(json_t *res, struct node_status *st)
+{
+	uint64_t id = 0, num = 1, k = 0, m = 0;
+
+	(void)j_u64(res, "shardId", &id);
+	(void)j_u64(res, "numShard", &num);
+	(void)j_u64(res, "ecK", &k);
+	(void)j_u64(res, "ecM", &m);
+	st->shard_id = (uint32_t)id;
+	st->num_shard = (uint32_t)num;
+	st->ec_k = (unsigned)k;
+	st->ec_m = (unsigned)m;
+	(void)j_u64(res, "syncWaiting", &st->sync_waiting);
+	(void)j_u64(res, "syncMissing", &st->sync_missing);
+	(void)j_u64(res, "syncFetched", &st->sync_fetched);
+	(void)j_u64(res, "syncFetchedBytes", &st->sync_fetched_bytes);
+	(void)j_u64(res, "parityBuilt", &st->parity_built);
+	(void)j_u64(res, "segmentsRebuilt", &st->segments_rebuilt);
+	(void)j_u64(res, "rebuiltBytesIn", &st->rebuilt_bytes_in);
+}
+
 static int remote_status(struct node *n, struct node_status *ret)
 {
 	struct node_status st = {0};
@@ -246,6 +268,7 @@ static int remote_status(struct node *n, struct node_status *ret)
 		(void)j_u64(res, "diskFreeAll", &st.disk_free_all);
 		(void)j_u64(res, "filesTotal", &st.files_total);
 		(void)j_u64(res, "filesFree", &st.files_free);
+		remote_cluster_status(res, &st);
 		st.connected_peers = (unsigned)peers;
 	} else if (r == -ENOSYS) {
 		/* A 0G node: what zgs_getStatus tells. */

@@ -576,6 +576,100 @@ out:
 	return r;
 }
 
+/* Sends segs[pick[0..np)] to pe in calls of NODE_PEER_FORWARD_BATCH; 0 when all landed. */
+static int forward_to(struct peer *pe, const struct node_peer_entry *e,
+		      const struct node_rpc_segment *const *segs, const size_t *pick, size_t np)
+{
+	for (size_t at = 0; at < np; at += NODE_PEER_FORWARD_BATCH) {
+		json_t *arr = json_array();
+		struct node_rpc_error err = {0};
+		int r;
+
+		for (size_t i = at; arr && i < np && i < at + NODE_PEER_FORWARD_BATCH; i++) {
+			const struct node_rpc_segment *sg = segs[pick[i]];
+
+			if (json_array_append_new(arr, node_rpc_segment_to_json(
+							   sg->root, sg->data, sg->len, sg->index,
+							   sg->file_size, &sg->proof)) < 0) {
+				json_decref(arr);
+				arr = NULL;
+			}
+		}
+		if (!arr)
+			return -ENOMEM;
+		r = node_rpc_call(pe->rpc, "zgs_uploadSegmentsByTxSeq",
+				  json_pack("[oo]", arr, node_rpc_u64(e->tx_seq)), NULL, &err);
+		/* 0G's words when the peer has the whole entry already. */
+		if (r == -EINVAL && strstr(err.message, "finalized"))
+			r = 0;
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int node_peers_forward(struct node_peers *p, const struct node_peer_entry *e,
+		       const struct node_rpc_segment *const *segs, size_t n,
+		       uint64_t *ret_missing)
+{
+	size_t np = node_peers_count(p), *pick = malloc((n ? n : 1) * sizeof(*pick));
+	bool *landed = calloc(n ? n : 1, sizeof(*landed));
+	uint64_t start_seg = node_place_start_seg(e->start);
+	int r = pick && landed ? 0 : -ENOMEM;
+
+	for (size_t k = 0; r == 0 && k < np; k++) {
+		struct peer *pe = peer_at(p, k);
+		uint32_t id, num;
+		size_t m = 0;
+
+		if (peer_shard(p, pe, true, &id, &num) != 0)
+			continue;
+		for (size_t i = 0; i < n; i++)
+			if (node_shard_holds((struct node_shard){.id = id, .num = num},
+					     start_seg + segs[i]->index))
+				pick[m++] = i;
+		if (m == 0)
+			continue;
+		if (forward_to(pe, e, segs, pick, m) < 0) {
+			peer_failed(p, pe, -EIO, false);
+			continue;
+		}
+		for (size_t i = 0; i < m; i++)
+			landed[pick[i]] = true;
+	}
+	for (size_t i = 0; r == 0 && i < n; i++)
+		if (!landed[i]) {
+			if (ret_missing)
+				*ret_missing = segs[i]->index;
+			r = -EHOSTUNREACH;
+		}
+	free(pick);
+	free(landed);
+	return r;
+}
+
+int node_peers_call_each(struct node_peers *p, const char *method, const char *params,
+			 node_peer_answer_fn *fn, void *ctx)
+{
+	size_t n = node_peers_count(p);
+
+	for (size_t i = 0; i < n; i++) {
+		struct peer *pe = peer_at(p, i);
+		json_t *ps = params ? json_loads(params, 0, NULL) : json_array();
+		json_t *res = NULL;
+		int r, stop;
+
+		if (!ps)
+			return -EINVAL;
+		r = node_rpc_call(pe->rpc, method, ps, &res, NULL);
+		stop = fn(ctx, pe->url, r == 0 ? res : NULL, r);
+		json_decref(res);
+		if (stop)
+			return 0;
+	}
+	return 0;
+}
+
 int node_peers_list(struct node_peers *p, node_peer_report_fn *fn, void *ctx)
 {
 	size_t n = node_peers_count(p);

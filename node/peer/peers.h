@@ -93,6 +93,31 @@ int node_peers_proof(struct node_peers *p, const struct node_peer_entry *e, uint
 /* Segments rebuilt from stripes since start, and the bytes fetched for them. */
 void node_peers_rebuilt(struct node_peers *p, uint64_t *ret_segments, uint64_t *ret_bytes_in);
 
+/*
+ * node_peers_call_each() - call a JSON-RPC method on every peer, one after the other, with
+ * the same params (a JSON array text, e.g. "[5]"; NULL: none), and give each answer to fn:
+ * fn(ctx, url, result, r) with r 0 and the result (borrowed; JSON null possible), or r < 0
+ * and result NULL when the call failed (down, timeout, an error answer). Peers in their
+ * retry pause are called too (this asks whether they are back). For health reports, not
+ * for data: nothing is checked. fn returning non-zero stops. 0, -EINVAL (params not JSON).
+ */
+struct json_t;
+typedef int node_peer_answer_fn(void *ctx, const char *url, struct json_t *result, int r);
+int node_peers_call_each(struct node_peers *p, const char *method, const char *params,
+			 node_peer_answer_fn *fn, void *ctx);
+
+/*
+ * node_peers_forward() - hand uploaded segments of entry e that another shard keeps to
+ * every peer of that shard (zgs_uploadSegmentsByTxSeq: each checks them against its own
+ * chain; one that has the entry finalized already counts as having them). For a node that
+ * takes a zgfs upload of a whole entry. 0 when each segment reached at least one holder,
+ * -EHOSTUNREACH (and *ret_missing, may be NULL, the first one that did not) otherwise.
+ */
+struct node_rpc_segment;
+int node_peers_forward(struct node_peers *p, const struct node_peer_entry *e,
+		       const struct node_rpc_segment *const *segs, size_t n,
+		       uint64_t *ret_missing);
+
 /* One peer as node_peers_list() reports it. */
 struct node_peer_report {
 	const char *url;     /* valid during the callback */

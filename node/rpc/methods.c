@@ -22,7 +22,10 @@
 #include "codec/merkle.h"
 #include "node/kv/kv.h"
 #include "node/kv/format.h"
+#include "node/limits.h"
 #include "node/node_i.h"
+#include "node/peer/peers.h"
+#include "node/peer/place.h"
 #include "node/rpc/rpc.h"
 
 /* ---- JSON helpers (rpc.h) ---------------------------------------------------------- */
@@ -793,6 +796,65 @@ out:
 	return r;
 }
 
+int node_rpc_put_segments_forward(struct node *n, const struct node_rpc_segment *segs,
+				  size_t count, uint64_t tx_seq, struct node_rpc_error *err)
+{
+	const struct node_rpc_segment **others = NULL;
+	struct node_file_info *fi = NULL;
+	struct node_peer_entry pe;
+	struct node_status st;
+	size_t nothers = 0;
+	uint64_t missing = 0;
+	int r = node_status(n, &st);
+
+	if (r < 0)
+		return node_fail(err, r, "status");
+	if (st.num_shard <= 1 || !node_local_peers(n) || count == 0 ||
+	    count > NODE_RPC_SEGMENTS_MAX)
+		return node_rpc_put_segments(n, segs, count, &tx_seq, err);
+	others = malloc(count * sizeof(*others));
+	fi = malloc(sizeof(*fi));
+	if (!others || !fi) {
+		r = no_memory(err);
+		goto out;
+	}
+	r = lookup(n, NULL, tx_seq, fi, err);
+	if (r == 1)
+		r = bad_param(err, "tx_seq", "no entry with tx seq %llu", (unsigned long long)tx_seq);
+	if (r < 0)
+		goto out;
+	for (size_t i = 0; r == 0 && i < count; i++) {
+		uint64_t flow_seg = fi->entry.start / CODEC_SEGMENT_CHUNKS + segs[i].index;
+
+		if (flow_seg % st.num_shard == st.shard_id) {
+			r = node_rpc_put_segments(n, &segs[i], 1, &tx_seq, err);
+			continue;
+		}
+		/* Checked here too, so that nothing wrong is passed on. */
+		if (memcmp(segs[i].root, fi->entry.root, CODEC_HASH_SIZE) != 0 ||
+		    segs[i].file_size != fi->entry.length)
+			r = bad_param(err, "root", "segment does not belong to tx %llu",
+				      (unsigned long long)tx_seq);
+		else
+			r = node_rpc_segment_check(&segs[i], err);
+		others[nothers++] = &segs[i];
+	}
+	if (r < 0 || nothers == 0)
+		goto out;
+	pe = (struct node_peer_entry){.tx_seq = tx_seq, .start = fi->entry.start,
+				      .length = fi->entry.length};
+	memcpy(pe.root, fi->entry.root, CODEC_HASH_SIZE);
+	r = node_peers_forward(node_local_peers(n), &pe, others, nothers, &missing);
+	if (r < 0)
+		r = node_fail(err, r,
+			      missing ? "handing a segment to the shard that keeps it"
+				      : "handing segments to the shards that keep them");
+out:
+	free(others);
+	free(fi);
+	return r;
+}
+
 /* Decodes segments (one object, or an array of them), then node_rpc_put_segments(). */
 static int put_segments(struct node *n, json_t *segs, bool by_seq, uint64_t tx_seq, json_t **ret,
 			struct node_rpc_error *err)
@@ -1102,6 +1164,24 @@ static int m_get_sector_proof(struct node *n, json_t *ps, json_t **ret, struct n
 
 /* ---- zgfs_*: our own ------------------------------------------------------------------ */
 
+/* The cluster part of zgfs_status: shard, policy, sync, parity and rebuilds. */
+static json_t *cluster_status(const struct node_status *st)
+{
+	json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "shardId",
+			      (json_int_t)st->shard_id, "numShard",
+			      (json_int_t)(st->num_shard ? st->num_shard : 1), "ecK",
+			      (json_int_t)st->ec_k, "ecM", (json_int_t)st->ec_m, "syncWaiting",
+			      node_rpc_u64(st->sync_waiting), "syncMissing",
+			      node_rpc_u64(st->sync_missing), "syncFetched",
+			      node_rpc_u64(st->sync_fetched), "syncFetchedBytes",
+			      node_rpc_u64(st->sync_fetched_bytes), "parityBuilt",
+			      node_rpc_u64(st->parity_built), "segmentsRebuilt",
+			      node_rpc_u64(st->segments_rebuilt), "rebuiltBytesIn",
+			      node_rpc_u64(st->rebuilt_bytes_in));
+
+	return o ? o : json_object();
+}
+
 static int m_zgfs_status(struct node *n, json_t *ps, json_t **ret, struct node_rpc_error *err)
 {
 	struct node_status st;
@@ -1112,7 +1192,7 @@ static int m_zgfs_status(struct node *n, json_t *ps, json_t **ret, struct node_r
 	r = node_status(n, &st);
 	if (r < 0)
 		return node_fail(err, r, "status");
-	return done(
+	r = done(
 	    json_pack(
 		"{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:o, s:o, s:o}",
 		"nextTxSeq",
@@ -1127,6 +1207,255 @@ static int m_zgfs_status(struct node *n, json_t *ps, json_t **ret, struct node_r
 		"diskFreeAll", node_rpc_u64(st.disk_free_all), "filesTotal",
 		node_rpc_u64(st.files_total), "filesFree", node_rpc_u64(st.files_free)),
 	    ret, err);
+	if (r == 0) {
+		json_t *cs = cluster_status(&st);
+
+		if (json_object_update(*ret, cs) < 0)
+			r = no_memory(err);
+		json_decref(cs);
+	}
+	return r;
+}
+
+/* ---- zgfs_health ------------------------------------------------------------------- */
+
+/* Every node of the cluster as one health report sees it. */
+struct hnode {
+	char url[CHAIN_REGISTRY_URL_MAX + 1];
+	bool up, self, finalized;
+	uint32_t shard_id, num_shard;
+	json_t *status; /* zgfs_status, or NULL */
+};
+
+struct hreport {
+	struct hnode *nodes;
+	size_t n, max;
+};
+
+static int took_status(void *ctx, const char *url, json_t *res, int r)
+{
+	struct hreport *h = ctx;
+	struct hnode *x;
+	json_t *id, *num;
+
+	if (h->n == h->max)
+		return 1;
+	x = &h->nodes[h->n++];
+	memset(x, 0, sizeof(*x));
+	snprintf(x->url, sizeof(x->url), "%s", url);
+	id = json_object_get(res, "shardId");
+	num = json_object_get(res, "numShard");
+	x->up = r == 0 && json_is_integer(id) && json_is_integer(num);
+	if (x->up) {
+		x->shard_id = (uint32_t)json_integer_value(id);
+		x->num_shard = (uint32_t)json_integer_value(num);
+		x->status = json_incref(res);
+	}
+	return 0;
+}
+
+struct hentry {
+	struct hreport *h;
+	size_t i;
+};
+
+static int took_info(void *ctx, const char *url, json_t *res, int r)
+{
+	struct hentry *he = ctx;
+	struct hnode *x = &he->h->nodes[he->i++];
+
+	(void)url;
+	if (r == 0 && json_is_object(res))
+		x->finalized = json_is_true(json_object_get(res, "finalized"));
+	return he->i == he->h->n;
+}
+
+/* Whether shard (id, n) of a cluster of num shards is held whole by node x. */
+static bool node_keeps(const struct hnode *x, uint32_t id, uint32_t num)
+{
+	return x->num_shard == 1 || (x->num_shard == num && x->shard_id == id) ||
+	       (x->num_shard < num && id % x->num_shard == x->shard_id);
+}
+
+/*
+ * One entry's state across the cluster: a shard is up for it when some node keeping the
+ * shard reports it finalized (its data and parity there). Missing: the stored symbols on
+ * shards not up; decodable: every stripe has K left (no policy: nothing missing).
+ * Redundant: nothing missing and every node of the shards it touches finalized.
+ */
+static json_t *entry_health(const struct hreport *h, const struct node_status *st,
+			    const struct node_file_info *fi)
+{
+	uint32_t num = st->num_shard ? st->num_shard : 1, up[NODE_PEERS_MAX + 1];
+	struct node_ec_layout lay = {.k = st->ec_k, .m = st->ec_m, .num = num};
+	uint64_t start_seg = fi->entry.start / CODEC_SEGMENT_CHUNKS;
+	uint64_t nd = fi->entry.length / CODEC_SEGMENT_SIZE +
+		      (fi->entry.length % CODEC_SEGMENT_SIZE != 0);
+	uint64_t missing = 0, lagging = 0;
+	size_t nup = 0;
+	bool decodable = true;
+	const char *state;
+	json_t *nodes = json_array();
+
+	for (uint32_t sh = 0; sh < num && nup <= NODE_PEERS_MAX; sh++)
+		for (size_t i = 0; i < h->n; i++)
+			if (h->nodes[i].finalized && node_keeps(&h->nodes[i], sh, num)) {
+				up[nup++] = sh;
+				break;
+			}
+	if (st->ec_k && node_ec_layout_valid(&lay)) {
+		for (uint64_t j = 0, ns = node_ec_nstripes(&lay, nd); j < ns; j++) {
+			unsigned lost[NODE_EC_SYMBOLS_MAX];
+			unsigned l = node_ec_stripe_lost(&lay, start_seg, nd, j, up, nup, lost);
+
+			missing += l;
+			decodable &= l <= lay.m;
+		}
+	} else {
+		for (uint64_t i = 0; i < nd; i++) {
+			bool have = false;
+
+			for (size_t u = 0; u < nup && !have; u++)
+				have = (start_seg + i) % num == up[u];
+			missing += !have;
+		}
+		decodable = missing == 0;
+	}
+	for (size_t i = 0; i < h->n; i++) {
+		const struct hnode *x = &h->nodes[i];
+
+		lagging += !x->finalized;
+		json_array_append_new(nodes,
+				      json_pack("{s:s, s:s, s:b, s:b}", "url", x->url, "shard",
+						x->up ? "" : "?", "up", x->up, "finalized",
+						x->finalized));
+		if (x->up) {
+			char shard[32];
+
+			snprintf(shard, sizeof(shard), "%u/%u", x->shard_id, x->num_shard);
+			json_object_set_new(json_array_get(nodes, json_array_size(nodes) - 1),
+					    "shard", json_string(shard));
+		}
+	}
+	state = missing == 0 ? (lagging == 0 ? "redundant" : "degraded")
+			     : decodable ? "degraded" : "unrecoverable";
+	return json_pack("{s:s, s:o, s:o, s:o, s:o, s:b, s:o, s:I, s:I, s:I, s:o}", "state", state,
+			 "txSeq", node_rpc_u64(fi->entry.tx_seq), "root",
+			 node_rpc_hex(fi->entry.root, CODEC_HASH_SIZE), "size",
+			 node_rpc_u64(fi->entry.length), "missingSymbols", node_rpc_u64(missing),
+			 "decodable", decodable, "nodesNotFinalized", node_rpc_u64(lagging),
+			 "numShard", (json_int_t)num, "ecK", (json_int_t)st->ec_k, "ecM",
+			 (json_int_t)st->ec_m, "nodes", nodes);
+}
+
+/* The cluster: every node, up or not, its shard and its sync and rebuild progress. */
+static json_t *cluster_health(const struct hreport *h, const struct node_status *st)
+{
+	uint32_t num = st->num_shard ? st->num_shard : 1;
+	struct node_ec_layout lay = {.k = st->ec_k, .m = st->ec_m, .num = num};
+	unsigned shards_down = 0, nodes_down = 0;
+	json_t *nodes = json_array();
+	const char *state;
+
+	for (uint32_t sh = 0; sh < num; sh++) {
+		bool kept = false;
+
+		for (size_t i = 0; i < h->n && !kept; i++)
+			kept = h->nodes[i].up && node_keeps(&h->nodes[i], sh, num);
+		shards_down += !kept;
+	}
+	for (size_t i = 0; i < h->n; i++) {
+		const struct hnode *x = &h->nodes[i];
+		json_t *o = json_pack("{s:s, s:b, s:b}", "url", x->url, "up", x->up, "self", x->self);
+
+		nodes_down += !x->up;
+		if (x->up) {
+			char shard[32];
+
+			snprintf(shard, sizeof(shard), "%u/%u", x->shard_id, x->num_shard);
+			json_object_set_new(o, "shard", json_string(shard));
+			json_object_set(o, "status", x->status);
+		}
+		json_array_append_new(nodes, o);
+	}
+	if (shards_down == 0)
+		state = nodes_down == 0 ? "redundant" : "degraded";
+	else
+		state = st->ec_k && node_ec_layout_valid(&lay) && shards_down <= lay.m
+				? "degraded"
+				: "unrecoverable";
+	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:o}", "state", state, "numShard",
+			 (json_int_t)num, "ecK", (json_int_t)st->ec_k, "ecM", (json_int_t)st->ec_m,
+			 "shardsDown", (json_int_t)shards_down, "nodesDown",
+			 (json_int_t)nodes_down, "nodes", nodes);
+}
+
+/*
+ * zgfs_health([txSeq]) - asks this node and every peer (zgfs_status, and for an entry
+ * zgs_getFileInfoByTxSeq) and reports the cluster or the entry: state redundant,
+ * degraded or unrecoverable (docs/PEERS.md, "Health").
+ */
+static int m_zgfs_health(struct node *n, json_t *ps, json_t **ret, struct node_rpc_error *err)
+{
+	struct node_peers *peers = node_local_peers(n);
+	struct hreport h = {.max = NODE_PEERS_MAX + 1};
+	struct node_file_info *fi = NULL;
+	struct node_status st;
+	json_t *self = NULL, *res = NULL;
+	uint64_t seq = 0;
+	bool by_seq = arg(ps, 0, "txSeq") != NULL;
+	int r;
+
+	if ((r = at_most(ps, 1, err)) < 0 ||
+	    (by_seq && (r = p_u64(ps, 0, "txSeq", false, &seq, err)) < 0))
+		return r;
+	if (!peers)
+		return not_here(err, "zgfs_health: not a node with a store");
+	r = node_status(n, &st);
+	if (r < 0)
+		return node_fail(err, r, "status");
+	h.nodes = calloc(h.max, sizeof(*h.nodes));
+	fi = malloc(sizeof(*fi));
+	if (!h.nodes || !fi) {
+		r = no_memory(err);
+		goto out;
+	}
+	r = m_zgfs_status(n, NULL, &self, err);
+	if (r < 0)
+		goto out;
+	took_status(&h, node_local_url(n) ? node_local_url(n) : "(this node)", self, 0);
+	h.nodes[0].self = true;
+	node_peers_call_each(peers, "zgfs_status", NULL, took_status, &h);
+	if (by_seq) {
+		struct hentry he = {.h = &h, .i = 1};
+		char params[32];
+
+		r = node_file_info_by_seq(n, seq, fi);
+		if (r == -ENOENT) {
+			r = bad_param(err, "txSeq", "no entry %llu is settled",
+				      (unsigned long long)seq);
+			goto out;
+		}
+		if (r < 0) {
+			r = node_fail(err, r, "file info");
+			goto out;
+		}
+		h.nodes[0].finalized = fi->finalized;
+		snprintf(params, sizeof(params), "[%llu]", (unsigned long long)seq);
+		if (h.n > 1)
+			node_peers_call_each(peers, "zgs_getFileInfoByTxSeq", params, took_info, &he);
+		res = entry_health(&h, &st, fi);
+	} else {
+		res = cluster_health(&h, &st);
+	}
+	r = done(res, ret, err);
+out:
+	for (size_t i = 0; h.nodes && i < h.n; i++)
+		json_decref(h.nodes[i].status);
+	json_decref(self);
+	free(h.nodes);
+	free(fi);
+	return r;
 }
 
 /* zgfs_mineStatus() → what `zgfs mine status --json` prints (docs/PORA.md). */
@@ -1796,6 +2125,7 @@ static const struct {
     {"kv_isWriterOfStream", m_kv_is_writer_of_stream},
     {"zgfs_status", m_zgfs_status},
     {"zgfs_mineStatus", m_zgfs_mine_status},
+    {"zgfs_health", m_zgfs_health},
     {"zgfs_getFileInfo", m_zgfs_file_info},
     {"zgfs_getParityByTxSeq", m_zgfs_parity},
     {"zgfs_getSegmentProofByTxSeq", m_zgfs_segment_proof},

@@ -204,6 +204,17 @@ int node_rpc_put_segments(struct node *n, const struct node_rpc_segment *segs, s
 			  const uint64_t *tx_seq, struct node_rpc_error *err);
 
 /*
+ * node_rpc_put_segments_forward() - what a zgfs upload (/zgfs/v1/upload/TXSEQ) does on a
+ * node of a cluster: the segments of this node's shard are stored as node_rpc_put_segments()
+ * stores them, the others are checked the same way and handed to the peers that keep them
+ * (node_peers_forward), so that one node takes a whole entry. On a node keeping the whole
+ * flow it is node_rpc_put_segments(). Returns as node_rpc_put_segments(); NODE_RPC_ENODE
+ * with -EHOSTUNREACH when no peer of a segment's shard took it.
+ */
+int node_rpc_put_segments_forward(struct node *n, const struct node_rpc_segment *segs,
+				  size_t count, uint64_t tx_seq, struct node_rpc_error *err);
+
+/*
  * node_rpc_get_segment() - what zgs_downloadSegmentWithProof(ByTxSeq) answer: segment index
  * of the entry with root (or, root NULL, tx seq tx_seq) with its proof, into *seg (used as
  * scratch: garbage unless this returns 0). Returns 0, 1 for 0G's null (no such entry, or

@@ -366,7 +366,7 @@ static enum MHD_Result binary_request(struct node_rpc *rpc, struct MHD_Connectio
 		r = node_rpc_segments_decode((const uint8_t *)b->buf, b->len, segs,
 					     NODE_RPC_SEGMENTS_MAX, &count, &err);
 		if (r == 0)
-			r = node_rpc_put_segments(rpc->node, segs, count, &seq, &err);
+			r = node_rpc_put_segments_forward(rpc->node, segs, count, seq, &err);
 		free(segs);
 		return reply_answer(c, r, &err);
 	}

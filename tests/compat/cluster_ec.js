@@ -11,15 +11,20 @@
 //     consecutive segments, parity on the two shards after the stripe's data) from the
 //     data it fetches from its peers, and reports each entry finalized only once its data
 //     and its parity are stored;
-//   - each node stores exactly its data segments plus its parity symbols;
+//   - each node stores exactly its data segments plus its parity symbols; zgfs health
+//     says redundant for an entry and for the cluster;
+//   - `zgfs upload --node` to one node: it keeps its shard and hands the other segments
+//     to the nodes of their shards, returning once the cluster keeps it redundant;
 //   - the SDK's Downloader over the four nodes gets the bytes back identical;
 //   - for every pair of nodes (all six), both killed with SIGKILL: every file downloads
 //     byte for byte from each survivor (segments no live holder has are rebuilt from
 //     their stripe and checked against the entry's Merkle root), then both restart;
+//     zgfs health says degraded (still decodable), exit 1;
 //   - three killed: a file with data on the lost shards fails clearly, writes nothing;
+//     zgfs health says unrecoverable, exit 2;
 //   - a node whose data dir is wiped comes back on its shard and rebuilds it (copies
-//     where they exist, decoded from the stripes otherwise), reports every entry
-//     finalized; then two other nodes killed: still identical from the rebuilt one.
+//     where they exist, decoded from the stripes otherwise) until zgfs health --wait
+//     says redundant; then two other nodes killed: still identical from the rebuilt one.
 // CLUSTER_EC_SIZES=a,b,c picks file sizes. Exit status: 0 passed, 1 failed, 77 skipped.
 'use strict';
 const fs = require('fs');
@@ -165,6 +170,35 @@ async function main() {
     ok(have.every((h, i) => h === want[i]),
       `each node stores its data segments and its parity symbols: ${have.join(', ')} bytes (want ${want.join(', ')})`);
 
+    const health = (from, root, extra = []) => {
+      const r = spawnSync(zgfs, ['health', ...(root ? [root] : []), '--node', urls[from], ...extra], { timeout: 200000 });
+      return { status: r.status, out: r.stdout.toString().trim(), err: r.stderr.toString().trim() };
+    };
+    const big = files.reduce((a, f) => (f.size > a.size ? f : a));
+    let h = health(0, big.root);
+    ok(h.status === 0 && /^redundant: /.test(h.out) && /policy 2\+2/.test(h.out),
+      `zgfs health ROOT: ${h.out || h.err} (exit ${h.status})`);
+    h = health(2);
+    ok(h.status === 0 && /^redundant: 4 nodes, 0 down/.test(h.out) && (h.out.match(/ up/g) || []).length === 4,
+      `zgfs health (the cluster): ${h.out.replace(/\n/g, ' | ') || h.err} (exit ${h.status})`);
+
+    // zgfs upload through one node: it keeps its shard, hands the rest to the nodes of
+    // theirs, and the upload returns once the cluster keeps the entry redundant.
+    {
+      const size = 3 * MiB + 5;
+      const f = path.join(dir, `zgfs-up-${size}`);
+      const bytes = harness.randomBytes(rand, size);
+      fs.writeFileSync(f, bytes);
+      const up = spawnSync(zgfs, ['upload', '--node', urls[1], f], { timeout: 200000 });
+      const root = (up.stdout.toString().match(/^(0x[0-9a-f]{64}) /) || [])[1];
+      const hz = root ? health(3, root) : { status: -1, out: '' };
+      const o = `${f}.back`;
+      const back = root ? spawnSync(zgfs, ['download', '--node', urls[2], root, o]) : { status: -1 };
+      ok(up.status === 0 && hz.status === 0 && back.status === 0 && fs.readFileSync(o).equals(bytes),
+        `zgfs upload --node to one node of the cluster returns once it is redundant (${hz.out || up.stderr}); another node gives it back identical`);
+      if (root) files.push({ path: f, size, bytes, root });
+    }
+
     const dl = new sdk.Downloader(storages);
     let same = 0;
     for (const f of files) {
@@ -193,6 +227,14 @@ async function main() {
         await kill(a);
         await kill(b);
         const live = [0, 1, 2, 3].filter((i) => i !== a && i !== b);
+        if (a === 0 && b === 1) {
+          h = health(live[0], big.root);
+          ok(h.status === 1 && /^degraded: .*missing, still decodable/.test(h.out),
+            `two nodes down: zgfs health ROOT says ${h.out || h.err} (exit ${h.status})`);
+          h = health(live[1]);
+          ok(h.status === 1 && /^degraded: 4 nodes, 2 down/.test(h.out),
+            `two nodes down: the cluster is ${h.out.split('\n')[0] || h.err} (exit ${h.status})`);
+        }
         let n = 0;
         for (const i of live) n += fetchAll(i, `lost${a}${b}`);
         pairs++;
@@ -213,6 +255,9 @@ async function main() {
     const r = spawnSync(zgfs, ['download', '--node', urls[3], lost.root, o], { timeout: 120000 });
     ok(r.status !== 0 && !fs.existsSync(o) && /keeps the data|reached/.test(r.stderr.toString()),
       `three of four nodes down: a download fails clearly and writes nothing (exit ${r.status}: ${r.stderr.toString().trim()})`);
+    h = health(3, big.root);
+    ok(h.status === 2 && /^unrecoverable: .*not decodable/.test(h.out),
+      `three nodes down: zgfs health ROOT says ${h.out || h.err} (exit ${h.status})`);
     for (let i = 0; i < 3; i++) await start(i);
 
     // A wiped node rebuilds its shard: copies of nothing exist, so every data segment and
@@ -223,10 +268,14 @@ async function main() {
     attach(W);
     const tw = Date.now();
     await start(W);
+    h = health(W, big.root, ['--wait', '180']);
+    ok(h.status === 0 && /^redundant: /.test(h.out),
+      `zgfs health ROOT --wait on the wiped node ends redundant after ${((Date.now() - tw) / 1000).toFixed(1)} s: ${h.out || h.err}`);
     const rebuilt = await allFinal([W], 180000);
+    const wantW = files.reduce((a, f) => a + keptBytes(f.size, f.start, W), 0);
     const stw = JSON.parse(execFileSync(zgfs, ['status', '--node', urls[W], '--json']).toString());
-    ok(rebuilt === files.length && stw.bytesStored === want[W],
-      `node ${W} with its data dir wiped rebuilds shard ${W}/${N} in ${((Date.now() - tw) / 1000).toFixed(1)} s: ${rebuilt}/${files.length} finalized, ${stw.bytesStored} bytes (want ${want[W]})`);
+    ok(rebuilt === files.length && stw.bytesStored === wantW,
+      `node ${W} with its data dir wiped rebuilds shard ${W}/${N} in ${((Date.now() - tw) / 1000).toFixed(1)} s: ${rebuilt}/${files.length} finalized, ${stw.bytesStored} bytes (want ${wantW})`);
     await kill(0);
     await kill(2);
     same = fetchAll(W, 'rebuilt');
