@@ -38,6 +38,8 @@
 #include "chain/contracts_i.h"
 #include "chain/evm_key_i.h"
 #include "chain/evm_rpc_i.h"
+#include "sys/ldb.h"
+#include "sys/clock.h"
 #include "chain/evm_tx_i.h"
 #include "chain/flow_i.h"
 #include "chain/ledger_i.h"
@@ -122,18 +124,12 @@ static void make_key(char out[9], char prefix, uint64_t n)
 
 static int ldb_error(char *err)
 {
-	int r = strstr(err, "No space left") ? -ENOSPC : strstr(err, "/LOCK:") ? -EBUSY : -EIO;
+	char text[256];
+	int r = sys_ldb_error(err, text, sizeof(text));
 
-	chain_set_detail("follower database: %s", err);
-	leveldb_free(err);
+	if (r < 0)
+		chain_set_detail("follower database: %s", text);
 	return r;
-}
-
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
 }
 
 static uint64_t ms_since(const struct timespec *t)
@@ -448,7 +444,7 @@ static int sync_until(struct chain_evm *c, uint64_t seq)
 			return -ETIMEDOUT;
 		}
 		if (i > 0)
-			sleep_ms(i < 10 ? 10 : 200);
+			sys_sleep_ms(i < 10 ? 10 : 200);
 		r = evm_sync(&c->base);
 	}
 	return r;
@@ -603,7 +599,7 @@ static int send_tx(struct chain_evm *c, const uint8_t *to, uint64_t value, const
 			chain_set_detail("transaction %s was not mined in time", h);
 			return -ETIMEDOUT;
 		}
-		sleep_ms(i < 20 ? 2 + i : 100);
+		sys_sleep_ms(i < 20 ? 2 + i : 100);
 	}
 	if (r < 0)
 		return rpc_fault(c, r, &fault, "the transaction's receipt");
@@ -1190,11 +1186,8 @@ static void evm_close(struct chain *base)
 {
 	struct chain_evm *c = to_evm(base);
 
-	if (c->db)
-		leveldb_close(c->db);
-	leveldb_options_destroy(c->opts);
-	leveldb_readoptions_destroy(c->ropts);
-	leveldb_writeoptions_destroy(c->wopts);
+	sys_ldb_close(&(struct sys_ldb){
+	    .db = c->db, .opts = c->opts, .ro = c->ropts, .wo_lazy = c->wopts});
 	chain_evm_rpc_close(c->rpc);
 	chain_evm_key_wipe(&c->key);
 	pthread_mutex_destroy(&c->mu);
@@ -1224,9 +1217,6 @@ static int connect_chain(const struct chain_evm_config *cfg, struct chain_evm **
 	chain_abi_topic(CHAIN_ABI_SIG_SUBMIT_EVENT, c->topic);
 	snprintf(c->url, sizeof(c->url), "%s", cfg->rpc_url);
 	c->confirmations = cfg->confirmations;
-	c->opts = leveldb_options_create();
-	c->ropts = leveldb_readoptions_create();
-	c->wopts = leveldb_writeoptions_create();
 	r = 0;
 	if (cfg->key_hex) {
 		r = chain_evm_key_from_hex(cfg->key_hex, &c->key);
@@ -1264,7 +1254,6 @@ static int connect_chain(const struct chain_evm_config *cfg, struct chain_evm **
 int chain_evm_open(const char *dir, const struct chain_evm_config *cfg, struct chain **ret_chain)
 {
 	struct chain_evm *c = NULL;
-	char *err = NULL;
 	uint8_t w[32];
 	int r;
 
@@ -1298,11 +1287,22 @@ int chain_evm_open(const char *dir, const struct chain_evm_config *cfg, struct c
 		r = -errno;
 		goto fail;
 	}
-	leveldb_options_set_create_if_missing(c->opts, 1);
-	c->db = leveldb_open(c->opts, dir, &err);
-	if (err) {
-		r = ldb_error(err);
-		goto fail;
+	{
+		struct sys_ldb ldb;
+		char why[256];
+
+		r = sys_ldb_open(dir, &(struct sys_ldb_config){.create = true}, &ldb, why,
+				 sizeof(why));
+		if (r < 0) {
+			chain_set_detail("follower database: %s", why);
+			goto fail;
+		}
+		/* What the follower writes is re-read from the chain after a crash: no sync. */
+		c->db = ldb.db;
+		c->opts = ldb.opts;
+		c->ropts = ldb.ro;
+		c->wopts = ldb.wo_lazy;
+		leveldb_writeoptions_destroy(ldb.wo);
 	}
 	chain_flowtree_init(&c->tree);
 	c->scanned = c->from_block ? c->from_block - 1 : 0;
@@ -1403,7 +1403,7 @@ int chain_evm_deploy(const struct chain_evm_config *cfg, uint64_t price_per_sect
 			if (chain_evm_rpc_block_number(c->rpc, &head) == 0 &&
 			    head >= block + c->confirmations)
 				break;
-			sleep_ms(200);
+			sys_sleep_ms(200);
 		}
 	}
 	evm_close(&c->base);

@@ -25,6 +25,8 @@
 
 #include "chain/evm_rpc_i.h"
 #include "codec/hex.h"
+#include "sys/buf.h"
+#include "sys/clock.h"
 
 #define DEFAULT_TRIES	   5
 #define DEFAULT_BACKOFF_MS 200
@@ -184,8 +186,7 @@ static void give_back(struct chain_evm_rpc *r, CURL *h)
 /* ---- one transfer ---------------------------------------------------------------------- */
 
 struct sink {
-	char *buf;
-	size_t len, cap;
+	struct sys_buf buf; /* at most CHAIN_EVM_RESPONSE_MAX bytes */
 	bool overflow, nomem;
 };
 
@@ -193,30 +194,11 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *ctx)
 {
 	struct sink *s = ctx;
 	size_t n = size * nmemb;
+	int r = sys_buf_append(&s->buf, p, n);
 
-	if (n > CHAIN_EVM_RESPONSE_MAX - s->len) {
-		s->overflow = true;
-		return 0; /* libcurl stops with CURLE_WRITE_ERROR */
-	}
-	if (s->len + n > s->cap) {
-		size_t cap = s->cap ? s->cap : 16384;
-		char *b;
-
-		while (cap < s->len + n)
-			cap *= 2;
-		if (cap > CHAIN_EVM_RESPONSE_MAX)
-			cap = CHAIN_EVM_RESPONSE_MAX;
-		b = realloc(s->buf, cap);
-		if (!b) {
-			s->nomem = true;
-			return 0;
-		}
-		s->buf = b;
-		s->cap = cap;
-	}
-	memcpy(s->buf + s->len, p, n);
-	s->len += n;
-	return n;
+	s->overflow |= r == -E2BIG;
+	s->nomem |= r == -ENOMEM;
+	return r == 0 ? n : 0; /* else libcurl stops with CURLE_WRITE_ERROR */
 }
 
 /* What one try came to. */
@@ -300,14 +282,6 @@ static enum outcome transfer(struct chain_evm_rpc *r, CURL *h, const char *body,
 		*ret_err = -EIO;
 		return TRANSIENT;
 	}
-}
-
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
 }
 
 /* ---- the answer ------------------------------------------------------------------------ */
@@ -454,7 +428,9 @@ static int answer_error(json_t *e, const char *method, struct chain_evm_rpc_faul
 static int answer(const struct sink *s, uint64_t id, const char *method, json_t **ret_result,
 		  struct chain_evm_rpc_fault *ret_fault)
 {
-	json_t *resp = s->len ? json_loadb(s->buf, s->len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+	json_t *resp = s->buf.len ? json_loadb((const char *)s->buf.data, s->buf.len,
+					       JSON_REJECT_DUPLICATES, NULL)
+				  : NULL;
 	json_t *e, *res, *jid;
 	int r;
 
@@ -499,6 +475,7 @@ int chain_evm_rpc_call(struct chain_evm_rpc *r, const char *method, json_t *para
 	CURL *h;
 	int ret = 0;
 
+	sys_buf_init(&s.buf, CHAIN_EVM_RESPONSE_MAX);
 	if (!r || !method || !ret_result) {
 		json_decref(params);
 		return fail(-EINVAL, "JSON-RPC call without a handle, method or result");
@@ -525,7 +502,7 @@ int chain_evm_rpc_call(struct chain_evm_rpc *r, const char *method, json_t *para
 		enum outcome o;
 		int k;
 
-		s.len = 0;
+		sys_buf_reset(&s.buf);
 		s.overflow = s.nomem = false;
 		tries++;
 		o = transfer(r, h, body, &s, &status, &ret, why, sizeof(why));
@@ -559,13 +536,13 @@ int chain_evm_rpc_call(struct chain_evm_rpc *r, const char *method, json_t *para
 				     tries == 1 ? "try" : "tries");
 			break;
 		}
-		sleep_ms(backoff);
+		sys_sleep_ms(backoff);
 	}
 out:
 	give_back(r, h);
 	json_decref(req);
 	free(body);
-	free(s.buf);
+	sys_buf_free(&s.buf);
 	if (ret == 0) {
 		last_error[0] = 0;
 		*ret_result = result;

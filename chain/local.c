@@ -30,6 +30,7 @@
 #include "chain/limits.h"
 #include "chain/block_i.h"
 #include "chain/ledger_i.h"
+#include "sys/ldb.h"
 
 #define KEY_STATE 's'
 #define KEY_BLOCK 'b'
@@ -87,18 +88,10 @@ static void make_key(char out[KEY_SIZE], char prefix, uint64_t n)
 		out[1 + i] = (char)(uint8_t)(n >> (56 - 8 * i));
 }
 
-/* The boundary for leveldb's error strings: -ENOSPC, -EBUSY (its LOCK file is held), or
- * -EIO for everything else, corruption included. Frees err. */
+/* The boundary for leveldb's error strings (sys/ldb.h). Frees err. */
 static int ldb_error(char *err)
 {
-	int r = -EIO;
-
-	if (strstr(err, "No space left"))
-		r = -ENOSPC;
-	else if (strstr(err, "/LOCK:"))
-		r = -EBUSY;
-	leveldb_free(err);
-	return r;
+	return sys_ldb_error(err, NULL, 0);
 }
 
 /* Returns 0 and a malloc'd value (free with leveldb_free), -ENOENT, -EIO. */
@@ -316,7 +309,7 @@ static int load_state(struct chain_local *c)
 	uint64_t npools;
 	char key[KEY_SIZE], *val = NULL;
 	size_t len;
-	bool empty;
+	bool empty = false;
 	int r;
 
 	key[0] = KEY_STATE;
@@ -375,7 +368,8 @@ int chain_local_open(const char *dir, const uint8_t secret_key[64], struct chain
 {
 	struct chain_local *c = NULL;
 	uint8_t pk[CHAIN_PUBKEY_SIZE], sk[64];
-	char *path = NULL, *err = NULL;
+	char *path = NULL;
+	struct sys_ldb ldb;
 	struct stat st;
 	int r;
 
@@ -433,19 +427,15 @@ int chain_local_open(const char *dir, const uint8_t secret_key[64], struct chain
 		goto fail;
 	}
 
-	c->opts = leveldb_options_create();
-	leveldb_options_set_create_if_missing(c->opts, 1);
-	leveldb_options_set_paranoid_checks(c->opts, 1);
-	c->ropts = leveldb_readoptions_create();
-	leveldb_readoptions_set_verify_checksums(c->ropts, 1);
-	c->wopts = leveldb_writeoptions_create();
-	leveldb_writeoptions_set_sync(c->wopts, 1);
-	c->wopts_lazy = leveldb_writeoptions_create();
-	c->db = leveldb_open(c->opts, dir, &err);
-	if (err) {
-		r = ldb_error(err);
+	r = sys_ldb_open(dir, &(struct sys_ldb_config){.create = true, .paranoid = true}, &ldb,
+			 NULL, 0);
+	if (r < 0)
 		goto fail;
-	}
+	c->db = ldb.db;
+	c->opts = ldb.opts;
+	c->ropts = ldb.ro;
+	c->wopts = ldb.wo;
+	c->wopts_lazy = ldb.wo_lazy;
 	r = load_state(c);
 	if (r < 0)
 		goto fail;
@@ -462,13 +452,11 @@ static void local_close(struct chain *base)
 {
 	struct chain_local *c = to_local(base);
 
-	if (c->db)
-		leveldb_close(c->db);
-	leveldb_options_destroy(c->opts);
-	leveldb_readoptions_destroy(c->ropts);
-	leveldb_writeoptions_destroy(c->wopts);
-	if (c->wopts_lazy)
-		leveldb_writeoptions_destroy(c->wopts_lazy);
+	sys_ldb_close(&(struct sys_ldb){.db = c->db,
+					.opts = c->opts,
+					.ro = c->ropts,
+					.wo = c->wopts,
+					.wo_lazy = c->wopts_lazy});
 	if (c->lock_fd >= 0)
 		close(c->lock_fd); /* releases the flock */
 	chain_ledger_release(&c->ledger);

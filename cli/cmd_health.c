@@ -15,6 +15,7 @@
 #include "codec/hex.h"
 #include "codec/merkle.h"
 #include "node/rpc/rpc.h"
+#include "sys/clock.h"
 
 enum { OPT_NODE = 0x100, OPT_WAIT, OPT_JSON };
 
@@ -114,20 +115,12 @@ static int seq_of_root(struct node_rpc_client *c, const char *root, uint64_t *re
 	return r;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int cli_wait_redundant(const char *url, uint64_t tx_seq, unsigned timeout_s, char *why,
 		       size_t why_size)
 {
 	struct node_rpc_client *c = NULL;
 	struct node_rpc_error err = {0};
-	double until = now_s() + timeout_s;
+	double until = sys_now_s() + timeout_s;
 	char params[32];
 	json_t *o = NULL;
 	int r = node_rpc_client_new(url, &c), status = -1;
@@ -140,11 +133,9 @@ int cli_wait_redundant(const char *url, uint64_t tx_seq, unsigned timeout_s, cha
 		if (r < 0)
 			break;
 		status = num(o, "numShard") <= 1 ? 0 : state_status(o) == 0 ? 0 : 1;
-		if (status == 0 || now_s() >= until)
+		if (status == 0 || sys_now_s() >= until)
 			break;
-		struct timespec pause = {0, 250 * 1000 * 1000};
-
-		nanosleep(&pause, NULL);
+		sys_sleep_ms(250);
 	}
 	if (status == 1)
 		snprintf(why, why_size, "%s, %lld segments or parity symbols not stored, %lld nodes not "
@@ -214,7 +205,7 @@ int cmd_health(int argc, char **argv)
 		cli_error("health: %s knows no entry with root %s", url, root);
 		goto out;
 	}
-	until = now_s() + (double)wait_s;
+	until = sys_now_s() + (double)wait_s;
 	while (r == 0) {
 		char params[32];
 
@@ -223,11 +214,9 @@ int cmd_health(int argc, char **argv)
 		o = NULL;
 		r = node_rpc_call(c, "zgfs_health", root ? json_loads(params, 0, NULL) : NULL, &o,
 				  &err);
-		if (r < 0 || state_status(o) == 0 || now_s() >= until)
+		if (r < 0 || state_status(o) == 0 || sys_now_s() >= until)
 			break;
-		struct timespec pause = {0, 500 * 1000 * 1000};
-
-		nanosleep(&pause, NULL);
+		sys_sleep_ms(500);
 	}
 	if (r < 0) {
 		cli_error("health: %s: %s%s%s", url, err.message[0] ? err.message : strerror(-r),

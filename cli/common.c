@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "sys/clock.h"
 #include "node/node.h"
 
 int cli_data_dir(const char *opt, char *buf, size_t size)
@@ -63,14 +64,6 @@ const char *cli_why(int r)
 	return buf;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void human(char *buf, size_t size, double v)
 {
 	static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -86,7 +79,7 @@ static void human(char *buf, size_t size, double v)
 static void draw(struct cli_progress *p, bool final)
 {
 	char done[32], total[32], rate[32];
-	double t = now(), elapsed = t - p->start;
+	double t = sys_now_s(), elapsed = t - p->start;
 	double bps = elapsed > 0 ? (double)p->done / elapsed : 0;
 
 	human(done, sizeof(done), (double)p->done);
@@ -110,14 +103,14 @@ void cli_progress_start(struct cli_progress *p, const char *what, unsigned long 
 	memset(p, 0, sizeof(*p));
 	p->what = what;
 	p->total = total;
-	p->start = p->last = now();
+	p->start = p->last = sys_now_s();
 	p->on = isatty(STDERR_FILENO);
 }
 
 void cli_progress_add(struct cli_progress *p, unsigned long long n)
 {
 	p->done += n;
-	if (p->on && now() - p->last >= 0.1)
+	if (p->on && sys_now_s() - p->last >= 0.1)
 		draw(p, false);
 }
 

@@ -32,6 +32,7 @@
 #include "node/pora/pora_i.h"
 #include "node/peer/peers.h"
 #include "node/peer/sync.h"
+#include "sys/clock.h"
 
 /* An upload sealed and being settled: the follower leaves its entry to the writer. */
 struct inflight {
@@ -460,12 +461,7 @@ static void *follow_main(void *arg)
 		if (l->follow_rounds++ % (NODE_PEER_REFRESH_MS / NODE_FOLLOW_INTERVAL_MS) == 0)
 			learn_peers(l);
 		pthread_mutex_lock(&l->follow_mu);
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += NODE_FOLLOW_INTERVAL_MS * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		until = sys_deadline_ms(NODE_FOLLOW_INTERVAL_MS);
 		if (!l->stop)
 			pthread_cond_timedwait(&l->follow_cv, &l->follow_mu, &until);
 	}

@@ -43,6 +43,7 @@
 #include "codec/hex.h"
 #include "codec/keccak.h"
 #include "node/kv/kv.h"
+#include "sys/ldb.h"
 
 #define KV_FORMAT 1
 
@@ -83,16 +84,7 @@ struct node_kv {
 
 static int lvl_error(char *err)
 {
-	int r = -EIO;
-
-	if (!err)
-		return 0;
-	if (strstr(err, "IO error: lock "))
-		r = -EBUSY;
-	else if (strstr(err, "No such file or directory"))
-		r = -ENOENT;
-	leveldb_free(err);
-	return r;
+	return sys_ldb_error(err, NULL, 0);
 }
 
 static int iter_error(leveldb_iterator_t *it)
@@ -551,18 +543,13 @@ void node_kv_close(struct node_kv *kv)
 {
 	if (!kv)
 		return;
-	if (kv->db)
-		leveldb_close(kv->db);
-	if (kv->opts)
-		leveldb_options_destroy(kv->opts);
-	if (kv->ropts)
-		leveldb_readoptions_destroy(kv->ropts);
+	sys_ldb_close(&(struct sys_ldb){.db = kv->db,
+					.opts = kv->opts,
+					.ro = kv->ropts,
+					.wo = kv->wopts,
+					.wo_lazy = kv->lazy_wopts});
 	if (kv->scan_ropts)
 		leveldb_readoptions_destroy(kv->scan_ropts);
-	if (kv->wopts)
-		leveldb_writeoptions_destroy(kv->wopts);
-	if (kv->lazy_wopts)
-		leveldb_writeoptions_destroy(kv->lazy_wopts);
 	pthread_mutex_destroy(&kv->lock);
 	free(kv);
 }
@@ -570,7 +557,7 @@ void node_kv_close(struct node_kv *kv)
 int node_kv_open(const char *dir, struct node_kv **ret_kv)
 {
 	struct node_kv *kv;
-	char *err = NULL;
+	struct sys_ldb ldb;
 	int r;
 
 	if (!dir || !*dir)
@@ -582,22 +569,19 @@ int node_kv_open(const char *dir, struct node_kv **ret_kv)
 		free(kv);
 		return -ENOMEM;
 	}
-	kv->opts = leveldb_options_create();
-	kv->ropts = leveldb_readoptions_create();
 	kv->scan_ropts = leveldb_readoptions_create();
-	kv->wopts = leveldb_writeoptions_create();
-	kv->lazy_wopts = leveldb_writeoptions_create();
-	kv->apply_wopts = kv->wopts;
-	leveldb_options_set_create_if_missing(kv->opts, 1);
-	leveldb_options_set_paranoid_checks(kv->opts, 1);
-	leveldb_readoptions_set_verify_checksums(kv->ropts, 1);
 	leveldb_readoptions_set_verify_checksums(kv->scan_ropts, 1);
 	leveldb_readoptions_set_fill_cache(kv->scan_ropts, 0);
-	leveldb_writeoptions_set_sync(kv->wopts, 1);
-	kv->db = leveldb_open(kv->opts, dir, &err);
-	r = lvl_error(err);
-	if (r == 0 && !kv->db)
-		r = -EIO;
+	r = sys_ldb_open(dir, &(struct sys_ldb_config){.create = true, .paranoid = true}, &ldb,
+			 NULL, 0);
+	if (r == 0) {
+		kv->db = ldb.db;
+		kv->opts = ldb.opts;
+		kv->ropts = ldb.ro;
+		kv->wopts = ldb.wo;
+		kv->lazy_wopts = ldb.wo_lazy;
+		kv->apply_wopts = kv->wopts;
+	}
 	if (r == 0)
 		r = kv_init_meta(kv);
 	if (r < 0)

@@ -17,6 +17,7 @@
 #include "node/peer/peers.h"
 #include "node/peer/place.h"
 #include "node/rpc/rpc.h"
+#include "sys/clock.h"
 
 struct peer {
 	char *url;
@@ -42,14 +43,6 @@ struct node_peers {
 	struct node_peer_local local;
 	atomic_uint_fast64_t rebuilt, rebuilt_in;
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 int node_peers_new(struct node_peers **ret_peers)
 {
@@ -127,7 +120,7 @@ static void peer_failed(struct node_peers *p, struct peer *pe, int r, bool wrong
 		pe->failures++;
 	pe->last_error = r;
 	pe->shard_known = false;
-	pe->skip_until_ms = now_ms() + NODE_PEER_RETRY_MS;
+	pe->skip_until_ms = sys_now_ms() + NODE_PEER_RETRY_MS;
 	pthread_mutex_unlock(&p->mu);
 }
 
@@ -148,7 +141,7 @@ static int peer_shard(struct node_peers *p, struct peer *pe, bool force, uint32_
 		pthread_mutex_unlock(&p->mu);
 		return 0;
 	}
-	r = !force && now_ms() < pe->skip_until_ms ? SKIPPED : 0;
+	r = !force && sys_now_ms() < pe->skip_until_ms ? SKIPPED : 0;
 	pthread_mutex_unlock(&p->mu);
 	if (r)
 		return r;
@@ -673,7 +666,7 @@ int node_peers_call_each(struct node_peers *p, const char *method, const char *p
 int node_peers_list(struct node_peers *p, node_peer_report_fn *fn, void *ctx)
 {
 	size_t n = node_peers_count(p);
-	uint64_t now = now_ms();
+	uint64_t now = sys_now_ms();
 
 	for (size_t i = 0; i < n; i++) {
 		struct node_peer_report rep;

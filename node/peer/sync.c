@@ -14,6 +14,7 @@
 #include "node/limits.h"
 #include "node/peer/place.h"
 #include "node/peer/sync.h"
+#include "sys/clock.h"
 
 struct seen {
 	uint64_t seq, at_ms;
@@ -36,18 +37,10 @@ struct node_sync {
 	struct node_ec *ec; /* with a policy */
 };
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* When the sync first saw entry seq waiting (now, when it had not). */
 static uint64_t first_seen(struct node_sync *y, uint64_t seq)
 {
-	uint64_t now = now_ms();
+	uint64_t now = sys_now_ms();
 
 	for (size_t i = 0; i < y->nseen; i++)
 		if (y->seen[i].seq == seq)
@@ -63,7 +56,7 @@ static uint64_t first_seen(struct node_sync *y, uint64_t seq)
 /* Sleeps as long as keeps the bytes fetched in this second under the rate. */
 static void pace(struct node_sync *y, size_t bytes)
 {
-	uint64_t now = now_ms();
+	uint64_t now = sys_now_ms();
 
 	if (now - y->window_start_ms >= 1000) {
 		y->window_start_ms = now;
@@ -71,10 +64,7 @@ static void pace(struct node_sync *y, size_t bytes)
 	}
 	y->window_bytes += bytes;
 	if (y->window_bytes >= y->cfg.rate_bps) {
-		uint64_t left = 1000 - (now - y->window_start_ms);
-		struct timespec ts = {(time_t)(left / 1000), (long)(left % 1000) * 1000000L};
-
-		nanosleep(&ts, NULL);
+		sys_sleep_ms(1000 - (now - y->window_start_ms));
 	}
 }
 
@@ -256,7 +246,7 @@ static int one_entry(void *ctx, const struct node_store_info *info)
 	struct node_sync *y = rd->y;
 
 	rd->waiting++;
-	if (now_ms() - first_seen(y, info->tx_seq) < y->cfg.delay_ms) {
+	if (sys_now_ms() - first_seen(y, info->tx_seq) < y->cfg.delay_ms) {
 		rd->missing += info->segments_held + info->parity_held - info->parity_present;
 		return 0;
 	}
@@ -279,13 +269,7 @@ static void *sync_main(void *arg)
 		pthread_mutex_lock(&y->mu);
 		y->rep.entries_waiting = rd.waiting;
 		y->rep.segments_missing = rd.missing;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += NODE_SYNC_INTERVAL_MS / 1000;
-		until.tv_nsec += (NODE_SYNC_INTERVAL_MS % 1000) * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		until = sys_deadline_ms(NODE_SYNC_INTERVAL_MS);
 		while (!y->stop && !y->kicked)
 			if (pthread_cond_timedwait(&y->cv, &y->mu, &until) == ETIMEDOUT)
 				break;
@@ -332,7 +316,7 @@ int node_sync_start(const struct node_sync_config *cfg, struct node_sync **ret_s
 		sync_free(y);
 		return -ENOMEM;
 	}
-	y->window_start_ms = now_ms();
+	y->window_start_ms = sys_now_ms();
 	r = -pthread_create(&y->thread, NULL, sync_main, y);
 	if (r < 0) {
 		sync_free(y);

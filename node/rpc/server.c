@@ -25,6 +25,7 @@
 #include <microhttpd.h>
 
 #include "node/rpc/rpc.h"
+#include "sys/buf.h"
 
 /* ---- parsing and framing --------------------------------------------------------------- */
 
@@ -240,37 +241,22 @@ struct node_rpc {
 	unsigned port;
 };
 
-/* One request's body, gathered as it arrives. */
+/* One request's body, gathered as it arrives (at most NODE_RPC_BODY_MAX bytes). */
 struct body {
-	char *buf;
-	size_t len, cap;
+	struct sys_buf buf;
 	bool too_large;
 	size_t dropped;
 };
 
 static int body_add(struct body *b, const char *data, size_t len)
 {
-	if (b->too_large || len > NODE_RPC_BODY_MAX - b->len) {
+	if (!b->too_large && sys_buf_append(&b->buf, data, len) == -E2BIG)
 		b->too_large = true;
+	if (b->too_large) {
+		/* Read and dropped, so the answer can say why: up to the limit again. */
 		b->dropped += len;
 		return b->dropped > NODE_RPC_BODY_MAX ? -E2BIG : 0;
 	}
-	if (b->len + len > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		char *p;
-
-		while (cap < b->len + len)
-			cap *= 2;
-		if (cap > NODE_RPC_BODY_MAX)
-			cap = NODE_RPC_BODY_MAX;
-		p = realloc(b->buf, cap);
-		if (!p)
-			return -ENOMEM;
-		b->buf = p;
-		b->cap = cap;
-	}
-	memcpy(b->buf + b->len, data, len);
-	b->len += len;
 	return 0;
 }
 
@@ -363,7 +349,7 @@ static enum MHD_Result binary_request(struct node_rpc *rpc, struct MHD_Connectio
 		if (!segs)
 			return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NODE_RPC_EINTERNAL,
 					   "Internal error", "out of memory");
-		r = node_rpc_segments_decode((const uint8_t *)b->buf, b->len, segs,
+		r = node_rpc_segments_decode(b->buf.data, b->buf.len, segs,
 					     NODE_RPC_SEGMENTS_MAX, &count, &err);
 		if (r == 0)
 			r = node_rpc_put_segments_forward(rpc->node, segs, count, seq, &err);
@@ -435,6 +421,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		b = calloc(1, sizeof(*b));
 		if (!b)
 			return MHD_NO;
+		sys_buf_init(&b->buf, NODE_RPC_BODY_MAX);
 		*con_cls = b;
 		return MHD_YES;
 	}
@@ -449,7 +436,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 				   "request body larger than NODE_RPC_BODY_MAX (6 MiB)");
 	if (strncmp(url, "/zgfs/v1/", 9) == 0)
 		return binary_request(rpc, c, url + 9, b);
-	r = node_rpc_handle(rpc->node, b->buf ? b->buf : "", b->len, &resp);
+	r = node_rpc_handle(rpc->node, b->buf.data ? (const char *)b->buf.data : "", b->buf.len,
+			    &resp);
 	if (r < 0)
 		return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NODE_RPC_EINTERNAL,
 				   "Internal error", "out of memory");
@@ -469,7 +457,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct body *b = *con_cls;
 
 	if (b) {
-		free(b->buf);
+		sys_buf_free(&b->buf);
 		free(b);
 		*con_cls = NULL;
 	}

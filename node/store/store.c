@@ -54,6 +54,7 @@
 #include "node/store/io.h"
 #include "node/limits.h"
 #include "node/store/store.h"
+#include "sys/ldb.h"
 
 #define SEG		CODEC_SEGMENT_SIZE
 #define ROOTS_PER_BLOCK 256
@@ -421,19 +422,7 @@ static bool is_zero_hash(const uint8_t *h)
 
 static int db_error(char *err)
 {
-	int r = -EIO;
-
-	if (!err)
-		return 0;
-	if (strstr(err, "No space left"))
-		r = -ENOSPC;
-	else if (strstr(err, "Disk quota"))
-		r = -EDQUOT;
-	else if (strstr(err, "already held by process") ||
-		 strstr(err, "Resource temporarily unavailable"))
-		r = -EBUSY; /* the LOCK file: another open of this index */
-	leveldb_free(err);
-	return r;
+	return sys_ldb_error(err, NULL, 0);
 }
 
 /* 0 and a malloc'd value (free with leveldb_free), -ENOENT, or -EIO. */
@@ -978,7 +967,7 @@ int node_store_open_config(const char *dir, const struct node_store_config *cfg,
 {
 	struct node_store *s;
 	char path[PATH_MAX];
-	char *err = NULL;
+	struct sys_ldb ldb;
 	int r;
 
 	if (!dir || strlen(dir) + 16 >= PATH_MAX)
@@ -997,18 +986,15 @@ int node_store_open_config(const char *dir, const struct node_store_config *cfg,
 	if (r < 0)
 		goto fail;
 
-	s->opts = leveldb_options_create();
-	s->ro = leveldb_readoptions_create();
-	s->wo = leveldb_writeoptions_create();
-	s->wo_lazy = leveldb_writeoptions_create();
-	leveldb_options_set_create_if_missing(s->opts, 1);
-	leveldb_writeoptions_set_sync(s->wo, 1);
 	snprintf(path, sizeof(path), "%s/index", dir);
-	s->db = leveldb_open(s->opts, path, &err);
-	if (err) {
-		r = db_error(err);
+	r = sys_ldb_open(path, &(struct sys_ldb_config){.create = true}, &ldb, NULL, 0);
+	if (r < 0)
 		goto fail;
-	}
+	s->db = ldb.db;
+	s->opts = ldb.opts;
+	s->ro = ldb.ro;
+	s->wo = ldb.wo;
+	s->wo_lazy = ldb.wo_lazy;
 	r = load_meta(s);
 	if (r == 0)
 		r = load_packs(s);
@@ -1061,16 +1047,8 @@ void node_store_close(struct node_store *s)
 	free(s->packs);
 	free(s->avail);
 	tree_free_all(s);
-	if (s->db)
-		leveldb_close(s->db);
-	if (s->opts)
-		leveldb_options_destroy(s->opts);
-	if (s->ro)
-		leveldb_readoptions_destroy(s->ro);
-	if (s->wo)
-		leveldb_writeoptions_destroy(s->wo);
-	if (s->wo_lazy)
-		leveldb_writeoptions_destroy(s->wo_lazy);
+	sys_ldb_close(&(struct sys_ldb){
+	    .db = s->db, .opts = s->opts, .ro = s->ro, .wo = s->wo, .wo_lazy = s->wo_lazy});
 	pthread_mutex_destroy(&s->mu);
 	pthread_mutex_destroy(&s->tree_mu);
 	free(s);

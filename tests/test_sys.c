@@ -1,0 +1,133 @@
+/*
+ * sys/: the bounded buffer keeps its maximum and is unchanged by a refused append;
+ * leveldb's error strings map to the errnos every layer reports (a full disk is ENOSPC
+ * everywhere), a second open of a database is EBUSY, and a missing one ENOENT; the clock
+ * helpers move forward and the deadline is in the future by what was asked.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sys/buf.h"
+#include "sys/clock.h"
+#include "sys/ldb.h"
+#include "tests/tap.h"
+
+/* A malloc'd copy of text, as leveldb hands out its error strings. */
+static char *err_of(const char *text)
+{
+	size_t n = strlen(text) + 1;
+	char *e = malloc(n);
+
+	memcpy(e, text, n);
+	return e;
+}
+
+static void test_buf(void)
+{
+	struct sys_buf b;
+	uint8_t chunk[1000];
+	size_t len;
+	uint8_t *p;
+	bool all = true;
+
+	memset(chunk, 7, sizeof(chunk));
+	sys_buf_init(&b, 10000);
+	for (int i = 0; i < 10; i++)
+		all &= sys_buf_append(&b, chunk, sizeof(chunk)) == 0;
+	ok(all && b.len == 10000 && b.cap <= b.max, "appends up to the maximum");
+	ok(sys_buf_append(&b, chunk, 1) == -E2BIG && b.len == 10000,
+	   "one byte past the maximum is -E2BIG and changes nothing");
+	ok(sys_buf_append(&b, NULL, 0) == 0, "an empty append at the maximum is fine");
+	p = sys_buf_take(&b, &len);
+	ok(p && len == 10000 && p[9999] == 7 && b.data == NULL && b.len == 0 && b.max == 10000,
+	   "take hands the bytes over and empties the buffer, keeping its maximum");
+	free(p);
+	ok(sys_buf_append(&b, chunk, 10) == 0 && b.len == 10, "usable again after take");
+	sys_buf_free(&b);
+	sys_buf_free(&b);
+	sys_buf_free(NULL);
+	ok(b.data == NULL, "free is idempotent and NULL-safe");
+	sys_buf_init(&b, 0);
+	ok(sys_buf_append(&b, chunk, 1) == -E2BIG, "a buffer of maximum 0 takes nothing");
+}
+
+static void test_ldb_errors(void)
+{
+	static const struct {
+		const char *text;
+		int want;
+	} cases[] = {
+	    {"IO error: /d/000005.log: No space left on device", -ENOSPC},
+	    {"IO error: /d/MANIFEST-000002: Disk quota exceeded", -EDQUOT},
+	    {"IO error: lock /d/LOCK: already held by process", -EBUSY},
+	    {"IO error: lock /d/LOCK: Resource temporarily unavailable", -EBUSY},
+	    {"Invalid argument: /d/CURRENT: does not exist (create_if_missing is false)", -EIO},
+	    {"IO error: /d/CURRENT: No such file or directory", -ENOENT},
+	    {"Corruption: checksum mismatch", -EIO},
+	};
+	char detail[16];
+	bool all = true;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		all &= sys_ldb_error(err_of(cases[i].text), NULL, 0) == cases[i].want;
+	ok(all, "leveldb's error strings map to ENOSPC, EDQUOT, EBUSY, ENOENT, EIO");
+	ok(sys_ldb_error(NULL, NULL, 0) == 0, "no error string is 0");
+	ok(sys_ldb_error(err_of("Corruption: a long story about a block"), detail,
+			 sizeof(detail)) == -EIO &&
+	       strcmp(detail, "Corruption: a l") == 0,
+	   "the text is kept, cut to the caller's room");
+}
+
+static void test_ldb_open(void)
+{
+	char dir[] = "/tmp/zgfs-test-sys-XXXXXX", sub[64], cmd[96];
+	struct sys_ldb a, b;
+	char *err = NULL;
+
+	if (!mkdtemp(dir)) {
+		ok(false, "mkdtemp");
+		return;
+	}
+	snprintf(sub, sizeof(sub), "%s/db", dir);
+	ok(sys_ldb_open(sub, &(struct sys_ldb_config){.create = false}, &a, NULL, 0) == -EIO &&
+	       a.db == NULL,
+	   "opening a missing database without create fails and leaves nothing");
+	ok(sys_ldb_open(sub, &(struct sys_ldb_config){.create = true, .paranoid = true}, &a, NULL,
+			0) == 0,
+	   "creates a database");
+	ok(sys_ldb_open(sub, &(struct sys_ldb_config){.create = true}, &b, NULL, 0) == -EBUSY,
+	   "a second open of the same database is -EBUSY");
+	leveldb_put(a.db, a.wo, "k", 1, "v", 1, &err);
+	ok(err == NULL, "the synced write options work");
+	sys_ldb_close(&a);
+	sys_ldb_close(&a);
+	ok(a.db == NULL, "close is idempotent");
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ok(system(cmd) == 0, "cleanup");
+}
+
+static void test_clock(void)
+{
+	uint64_t t0 = sys_now_ms();
+	double s0 = sys_now_s();
+	struct timespec d = sys_deadline_ms(1500), now;
+
+	sys_sleep_ms(20);
+	ok(sys_now_ms() - t0 >= 20 && sys_now_s() - s0 >= 0.02, "sleep and the clocks agree");
+	clock_gettime(CLOCK_REALTIME, &now);
+	ok(d.tv_nsec >= 0 && d.tv_nsec < 1000000000L &&
+	       (double)(d.tv_sec - now.tv_sec) + (double)(d.tv_nsec - now.tv_nsec) / 1e9 > 1.4,
+	   "the deadline is normalized and 1.5 s ahead");
+}
+
+int main(void)
+{
+	test_buf();
+	test_ldb_errors();
+	test_ldb_open();
+	test_clock();
+	return tap_done();
+}
