@@ -68,6 +68,7 @@ int node_kv_encode_puts(const uint8_t stream[NODE_STREAM_ID_SIZE],
 struct node_store *node_local_store(struct node *n);
 struct chain *node_local_chain(struct node *n);
 struct node_kv *node_local_kv(struct node *n);
+struct node_peers *node_local_peers(struct node *n); /* node/peer/peers.h */
 
 /*
  * node_local_submit() - settle a submission whose bytes will arrive later in segments

@@ -100,6 +100,11 @@ struct node_kv *node_local_kv(struct node *n)
 	return L(n) ? L(n)->kv : NULL;
 }
 
+struct node_peers *node_local_peers(struct node *n)
+{
+	return L(n) ? L(n)->peers : NULL;
+}
+
 int node_local_public_key(struct node *n, uint8_t ret_pk[32])
 {
 	if (!L(n))
