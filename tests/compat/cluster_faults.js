@@ -14,12 +14,14 @@
 //   (b) A1 runs with a delay fault on every call to B0, longer than NODE_PEER_FETCH_MS:
 //       B0 hangs. A download through A1 fails over to B1 within 2 × NODE_PEER_FETCH_MS,
 //       identical, and A1 reports B0's calls as timed out (-ETIMEDOUT).
-//   (d) B1 down (SIGKILL) while 20 entries settle; restarted, it catches up: each entry
+//   (d) B1 down (SIGKILL) while 20 entries settle; restarted (with B0 flipping a byte of
+//       every segment it sends B1, which B1 must refuse), it catches up: each entry
 //       is reported finalized only when B1's own store has its shard's segments
 //       (zgfs_getFileInfo's uploadedSegments), and with every other holder of shard 1
 //       down, B1 serves each of those segments itself (zgs_downloadSegmentWithProofByTxSeq)
 //       byte-identical.
-//   (c) 10 rounds (--long: 40) of SIGKILL and restart of a random node, U included,
+//   (c) 10 rounds (--long: 40) of SIGKILL and restart of random nodes, U included, two at
+//       once every third round, and every fifth restart killed once mid-start first,
 //       during a stream of uploads: every upload that `zgfs upload` acknowledged is then
 //       finalized on every node and downloads identical from the sharded nodes (which
 //       read the other shard from their peers).
@@ -56,6 +58,7 @@ function run(args, timeoutMs = 120000) {
     const child = spawn(zgfs, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '', err = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (e) => { err += `${e.message}\n`; }); // then 'close', status null
     child.stdout.on('data', (d) => { out += d; });
     child.stderr.on('data', (d) => { err += d; });
     child.on('close', (status) => {
@@ -76,13 +79,18 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zgfs-cluster-faults-'));
 const nodes = {};
 const logs = {};
 
+// The environment of node name: its key, and the fault spec given or none.
+function nodeEnv(name, fault) {
+  const env = { ...process.env, ZGFS_KEY: nodes[name].key };
+  delete env.ZGFS_NET_FAULT;
+  if (fault) env.ZGFS_NET_FAULT = fault;
+  return env;
+}
+
 // Starts node name (again), with the fault spec given or none.
 async function start(name, fault) {
   const n = nodes[name];
-  const env = { ...process.env, ZGFS_KEY: n.key };
-  delete env.ZGFS_NET_FAULT;
-  if (fault) env.ZGFS_NET_FAULT = fault;
-  n.child = await harness.startNode(zgfs, n.data, n.port, env, (log) => { logs[name] = log.slice(-3000); },
+  n.child = await harness.startNode(zgfs, n.data, n.port, nodeEnv(name, fault), (log) => { logs[name] = log.slice(-3000); },
     ['--shard', n.shard, '--url', n.url]);
   n.child.on('exit', () => { n.child = null; });
 }
@@ -92,6 +100,17 @@ async function kill(name) {
   if (!c) return;
   const gone = new Promise((r) => c.once('exit', r));
   c.kill('SIGKILL');
+  await gone;
+}
+
+// Starts node name and SIGKILLs it after ms, serving or not (mid-recovery, as it may be).
+async function killStarting(name, ms) {
+  const n = nodes[name];
+  const child = spawn(zgfs, ['node', '--data', n.data, '--rpc', `127.0.0.1:${n.port}`, '--shard', n.shard,
+    '--url', n.url], { stdio: 'ignore', env: nodeEnv(name) });
+  const gone = new Promise((r) => child.once('exit', r));
+  await sleep(ms);
+  child.kill('SIGKILL');
   await gone;
 }
 
@@ -211,7 +230,8 @@ async function catchUp() {
   ok(files.length === SETTLING, `(d) ${files.length}/${SETTLING} entries uploaded through U while B1 is down`);
   for (const f of files) f.start = Number((await fileInfo('U', f.root)).entry.start);
   const t0 = Date.now();
-  await start('B1');
+  // B0 flips a byte of every segment it sends B1, so the catch-up must refuse them too.
+  await start('B1', `corrupt=${nodes.B0.url}/zgfs/v1/segment`);
   // Poll: an entry reported finalized must have its shard's segments in B1's store.
   const seen = new Set();
   let early = 0;
@@ -231,6 +251,9 @@ async function catchUp() {
   }
   ok(seen.size === files.length && early === 0,
     `(d) B1 caught up in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${seen.size}/${files.length} finalized, none before its segments were stored (${early})`);
+  const lie = await peerReport('B1', 'B0');
+  ok(lie && lie.wrong >= 1 && lie.fetched === 0,
+    `(d) the catch-up refused every segment B0 flipped (B0 wrong ${lie && lie.wrong}, fetched ${lie && lie.fetched})`);
   // Every other holder of shard 1 down: what B1 serves of its shard is its own.
   await kill('B0');
   await kill('U');
@@ -248,6 +271,7 @@ async function catchUp() {
     `(d) with B0 and U down, B1 serves every segment of shard 1 of the ${files.length} entries from its store: ${right}/${segs} identical`);
   await start('B0');
   await start('U');
+  await restart('B1');
 }
 
 // (c): SIGKILL/restart rounds during a stream of uploads.
@@ -262,18 +286,30 @@ async function killRounds() {
       else await sleep(200);
     }
   })();
-  const victims = [];
-  for (let r = 0; r < ROUNDS; r++) victims.push(r % 4 === 1 ? 'U' : names[pick(names.length)]);
-  for (const v of victims) {
-    await sleep(300 + pick(1200));
-    await kill(v);
-    await sleep(200 + pick(800));
-    await start(v);
+  // Each round kills one node, every third round two at once; every fifth restart is
+  // itself killed at a random moment of the node's start (its recovery) first.
+  const rounds = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const v = [r % 4 === 1 ? 'U' : names[pick(names.length)]];
+    if (r % 3 === 2) v.push(names.filter((x) => x !== v[0])[pick(names.length - 1)]);
+    rounds.push(v);
   }
+  let early = 0;
+  for (const [r, v] of rounds.entries()) {
+    await sleep(300 + pick(1200));
+    await Promise.all(v.map(kill));
+    await sleep(200 + pick(800));
+    if (r % 5 === 4) {
+      await killStarting(v[0], 50 + pick(500));
+      early++;
+    }
+    for (const name of v) await start(name);
+  }
+  const victims = rounds.map((v) => v.join('+'));
   await sleep(1000);
   stop = true;
   await stream;
-  ok(acked.length >= ROUNDS, `(c) ${ROUNDS} SIGKILL/restart rounds (${victims.join(' ')}) during ${attempts} uploads, ${acked.length} acknowledged`);
+  ok(acked.length >= ROUNDS, `(c) ${ROUNDS} SIGKILL/restart rounds (${victims.join(' ')}; ${early} restarts killed while starting) during ${attempts} uploads, ${acked.length} acknowledged`);
   const fin = await allFinalized(names, acked, 120000);
   ok(fin === names.length * acked.length,
     `(c) every acknowledged upload is finalized on every node afterwards (${fin}/${names.length * acked.length})`);
