@@ -127,7 +127,7 @@ static int transfer(struct node_rpc_client *c, const char *url, const char *what
 	if (r < 0)
 		return fail(err, 0, r, NULL, "%s: %s: %s", c->url, what,
 			    r == -E2BIG ? "response larger than NODE_RPC_RESPONSE_MAX"
-					: strerror(-r));
+					: node_strerror(r));
 	return 0;
 }
 
