@@ -91,5 +91,4 @@ int node_local_mine_status(struct node *n, struct json_t **ret_status);
 /* The node's ed25519 public key. */
 int node_local_public_key(struct node *n, uint8_t ret_pk[32]);
 
-
 #endif

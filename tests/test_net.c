@@ -233,10 +233,8 @@ static void test_request(void)
 {
 	struct node_net_reply rep = {0};
 	char u[96], s500[96];
-	struct node_net_request req = {.url = u,
-				       .body = "ab\0cd",
-				       .len = 5,
-				       .content_type = "application/octet-stream"};
+	struct node_net_request req = {
+	    .url = u, .body = "ab\0cd", .len = 5, .content_type = "application/octet-stream"};
 	int r;
 
 	snprintf(u, sizeof(u), "%s/octet", url_a);

@@ -575,7 +575,8 @@ static int perform(const struct call *c, struct node_net_reply *ret)
 		free(s.p);
 		return r;
 	}
-	*ret = (struct node_net_reply){.body = s.p, .len = s.len, .status = status, .binary = binary};
+	*ret =
+	    (struct node_net_reply){.body = s.p, .len = s.len, .status = status, .binary = binary};
 	return 0;
 }
 
@@ -693,12 +694,10 @@ int node_net_post_json(const char *url, const char *body, size_t len, unsigned t
 {
 	if (!body)
 		return -EINVAL;
-	return node_net_request(&(struct node_net_request){.url = url,
-							    .body = body,
-							    .len = len,
-							    .timeout_ms = timeout_ms,
-							    .max = max},
-				ret_reply);
+	return node_net_request(
+	    &(struct node_net_request){
+		.url = url, .body = body, .len = len, .timeout_ms = timeout_ms, .max = max},
+	    ret_reply);
 }
 
 int node_net_get(const char *url, unsigned timeout_ms, size_t max, struct node_net_reply *ret_reply)

@@ -66,7 +66,7 @@ int node_net_get(const char *url, unsigned timeout_ms, size_t max,
  * client, node/rpc/client.c, whose errors travel in the body of any HTTP status). */
 struct node_net_request {
 	const char *url;
-	const void *body;	  /* POST len bytes of it; NULL: a GET */
+	const void *body; /* POST len bytes of it; NULL: a GET */
 	size_t len;
 	const char *content_type; /* of the body; NULL: application/json */
 	unsigned timeout_ms;	  /* the whole call; 0: NODE_NET_TIMEOUT_MS */

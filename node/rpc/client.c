@@ -109,9 +109,8 @@ static int answer_error(json_t *e, struct node_rpc_client *c, const char *method
  * One POST of body to url through the door; the answer of any HTTP status lands in rep.
  * Returns 0, or a transport error (err filled).
  */
-static int transfer(struct node_rpc_client *c, const char *url, const char *what,
-		    const void *body, size_t len, bool binary, struct node_net_reply *rep,
-		    struct node_rpc_error *err)
+static int transfer(struct node_rpc_client *c, const char *url, const char *what, const void *body,
+		    size_t len, bool binary, struct node_net_reply *rep, struct node_rpc_error *err)
 {
 	struct node_net_request req = {
 	    .url = url,

@@ -1068,12 +1068,12 @@ static int m_zgfs_status(struct node *n, json_t *ps, json_t **ret, struct node_r
 
 static int peer_json(void *ctx, const struct node_peer_report *p)
 {
-	json_t *o = json_pack("{s:s, s:o, s:o, s:b, s:o, s:o, s:o, s:i}", "url", p->url, "shardId",
-			      p->shard_known ? json_integer(p->shard_id) : json_null(), "numShard",
-			      p->shard_known ? json_integer(p->num_shard) : json_null(), "up", p->up,
-			      "fetched", node_rpc_u64(p->fetched), "failures",
-			      node_rpc_u64(p->failures), "wrong", node_rpc_u64(p->wrong),
-			      "lastError", p->last_error);
+	json_t *o =
+	    json_pack("{s:s, s:o, s:o, s:b, s:o, s:o, s:o, s:i}", "url", p->url, "shardId",
+		      p->shard_known ? json_integer(p->shard_id) : json_null(), "numShard",
+		      p->shard_known ? json_integer(p->num_shard) : json_null(), "up", p->up,
+		      "fetched", node_rpc_u64(p->fetched), "failures", node_rpc_u64(p->failures),
+		      "wrong", node_rpc_u64(p->wrong), "lastError", p->last_error);
 
 	return o ? json_array_append_new(ctx, o) : -ENOMEM;
 }
