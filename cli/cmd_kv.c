@@ -11,7 +11,6 @@
 #include "cli/cli.h"
 #include "codec/hex.h"
 #include "node/node.h"
-#include "node/node_i.h"
 
 #define KV_STDIN_MAX (64u << 20) /* largest value read from standard input */
 

@@ -14,7 +14,7 @@
 #include "cli/cli.h"
 #include "codec/hex.h"
 #include "fs/prune.h"
-#include "node/node_i.h"
+#include "node/node.h"
 #include "node/rpc/rpc.h"
 #include "node/store/store.h"
 

@@ -19,7 +19,6 @@
 #include "fs/prune.h"
 #include "node/kv/kv.h"
 #include "node/node.h"
-#include "node/node_i.h"
 
 enum { OPT_DATA = 0x100, OPT_NODE, OPT_KEEP, OPT_SINCE, OPT_DRY };
 

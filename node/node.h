@@ -235,4 +235,30 @@ int node_kv_versions(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE],
  */
 int node_prune(struct node *n, uint64_t tx_seq, uint64_t *ret_bytes);
 
+/* ---- A node in this process: its parts, for the daemon and maintenance commands ---- */
+
+struct node_store; /* node/store/store.h */
+struct node_kv;	   /* node/kv/kv.h */
+
+/* The store and the KV state of a node opened with node_open_local(); NULL for a remote
+ * node. Owned by the node, valid until node_close(). */
+struct node_store *node_local_store(struct node *n);
+struct node_kv *node_local_kv(struct node *n);
+
+/* What node_open_local() found and did after a crash; NULL for a remote node. */
+struct node_recovery {
+	uint64_t committed; /* sealed uploads found settled on the ledger and committed */
+	uint64_t dropped;   /* sealed uploads never settled, dropped */
+};
+const struct node_recovery *node_local_recovery(struct node *n);
+
+/*
+ * node_local_kv_verify() - rebuild the KV state from the log in a scratch directory (inside
+ * the data directory) and return both digests: the live state's and the rebuilt one's, over
+ * the first *ret_entries entries. Equal digests mean the live state is exactly a replay.
+ * -EINVAL for a remote node.
+ */
+int node_local_kv_verify(struct node *n, uint64_t *ret_entries, uint8_t ret_live[32],
+			 uint8_t ret_replayed[32]);
+
 #endif

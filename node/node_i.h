@@ -65,10 +65,9 @@ int node_kv_encode_puts(const uint8_t stream[NODE_STREAM_ID_SIZE],
 			size_t *ret_len, uint8_t ret_tags[2 * NODE_STREAM_ID_SIZE],
 			size_t *ret_tags_len);
 
-/* The parts of a node opened with node_open_local(); NULL for a remote node. */
-struct node_store *node_local_store(struct node *n);
+/* The parts of a node opened with node_open_local(); NULL for a remote node (the store,
+ * the KV state and the recovery record are in node.h, for the daemon's commands). */
 struct chain *node_local_chain(struct node *n);
-struct node_kv *node_local_kv(struct node *n);
 struct node_peers *node_local_peers(struct node *n); /* node/peer/peers.h */
 /* The URL the node registered with (--url), or NULL. */
 const char *node_local_url(struct node *n);
@@ -94,20 +93,5 @@ int node_local_mine_status(struct node *n, struct json_t **ret_status);
 
 /* The node's ed25519 public key. */
 int node_local_public_key(struct node *n, uint8_t ret_pk[32]);
-
-/* What node_open_local() found and did after a crash. */
-struct node_recovery {
-	uint64_t committed; /* sealed uploads found settled on the ledger and committed */
-	uint64_t dropped;   /* sealed uploads never settled, dropped */
-};
-const struct node_recovery *node_local_recovery(struct node *n);
-
-/*
- * node_local_kv_verify() - rebuild the KV state from the log in a scratch directory (inside
- * the data directory) and return both digests: the live state's and the rebuilt one's, over
- * the first *ret_entries entries. Equal digests mean the live state is exactly a replay.
- */
-int node_local_kv_verify(struct node *n, uint64_t *ret_entries, uint8_t ret_live[32],
-			 uint8_t ret_replayed[32]);
 
 #endif

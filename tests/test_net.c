@@ -3,8 +3,10 @@
  * process: real calls, each fault kind as the client sees it, timeouts kept, oversized
  * bodies refused, the fault spec's text form and ZGFS_NET_FAULT.
  *
- * Server routes: POST /rpc echoes the body; GET /bin/N answers N bytes (byte i = i*7+3);
- * GET /slow/MS answers "late" after MS ms; GET /status/S answers status S.
+ * Server routes: POST /rpc echoes the body; POST /octet echoes it as
+ * application/octet-stream with the request's Content-Type in front; GET /bin/N answers
+ * N bytes (byte i = i*7+3); GET /slow/MS answers "late" after MS ms; GET /status/S answers
+ * status S.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -36,6 +38,27 @@ static enum MHD_Result send_buf(struct MHD_Connection *c, unsigned status, void 
 	return ok;
 }
 
+static enum MHD_Result send_octet(struct MHD_Connection *c, struct body *b)
+{
+	const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+	size_t tl = type ? strlen(type) : 0, bl = b->len < 128 ? b->len : 128;
+	char out[256];
+	struct MHD_Response *r;
+	enum MHD_Result ok;
+
+	if (tl > 100)
+		tl = 100;
+	memcpy(out, type ? type : "", tl);
+	out[tl] = '|';
+	if (bl)
+		memcpy(out + tl + 1, b->p, bl);
+	r = MHD_create_response_from_buffer(tl + 1 + bl, out, MHD_RESPMEM_MUST_COPY);
+	MHD_add_response_header(r, "Content-Type", "application/octet-stream");
+	ok = MHD_queue_response(c, 200, r);
+	MHD_destroy_response(r);
+	return ok;
+}
+
 static enum MHD_Result route(struct MHD_Connection *c, const char *u, struct body *b)
 {
 	unsigned long n;
@@ -43,6 +66,8 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *u, struct bod
 	atomic_fetch_add(&requests, 1);
 	if (strcmp(u, "/rpc") == 0)
 		return send_buf(c, 200, b->p ? b->p : "", b->len);
+	if (strcmp(u, "/octet") == 0)
+		return send_octet(c, b);
 	if (sscanf(u, "/bin/%lu", &n) == 1) {
 		uint8_t *p = malloc(n ? n : 1);
 		enum MHD_Result ok;
@@ -201,6 +226,51 @@ static void test_bounds(void)
 		r = node_net_get(u, 2000, 0, &rep);
 		ok(r == -ECONNREFUSED, "a closed port: -ECONNREFUSED (%d)", r);
 	}
+}
+
+/* node_net_request(): any body type, the binary flag, statuses handed back, faults. */
+static void test_request(void)
+{
+	struct node_net_reply rep = {0};
+	char u[96], s500[96];
+	struct node_net_request req = {
+	    .url = u, .body = "ab\0cd", .len = 5, .content_type = "application/octet-stream"};
+	int r;
+
+	snprintf(u, sizeof(u), "%s/octet", url_a);
+	snprintf(s500, sizeof(s500), "%s/status/500", url_a);
+	r = node_net_request(&req, &rep);
+	ok(r == 0 && rep.binary && rep.len == 30 &&
+	       memcmp(rep.body, "application/octet-stream|ab\0cd", 30) == 0,
+	   "a binary POST: its Content-Type sent, its NUL byte kept, the answer binary (%d)", r);
+	node_net_reply_release(&rep);
+	req.content_type = "text/plain";
+	r = node_net_request(&req, &rep);
+	ok(r == 0 && rep.len == 16 && memcmp(rep.body, "text/plain|ab\0cd", 16) == 0,
+	   "another Content-Type (%d)", r);
+	node_net_reply_release(&rep);
+	snprintf(u, sizeof(u), "%s/rpc", url_a);
+	r = node_net_request(&(struct node_net_request){.url = u, .body = "{}", .len = 2}, &rep);
+	ok(r == 0 && !rep.binary && strcmp((char *)rep.body, "{}") == 0,
+	   "no Content-Type named: JSON, and a JSON answer is not binary (%d)", r);
+	node_net_reply_release(&rep);
+	r = node_net_request(&(struct node_net_request){.url = s500, .any_status = true}, &rep);
+	ok(r == 0 && rep.status == 500 && rep.len == 2 && memcmp(rep.body, "no", 2) == 0,
+	   "any_status: HTTP 500 is 0 with the status and body (%d, %ld)", r, rep.status);
+	node_net_reply_release(&rep);
+	node_net_fault_add(&(struct node_net_fault){.kind = NODE_NET_ERROR, .arg = 503, .url = u});
+	r = node_net_request(
+	    &(struct node_net_request){.url = u, .body = "{}", .len = 2, .any_status = true}, &rep);
+	ok(r == 0 && rep.status == 503 && rep.len == 0,
+	   "any_status: an injected error:503 is an empty HTTP 503 answer (%d, %ld)", r,
+	   rep.status);
+	node_net_reply_release(&rep);
+	ok(node_net_post_json(u, "{}", 2, 0, 0, &rep) == -EAGAIN,
+	   "without any_status the same fault is -EAGAIN");
+	node_net_fault_clear();
+	ok(node_net_request(NULL, &rep) == -EINVAL &&
+	       node_net_request(&(struct node_net_request){.url = "file:///x"}, &rep) == -EINVAL,
+	   "no request, not http(s): -EINVAL");
 }
 
 static void test_env(void)
@@ -498,6 +568,7 @@ int main(void)
 	test_env();
 	test_plain();
 	test_bounds();
+	test_request();
 	test_kinds();
 	test_when();
 	test_spec();

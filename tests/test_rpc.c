@@ -4,7 +4,9 @@
  * broken JSON, wrong shapes, unknown methods, bad parameters, uploads with truncated
  * base64, wrong proofs, wrong roots, out-of-range indexes); then entries uploaded through
  * node_open_remote() read back byte-exact and verified, segments come with proofs that
- * verify, and KV writes and reads work remotely.
+ * verify, and KV writes and reads work remotely; the client's calls go through the network
+ * door, so its faults (refuse, rpcerror, error, truncate, corrupt) come back as the
+ * client's errors, and a segment with any byte flipped is refused.
  */
 #include <errno.h>
 #include <ftw.h>
@@ -22,6 +24,7 @@
 #include "codec/merkle.h"
 #include "codec/proof.h"
 #include "node/node.h"
+#include "node/peer/net.h"
 #include "node/rpc/rpc.h"
 #include "tests/tap.h"
 
@@ -793,6 +796,94 @@ static void test_remote(void)
 	unsetenv("ZGFS_RPC_JSON_ONLY");
 }
 
+/* The client goes through the network door: its faults reach every kind of call. */
+static void test_client_door(void)
+{
+	struct node *r = NULL;
+	struct node_rpc_client *c = NULL;
+	struct node_rpc_segment *seg = NULL;
+	struct node_rpc_error err;
+	struct node_upload *u;
+	struct node_file_info fi;
+	struct file f;
+	atomic_bool json_only = false;
+	char spec[160];
+	uint64_t hits = node_net_fault_hits(NODE_NET_REFUSE);
+	int rr;
+
+	file_make(&f, 2 * SEG + 5);
+	rr = node_open_remote(url, &r);
+	if (rr == 0)
+		rr = node_upload_begin(r, NULL, 0, &u);
+	if (rr == 0 && (rr = node_upload_write(u, f.data, f.size)) < 0)
+		node_upload_abort(u);
+	if (rr == 0)
+		rr = node_upload_finish(u, &fi);
+	if (rr == 0)
+		rr = node_rpc_client_new(url, &c);
+	ok(rr == 0, "a file to fetch, and a client (%s)", node_strerror(rr));
+	if (rr < 0)
+		goto out;
+	snprintf(spec, sizeof(spec), "refuse=%s", url);
+	rr = node_net_fault_spec(spec) == 0 ? node_rpc_call(c, "zgs_getStatus", NULL, NULL, &err)
+					    : -EINVAL;
+	ok(rr == -ECONNREFUSED && err.code == 0 && node_net_fault_hits(NODE_NET_REFUSE) == hits + 1,
+	   "refuse: node_rpc_call -ECONNREFUSED, counted by the door (%s)", err.message);
+	snprintf(spec, sizeof(spec), "rpcerror=%s", url);
+	rr = node_net_fault_spec(spec) == 0 ? node_rpc_call(c, "zgs_getStatus", NULL, NULL, &err)
+					    : -EINVAL;
+	ok(rr == -EREMOTEIO && err.code == -32603,
+	   "rpcerror: the injected JSON-RPC error comes back as one (%d, %d)", rr, err.code);
+	snprintf(spec, sizeof(spec), "error:500=%s", url);
+	rr = node_net_fault_spec(spec) == 0 ? node_rpc_call(c, "zgs_getStatus", NULL, NULL, &err)
+					    : -EINVAL;
+	ok(rr == -EIO, "error:500: an HTTP 500 without a JSON-RPC answer, -EIO (%s)", err.message);
+	snprintf(spec, sizeof(spec), "truncate:10=%s", url);
+	rr = node_net_fault_spec(spec) == 0 ? node_rpc_call(c, "zgs_getStatus", NULL, NULL, &err)
+					    : -EINVAL;
+	ok(rr == -EPROTO, "truncate: a cut answer is not JSON-RPC, -EPROTO (%s)", err.message);
+	{
+		uint64_t corrupted = node_net_fault_hits(NODE_NET_CORRUPT);
+		int caught = 0;
+
+		snprintf(spec, sizeof(spec), "corrupt:1=%s/zgfs/v1/segment", url);
+		ok(node_net_fault_spec(spec) == 0, "corrupt: the spec is taken");
+		/* 30 seeded offsets over the header, the data and the proof. */
+		for (int k = 0; k < 30; k++) {
+			rr = node_rpc_fetch_segment(c, &json_only, fi.entry.tx_seq, (uint64_t)k % 3,
+						    f.root, f.size, &seg);
+			if (rr == 0)
+				free(seg);
+			caught += rr == -EIO;
+		}
+		ok(caught == 30 && !atomic_load(&json_only) &&
+		       node_net_fault_hits(NODE_NET_CORRUPT) == corrupted + 30,
+		   "corrupt: 30 segment fetches with one byte flipped, each -EIO (%d)", caught);
+	}
+	snprintf(spec, sizeof(spec), "error:404=%s/zgfs/v1/segment", url);
+	rr = node_net_fault_spec(spec) == 0
+		 ? node_rpc_fetch_segment(c, &json_only, fi.entry.tx_seq, 1, f.root, f.size, &seg)
+		 : -EINVAL;
+	ok(rr == 0 && atomic_load(&json_only) && seg->index == 1 &&
+	       memcmp(seg->data, f.data + SEG, SEG) == 0,
+	   "error:404 on the binary endpoint: the fetch falls back to JSON and remembers (%s)",
+	   node_strerror(rr));
+	if (rr == 0)
+		free(seg);
+	node_net_fault_clear();
+	atomic_store(&json_only, false);
+	rr = node_rpc_fetch_segment(c, &json_only, fi.entry.tx_seq, 2, f.root, f.size, &seg);
+	ok(rr == 0 && !atomic_load(&json_only) && seg->len == 256,
+	   "no faults: the binary fetch again (%s)", node_strerror(rr));
+	if (rr == 0)
+		free(seg);
+out:
+	node_net_fault_clear();
+	node_rpc_client_free(c);
+	node_close(r);
+	file_free(&f);
+}
+
 struct reader {
 	struct node *r;
 	const struct file *f;
@@ -1010,6 +1101,7 @@ int main(void)
 		test_bad_uploads();
 		test_downloads();
 		test_remote();
+		test_client_door();
 		test_concurrent();
 		test_kv();
 	}

@@ -2,9 +2,10 @@
  * net.c - the network door (net.h): libcurl behind two calls, a handle pool, and fault
  * injection in front.
  *
- * Every libcurl call of the peer code is in this file (curl_* below), so that moving to a
- * shared handle pool is a change here only: take_handle(), give_handle(), curl_errno()
- * and the option block of perform().
+ * Every libcurl call a node makes of another node is in this file (curl_* below): the
+ * JSON-RPC client (node/rpc/client.c) is built on node_net_request(), so there is one
+ * handle pool (take_handle(), give_handle()), one translation of CURLcode (curl_errno())
+ * and one option block (set_options()) for all of it.
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -324,7 +325,7 @@ int node_net_fault_spec(const char *spec)
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static bool curl_ok;
-static struct curl_slist *json_headers;
+static struct curl_slist *json_headers, *bin_headers;
 static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pool_cv = PTHREAD_COND_INITIALIZER;
 static CURL *idle[NODE_NET_HANDLES];
@@ -336,7 +337,9 @@ static void curl_init(void)
 		return;
 	/* No "Expect: 100-continue" round trip before a large body. */
 	json_headers = curl_slist_append(NULL, "Content-Type: application/json");
-	if (json_headers && curl_slist_append(json_headers, "Expect:"))
+	bin_headers = curl_slist_append(NULL, "Content-Type: application/octet-stream");
+	if (json_headers && curl_slist_append(json_headers, "Expect:") && bin_headers &&
+	    curl_slist_append(bin_headers, "Expect:"))
 		curl_ok = true;
 }
 
@@ -388,10 +391,12 @@ static void give_handle(CURL *h)
 	pthread_mutex_unlock(&pool_mu);
 }
 
-/* The one translation of libcurl's errors for the peer code (node/rpc/client.c has its
- * own; both go when a shared one exists). */
-static int curl_errno(CURLcode c, bool over)
+/* The one translation of libcurl's errors into -errno, for every request a node makes of
+ * another (node/rpc/client.c goes through this door too). */
+static int curl_errno(CURL *h, CURLcode c, bool over)
 {
+	long os = 0;
+
 	switch (c) {
 	case CURLE_OK:
 		return 0;
@@ -402,7 +407,10 @@ static int curl_errno(CURLcode c, bool over)
 	case CURLE_OPERATION_TIMEDOUT:
 		return -ETIMEDOUT;
 	case CURLE_COULDNT_CONNECT:
-		return -ECONNREFUSED;
+		/* What the system said, when it said more than "refused". */
+		curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os);
+		return os == EHOSTUNREACH || os == ENETUNREACH || os == ETIMEDOUT ? -(int)os
+										  : -ECONNREFUSED;
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
 		return -EHOSTUNREACH;
@@ -476,51 +484,87 @@ static size_t sink_write(char *data, size_t size, size_t n, void *arg)
 }
 
 struct call {
-	const char *url;
-	const char *body; /* NULL: GET */
-	size_t len;
+	const struct node_net_request *req;
+	unsigned timeout_ms;
 	uint64_t deadline;
 	size_t max;
 };
 
+/* The Content-Type list for a body: the two kept ones, or one made for this call
+ * (*ret_own, freed by the caller). */
+static struct curl_slist *body_headers(const char *type, struct curl_slist **ret_own)
+{
+	char line[128];
+
+	*ret_own = NULL;
+	if (!type || strcmp(type, "application/json") == 0)
+		return json_headers;
+	if (strcmp(type, "application/octet-stream") == 0)
+		return bin_headers;
+	snprintf(line, sizeof(line), "Content-Type: %s", type);
+	*ret_own = curl_slist_append(NULL, line);
+	if (*ret_own && !curl_slist_append(*ret_own, "Expect:")) {
+		curl_slist_free_all(*ret_own);
+		*ret_own = NULL;
+	}
+	return *ret_own;
+}
+
+static void set_options(CURL *h, const struct call *c, long left, struct sink *s)
+{
+	long connect = c->req->connect_ms ? (long)c->req->connect_ms : (long)NODE_NET_CONNECT_MS;
+
+	curl_easy_setopt(h, CURLOPT_URL, c->req->url);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, left);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, left < connect ? left : connect);
+	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
+}
+
+/* The real call; the reply as net.h says (status mapped unless any_status). */
 static int perform(const struct call *c, struct node_net_reply *ret)
 {
+	struct curl_slist *own = NULL, *headers = NULL;
 	struct sink s = {.max = c->max};
 	uint64_t t = now_ms();
 	long left, status = 0;
+	char *ctype = NULL;
+	bool binary = false;
 	CURLcode cc;
 	CURL *h;
 	int r = 0;
 
 	if (t >= c->deadline)
 		return -ETIMEDOUT;
+	if (c->req->body && !(headers = body_headers(c->req->content_type, &own)))
+		return -ENOMEM;
 	h = take_handle(c->deadline, &r);
-	if (!h)
+	if (!h) {
+		curl_slist_free_all(own);
 		return r;
+	}
 	left = (long)(c->deadline - now_ms());
-	if (left < 1)
-		left = 1;
-	curl_easy_setopt(h, CURLOPT_URL, c->url);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, left);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-			 left < (long)NODE_NET_CONNECT_MS ? left : (long)NODE_NET_CONNECT_MS);
-	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink_write);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
-	if (c->body) {
-		curl_easy_setopt(h, CURLOPT_HTTPHEADER, json_headers);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->body);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->len);
+	set_options(h, c, left < 1 ? 1 : left, &s);
+	if (c->req->body) {
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->req->body);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->req->len);
 	} else {
 		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
 	}
 	cc = curl_easy_perform(h);
-	r = s.nomem ? -ENOMEM : curl_errno(cc, s.over);
-	if (r == 0)
+	r = s.nomem ? -ENOMEM : curl_errno(h, cc, s.over);
+	if (r == 0) {
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+		curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ctype);
+		binary = ctype && strncmp(ctype, "application/octet-stream", 24) == 0;
+	}
 	give_handle(h);
-	if (r == 0)
+	curl_slist_free_all(own);
+	if (r == 0 && !c->req->any_status)
 		r = status_errno(status);
 	if (r == 0 && !s.p) {
 		s.p = calloc(1, 1); /* an empty body is still a string */
@@ -531,7 +575,19 @@ static int perform(const struct call *c, struct node_net_reply *ret)
 		free(s.p);
 		return r;
 	}
-	*ret = (struct node_net_reply){.body = s.p, .len = s.len, .status = status};
+	*ret =
+	    (struct node_net_reply){.body = s.p, .len = s.len, .status = status, .binary = binary};
+	return 0;
+}
+
+/* An HTTP answer of status with an empty body, as perform() gives under any_status. */
+static int status_reply(long status, struct node_net_reply *ret)
+{
+	uint8_t *p = calloc(1, 1);
+
+	if (!p)
+		return -ENOMEM;
+	*ret = (struct node_net_reply){.body = p, .status = status};
 	return 0;
 }
 
@@ -566,45 +622,61 @@ static void corrupt(struct node_net_reply *rep, uint64_t count, uint64_t rng)
 		rep->body[(off + i) % rep->len] ^= 0xff;
 }
 
-static int door(const struct call *c, unsigned timeout_ms, struct node_net_reply *ret)
+/* What an injected fault does before the real call: a result (1: go on with the call). */
+static int fault_before(const struct call *c, const struct verdict *v, struct node_net_reply *ret)
 {
-	struct verdict v;
-	struct node_net_reply rep;
+	long status;
 	int r;
 
-	if (!c->url || !ret ||
-	    (strncmp(c->url, "http://", 7) != 0 && strncmp(c->url, "https://", 8) != 0))
+	switch (v->kind) {
+	case NODE_NET_REFUSE:
+		return -ECONNREFUSED;
+	case NODE_NET_DROP:
+		sleep_ms(c->timeout_ms);
+		return -ETIMEDOUT;
+	case NODE_NET_DELAY:
+		if (v->arg >= c->timeout_ms) {
+			sleep_ms(c->timeout_ms);
+			return -ETIMEDOUT;
+		}
+		sleep_ms(v->arg);
+		return 1;
+	case NODE_NET_ERROR:
+		status = v->arg ? (long)v->arg : 500;
+		if (c->req->any_status)
+			return status_reply(status, ret);
+		r = status_errno(status);
+		return r < 0 ? r : -EREMOTEIO;
+	case NODE_NET_RPCERROR:
+		if (!c->req->body)
+			return c->req->any_status ? status_reply(500, ret) : -EREMOTEIO;
+		return rpc_error_reply((const char *)c->req->body, c->req->len, ret);
+	default:
+		return 1;
+	}
+}
+
+int node_net_request(const struct node_net_request *req, struct node_net_reply *ret_reply)
+{
+	struct node_net_reply rep;
+	struct verdict v;
+	struct call c;
+	int r;
+
+	if (!req || !req->url || !ret_reply ||
+	    (strncmp(req->url, "http://", 7) != 0 && strncmp(req->url, "https://", 8) != 0))
 		return -EINVAL;
+	c = (struct call){.req = req,
+			  .timeout_ms = req->timeout_ms ? req->timeout_ms : NODE_NET_TIMEOUT_MS,
+			  .max = req->max ? req->max : NODE_NET_BODY_MAX};
+	c.deadline = now_ms() + c.timeout_ms;
 	pthread_once(&curl_once, curl_init);
 	if (!curl_ok)
 		return -ENOMEM;
-	v = fault_decide(c->url);
-	if (v.fire) {
-		switch (v.kind) {
-		case NODE_NET_REFUSE:
-			return -ECONNREFUSED;
-		case NODE_NET_DROP:
-			sleep_ms(timeout_ms);
-			return -ETIMEDOUT;
-		case NODE_NET_DELAY:
-			if (v.arg >= timeout_ms) {
-				sleep_ms(timeout_ms);
-				return -ETIMEDOUT;
-			}
-			sleep_ms(v.arg);
-			break;
-		case NODE_NET_ERROR:
-			r = status_errno(v.arg ? (long)v.arg : 500);
-			return r < 0 ? r : -EREMOTEIO;
-		case NODE_NET_RPCERROR:
-			if (!c->body)
-				return -EREMOTEIO;
-			return rpc_error_reply(c->body, c->len, ret);
-		default:
-			break;
-		}
-	}
-	r = perform(c, &rep);
+	v = fault_decide(req->url);
+	if (v.fire && (r = fault_before(&c, &v, ret_reply)) <= 0)
+		return r;
+	r = perform(&c, &rep);
 	if (r < 0)
 		return r;
 	if (v.fire && v.kind == NODE_NET_TRUNCATE) {
@@ -613,32 +685,26 @@ static int door(const struct call *c, unsigned timeout_ms, struct node_net_reply
 	} else if (v.fire && v.kind == NODE_NET_CORRUPT) {
 		corrupt(&rep, v.arg, v.rng);
 	}
-	*ret = rep;
+	*ret_reply = rep;
 	return 0;
 }
 
 int node_net_post_json(const char *url, const char *body, size_t len, unsigned timeout_ms,
 		       size_t max, struct node_net_reply *ret_reply)
 {
-	unsigned t = timeout_ms ? timeout_ms : NODE_NET_TIMEOUT_MS;
-	struct call c = {.url = url,
-			 .body = body,
-			 .len = len,
-			 .deadline = now_ms() + t,
-			 .max = max ? max : NODE_NET_BODY_MAX};
-
 	if (!body)
 		return -EINVAL;
-	return door(&c, t, ret_reply);
+	return node_net_request(
+	    &(struct node_net_request){
+		.url = url, .body = body, .len = len, .timeout_ms = timeout_ms, .max = max},
+	    ret_reply);
 }
 
 int node_net_get(const char *url, unsigned timeout_ms, size_t max, struct node_net_reply *ret_reply)
 {
-	unsigned t = timeout_ms ? timeout_ms : NODE_NET_TIMEOUT_MS;
-	struct call c = {
-	    .url = url, .deadline = now_ms() + t, .max = max ? max : NODE_NET_BODY_MAX};
-
-	return door(&c, t, ret_reply);
+	return node_net_request(
+	    &(struct node_net_request){.url = url, .timeout_ms = timeout_ms, .max = max},
+	    ret_reply);
 }
 
 void node_net_reply_release(struct node_net_reply *r)

@@ -38,11 +38,13 @@
 #include <stdint.h>
 
 /* A peer's answer: len bytes of body (followed by one NUL byte not counted, so a JSON
- * body is a C string), and the HTTP status. Owned by the caller. */
+ * body is a C string), the HTTP status, and whether the body is binary (Content-Type
+ * application/octet-stream). Owned by the caller. */
 struct node_net_reply {
 	uint8_t *body;
 	size_t len;
 	long status;
+	bool binary;
 };
 
 /* Frees the body and zeroes the reply; NULL and a zeroed reply are fine. */
@@ -59,6 +61,30 @@ int node_net_post_json(const char *url, const char *body, size_t len, unsigned t
 /* node_net_get() - GET url; the rest as node_net_post_json(). */
 int node_net_get(const char *url, unsigned timeout_ms, size_t max,
 		 struct node_net_reply *ret_reply);
+
+/* One request in full, for callers that need more than the two calls above (the JSON-RPC
+ * client, node/rpc/client.c, whose errors travel in the body of any HTTP status). */
+struct node_net_request {
+	const char *url;
+	const void *body; /* POST len bytes of it; NULL: a GET */
+	size_t len;
+	const char *content_type; /* of the body; NULL: application/json */
+	unsigned timeout_ms;	  /* the whole call; 0: NODE_NET_TIMEOUT_MS */
+	unsigned connect_ms;	  /* its connect phase; 0: NODE_NET_CONNECT_MS (never past
+				     the call's timeout) */
+	size_t max;		  /* largest reply body; 0: NODE_NET_BODY_MAX */
+	bool any_status;	  /* an HTTP answer of any status is 0 and the reply (its
+				     status in it), not an error; an injected error fault is
+				     then such an answer, with an empty body */
+};
+
+/*
+ * node_net_request() - the call req describes, through the same pool, faults and error
+ * mapping as node_net_post_json() and node_net_get() (which are this with the defaults).
+ * A failed connect is -ECONNREFUSED, or -EHOSTUNREACH / -ENETUNREACH / -ETIMEDOUT when
+ * the system said so.
+ */
+int node_net_request(const struct node_net_request *req, struct node_net_reply *ret_reply);
 
 /* --- fault injection (tests) ---------------------------------------------------------- */
 

@@ -1,42 +1,29 @@
 /*
- * The JSON-RPC client on libcurl. A client keeps up to NODE_RPC_CLIENT_HANDLES easy
- * handles, each with its own keep-alive connection; a call borrows a free one (or makes
- * one), so concurrent callers (FUSE threads) never share a handle and never serialize
- * behind one another's transfers. Every response is read into a buffer bounded by
- * NODE_RPC_RESPONSE_MAX. This file is the boundary where CURLcode becomes -errno.
+ * The JSON-RPC client, on the network door (node/peer/net.h): every call goes through
+ * node_net_request(), so it shares the door's libcurl handle pool (keep-alive connections
+ * reused by whichever caller needs one; concurrent callers, FUSE threads among them, never
+ * share a handle), its one translation of CURLcode into -errno, and its fault injection
+ * (ZGFS_NET_FAULT reaches every request a node or a command makes of a node). Every
+ * response is read into a buffer bounded by NODE_RPC_RESPONSE_MAX. What is left here is
+ * JSON-RPC: ids, error answers, and what a segment answer must be.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
-
 #include "codec/proof.h"
 #include "codec/rs.h"
+#include "node/peer/net.h"
 #include "node/rpc/rpc.h"
 
 struct node_rpc_client {
 	char *url;
-	struct curl_slist *headers, *bin_headers;
-	pthread_mutex_t mu;
-	pthread_cond_t cv; /* a handle was returned */
-	CURL *idle[NODE_RPC_CLIENT_HANDLES];
-	size_t nidle, nlive;
-	uint64_t next_id;
-	long timeout_ms, connect_ms; /* node_rpc_client_set_timeout(); 0: the defaults */
+	atomic_uint_fast64_t next_id;
+	unsigned timeout_ms, connect_ms; /* node_rpc_client_set_timeout(); 0: the defaults */
 };
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_result;
-
-static void curl_init(void)
-{
-	curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 void node_rpc_client_set_timeout(struct node_rpc_client *c, unsigned connect_ms, unsigned call_ms)
 {
@@ -50,34 +37,15 @@ int node_rpc_client_new(const char *url, struct node_rpc_client **ret_client)
 
 	if (!url || (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0))
 		return -EINVAL;
-	pthread_once(&curl_once, curl_init);
-	if (curl_init_result != CURLE_OK)
-		return -ENOMEM;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
 	c->url = strdup(url);
-	/* No "Expect: 100-continue" round trip before large bodies. */
-	c->headers = curl_slist_append(NULL, "Content-Type: application/json");
-	if (c->headers && !curl_slist_append(c->headers, "Expect:")) {
-		curl_slist_free_all(c->headers);
-		c->headers = NULL;
-	}
-	c->bin_headers = curl_slist_append(NULL, "Content-Type: application/octet-stream");
-	if (c->bin_headers && !curl_slist_append(c->bin_headers, "Expect:")) {
-		curl_slist_free_all(c->bin_headers);
-		c->bin_headers = NULL;
-	}
-	if (!c->url || !c->headers || !c->bin_headers) {
-		curl_slist_free_all(c->headers);
-		curl_slist_free_all(c->bin_headers);
-		free(c->url);
+	if (!c->url) {
 		free(c);
 		return -ENOMEM;
 	}
-	pthread_mutex_init(&c->mu, NULL);
-	pthread_cond_init(&c->cv, NULL);
-	c->next_id = 1;
+	atomic_init(&c->next_id, 1);
 	*ret_client = c;
 	return 0;
 }
@@ -86,12 +54,6 @@ void node_rpc_client_free(struct node_rpc_client *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->nidle; i++)
-		curl_easy_cleanup(c->idle[i]);
-	curl_slist_free_all(c->headers);
-	curl_slist_free_all(c->bin_headers);
-	pthread_mutex_destroy(&c->mu);
-	pthread_cond_destroy(&c->cv);
 	free(c->url);
 	free(c);
 }
@@ -99,75 +61,6 @@ void node_rpc_client_free(struct node_rpc_client *c)
 const char *node_rpc_client_url(const struct node_rpc_client *c)
 {
 	return c->url;
-}
-
-/* A free handle (waiting while all NODE_RPC_CLIENT_HANDLES are busy); NULL on -ENOMEM. */
-static CURL *take(struct node_rpc_client *c, uint64_t *ret_id)
-{
-	CURL *h = NULL;
-
-	pthread_mutex_lock(&c->mu);
-	while (c->nidle == 0 && c->nlive >= NODE_RPC_CLIENT_HANDLES)
-		pthread_cond_wait(&c->cv, &c->mu);
-	if (c->nidle > 0)
-		h = c->idle[--c->nidle];
-	else
-		c->nlive++;
-	*ret_id = c->next_id++;
-	pthread_mutex_unlock(&c->mu);
-	if (h)
-		return h;
-	h = curl_easy_init();
-	if (!h) {
-		pthread_mutex_lock(&c->mu);
-		c->nlive--;
-		pthread_cond_signal(&c->cv);
-		pthread_mutex_unlock(&c->mu);
-	}
-	return h;
-}
-
-static void give_back(struct node_rpc_client *c, CURL *h)
-{
-	pthread_mutex_lock(&c->mu);
-	c->idle[c->nidle++] = h;
-	pthread_cond_signal(&c->cv);
-	pthread_mutex_unlock(&c->mu);
-}
-
-/* The response body, bounded. */
-struct sink {
-	char *buf;
-	size_t len, cap;
-	bool overflow;
-};
-
-static size_t on_data(char *p, size_t size, size_t nmemb, void *ctx)
-{
-	struct sink *s = ctx;
-	size_t n = size * nmemb;
-
-	if (n > NODE_RPC_RESPONSE_MAX - s->len) {
-		s->overflow = true;
-		return 0; /* makes libcurl stop with CURLE_WRITE_ERROR */
-	}
-	if (s->len + n > s->cap) {
-		size_t cap = s->cap ? s->cap : 16384;
-		char *b;
-
-		while (cap < s->len + n)
-			cap *= 2;
-		if (cap > NODE_RPC_RESPONSE_MAX)
-			cap = NODE_RPC_RESPONSE_MAX;
-		b = realloc(s->buf, cap);
-		if (!b)
-			return 0;
-		s->buf = b;
-		s->cap = cap;
-	}
-	memcpy(s->buf + s->len, p, n);
-	s->len += n;
-	return n;
 }
 
 __attribute__((format(printf, 5, 6))) static int fail(struct node_rpc_error *err, int code, int ret,
@@ -184,33 +77,6 @@ __attribute__((format(printf, 5, 6))) static int fail(struct node_rpc_error *err
 		snprintf(err->data, sizeof(err->data), "%s", data ? data : "");
 	}
 	return ret;
-}
-
-/* CURLcode → -errno. */
-static int transport_error(CURL *h, CURLcode cc, const struct sink *s)
-{
-	long os = 0;
-
-	if (s->overflow)
-		return -E2BIG;
-	switch (cc) {
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_RESOLVE_PROXY:
-		return -EHOSTUNREACH;
-	case CURLE_COULDNT_CONNECT:
-		curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os);
-		return os == EHOSTUNREACH || os == ENETUNREACH || os == ETIMEDOUT ? -(int)os
-										  : -ECONNREFUSED;
-	case CURLE_OPERATION_TIMEDOUT:
-		return -ETIMEDOUT;
-	case CURLE_OUT_OF_MEMORY:
-		return -ENOMEM;
-	case CURLE_URL_MALFORMAT:
-	case CURLE_UNSUPPORTED_PROTOCOL:
-		return -EINVAL;
-	default:
-		return -EIO;
-	}
 }
 
 /* An error answer → the code node_rpc_call() returns. */
@@ -242,53 +108,36 @@ static int answer_error(json_t *e, struct node_rpc_client *c, const char *method
 }
 
 /*
- * One POST of body to url on handle h; the answer lands in s. Returns 0 with the HTTP
- * status and whether the answer is binary, or a transport error (err filled).
+ * One POST of body to url through the door; the answer of any HTTP status lands in rep.
+ * Returns 0, or a transport error (err filled).
  */
-static int transfer(struct node_rpc_client *c, CURL *h, const char *url, const char *what,
-		    const void *body, size_t len, bool binary, struct sink *s, long *ret_status,
-		    bool *ret_binary, struct node_rpc_error *err)
+static int transfer(struct node_rpc_client *c, const char *url, const char *what, const void *body,
+		    size_t len, bool binary, struct node_net_reply *rep, struct node_rpc_error *err)
 {
-	char errbuf[CURL_ERROR_SIZE] = "";
-	struct curl_slist *headers = binary ? c->bin_headers : c->headers;
-	char *ctype = NULL;
-	CURLcode cc;
-	int r;
+	struct node_net_request req = {
+	    .url = url,
+	    .body = body ? body : "", /* never a GET */
+	    .len = len,
+	    .content_type = binary ? "application/octet-stream" : "application/json",
+	    .timeout_ms = c->timeout_ms ? c->timeout_ms : NODE_RPC_CLIENT_TIMEOUT_S * 1000u,
+	    .connect_ms = c->connect_ms ? c->connect_ms : NODE_RPC_CLIENT_CONNECT_TIMEOUT_S * 1000u,
+	    .max = NODE_RPC_RESPONSE_MAX,
+	    .any_status = true};
+	int r = node_net_request(&req, rep);
 
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-	/* Never NULL: libcurl would read the body from stdin. */
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
-	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-			 c->connect_ms ? c->connect_ms : NODE_RPC_CLIENT_CONNECT_TIMEOUT_S * 1000L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
-			 c->timeout_ms ? c->timeout_ms : NODE_RPC_CLIENT_TIMEOUT_S * 1000L);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	cc = curl_easy_perform(h);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
-	if (cc != CURLE_OK) {
-		r = transport_error(h, cc, s);
+	if (r < 0)
 		return fail(err, 0, r, NULL, "%s: %s: %s", c->url, what,
 			    r == -E2BIG ? "response larger than NODE_RPC_RESPONSE_MAX"
-			    : errbuf[0] ? errbuf
-					: curl_easy_strerror(cc));
-	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, ret_status);
-	curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ctype);
-	*ret_binary = ctype && strncmp(ctype, "application/octet-stream", 24) == 0;
+					: node_strerror(r));
 	return 0;
 }
 
-/* A JSON-RPC answer in s: 0 with the result (new reference), or its error's code. */
-static int answer(struct node_rpc_client *c, const char *what, const struct sink *s, long status,
+/* A JSON-RPC answer in the reply s: 0 with the result (new reference), or its error's code. */
+static int answer(struct node_rpc_client *c, const char *what, const struct node_net_reply *s,
 		  json_int_t id, json_t **ret_result, struct node_rpc_error *err)
 {
-	json_t *resp = s->len ? json_loadb(s->buf, s->len, 0, NULL) : NULL, *e;
+	json_t *resp = s->len ? json_loadb((const char *)s->body, s->len, 0, NULL) : NULL, *e;
+	long status = s->status;
 	int r;
 
 	if (status == 413) {
@@ -325,48 +174,33 @@ out:
 int node_rpc_call(struct node_rpc_client *c, const char *method, json_t *params,
 		  json_t **ret_result, struct node_rpc_error *err)
 {
-	struct sink s = {0};
-	json_t *req = NULL;
-	char *body = NULL;
-	uint64_t id;
-	long status = 0;
-	bool binary;
-	CURL *h;
+	struct node_net_reply rep = {0};
+	json_int_t id = (json_int_t)atomic_fetch_add(&c->next_id, 1);
+	json_t *req = json_pack("{s:s, s:I, s:s, s:o}", "jsonrpc", "2.0", "id", id, "method",
+				method, "params", params ? params : json_array());
+	char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	int r;
 
-	h = take(c, &id);
-	if (!h) {
-		json_decref(params);
-		return fail(err, 0, -ENOMEM, NULL, "%s: out of memory", c->url);
-	}
-	req = json_pack("{s:s, s:I, s:s, s:o}", "jsonrpc", "2.0", "id", (json_int_t)id, "method",
-			method, "params", params ? params : json_array());
-	body = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	if (!body) {
 		r = fail(err, 0, -ENOMEM, NULL, "%s: out of memory", c->url);
 		goto out;
 	}
-	r = transfer(c, h, c->url, method, body, strlen(body), false, &s, &status, &binary, err);
+	r = transfer(c, c->url, method, body, strlen(body), false, &rep, err);
 	if (r == 0)
-		r = answer(c, method, &s, status, (json_int_t)id, ret_result, err);
+		r = answer(c, method, &rep, id, ret_result, err);
 out:
-	give_back(c, h);
 	json_decref(req);
 	free(body);
-	free(s.buf);
+	node_net_reply_release(&rep);
 	return r;
 }
 
 int node_rpc_post(struct node_rpc_client *c, const char *path, const void *body, size_t len,
 		  uint8_t **ret_body, size_t *ret_len, struct node_rpc_error *err)
 {
-	struct sink s = {0};
+	struct node_net_reply rep = {0};
 	size_t ul = strlen(c->url);
 	char *url = malloc(ul + strlen(path) + 1);
-	uint64_t id;
-	long status = 0;
-	bool binary = false;
-	CURL *h;
 	int r;
 
 	if (!url)
@@ -375,26 +209,20 @@ int node_rpc_post(struct node_rpc_client *c, const char *path, const void *body,
 	while (ul > 0 && url[ul - 1] == '/')
 		url[--ul] = 0;
 	memcpy(url + ul, path, strlen(path) + 1);
-	h = take(c, &id);
-	if (!h) {
-		free(url);
-		return fail(err, 0, -ENOMEM, NULL, "%s: out of memory", c->url);
-	}
-	r = transfer(c, h, url, path, body, len, true, &s, &status, &binary, err);
-	give_back(c, h);
+	r = transfer(c, url, path, body, len, true, &rep, err);
 	free(url);
-	if (r == 0 && status == 200 && binary) {
-		*ret_body = (uint8_t *)s.buf;
-		*ret_len = s.len;
+	if (r == 0 && rep.status == 200 && rep.binary) {
+		*ret_body = rep.body; /* handed over */
+		*ret_len = rep.len;
 		return 0;
 	}
 	if (r == 0)
-		r = answer(c, path, &s, status, -1, NULL, err);
+		r = answer(c, path, &rep, -1, NULL, err);
 	if (r == 0) {
 		*ret_body = NULL;
 		*ret_len = 0;
 	}
-	free(s.buf);
+	node_net_reply_release(&rep);
 	return r;
 }
 

@@ -1458,6 +1458,40 @@ out:
 	return r;
 }
 
+static int peer_json(void *ctx, const struct node_peer_report *p)
+{
+	json_t *o =
+	    json_pack("{s:s, s:o, s:o, s:b, s:o, s:o, s:o, s:i}", "url", p->url, "shardId",
+		      p->shard_known ? json_integer(p->shard_id) : json_null(), "numShard",
+		      p->shard_known ? json_integer(p->num_shard) : json_null(), "up", p->up,
+		      "fetched", node_rpc_u64(p->fetched), "failures", node_rpc_u64(p->failures),
+		      "wrong", node_rpc_u64(p->wrong), "lastError", p->last_error);
+
+	return o ? json_array_append_new(ctx, o) : -ENOMEM;
+}
+
+/* zgfs_peers() → the node's peers as it sees them, in the order it learned them
+ * (docs/PEERS.md, "Failures and what they leave"); [] for a node without peers. */
+static int m_zgfs_peers(struct node *n, json_t *ps, json_t **ret, struct node_rpc_error *err)
+{
+	struct node_peers *peers = node_local_peers(n);
+	json_t *a;
+	int r = at_most(ps, 0, err);
+
+	if (r < 0)
+		return r;
+	a = json_array();
+	if (!a)
+		return node_fail(err, -ENOMEM, "peers");
+	r = peers ? node_peers_list(peers, peer_json, a) : 0;
+	if (r) {
+		json_decref(a);
+		return node_fail(err, -ENOMEM, "peers");
+	}
+	*ret = a;
+	return 0;
+}
+
 /* zgfs_mineStatus() → what `zgfs mine status --json` prints (docs/PORA.md). */
 static int m_zgfs_mine_status(struct node *n, json_t *ps, json_t **ret, struct node_rpc_error *err)
 {
@@ -2126,6 +2160,7 @@ static const struct {
     {"zgfs_status", m_zgfs_status},
     {"zgfs_mineStatus", m_zgfs_mine_status},
     {"zgfs_health", m_zgfs_health},
+    {"zgfs_peers", m_zgfs_peers},
     {"zgfs_getFileInfo", m_zgfs_file_info},
     {"zgfs_getParityByTxSeq", m_zgfs_parity},
     {"zgfs_getSegmentProofByTxSeq", m_zgfs_segment_proof},

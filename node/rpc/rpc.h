@@ -69,8 +69,6 @@
 /* Client: seconds to connect, and for a whole call (a 16-segment upload that syncs). */
 #define NODE_RPC_CLIENT_CONNECT_TIMEOUT_S 10
 #define NODE_RPC_CLIENT_TIMEOUT_S	  300
-/* Client: keep-alive connections kept open per client (one per concurrent caller). */
-#define NODE_RPC_CLIENT_HANDLES 8
 
 /* ---- Errors ---- */
 
@@ -290,10 +288,13 @@ void node_rpc_client_set_timeout(struct node_rpc_client *c, unsigned connect_ms,
 /*
  * node_rpc_call() - call method with params (an array, stolen: the call releases it even
  * on error; NULL for none). Thread-safe: concurrent calls use separate keep-alive
- * connections (up to NODE_RPC_CLIENT_HANDLES, then they wait).
+ * connections from the network door's pool (node/peer/net.h: up to NODE_NET_HANDLES in
+ * the process, then they wait, the wait counting against the call's timeout); the door's
+ * faults (ZGFS_NET_FAULT) apply to every call.
  * Returns 0 with ret_result (new reference; json null for a null result; ret_result may be
  * NULL when the result is not wanted), or:
- *  - transport: -ECONNREFUSED, -EHOSTUNREACH, -ETIMEDOUT, -E2BIG (response over
+ *  - transport, as the door maps it: -ECONNREFUSED, -EHOSTUNREACH, -ENETUNREACH,
+ *    -ETIMEDOUT, -ECONNRESET (closed, reset, nothing or part sent), -E2BIG (response over
  *    NODE_RPC_RESPONSE_MAX), -EPROTO (not a JSON-RPC response), -EIO;
  *  - an error answer: the node's own code for NODE_RPC_ENODE, -ENOSYS for an unknown
  *    method, -EINVAL for invalid params, -EPROTO for a request the server could not parse,

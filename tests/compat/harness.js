@@ -62,6 +62,13 @@ function randomBytes(rand, size) {
   return b;
 }
 
+// Nodes still running, SIGKILLed when this process exits however it exits (anvil.js turns
+// the signals meson sends into an exit), so that no node outlives its test.
+const nodeChildren = new Set();
+process.on('exit', () => {
+  for (const child of nodeChildren) child.kill('SIGKILL');
+});
+
 // Starts `zgfs node` on dir, serving 127.0.0.1:port; resolves with the child once it says
 // it serves. onLog (optional) sees everything it prints.
 function startNode(zgfs, dir, port, env, onLog, extra = []) {
@@ -69,6 +76,8 @@ function startNode(zgfs, dir, port, env, onLog, extra = []) {
   return new Promise((resolve, reject) => {
     const child = spawn(zgfs, ['node', '--data', dir, '--rpc', `127.0.0.1:${port}`, ...extra],
       { stdio: ['ignore', 'ignore', 'pipe'], env: env || process.env });
+    nodeChildren.add(child);
+    child.once('exit', () => nodeChildren.delete(child));
     let log = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -93,6 +102,7 @@ function startNode(zgfs, dir, port, env, onLog, extra = []) {
 // has exitCode null and its signalCode set.)
 function stopNode(child) {
   return new Promise((resolve) => {
+    // Exited already, with a status or (SIGKILLed) a signal: no 'exit' is coming.
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
     const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
     child.removeAllListeners('exit');
@@ -117,4 +127,60 @@ function freePort() {
   });
 }
 
-module.exports = { loadSdk, loadModule, Tap, rng, randomBytes, startNode, stopNode, freePort };
+// anvil.js's startAnvil, or exit 77 with the reason when anvil is not installed.
+function needAnvil() {
+  const { anvilPath, startAnvil } = require('./anvil.js');
+  if (!anvilPath()) {
+    console.log('1..0 # SKIP anvil is not installed in tests/compat/node_modules (run ./setup.sh)');
+    process.exit(77);
+  }
+  return startAnvil;
+}
+
+// The SDK prints progress with console.log: quiet(fn) runs fn with it kept in sdkLog, out
+// of the TAP lines (ZGFS_TEST_VERBOSE=1 lets it through).
+const sdkLog = [];
+async function quiet(fn) {
+  if (process.env.ZGFS_TEST_VERBOSE) return fn();
+  const log = console.log;
+  console.log = (...a) => sdkLog.push(a.map(String).join(' '));
+  try {
+    return await fn();
+  } finally {
+    console.log = log;
+  }
+}
+
+// One JSON-RPC call to a node: its whole answer ({result} or {error}).
+async function rpc(url, method, params = []) {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+  });
+  return res.json();
+}
+
+// `zgfs chain deploy` of zgfs's contracts on chainUrl into data dir data, signed with key;
+// returns {flow, market} (the addresses it prints).
+function deployChain(zgfs, chainUrl, data, key) {
+  const { execFileSync } = require('child_process');
+  const out = execFileSync(zgfs, ['chain', 'deploy', '--rpc', chainUrl, '--data', data],
+    { env: { ...process.env, ZGFS_KEY: key }, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+  return {
+    flow: (out.match(/^flow (0x[0-9a-f]{40})$/m) || [])[1],
+    market: (out.match(/^market (0x[0-9a-f]{40})$/m) || [])[1],
+  };
+}
+
+// `zgfs chain attach` of a data dir to the contracts found through flow.
+function attachChain(zgfs, chainUrl, flow, data) {
+  const { execFileSync } = require('child_process');
+  execFileSync(zgfs, ['chain', 'attach', '--rpc', chainUrl, '--flow', flow, '--data', data],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+module.exports = {
+  loadSdk, loadModule, Tap, rng, randomBytes, startNode, stopNode, freePort, needAnvil, quiet,
+  sdkLog, rpc, deployChain, attachChain,
+};

@@ -31,14 +31,10 @@ const os = require('os');
 const path = require('path');
 const { execFileSync, spawnSync } = require('child_process');
 const harness = require('./harness.js');
-const { freePort, stopNode } = harness;
-const { anvilPath, startAnvil } = require('./anvil.js');
+const { freePort, stopNode, quiet, rpc } = harness;
 
 const sdk = harness.loadSdk();
-if (!anvilPath()) {
-  console.log('1..0 # SKIP anvil is not installed in tests/compat/node_modules (run ./setup.sh)');
-  process.exit(77);
-}
+const startAnvil = harness.needAnvil();
 const { ethers } = require(path.join(__dirname, 'node_modules', 'ethers'));
 const [zgfs] = process.argv.slice(2);
 const tap = new harness.Tap();
@@ -50,27 +46,7 @@ const KiB = 1024, MiB = 1024 * KiB, SEG = 256 * KiB;
 const N = 4;
 const sizes = process.env.CLUSTER_SIZES ? process.env.CLUSTER_SIZES.split(',').map(Number) : [1, 256, 4097, SEG - 1, SEG, SEG + 1, 3 * SEG + 700, MiB + 1, 10 * MiB];
 
-const sdkLog = [];
-const quiet = process.env.CLUSTER_VERBOSE ? (fn) => fn() : async (fn) => {
-  const log = console.log;
-  console.log = (...a) => sdkLog.push(a.map(String).join(' '));
-  try {
-    return await fn();
-  } finally {
-    console.log = log;
-  }
-};
-
 const logs = [];
-
-async function rpc(url, method, params = []) {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-  });
-  return res.json();
-}
 
 // Bytes of an entry kept by shard i/N: its data segments s with (start/1024 + s) mod N == i.
 function shardBytes(size, startEntryIndex, i) {
@@ -89,9 +65,7 @@ async function main() {
   const nodes = [];
   try {
     const data0 = path.join(dir, 'node0');
-    const out = execFileSync(zgfs, ['chain', 'deploy', '--rpc', chain.url, '--data', data0],
-      { env: { ...process.env, ZGFS_KEY: deployer.key }, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-    const flowAddr = (out.match(/^flow (0x[0-9a-f]{40})$/m) || [])[1];
+    const { flow: flowAddr } = harness.deployChain(zgfs, chain.url, data0, deployer.key);
     ok(flowAddr, `zgfs chain deploy prints flow ${flowAddr}`);
     // A cluster needs a chain its nodes share: the embedded ledger refuses a shard.
     const alone = spawnSync(zgfs, ['node', '--data', path.join(dir, 'alone'), '--rpc', '127.0.0.1:0',
@@ -107,8 +81,7 @@ async function main() {
     const start = async (i) => {
       const data = path.join(dir, `node${i}`);
       if (i > 0 && !fs.existsSync(data)) {
-        execFileSync(zgfs, ['chain', 'attach', '--rpc', chain.url, '--flow', flowAddr, '--data', data],
-          { stdio: ['ignore', 'pipe', 'pipe'] });
+        harness.attachChain(zgfs, chain.url, flowAddr, data);
       }
       // Each node registers itself (--url, its own funded key) and learns the others
       // from the registry; node 0 is also given them by hand (--peer).
@@ -120,8 +93,7 @@ async function main() {
     for (let i = 0; i < N; i++) await start(i);
     // Read from another data dir attached to the same contracts (a running node holds its own).
     const watch = path.join(dir, 'watch');
-    execFileSync(zgfs, ['chain', 'attach', '--rpc', chain.url, '--flow', flowAddr, '--data', watch],
-      { stdio: ['ignore', 'pipe', 'pipe'] });
+    harness.attachChain(zgfs, chain.url, flowAddr, watch);
     const info = execFileSync(zgfs, ['chain', 'info', '--data', watch]).toString();
     ok(urls.slice(0, N).every((u) => info.includes(u)),
       `the registry lists the four nodes (zgfs chain info)`);

@@ -19,14 +19,10 @@ const os = require('os');
 const path = require('path');
 const { execFileSync } = require('child_process');
 const harness = require('./harness.js');
-const { freePort, stopNode } = harness;
-const { anvilPath, startAnvil } = require('./anvil.js');
+const { freePort, stopNode, quiet, sdkLog } = harness;
 
 const sdk = harness.loadSdk();
-if (!anvilPath()) {
-  console.log('1..0 # SKIP anvil is not installed in tests/compat/node_modules (run ./setup.sh)');
-  process.exit(77);
-}
+const startAnvil = harness.needAnvil();
 const { ethers } = require(path.join(__dirname, 'node_modules', 'ethers'));
 const [zgfs] = process.argv.slice(2);
 const tap = new harness.Tap();
@@ -37,30 +33,8 @@ const randomBytes = (size) => harness.randomBytes(rand, size);
 const KiB = 1024, MiB = 1024 * KiB, SEG = 256 * KiB;
 const sizes = [1, 255, 256, 257, 4097, SEG - 1, SEG, SEG + 1, 3 * SEG + 700, MiB + 1, 10 * MiB];
 
-// The SDK prints progress with console.log; keep it out of the TAP lines.
-const sdkLog = [];
 let nodeLog = '';
-const quiet = async (fn) => {
-  const log = console.log;
-  console.log = (...a) => sdkLog.push(a.map(String).join(' '));
-  try {
-    return await fn();
-  } finally {
-    console.log = log;
-  }
-};
-
-
-
-
-async function rpc(url, method, params = []) {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-  });
-  return (await res.json()).result;
-}
+const rpc = async (url, method, params) => (await harness.rpc(url, method, params)).result;
 
 async function main() {
   const chain = await startAnvil();
@@ -70,10 +44,7 @@ async function main() {
   const env = { ...process.env, ZGFS_KEY: nodeAcct.key };
   let child = null;
   try {
-    const out = execFileSync(zgfs, ['chain', 'deploy', '--rpc', chain.url, '--data', data],
-      { env, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-    const flowAddr = (out.match(/^flow (0x[0-9a-f]{40})$/m) || [])[1];
-    const marketAddr = (out.match(/^market (0x[0-9a-f]{40})$/m) || [])[1];
+    const { flow: flowAddr, market: marketAddr } = harness.deployChain(zgfs, chain.url, data, nodeAcct.key);
     ok(flowAddr && marketAddr, `zgfs chain deploy prints flow ${flowAddr} and market ${marketAddr}`);
 
     const port = await freePort();
