@@ -1089,6 +1089,7 @@ static void set_time(int64_t *sec, uint32_t *nsec, const struct timespec *ts, bo
 }
 
 static int commit(struct inode *in);
+static int commit_nowait(struct inode *in);
 static int set_size(struct inode *in, uint64_t size);
 
 /* Strict append-only (chattr +a, -o append_only): writes only at EOF, truncate to 0. */
@@ -1676,14 +1677,59 @@ static int do_rename(fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 	return 0;
 }
 
+/* The regular file named name in parent, held (refs) for the caller, or NULL. */
+static struct inode *hold_file(fuse_ino_t parent, const char *name)
+{
+	size_t len = strlen(name);
+	struct link *l;
+	struct inode *in = NULL;
+
+	pthread_mutex_lock(&fs.mu);
+	l = len <= FS_NAME_MAX ? link_find(parent, name, len) : NULL;
+	if (l && (in = inode_get(l->ino)) && S_ISREG(in->rec.mode))
+		in->refs++;
+	else
+		in = NULL;
+	pthread_mutex_unlock(&fs.mu);
+	return in;
+}
+
+static void release_file(struct inode *in)
+{
+	if (!in)
+		return;
+	pthread_mutex_lock(&fs.mu);
+	in->refs--;
+	inode_maybe_free(in);
+	pthread_mutex_unlock(&fs.mu);
+}
+
+/*
+ * A rename carries the moved file's content as it is: its uncommitted writes (which
+ * --writeback leaves to the flusher, and any descriptor still writing has) are committed
+ * first, and their record settles with the rename's transaction or before it. Otherwise
+ * the rename would settle the name onto the file's last committed content, and a crash
+ * after it would show under the new name something older than what either name held
+ * (the zero-length file after a crash that ext4's auto_da_alloc exists to prevent).
+ */
 static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		      const char *newname, unsigned int flags)
 {
-	int err;
+	struct inode *in = fs.ro ? NULL : hold_file(parent, name);
+	int err = 0;
 
-	pthread_mutex_lock(&fs.mu);
-	err = do_rename(parent, name, newparent, newname, flags);
-	pthread_mutex_unlock(&fs.mu);
+	if (in) {
+		pthread_mutex_lock(&in->wmu);
+		err = commit_nowait(in);
+	}
+	if (!err) {
+		pthread_mutex_lock(&fs.mu);
+		err = do_rename(parent, name, newparent, newname, flags);
+		pthread_mutex_unlock(&fs.mu);
+	}
+	if (in)
+		pthread_mutex_unlock(&in->wmu);
+	release_file(in);
 	fuse_reply_err(req, err);
 }
 
