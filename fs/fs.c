@@ -189,7 +189,7 @@ __attribute__((format(printf, 1, 2))) static void fs_log(const char *fmt, ...)
 	fflush(stderr);
 }
 
-enum { WARN_FALLOCATE, WARN_LINK, WARN_MKNOD, WARN_SETXATTR, WARN_EXCHANGE, WARN_TRUNCATE,
+enum { WARN_FALLOCATE, WARN_LINK, WARN_MKNOD, WARN_SETXATTR, WARN_TRUNCATE,
        WARN_XATTR_NS };
 
 /* Logs a refused operation the first time it is asked for, with the path it was asked
@@ -1089,6 +1089,7 @@ static void set_time(int64_t *sec, uint32_t *nsec, const struct timespec *ts, bo
 }
 
 static int commit(struct inode *in);
+static int commit_nowait(struct inode *in);
 static int set_size(struct inode *in, uint64_t size);
 
 /* Strict append-only (chattr +a, -o append_only): writes only at EOF, truncate to 0. */
@@ -1554,6 +1555,92 @@ static bool is_under(struct inode *dir, uint64_t ino)
 	return false;
 }
 
+/* The records of two directories whose names changed, at time (sec, nsec): from, and to
+ * (the same record when from is to). fs.mu held. */
+static void touch_dirs(const struct inode *from, const struct inode *to, int64_t sec,
+		       uint32_t nsec, struct fs_record *ret_from, struct fs_record *ret_to)
+{
+	*ret_from = from->rec;
+	ret_from->mtime_sec = ret_from->ctime_sec = sec;
+	ret_from->mtime_nsec = ret_from->ctime_nsec = nsec;
+	*ret_to = to->rec;
+	ret_to->mtime_sec = ret_to->ctime_sec = sec;
+	ret_to->mtime_nsec = ret_to->ctime_nsec = nsec;
+}
+
+/*
+ * renameat2(RENAME_EXCHANGE) as one transaction: each name now names the other's inode
+ * (the two directory entries rewritten), each inode keeps its own history (no history
+ * link is made: nothing is replaced), a directory that changes parent gets its new parent
+ * pointer, and the parents' link counts follow the directories that moved. fs.mu held.
+ */
+static int do_exchange(fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		       const char *newname)
+{
+	struct inode *from = inode_get(parent), *to = inode_get(newparent), *a, *b;
+	struct fs_record frec, trec, arec, brec;
+	size_t len = strlen(name), nlen = strlen(newname);
+	struct link *la, *lb;
+	struct txn t = {0};
+	int err;
+
+	if (len > FS_NAME_MAX || nlen > FS_NAME_MAX)
+		return ENAMETOOLONG;
+	if (!from || !to || !from->dir || !to->dir)
+		return from && to ? ENOTDIR : ENOENT;
+	la = link_find(parent, name, len);
+	lb = link_find(newparent, newname, nlen);
+	a = la ? inode_get(la->ino) : NULL;
+	b = lb ? inode_get(lb->ino) : NULL;
+	if (!a || !b)
+		return ENOENT;
+	if (la == lb || a == b)
+		return 0; /* one name, or two names of one inode: nothing changes */
+	if ((a->dir && is_under(to, a->ino)) || (b->dir && is_under(from, b->ino)))
+		return EINVAL; /* a directory into itself */
+
+	arec = a->rec;
+	brec = b->rec;
+	now(&arec.ctime_sec, &arec.ctime_nsec);
+	brec.ctime_sec = arec.ctime_sec;
+	brec.ctime_nsec = arec.ctime_nsec;
+	touch_dirs(from, to, arec.ctime_sec, arec.ctime_nsec, &frec, &trec);
+	if (parent != newparent) {
+		if (a->dir) {
+			arec.parent = newparent;
+			frec.nlink--;
+			trec.nlink++;
+		}
+		if (b->dir) {
+			brec.parent = parent;
+			trec.nlink--;
+			frec.nlink++;
+		}
+	}
+	txn_dirent(&t, parent, name, len, b->ino, dtype_of(b->rec.mode));
+	txn_dirent(&t, newparent, newname, nlen, a->ino, dtype_of(a->rec.mode));
+	err = txn_record(&t, a->ino, &arec) < 0 || txn_record(&t, b->ino, &brec) < 0 ||
+		      txn_record(&t, parent, &frec) < 0 ||
+		      (parent != newparent && txn_record(&t, newparent, &trec) < 0)
+		  ? ENOMEM
+		  : txn_commit(&t);
+	txn_release(&t);
+	if (err)
+		return err;
+	a->rec = arec;
+	b->rec = brec;
+	from->rec = frec;
+	if (parent != newparent)
+		to->rec = trec;
+	/* The names stay where they are in their directories (readdir offsets too); what
+	 * they name is swapped. */
+	la->ino = b->ino;
+	la->type = dtype_of(b->rec.mode);
+	lb->ino = a->ino;
+	lb->type = dtype_of(a->rec.mode);
+	return 0;
+}
+
 /*
  * rename as one transaction: the old entry deleted, the new one written (replacing what
  * was there, whose record is deleted), the moved directory's parent pointer and both
@@ -1572,13 +1659,8 @@ static int do_rename(fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 
 	if (fs.ro)
 		return EROFS;
-	if (flags & RENAME_EXCHANGE) {
-		char path[LOG_PATH_MAX];
-
-		warn_once(WARN_EXCHANGE, path_of(parent, name, path, sizeof(path)),
-			  "rename with RENAME_EXCHANGE is not supported (EINVAL)");
-		return EINVAL;
-	}
+	if (flags == RENAME_EXCHANGE)
+		return do_exchange(parent, name, newparent, newname);
 	if (flags & ~RENAME_NOREPLACE)
 		return EINVAL;
 	if (len > FS_NAME_MAX || nlen > FS_NAME_MAX)
@@ -1676,14 +1758,88 @@ static int do_rename(fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 	return 0;
 }
 
+/* The regular file named name in parent, held (refs) for the caller, or NULL. */
+static struct inode *hold_file(fuse_ino_t parent, const char *name)
+{
+	size_t len = strlen(name);
+	struct link *l;
+	struct inode *in = NULL;
+
+	pthread_mutex_lock(&fs.mu);
+	l = len <= FS_NAME_MAX ? link_find(parent, name, len) : NULL;
+	if (l && (in = inode_get(l->ino)) && S_ISREG(in->rec.mode))
+		in->refs++;
+	else
+		in = NULL;
+	pthread_mutex_unlock(&fs.mu);
+	return in;
+}
+
+static void release_file(struct inode *in)
+{
+	if (!in)
+		return;
+	pthread_mutex_lock(&fs.mu);
+	in->refs--;
+	inode_maybe_free(in);
+	pthread_mutex_unlock(&fs.mu);
+}
+
+/* Commits the uncommitted writes of the files a rename moves (held, wmu taken here in
+ * inode order, so that two exchanges cannot deadlock); 0 or an errno. */
+static int commit_moved(struct inode *a, struct inode *b)
+{
+	struct inode *first = a, *second = b;
+	int err = 0;
+
+	if (a && b && b->ino < a->ino) {
+		first = b;
+		second = a;
+	}
+	if (first)
+		pthread_mutex_lock(&first->wmu);
+	if (second)
+		pthread_mutex_lock(&second->wmu);
+	if (a)
+		err = commit_nowait(a);
+	if (!err && b)
+		err = commit_nowait(b);
+	return err;
+}
+
+/*
+ * A rename carries the moved file's content as it is: its uncommitted writes (which
+ * --writeback leaves to the flusher, and any descriptor still writing has) are committed
+ * first, and their record settles with the rename's transaction or before it. Otherwise
+ * the rename would settle the name onto the file's last committed content, and a crash
+ * after it would show under the new name something older than what either name held
+ * (the zero-length file after a crash that ext4's auto_da_alloc exists to prevent). An
+ * exchange moves both files, so both are committed.
+ */
 static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		      const char *newname, unsigned int flags)
 {
+	struct inode *a = fs.ro ? NULL : hold_file(parent, name), *b = NULL;
 	int err;
 
-	pthread_mutex_lock(&fs.mu);
-	err = do_rename(parent, name, newparent, newname, flags);
-	pthread_mutex_unlock(&fs.mu);
+	if (!fs.ro && flags == RENAME_EXCHANGE)
+		b = hold_file(newparent, newname);
+	if (a && a == b) {
+		release_file(b);
+		b = NULL;
+	}
+	err = commit_moved(a, b);
+	if (!err) {
+		pthread_mutex_lock(&fs.mu);
+		err = do_rename(parent, name, newparent, newname, flags);
+		pthread_mutex_unlock(&fs.mu);
+	}
+	if (a)
+		pthread_mutex_unlock(&a->wmu);
+	if (b)
+		pthread_mutex_unlock(&b->wmu);
+	release_file(a);
+	release_file(b);
 	fuse_reply_err(req, err);
 }
 

@@ -92,9 +92,11 @@ size_t fs_key_super(uint8_t key[FS_KEY_MAX]);
 size_t fs_key_inode(uint8_t key[FS_KEY_MAX], uint64_t ino);
 size_t fs_key_dirent(uint8_t key[FS_KEY_MAX], uint64_t parent, const char *name, size_t len);
 
-/* Record codec. encode: malloc'd bytes in *ret (free them); format 2 unless the record has
- * an rdev or xattrs (format 3), so that records without them stay readable by older code.
- * decode: formats 1, 2 and 3; -EINVAL when malformed. */
+/* Record codec (the formats: fs/record.c). encode: format 4 (varints; a small append's
+ * extent in 3 bytes), malloc'd bytes in *ret (free them); -E2BIG past the limits or for an
+ * extent of 2^63 bytes or more. Mounts older than format 4 cannot read what it writes.
+ * decode: formats 1 to 4; -EINVAL when malformed (format 4 also when a varint is not in
+ * its shortest form, so that a record has one encoding). */
 int fs_record_encode(const struct fs_record *r, uint8_t **ret, size_t *ret_len);
 __attribute__((warn_unused_result)) int fs_record_decode(const uint8_t *p, size_t len,
 							  struct fs_record *ret);

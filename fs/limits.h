@@ -10,9 +10,11 @@
 
 /* Compaction: a file is rewritten as one entry in the background when its settled map has
  * more than max(FS_COMPACT_EXTENTS, sqrt(size / 24)) extents, at most
- * FS_COMPACT_EXTENTS_HARD. Each commit writes the whole map (24 bytes an extent) and a
- * compaction the whole file, so this threshold keeps the two costs per commit about
- * equal: for a 200 KB log written a line at a time, about 90 extents. */
+ * FS_COMPACT_EXTENTS_HARD. Each commit writes the whole map and a compaction the whole
+ * file, so this threshold keeps the two costs per commit about equal: for a 200 KB log
+ * written a line at a time, about 90 extents. The square root assumes 24 bytes an extent,
+ * what format 3 records took; format 4 (fs/record.c) writes a small append's extent in 3
+ * to 6, so the map's share is now well below the compaction's. */
 #define FS_COMPACT_EXTENTS 64u
 #define FS_COMPACT_EXTENTS_HARD 1024u
 /* ... unless holes would be written out as more zeros than this. */

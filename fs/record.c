@@ -2,12 +2,22 @@
  * The volume's records: keys, the inode record codec, and reading content made of
  * extents. Shared by the mount and the command line (zgfs cat --version).
  *
- * Inode record, big-endian: u8 format (2); u32 mode, uid, gid, nlink; u64 size;
- * 3 × (i64 sec, u32 nsec) for atime, mtime, ctime; u64 parent; u32 flags; u64 prev;
+ * Inode record, format 4 (what is written): u8 format; then unsigned LEB128 varints,
+ * each in its shortest form: mode, uid, gid, nlink, size; for atime, mtime and ctime the
+ * seconds (zigzag, they may be negative) and the nanoseconds; parent, flags, prev; the
+ * number of extents, each one varint length << 1 | hole, and, unless it is a hole, the
+ * zigzag difference of its tx seq from the previous entry's (0 before the first) and its
+ * offset; target length, target bytes; rdev; xattrs length, the xattr list (fs/xattr.h).
+ * Nothing may follow. An append of a few bytes adds three bytes (24 in format 3), which
+ * matters because every commit writes the whole map: a log written a line at a time keeps
+ * up to FS_COMPACT_EXTENTS extents between compactions, and each commit's record is stored
+ * twice (in its KV entry and in the KV state).
+ *
+ * Older formats are still read. Big-endian: u8 format (2); u32 mode, uid, gid, nlink; u64
+ * size; 3 × (i64 sec, u32 nsec) for atime, mtime, ctime; u64 parent; u32 flags; u64 prev;
  * u32 n extents, each u64 tx_seq, offset, length (tx_seq 2^64-1: a hole); u32 target
- * length, target bytes. Format 3 adds u64 rdev, u32 xattrs length, the xattr list
- * (fs/xattr.h). Nothing may follow. Format 1 lacks flags and prev. Format 2 is written when
- * a record has neither an rdev nor xattrs, so that such records stay what they were.
+ * length, target bytes. Format 3 adds u64 rdev, u32 xattrs length, the xattr list. Format 1
+ * lacks flags and prev.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -21,7 +31,7 @@
 #include "fs/limits.h"
 #include "fs/xattr.h"
 
-#define RECORD_FORMAT 3
+#define RECORD_FORMAT 4
 
 void fs_volume_stream(const char *name, uint8_t ret_stream[NODE_STREAM_ID_SIZE])
 {
@@ -58,53 +68,239 @@ size_t fs_key_dirent(uint8_t key[FS_KEY_MAX], uint64_t parent, const char *name,
 #define FIXED_SIZE_V1 (1 + 4 * 4 + 8 + 3 * 12 + 8 + 4 + 4)
 #define FIXED_SIZE (FIXED_SIZE_V1 + 4 + 8)
 
+/* --- format 4: varints ----------------------------------------------------------- */
+
+#define VARINT_MAX 10 /* bytes of a u64 in LEB128 */
+
+static uint8_t *put_varint(uint8_t *p, uint64_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (uint8_t)v;
+	return p;
+}
+
+static uint64_t zigzag(int64_t v)
+{
+	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static int64_t unzigzag(uint64_t v)
+{
+	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+/* A reader of format 4 that refuses to pass the end and non-shortest varints. */
+struct cursor {
+	const uint8_t *p, *end;
+	bool bad;
+};
+
+static uint64_t get_varint(struct cursor *c)
+{
+	uint64_t v = 0;
+
+	for (unsigned shift = 0; shift < 64 && c->p < c->end; shift += 7) {
+		uint8_t b = *c->p++;
+
+		if (shift == 63 && b > 1)
+			break; /* more than 64 bits */
+		v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			if (b == 0 && shift)
+				break; /* not the shortest form */
+			return v;
+		}
+	}
+	c->bad = true;
+	return 0;
+}
+
+static uint32_t get_varint32(struct cursor *c)
+{
+	uint64_t v = get_varint(c);
+
+	if (v > UINT32_MAX)
+		c->bad = true;
+	return (uint32_t)v;
+}
+
+static const uint8_t *get_bytes(struct cursor *c, size_t n)
+{
+	const uint8_t *p = c->p;
+
+	if ((size_t)(c->end - c->p) < n) {
+		c->bad = true;
+		return NULL;
+	}
+	c->p += n;
+	return p;
+}
+
 int fs_record_encode(const struct fs_record *r, uint8_t **ret, size_t *ret_len)
 {
-	bool v3 = r->rdev || r->xattrs_len;
-	size_t len = FIXED_SIZE + r->nextents * 24 + r->target_len + (v3 ? 12 + r->xattrs_len : 0);
+	size_t max = 1 + 19 * VARINT_MAX + r->nextents * 3 * VARINT_MAX + r->target_len +
+		     r->xattrs_len;
+	uint64_t prev_seq = 0;
 	uint8_t *p, *b;
 
 	if (r->nextents > FS_EXTENTS_MAX || r->target_len > FS_SYMLINK_MAX ||
 	    r->xattrs_len > FS_XATTRS_MAX)
 		return -E2BIG;
-	b = p = malloc(len);
+	for (size_t i = 0; i < r->nextents; i++)
+		if (r->extents[i].length >> 63)
+			return -E2BIG; /* no file is that large (off_t) */
+	b = p = malloc(max);
 	if (!b)
 		return -ENOMEM;
-	*p++ = v3 ? RECORD_FORMAT : 2;
-	codec_put_be32(p, r->mode), p += 4;
-	codec_put_be32(p, r->uid), p += 4;
-	codec_put_be32(p, r->gid), p += 4;
-	codec_put_be32(p, r->nlink), p += 4;
-	codec_put_be64(p, r->size), p += 8;
-	codec_put_be64(p, (uint64_t)r->atime_sec), p += 8;
-	codec_put_be32(p, r->atime_nsec), p += 4;
-	codec_put_be64(p, (uint64_t)r->mtime_sec), p += 8;
-	codec_put_be32(p, r->mtime_nsec), p += 4;
-	codec_put_be64(p, (uint64_t)r->ctime_sec), p += 8;
-	codec_put_be32(p, r->ctime_nsec), p += 4;
-	codec_put_be64(p, r->parent), p += 8;
-	codec_put_be32(p, r->flags), p += 4;
-	codec_put_be64(p, r->prev), p += 8;
-	codec_put_be32(p, (uint32_t)r->nextents), p += 4;
+	*p++ = RECORD_FORMAT;
+	p = put_varint(p, r->mode);
+	p = put_varint(p, r->uid);
+	p = put_varint(p, r->gid);
+	p = put_varint(p, r->nlink);
+	p = put_varint(p, r->size);
+	p = put_varint(p, zigzag(r->atime_sec));
+	p = put_varint(p, r->atime_nsec);
+	p = put_varint(p, zigzag(r->mtime_sec));
+	p = put_varint(p, r->mtime_nsec);
+	p = put_varint(p, zigzag(r->ctime_sec));
+	p = put_varint(p, r->ctime_nsec);
+	p = put_varint(p, r->parent);
+	p = put_varint(p, r->flags);
+	p = put_varint(p, r->prev);
+	p = put_varint(p, r->nextents);
 	for (size_t i = 0; i < r->nextents; i++) {
-		codec_put_be64(p, r->extents[i].tx_seq), p += 8;
-		codec_put_be64(p, r->extents[i].offset), p += 8;
-		codec_put_be64(p, r->extents[i].length), p += 8;
+		const struct fs_extent *e = &r->extents[i];
+		bool hole = e->tx_seq == FS_HOLE;
+
+		p = put_varint(p, e->length << 1 | hole);
+		if (hole)
+			continue;
+		p = put_varint(p, zigzag((int64_t)(e->tx_seq - prev_seq)));
+		p = put_varint(p, e->offset);
+		prev_seq = e->tx_seq;
 	}
-	codec_put_be32(p, (uint32_t)r->target_len), p += 4;
+	p = put_varint(p, r->target_len);
 	if (r->target_len)
 		memcpy(p, r->target, r->target_len);
 	p += r->target_len;
-	if (v3) {
-		codec_put_be64(p, r->rdev), p += 8;
-		codec_put_be32(p, (uint32_t)r->xattrs_len), p += 4;
-		if (r->xattrs_len)
-			memcpy(p, r->xattrs, r->xattrs_len);
-	}
+	p = put_varint(p, r->rdev);
+	p = put_varint(p, r->xattrs_len);
+	if (r->xattrs_len)
+		memcpy(p, r->xattrs, r->xattrs_len);
+	p += r->xattrs_len;
 	*ret = b;
-	*ret_len = len;
+	*ret_len = (size_t)(p - b);
 	return 0;
 }
+
+/* What every format must satisfy once its fields are read; frees r's arrays when not. */
+static int record_check(struct fs_record *r)
+{
+	uint64_t total = 0;
+
+	for (size_t i = 0; i < r->nextents; i++) {
+		const struct fs_extent *e = &r->extents[i];
+
+		/* Lengths add up without wrapping; a hole has no offset; no empty extents. */
+		if (e->length == 0 || e->length > UINT64_MAX - total ||
+		    e->offset > UINT64_MAX - e->length || (e->tx_seq == FS_HOLE && e->offset))
+			goto bad;
+		total += e->length;
+	}
+	if ((r->flags & ~FS_REC_FLAGS) || r->target_len > FS_SYMLINK_MAX || total != r->size ||
+	    r->atime_nsec >= 1000000000u || r->mtime_nsec >= 1000000000u ||
+	    r->ctime_nsec >= 1000000000u ||
+	    (r->xattrs_len && fs_xattr_check(r->xattrs, r->xattrs_len) < 0))
+		goto bad;
+	return 0;
+bad:
+	fs_record_release(r);
+	return -EINVAL;
+}
+
+/* Copies n bytes into a malloc'd block at *ret (NULL when n is 0). */
+static int dup_bytes(const uint8_t *p, size_t n, void **ret)
+{
+	*ret = NULL;
+	if (!n)
+		return 0;
+	*ret = malloc(n);
+	if (!*ret)
+		return -ENOMEM;
+	memcpy(*ret, p, n);
+	return 0;
+}
+
+static int decode_v4(const uint8_t *p, size_t len, struct fs_record *ret)
+{
+	struct cursor c = {p + 1, p + len, false};
+	struct fs_record r;
+	uint64_t n, prev_seq = 0;
+	const uint8_t *bytes;
+	int err;
+
+	memset(&r, 0, sizeof(r));
+	r.mode = get_varint32(&c);
+	r.uid = get_varint32(&c);
+	r.gid = get_varint32(&c);
+	r.nlink = get_varint32(&c);
+	r.size = get_varint(&c);
+	r.atime_sec = unzigzag(get_varint(&c));
+	r.atime_nsec = get_varint32(&c);
+	r.mtime_sec = unzigzag(get_varint(&c));
+	r.mtime_nsec = get_varint32(&c);
+	r.ctime_sec = unzigzag(get_varint(&c));
+	r.ctime_nsec = get_varint32(&c);
+	r.parent = get_varint(&c);
+	r.flags = get_varint32(&c);
+	r.prev = get_varint(&c);
+	n = get_varint(&c);
+	/* Each extent takes at least one byte: bound the allocation by what is there. */
+	if (c.bad || n > FS_EXTENTS_MAX || n > (uint64_t)(c.end - c.p))
+		return -EINVAL;
+	if (n && !(r.extents = malloc(n * sizeof(*r.extents))))
+		return -ENOMEM;
+	r.nextents = n;
+	for (size_t i = 0; i < n && !c.bad; i++) {
+		struct fs_extent *e = &r.extents[i];
+		uint64_t v = get_varint(&c);
+
+		e->length = v >> 1;
+		if (v & 1) {
+			*e = (struct fs_extent){FS_HOLE, 0, v >> 1};
+			continue;
+		}
+		e->tx_seq = prev_seq + (uint64_t)unzigzag(get_varint(&c));
+		e->offset = get_varint(&c);
+		if (e->tx_seq == FS_HOLE)
+			c.bad = true; /* a hole is said by its flag only */
+		prev_seq = e->tx_seq;
+	}
+	r.target_len = get_varint(&c);
+	bytes = c.bad || r.target_len > FS_SYMLINK_MAX ? NULL : get_bytes(&c, r.target_len);
+	if (bytes && (err = dup_bytes(bytes, r.target_len, (void **)&r.target)) < 0)
+		goto fail;
+	r.rdev = get_varint(&c);
+	r.xattrs_len = get_varint(&c);
+	bytes = c.bad || r.xattrs_len > FS_XATTRS_MAX ? NULL : get_bytes(&c, r.xattrs_len);
+	if (bytes && (err = dup_bytes(bytes, r.xattrs_len, (void **)&r.xattrs)) < 0)
+		goto fail;
+	err = -EINVAL;
+	if (c.bad || !bytes || c.p != c.end)
+		goto fail;
+	err = record_check(&r);
+	if (err == 0)
+		*ret = r;
+	return err;
+fail:
+	fs_record_release(&r);
+	return err;
+}
+
+/* --- formats 1 to 3 ------------------------------------------------------------------ */
 
 int fs_record_decode(const uint8_t *p, size_t len, struct fs_record *ret)
 {
@@ -114,8 +310,9 @@ int fs_record_decode(const uint8_t *p, size_t len, struct fs_record *ret)
 	uint32_t n, tl;
 	uint8_t format;
 
-	if (len < FIXED_SIZE_V1 || p[0] < 1 || p[0] > RECORD_FORMAT ||
-	    (p[0] >= 2 && len < FIXED_SIZE))
+	if (len >= 1 && p[0] == 4)
+		return decode_v4(p, len, ret);
+	if (len < FIXED_SIZE_V1 || p[0] < 1 || p[0] > 3 || (p[0] >= 2 && len < FIXED_SIZE))
 		return -EINVAL;
 	memset(&r, 0, sizeof(r));
 	format = *p++;

@@ -3,13 +3,15 @@
 
 usage: crash_mount.py ZGFS [ROUNDS] [--writeback]
 
-Each round (default 20) mounts one data directory with `zgfs mount -f`, runs writer
+ZGFS_CRASH_ROUNDS=N in the environment overrides ROUNDS, for a long run (each round takes
+one to two seconds). Each round (default 20) mounts one data directory with `zgfs mount -f`, runs writer
 threads doing ordinary system calls on the mount (create and write, O_TRUNC rewrites,
 O_APPEND appends, writes in place at random offsets, truncates up and down, fsync in the
-middle or not, close, rename onto other names, unlink) and records what returned 0, then
+middle or not, close, rename onto other names, renameat2(RENAME_EXCHANGE), unlink) and records what returned 0, then
 SIGKILLs the daemon at a random moment. With --writeback the mount is `zgfs mount
 --writeback`, where close() does not make a file durable: only fsync is an
-acknowledgement there (and a rename carries what was acknowledged). After each kill:
+acknowledgement there, and a rename (which carries the file's uncommitted writes with it,
+in both modes). After each kill:
   - the mount goes away by itself (auto_unmount);
   - `zgfs chain verify` passes on the data directory;
   - after a remount, every file holds its last acknowledged content (close, fsync,
@@ -37,9 +39,10 @@ if len(sys.argv) < 2:
     sys.exit("usage: crash_mount.py ZGFS [ROUNDS]")
 ZGFS = os.path.abspath(sys.argv[1])
 ARGS = [a for a in sys.argv[2:] if not a.startswith("--")]
-ROUNDS = int(ARGS[0]) if ARGS else 20
+ROUNDS = int(os.environ.get("ZGFS_CRASH_ROUNDS") or (ARGS[0] if ARGS else 20))
 WRITEBACK = "--writeback" in sys.argv[2:]
-BUDGET = 170.0  # seconds for all rounds; workloads get shorter when rounds run slow
+# Seconds for all rounds; workloads get shorter when rounds run slow.
+BUDGET = 8.5 * max(ROUNDS, 20)
 THREADS, FILES = 3, 6
 KiB, MiB = 1024, 1 << 20
 t = ml.Tap()
@@ -69,17 +72,6 @@ class Model:
             self.acked[name] = state
             self.tried[name] = []
 
-    def move(self, src, dst, data):
-        """A rename under --writeback: dst gets what src had acknowledged, and may hold
-        what src held since."""
-        with self.lock:
-            self.acked[dst] = self.acked.get(src, ABSENT)
-            # src's own attempt to be absent (this rename's) is not a state of dst.
-            src_tried = [x for x in self.tried.get(src, []) if x is not ABSENT]
-            self.tried[dst] = src_tried + [data]
-            self.acked[src] = ABSENT
-            self.tried[src] = []
-
     def allowed(self, name):
         with self.lock:
             return [self.acked.get(name, ABSENT)] + self.tried.get(name, [])
@@ -100,6 +92,7 @@ class Writer(threading.Thread):
         self.error = None         # (time, op, OSError) of the error that ended it
         self.inflight = None      # the operation running when it ended
         self.ops = 0
+        self.kinds = {}  # operations completed, by kind
         self.counter = 0
 
     def name(self, k):
@@ -212,12 +205,22 @@ class Writer(threading.Thread):
         self.model.attempt(src, ABSENT)
         self.model.attempt(dst, data)
         os.rename(os.path.join(self.top, src), os.path.join(self.top, dst))
-        if WRITEBACK:
-            self.model.move(src, dst, data)
-        else:
-            self.model.ack(src, ABSENT)
-            self.model.ack(dst, data)
+        # A rename carries the file's uncommitted writes, --writeback or not.
+        self.model.ack(src, ABSENT)
+        self.model.ack(dst, data)
         self.live[src], self.live[dst] = ABSENT, data
+
+    def exchange(self, src, dst):
+        """renameat2(RENAME_EXCHANGE) of two existing names: each gets the other's file."""
+        a, b = self.live[src], self.live[dst]
+        self.inflight = ("exchange", src, dst, a, b)
+        self.model.attempt(src, b)
+        self.model.attempt(dst, a)
+        ml.renameat2(os.path.join(self.top, src), os.path.join(self.top, dst),
+                     ml.RENAME_EXCHANGE)
+        self.model.ack(src, b)
+        self.model.ack(dst, a)
+        self.live[src], self.live[dst] = b, a
 
     def unlink(self, name):
         self.model.attempt(name, ABSENT)
@@ -230,8 +233,13 @@ class Writer(threading.Thread):
             k = self.r.randrange(FILES)
             name = self.name(k)
             exists = self.live.get(name) is not None
-            op = self.r.choices(["rewrite", "append", "overwrite", "rename", "unlink"],
-                                [4, 4, 4, 2, 1] if exists else [1, 0, 0, 0, 0])[0]
+            op = self.r.choices(["rewrite", "append", "overwrite", "rename", "exchange",
+                                 "unlink"],
+                                [4, 4, 4, 2, 1, 1] if exists else [1, 0, 0, 0, 0, 0])[0]
+            others = [j for j in range(FILES)
+                      if j != k and self.live.get(self.name(j)) is not None]
+            if op == "exchange" and not others:
+                op = "rename"
             if op == "append" and len(self.live[name]) > 4 * MiB:
                 op = "rewrite"
             self.inflight = (op, name)
@@ -242,6 +250,8 @@ class Writer(threading.Thread):
                     self.append(name)
                 elif op == "overwrite":
                     self.overwrite(name)
+                elif op == "exchange":
+                    self.exchange(name, self.name(self.r.choice(others)))
                 elif op == "rename":
                     self.rename(name, self.name(self.r.choice(
                         [j for j in range(FILES) if j != k])))
@@ -252,6 +262,7 @@ class Writer(threading.Thread):
                 return
             self.inflight = None
             self.ops += 1
+            self.kinds[op] = self.kinds.get(op, 0) + 1
 
 
 def read_state(path):
@@ -281,15 +292,31 @@ def verify(top, model, writers, rnd):
          "a later attempted one", "\n".join(bad[:10]))
     torn = []
     for w in writers:
-        # Under --writeback the renamed file's content may be older than what it held.
-        if not WRITEBACK and w.inflight and w.inflight[0] == "rename" and \
-                len(w.inflight) == 5:
+        if w.inflight and w.inflight[0] == "exchange" and len(w.inflight) == 5:
+            _, src, dst, a, b = w.inflight
+            pair = (found.get(src, ABSENT), found.get(dst, ABSENT))
+            # Not done: under --writeback each name may hold an older content of its own,
+            # never the other's (told apart only when both carry their unique header).
+            distinct = a != b and a[:1] == b"<" and b[:1] == b"<"
+            undone = (pair[0] != b and pair[1] != a or not distinct) if WRITEBACK \
+                else pair == (a, b)
+            if not (undone or pair == (b, a)):
+                torn.append(f"exchange {src} <-> {dst}: now {show(pair[0])}, "
+                            f"{show(pair[1])}; before {show(a)}, {show(b)}")
+        if w.inflight and w.inflight[0] == "rename" and len(w.inflight) == 5:
             _, src, dst, data, old_dst = w.inflight
             pair = (found.get(src, ABSENT), found.get(dst, ABSENT))
-            if not (pair == (data, old_dst) or pair == (ABSENT, data)):
+            if WRITEBACK:
+                # Not done: both names keep contents the check above allows (under
+                # --writeback not necessarily the newest), and dst does not hold data.
+                undone = pair[0] is not ABSENT and pair[1] != data
+            else:
+                undone = pair == (data, old_dst)
+            if not (undone or pair == (ABSENT, data)):
                 torn.append(f"rename {src} -> {dst}: now {show(pair[0])}, {show(pair[1])}; "
                             f"before {show(data)}, {show(old_dst)}")
-    t.ok(not torn, f"round {rnd}: a rename cut by the kill happened whole or not at all",
+    t.ok(not torn, f"round {rnd}: a rename or exchange cut by the kill happened whole or "
+         "not at all",
          "\n".join(torn))
     try:
         extra = set(os.listdir(top)) - model.names()
@@ -312,6 +339,7 @@ def main():
     os.mkdir(top)
     start = time.monotonic()
     total_ops = 0
+    kinds = {}
     writers = []
     for rnd in range(ROUNDS):
         if rnd > 0:
@@ -336,6 +364,9 @@ def main():
         hung = [w.n for w in writers if w.is_alive()]
         ops = sum(w.ops for w in writers)
         total_ops += ops
+        for w in writers:
+            for op, n in w.kinds.items():
+                kinds[op] = kinds.get(op, 0) + n
         early = [f"writer {w.n}: {w.error[1]}: {w.error[2]}" for w in writers
                  if w.error and w.error[0] < t_kill]
         t.ok(gone is not None and not hung and not early,
@@ -354,8 +385,11 @@ def main():
     verify(top, model, writers, ROUNDS - 1)
     ok, msg = m.stop()
     t.ok(ok, "zgfs umount after the last round", msg)
-    t.ok(total_ops > ROUNDS * 5, f"{total_ops} operations acknowledged or cut in "
-         f"{ROUNDS} rounds ({time.monotonic() - start:.0f} s)")
+    t.ok(total_ops > ROUNDS * 5 and all(kinds.get(op) for op in
+                                         ("rewrite", "append", "overwrite", "rename",
+                                          "exchange", "unlink")),
+         f"{total_ops} operations acknowledged or cut in {ROUNDS} rounds "
+         f"({time.monotonic() - start:.0f} s), each kind done: {sorted(kinds.items())}")
     r = ml.run([ZGFS, "kv", "verify", "--data", data], timeout=300)
     t.ok(r.returncode == 0, "zgfs kv verify: the KV state equals a replay of the log",
          ml.text(r))

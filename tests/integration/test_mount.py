@@ -737,7 +737,7 @@ def dirs_unlink_open():
 
 def dirs_rename():
     row("rename of files and directories -> atomic, also onto an existing target; "
-        "RENAME_NOREPLACE EEXIST, RENAME_EXCHANGE EINVAL")
+        "RENAME_NOREPLACE EEXIST; RENAME_EXCHANGE swaps two names in one transaction")
     a, b = ml.pattern("ren-a", 70000), ml.pattern("ren-b", 500)
     os.mkdir(P("r"))
     os.mkdir(P("r", "sub"))
@@ -788,15 +788,52 @@ def dirs_rename():
              "renameat2(RENAME_NOREPLACE) onto a free name renames")
     except OSError as e:
         t.ok(False, "renameat2(RENAME_NOREPLACE) onto a free name renames", str(e))
-    t.errno_is(lambda: ml.renameat2(P("r", "c2"), P("r", "b"), ml.RENAME_EXCHANGE),
-               errno.EINVAL, "renameat2(RENAME_EXCHANGE)")
-    t.ok(ml.read_file(P("r", "c2")) == b"ccc" and ml.read_file(P("r", "b")) == a,
-         "RENAME_EXCHANGE refused: both files intact")
-    remember_file("r/b", a)
-    remember_file("r/c2", b"ccc")
+    exchange(a, b)
+
+
+def exchange(a, b):
+    """renameat2(RENAME_EXCHANGE) through the kernel: files, a file with a directory across
+    directories, and the refusals. Each history follows its inode."""
+    ml.write_file(P("r", "c2"), b"ccc-2")  # c2's second version
+    before = {n: (os.stat(P("r", n)).st_ino, ml.getxattr(P("r", n), "user.zg.versions"))
+              for n in ("b", "c2")}
+    ml.renameat2(P("r", "c2"), P("r", "b"), ml.RENAME_EXCHANGE)
+    t.ok(ml.read_file(P("r", "b")) == b"ccc-2" and ml.read_file(P("r", "c2")) == a,
+         "renameat2(RENAME_EXCHANGE) of two files swaps what the names hold")
+    after = {n: (os.stat(P("r", n)).st_ino, ml.getxattr(P("r", n), "user.zg.versions"))
+             for n in ("b", "c2")}
+    t.ok(after["b"] == before["c2"] and after["c2"] == before["b"],
+         "each name now has the other's inode and its versions (histories follow the inode)",
+         f"before {before}, after {after}")
+    t.ok(before["c2"][1].count("\n") >= 2, "the exchanged file keeps both of its versions",
+         before["c2"][1])
+    os.mkdir(P("r", "xd"))
+    ml.write_file(P("r", "xd", "f"), b)
+    links = (os.stat(P("r")).st_nlink, os.stat(P("r", "full")).st_nlink)
+    ml.renameat2(P("r", "xd"), P("r", "full", "x"), ml.RENAME_EXCHANGE)
+    t.ok(ml.read_file(P("r", "xd")) == b"x" and ml.read_file(P("r", "full", "x", "f")) == b,
+         "RENAME_EXCHANGE of a directory with a file in another directory")
+    t.ok((os.stat(P("r")).st_nlink, os.stat(P("r", "full")).st_nlink) ==
+         (links[0] - 1, links[1] + 1),
+         "the parents' link counts follow the directory that moved", str(links))
+    t.ok(os.listdir(P("r", "full", "x")) == ["f"] and os.path.isfile(P("r", "xd")) and
+         os.path.isdir(P("r", "full", "x")) and "x" in os.listdir(P("r", "full")),
+         "both names list as what they now name")
+    t.errno_is(lambda: ml.renameat2(P("r", "b"), P("r", "nothing"), ml.RENAME_EXCHANGE),
+               errno.ENOENT, "RENAME_EXCHANGE with a missing name")
+    t.errno_is(lambda: ml.renameat2(P("r", "full"), P("r", "full", "x"), ml.RENAME_EXCHANGE),
+               errno.EINVAL, "RENAME_EXCHANGE of a directory with a name inside it")
+    t.errno_is(lambda: ml.renameat2(P("r", "b"), P("r", "c2"),
+                                    ml.RENAME_EXCHANGE | ml.RENAME_NOREPLACE),
+               errno.EINVAL, "RENAME_EXCHANGE together with RENAME_NOREPLACE")
+    t.ok(ml.read_file(P("r", "b")) == b"ccc-2" and ml.read_file(P("r", "c2")) == a,
+         "refused exchanges change nothing")
+    remember_file("r/b", b"ccc-2")
+    remember_file("r/c2", a)
     remember_file("r/empty/inner", b)
-    remember_file("r/full/x", b"x")
-    absent.update({"r/a", "r/a2", "r/sub", "r/moved", "r/c"})
+    remember_file("r/full/x/f", b)
+    remember_file("r/xd", b"x")
+    absent.update({"r/a", "r/a2", "r/sub", "r/moved", "r/c", "r/xd/f"})
 
 
 def names():
