@@ -246,16 +246,18 @@ async function catchUp() {
   // Poll: an entry reported finalized must have its shard's segments in B1's store.
   const seen = new Set();
   let early = 0;
-  while (seen.size < files.length && Date.now() - t0 < 90000) {
+  // Each refused segment keeps B0 skipped for NODE_PEER_RETRY_MS (2 s): room for that.
+  const held = files.reduce((a, f) => a + heldSegments(f.size, f.start, 1, 2).length, 0);
+  while (seen.size < files.length && Date.now() - t0 < 60000 + 3000 * held) {
     for (const f of files) {
       if (seen.has(f.root)) continue;
       const fi = await fileInfo('B1', f.root);
       if (!fi || !fi.finalized) continue;
       seen.add(f.root);
-      const held = heldSegments(f.size, f.start, 1, 2).length;
-      if (Number(fi.uploadedSegments) < held) {
+      const mine = heldSegments(f.size, f.start, 1, 2).length;
+      if (Number(fi.uploadedSegments) < mine) {
         early++;
-        console.log(`# B1 reports ${f.root} finalized with ${fi.uploadedSegments} of its ${held} segments`);
+        console.log(`# B1 reports ${f.root} finalized with ${fi.uploadedSegments} of its ${mine} segments`);
       }
     }
     await sleep(300);
