@@ -51,16 +51,7 @@ const N = 4, K = 2, M = 2;
 const sizes = process.env.CLUSTER_EC_SIZES ? process.env.CLUSTER_EC_SIZES.split(',').map(Number)
   : [1, 4097, SEG + 1, 3 * SEG + 700, MiB + 1, 5 * MiB + 3];
 
-const sdkLog = [];
-async function quiet(fn) {
-  const log = console.log;
-  console.log = (...a) => sdkLog.push(a.map(String).join(' '));
-  try {
-    return await fn();
-  } finally {
-    console.log = log;
-  }
-}
+const { quiet } = harness;
 
 // Bytes shard i keeps of an entry: its data segments (0G's rule) and its parity symbols
 // (symbol pos of stripe j on shard (first + jK + pos) mod N; a parity symbol is as long
