@@ -73,6 +73,10 @@
 /* Segments per call when a node hands uploaded segments on to the peers that keep them
  * (JSON, about 350 KiB each: under NODE_RPC_BODY_MAX). */
 #define NODE_PEER_FORWARD_BATCH 8
+/* How long a peer that has not yet read an entry's submission from the chain is given to
+ * read it when segments are handed to it, and how often it is asked again meanwhile. */
+#define NODE_PEER_FORWARD_WAIT_MS 30000
+#define NODE_PEER_FORWARD_POLL_MS 200
 /* The largest stripe (K + M symbols) a node stores and rebuilds: a rebuild holds one
  * buffer per symbol, CODEC_SEGMENT_SIZE each (16 MiB at this bound). */
 #define NODE_EC_SYMBOLS_MAX 64

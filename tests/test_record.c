@@ -59,11 +59,13 @@ static size_t encode_v23(const struct fs_record *r, uint8_t *b)
 		codec_put_be64(p, r->extents[i].length), p += 8;
 	}
 	codec_put_be32(p, (uint32_t)r->target_len), p += 4;
-	memcpy(p, r->target, r->target_len), p += r->target_len;
+	if (r->target_len)
+		memcpy(p, r->target, r->target_len), p += r->target_len;
 	if (v3) {
 		codec_put_be64(p, r->rdev), p += 8;
 		codec_put_be32(p, (uint32_t)r->xattrs_len), p += 4;
-		memcpy(p, r->xattrs, r->xattrs_len), p += r->xattrs_len;
+		if (r->xattrs_len)
+			memcpy(p, r->xattrs, r->xattrs_len), p += r->xattrs_len;
 	}
 	return (size_t)(p - b);
 }

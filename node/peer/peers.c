@@ -569,32 +569,54 @@ out:
 	return r;
 }
 
+/* One call of zgs_uploadSegmentsByTxSeq to pe with segs[pick[at..end)]. A peer that has
+ * not yet read the entry's submission from the chain answers "no entry": it follows the
+ * chain a little behind the node that took the upload, so the call is repeated until
+ * NODE_PEER_FORWARD_WAIT_MS have passed. */
+static int forward_batch(struct peer *pe, const struct node_peer_entry *e,
+			 const struct node_rpc_segment *const *segs, const size_t *pick, size_t at,
+			 size_t end)
+{
+	uint64_t deadline = sys_now_ms() + NODE_PEER_FORWARD_WAIT_MS;
+	json_t *arr = json_array();
+	int r;
+
+	for (size_t i = at; arr && i < end; i++) {
+		const struct node_rpc_segment *sg = segs[pick[i]];
+
+		if (json_array_append_new(arr, node_rpc_segment_to_json(sg->root, sg->data, sg->len,
+									sg->index, sg->file_size,
+									&sg->proof)) < 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+	if (!arr)
+		return -ENOMEM;
+	for (;;) {
+		struct node_rpc_error err = {0};
+
+		r = node_rpc_call(pe->rpc, "zgs_uploadSegmentsByTxSeq",
+				  json_pack("[Oo]", arr, node_rpc_u64(e->tx_seq)), NULL, &err);
+		/* 0G's words when the peer has the whole entry already. */
+		if (r == -EINVAL && strstr(err.message, "finalized"))
+			r = 0;
+		if (r != -EINVAL || !strstr(err.data, "no entry") || sys_now_ms() >= deadline)
+			break;
+		sys_sleep_ms(NODE_PEER_FORWARD_POLL_MS);
+	}
+	json_decref(arr);
+	return r;
+}
+
 /* Sends segs[pick[0..np)] to pe in calls of NODE_PEER_FORWARD_BATCH; 0 when all landed. */
 static int forward_to(struct peer *pe, const struct node_peer_entry *e,
 		      const struct node_rpc_segment *const *segs, const size_t *pick, size_t np)
 {
 	for (size_t at = 0; at < np; at += NODE_PEER_FORWARD_BATCH) {
-		json_t *arr = json_array();
-		struct node_rpc_error err = {0};
-		int r;
+		size_t end = at + NODE_PEER_FORWARD_BATCH < np ? at + NODE_PEER_FORWARD_BATCH : np;
+		int r = forward_batch(pe, e, segs, pick, at, end);
 
-		for (size_t i = at; arr && i < np && i < at + NODE_PEER_FORWARD_BATCH; i++) {
-			const struct node_rpc_segment *sg = segs[pick[i]];
-
-			if (json_array_append_new(arr, node_rpc_segment_to_json(
-							   sg->root, sg->data, sg->len, sg->index,
-							   sg->file_size, &sg->proof)) < 0) {
-				json_decref(arr);
-				arr = NULL;
-			}
-		}
-		if (!arr)
-			return -ENOMEM;
-		r = node_rpc_call(pe->rpc, "zgs_uploadSegmentsByTxSeq",
-				  json_pack("[oo]", arr, node_rpc_u64(e->tx_seq)), NULL, &err);
-		/* 0G's words when the peer has the whole entry already. */
-		if (r == -EINVAL && strstr(err.message, "finalized"))
-			r = 0;
 		if (r < 0)
 			return r;
 	}
