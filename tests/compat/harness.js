@@ -92,7 +92,7 @@ function startNode(zgfs, dir, port, env, onLog, extra = []) {
 // SIGTERM, then SIGKILL after 10 s; resolves once it exited.
 function stopNode(child) {
   return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
+    if (child.exitCode !== null || child.signalCode !== null) return resolve(); // exited already (a kill too)
     const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
     child.removeAllListeners('exit');
     child.on('exit', () => {
