@@ -435,6 +435,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		b = calloc(1, sizeof(*b));
 		if (!b)
 			return MHD_NO;
+		/* The whole body at once when its length is known (bounded above). */
+		if (cl && strtoull(cl, NULL, 10) > 0) {
+			b->cap = (size_t)strtoull(cl, NULL, 10);
+			b->buf = malloc(b->cap);
+			if (!b->buf)
+				b->cap = 0;
+		}
 		*con_cls = b;
 		return MHD_YES;
 	}
@@ -537,6 +544,7 @@ int node_rpc_start(struct node *n, const char *host, unsigned port, struct node_
 	    NULL, on_request, rpc, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)NODE_RPC_CONNECTIONS_MAX,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)NODE_RPC_IDLE_TIMEOUT_S,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)NODE_RPC_CONNECTION_BUFFER,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
 	if (!rpc->daemon) {
 		close(fd);
