@@ -47,8 +47,9 @@
 /* Segments fetched at once by a read that spans several (each on a thread, its proof
  * checked there): the node serves them on as many connections. */
 #define REMOTE_READ_THREADS 4
-/* Upload batches in flight at once (each NODE_RPC_SEGMENTS_MAX segments). */
-#define REMOTE_UPLOAD_THREADS 2
+/* Upload batches in flight at once (each NODE_RPC_SEGMENTS_MAX segments, a body of about
+ * 4.3 MiB per sender). */
+#define REMOTE_UPLOAD_THREADS 4
 
 struct cached_entry {
 	bool used;
@@ -983,8 +984,8 @@ static void *sender_thread(void *arg)
 
 /*
  * Sends all ndata segments, REMOTE_UPLOAD_THREADS batches in flight: while the node
- * verifies and stores one batch, the next is on its way (and on two cores the node works
- * on two at once).
+ * syncs one batch, it hashes and writes others (on as many cores as it has), and the next
+ * is on its way.
  */
 static int send_all(struct remote *rm, struct remote_upload *u, const struct tree *t,
 		    const struct chain_entry *e, uint64_t ndata, uint8_t *buf)
