@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,6 +17,9 @@
 #include "node/node.h"
 
 #define IO_BLOCK (1u << 20)
+/* Bytes a download asks the node for at once: a remote node fetches the segments of one
+ * read in parallel, so a read should span many. */
+#define DOWNLOAD_BLOCK (8u << 20)
 
 /* Options every client command takes. */
 struct client_opts {
@@ -92,6 +96,10 @@ static int upload_one(struct node *n, const char *url, const char *path, bool js
 		cli_error("%s: %s", path, S_ISDIR(st.st_mode) ? "is a directory" : strerror(errno));
 		goto out;
 	}
+	/* A regular file where it is, when the node can take it so (a remote node). */
+	r = S_ISREG(st.st_mode) ? node_upload_file(n, fd, NULL, 0, &info) : -EOPNOTSUPP;
+	if (r != -EOPNOTSUPP)
+		goto done;
 	buf = malloc(IO_BLOCK);
 	if (!buf) {
 		cli_error("out of memory");
@@ -128,7 +136,8 @@ static int upload_one(struct node *n, const char *url, const char *path, bool js
 		goto out;
 	}
 	r = node_upload_finish(u, &info);
-	if (r == -EINVAL && prog.done == 0) {
+done:
+	if (r == -EINVAL && (u ? prog.done == 0 : st.st_size == 0)) {
 		cli_error("%s: empty file: 0G has no empty entries", path);
 		goto out;
 	}
@@ -202,6 +211,72 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
+/* One block of a download: node_read() of [off, off + DOWNLOAD_BLOCK) into buf. */
+struct block {
+	struct node *n;
+	uint64_t seq, off;
+	uint8_t *buf;
+	size_t got;
+	int r;
+};
+
+static void *read_block(void *arg)
+{
+	struct block *b = arg;
+
+	b->r = node_read(b->n, b->seq, b->off, b->buf, DOWNLOAD_BLOCK, &b->got);
+	if (b->r == 0 && b->got == 0)
+		b->r = -EIO;
+	return NULL;
+}
+
+/*
+ * Writes entry e's bytes to fd, reading the next block (on a thread) while writing one:
+ * buf holds two blocks. Write-back of each block is started as soon as it is written, so
+ * the final fsync has little left to do.
+ */
+static int copy_out(struct node *n, const struct chain_entry *e, int fd, uint8_t *buf,
+		    struct cli_progress *prog)
+{
+	struct block cur = {.n = n, .seq = e->tx_seq, .off = 0, .buf = buf}, next;
+	int r;
+
+	read_block(&cur);
+	for (;;) {
+		pthread_t th;
+		bool more, threaded = false;
+
+		if (cur.r < 0) {
+			cli_error("download: entry %llu at byte %llu: %s",
+				  (unsigned long long)e->tx_seq, (unsigned long long)cur.off,
+				  node_strerror(cur.r));
+			return cur.r;
+		}
+		next = cur;
+		next.off = cur.off + cur.got;
+		next.buf = cur.buf == buf ? buf + DOWNLOAD_BLOCK : buf;
+		more = next.off < e->length;
+		if (more)
+			threaded = pthread_create(&th, NULL, read_block, &next) == 0;
+		r = write_all(fd, cur.buf, cur.got);
+		if (r == 0)
+			(void)sync_file_range(fd, (off_t)cur.off, (off_t)cur.got,
+					      SYNC_FILE_RANGE_WRITE); /* advice: a pipe refuses */
+		if (threaded)
+			pthread_join(th, NULL);
+		else if (more)
+			read_block(&next);
+		if (r < 0) {
+			cli_error("download: writing: %s", strerror(-r));
+			return r;
+		}
+		cli_progress_add(prog, cur.got);
+		if (!more)
+			return 0;
+		cur = next;
+	}
+}
+
 int cmd_download(int argc, char **argv)
 {
 	struct client_opts o;
@@ -242,7 +317,7 @@ int cmd_download(int argc, char **argv)
 			  (unsigned long long)info.uploaded_segments);
 		goto out;
 	}
-	buf = malloc(IO_BLOCK);
+	buf = malloc(2 * (size_t)DOWNLOAD_BLOCK);
 	if (!buf)
 		goto out;
 	if (strcmp(out, "-") == 0) {
@@ -257,24 +332,10 @@ int cmd_download(int argc, char **argv)
 		}
 	}
 	cli_progress_start(&prog, "download", info.entry.length);
-	for (uint64_t off = 0; off < info.entry.length;) {
-		size_t got;
-
-		r = node_read(n, info.entry.tx_seq, off, buf, IO_BLOCK, &got);
-		if (r == 0 && got == 0)
-			r = -EIO;
-		if (r == 0)
-			r = write_all(fd, buf, got);
-		if (r < 0) {
-			cli_error("download: entry %llu at byte %llu: %s",
-				  (unsigned long long)info.entry.tx_seq, (unsigned long long)off,
-				  node_strerror(r));
-			goto out;
-		}
-		off += got;
-		cli_progress_add(&prog, got);
-	}
+	r = copy_out(n, &info.entry, fd, buf, &prog);
 	cli_progress_end(&prog);
+	if (r < 0)
+		goto out;
 	if (fd != STDOUT_FILENO) {
 		if (fsync(fd) < 0 || close(fd) < 0) {
 			fd = -1;

@@ -115,4 +115,10 @@
 #define NODE_NET_FAULTS_MAX 16u
 #define NODE_NET_FAULT_URL_MAX 256u
 
+/* ---- log store, continued ---- */
+
+/* Segments one node_store_put_segments() call stores with one sync (zgs_uploadSegments
+ * hands over at most NODE_RPC_SEGMENTS_MAX at once). */
+#define NODE_STORE_PUT_SEGMENTS_MAX 64u
+
 #endif

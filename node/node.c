@@ -83,6 +83,15 @@ int node_upload_finish_lazy(struct node_upload *u, struct node_file_info *ret_in
 				       : ops->upload_finish(u, ret_info);
 }
 
+int node_upload_file(struct node *n, int fd, const uint8_t *tags, size_t tags_len,
+		     struct node_file_info *ret_info)
+{
+	if (tags_len > CHAIN_TAGS_MAX)
+		return -E2BIG;
+	return n->ops->upload_file ? n->ops->upload_file(n, fd, tags, tags_len, ret_info)
+				   : -EOPNOTSUPP;
+}
+
 void node_upload_abort(struct node_upload *u)
 {
 	if (u)

@@ -160,6 +160,16 @@ int node_upload_finish_lazy(struct node_upload *u, struct node_file_info *ret_in
 int node_upload_read(struct node_upload *u, uint64_t off, void *buf, size_t len,
 		     size_t *ret_len);
 void node_upload_abort(struct node_upload *u);
+/*
+ * node_upload_file() - upload the bytes of regular file fd, from offset 0 to its size, as
+ * one entry: what begin, write and finish do with them. A remote node hashes the file where
+ * it is and sends its segments from it (write() would copy every byte into a temporary
+ * file first). The file must not change until this returns; fd is not closed. Returns as
+ * node_upload_finish(), or -EOPNOTSUPP when fd is not a regular file or the node takes
+ * uploads only as a stream (the in-process node): then use begin, write and finish.
+ */
+int node_upload_file(struct node *n, int fd, const uint8_t *tags, size_t tags_len,
+		     struct node_file_info *ret_info);
 
 /*
  * node_read() - bytes [offset, offset + len) of a finalized entry's data, verified.

@@ -28,6 +28,9 @@ struct node_ops {
 	/* NULL: upload_finish does it */
 	int (*upload_finish_lazy)(struct node_upload *u, struct node_file_info *ret);
 	void (*upload_abort)(struct node_upload *u);
+	/* NULL: node_upload_file() gives -EOPNOTSUPP */
+	int (*upload_file)(struct node *n, int fd, const uint8_t *tags, size_t tags_len,
+			   struct node_file_info *ret);
 	int (*read)(struct node *n, uint64_t tx_seq, uint64_t offset, void *buf, size_t len,
 		    size_t *ret_len);
 	int (*segment)(struct node *n, uint64_t tx_seq, uint64_t index, uint8_t *buf,
@@ -80,11 +83,12 @@ int node_local_submit(struct node *n, const struct chain_submission *sub,
 		      struct chain_entry *ret_entry);
 
 /*
- * node_local_put_segment() - store one uploaded segment (node_store_put_segment), and when
+ * node_local_put_segments() - store uploaded segments of entry tx_seq, checked and synced
+ * as one batch (node_store_put_segments: one wrong segment, nothing stored), and when
  * that finalizes the entry, let the KV layer replay whatever became available.
  */
-int node_local_put_segment(struct node *n, uint64_t tx_seq, uint64_t index, const uint8_t *data,
-			   size_t len, const struct codec_proof *proof);
+int node_local_put_segments(struct node *n, uint64_t tx_seq,
+			    const struct node_store_segment *segs, size_t count);
 
 /* The miner's status record (zgfs_mineStatus, docs/PORA.md); -ENOENT when the node does not
  * mine, -ENOMEM. *ret_status is the caller's (json_decref). */

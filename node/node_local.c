@@ -941,8 +941,8 @@ int node_local_submit(struct node *n, const struct chain_submission *sub,
 	return r;
 }
 
-int node_local_put_segment(struct node *n, uint64_t tx_seq, uint64_t index, const uint8_t *data,
-			   size_t len, const struct codec_proof *proof)
+int node_local_put_segments(struct node *n, uint64_t tx_seq,
+			    const struct node_store_segment *segs, size_t count)
 {
 	struct local *l = L(n);
 	struct node_store_info si;
@@ -950,7 +950,7 @@ int node_local_put_segment(struct node *n, uint64_t tx_seq, uint64_t index, cons
 
 	if (!l)
 		return -EINVAL;
-	r = node_store_put_segment(l->store, tx_seq, index, data, len, proof);
+	r = node_store_put_segments(l->store, tx_seq, segs, count);
 	if (r == 0 && node_store_info(l->store, tx_seq, &si) == 0 && si.finalized)
 		r = kv_catch_up(l);
 	return r;

@@ -22,6 +22,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,8 +44,12 @@
 /* How long upload_finish() and kv_write() wait for the node to report the entry complete
  * and replayed, polling. */
 #define REMOTE_WAIT_S 60
-/* Upload batches in flight at once (each NODE_RPC_SEGMENTS_MAX segments). */
-#define REMOTE_UPLOAD_THREADS 2
+/* Segments fetched at once by a read that spans several (each on a thread, its proof
+ * checked there): the node serves them on as many connections. */
+#define REMOTE_READ_THREADS 4
+/* Upload batches in flight at once (each NODE_RPC_SEGMENTS_MAX segments, a body of about
+ * 4.3 MiB per sender). */
+#define REMOTE_UPLOAD_THREADS 4
 
 struct cached_entry {
 	bool used;
@@ -439,6 +445,67 @@ static int segment_bytes(struct remote *rm, const struct cached_entry *ce, uint6
 	return 0;
 }
 
+/* A read of several segments, fetched and verified on REMOTE_READ_THREADS threads. */
+struct read_job {
+	struct remote *rm;
+	const struct cached_entry *ce;
+	uint64_t offset, end; /* bytes [offset, end) of the entry, into buf */
+	uint8_t *buf;
+	atomic_uint_fast64_t next; /* the next segment to fetch */
+	atomic_int err;		   /* the first error; the others stop */
+};
+
+static void *read_worker(void *arg)
+{
+	struct read_job *j = arg;
+
+	for (;;) {
+		uint64_t i = atomic_fetch_add(&j->next, 1), seg0 = i * CODEC_SEGMENT_SIZE;
+		uint64_t a = j->offset > seg0 ? j->offset : seg0;
+		uint64_t z = j->end < seg0 + CODEC_SEGMENT_SIZE ? j->end : seg0 + CODEC_SEGMENT_SIZE;
+		struct node_rpc_segment *s;
+		int r, zero = 0;
+
+		if (seg0 >= j->end || atomic_load(&j->err) != 0)
+			return NULL;
+		r = fetch_segment(j->rm, j->ce, i, &s);
+		if (r == 0) {
+			size_t from = (size_t)(a - seg0), take = (size_t)(z - a);
+			size_t have = s->len > from ? s->len - from : 0;
+
+			/* Past the unpadded tail the node sent: the zeros it is padded with. */
+			memcpy(j->buf + (a - j->offset), s->data + from, have < take ? have : take);
+			if (have < take)
+				memset(j->buf + (a - j->offset) + have, 0, take - have);
+			free(s);
+		}
+		if (r < 0) {
+			atomic_compare_exchange_strong(&j->err, &zero, r == -EINVAL ? -EIO : r);
+			return NULL;
+		}
+	}
+}
+
+/* Bytes [offset, end) spanning several segments: fetched in parallel, each verified. */
+static int read_parallel(struct remote *rm, const struct cached_entry *ce, uint64_t offset,
+			 uint64_t end, uint8_t *buf)
+{
+	struct read_job j = {.rm = rm, .ce = ce, .offset = offset, .end = end, .buf = buf};
+	uint64_t nseg = (end - 1) / CODEC_SEGMENT_SIZE - offset / CODEC_SEGMENT_SIZE + 1;
+	pthread_t th[REMOTE_READ_THREADS];
+	unsigned started = 0;
+
+	atomic_init(&j.next, offset / CODEC_SEGMENT_SIZE);
+	atomic_init(&j.err, 0);
+	for (unsigned i = 1; i < REMOTE_READ_THREADS && i < nseg; i++)
+		if (pthread_create(&th[started], NULL, read_worker, &j) == 0)
+			started++;
+	read_worker(&j);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	return atomic_load(&j.err);
+}
+
 static int remote_read(struct node *n, uint64_t tx_seq, uint64_t offset, void *buf, size_t len,
 		       size_t *ret_len)
 {
@@ -455,6 +522,13 @@ static int remote_read(struct node *n, uint64_t tx_seq, uint64_t offset, void *b
 		return 0;
 	}
 	end = ce.length - offset < len ? ce.length : offset + len;
+	if (offset / CODEC_SEGMENT_SIZE != (end - 1) / CODEC_SEGMENT_SIZE) {
+		r = read_parallel(rm, &ce, offset, end, buf);
+		if (r < 0)
+			return r;
+		*ret_len = (size_t)(end - offset);
+		return 0;
+	}
 	for (pos = offset; pos < end;) {
 		uint64_t index = pos / CODEC_SEGMENT_SIZE;
 		size_t from = (size_t)(pos % CODEC_SEGMENT_SIZE);
@@ -546,38 +620,47 @@ static int temp_file(void)
 	return fd;
 }
 
-static int remote_upload_begin(struct node *n, const uint8_t *tags, size_t tags_len,
-			       struct node_upload **ret)
+/* An upload whose bytes are (or will be) in file fd, which it owns from now on. */
+static int upload_new(struct node *n, const uint8_t *tags, size_t tags_len, int fd,
+		      struct remote_upload **ret)
 {
 	struct remote_upload *u;
-	int r;
+	int r = fd;
 
 	if (tags_len > CHAIN_TAGS_MAX)
-		return -E2BIG;
-	u = calloc(1, sizeof(*u));
-	if (!u)
-		return -ENOMEM;
+		r = -E2BIG;
+	u = r < 0 ? NULL : calloc(1, sizeof(*u));
+	if (!u) {
+		if (fd >= 0)
+			close(fd);
+		return r < 0 ? r : -ENOMEM;
+	}
 	u->base.node = n;
-	u->fd = -1;
+	u->fd = fd;
 	u->tags_len = tags_len;
 	if (tags_len)
 		memcpy(u->tags, tags, tags_len);
 	r = codec_merkle_init(&u->m);
 	if (r < 0) {
+		close(fd);
 		free(u);
 		return r;
 	}
 	u->m.on_segment = keep_root;
 	u->m.on_segment_ctx = u;
-	u->fd = temp_file();
-	if (u->fd < 0) {
-		r = u->fd;
-		codec_merkle_release(&u->m);
-		free(u);
-		return r;
-	}
-	*ret = &u->base;
+	*ret = u;
 	return 0;
+}
+
+static int remote_upload_begin(struct node *n, const uint8_t *tags, size_t tags_len,
+			       struct node_upload **ret)
+{
+	struct remote_upload *u;
+	int r = upload_new(n, tags, tags_len, temp_file(), &u);
+
+	if (r == 0)
+		*ret = &u->base;
+	return r;
 }
 
 static int remote_upload_write(struct node_upload *base, const void *data, size_t len)
@@ -924,8 +1007,8 @@ static void *sender_thread(void *arg)
 
 /*
  * Sends all ndata segments, REMOTE_UPLOAD_THREADS batches in flight: while the node
- * verifies and stores one batch, the next is on its way (and on two cores the node works
- * on two at once).
+ * syncs one batch, it hashes and writes others (on as many cores as it has), and the next
+ * is on its way.
  */
 static int send_all(struct remote *rm, struct remote_upload *u, const struct tree *t,
 		    const struct chain_entry *e, uint64_t ndata, uint8_t *buf)
@@ -1022,6 +1105,76 @@ out:
 	free(nodes);
 	remote_upload_abort(base);
 	return r;
+}
+
+/* Threads hashing a file for node_upload_file() (the node is idle meanwhile), and the bytes
+ * of the file mapped at once. */
+#define REMOTE_HASH_THREADS 8u
+#define REMOTE_HASH_WINDOW  (64u << 20)
+
+/* Hashes bytes [0, size) of fd into u: whole segments on threads, straight into u->roots. */
+static int hash_file(struct remote_upload *u, int fd, uint64_t size)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned threads = cpus < 1 ? 1 : cpus > REMOTE_HASH_THREADS ? REMOTE_HASH_THREADS
+								       : (unsigned)cpus;
+	uint64_t nfull = size / CODEC_SEGMENT_SIZE;
+	int r = 0;
+
+	if (size > NODE_STORE_ENTRY_MAX)
+		return -E2BIG;
+	u->roots = nfull ? malloc((size_t)nfull * sizeof(*u->roots)) : NULL;
+	if (nfull && !u->roots)
+		return -ENOMEM;
+	u->cap = (size_t)nfull;
+	u->m.on_segment = NULL; /* the roots go to u->roots directly */
+	for (uint64_t off = 0; off < size && r == 0; off += REMOTE_HASH_WINDOW) {
+		size_t len = size - off < REMOTE_HASH_WINDOW ? (size_t)(size - off)
+							     : REMOTE_HASH_WINDOW;
+		size_t nseg = len / CODEC_SEGMENT_SIZE;
+		uint8_t *p = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, (off_t)off);
+
+		if (p == MAP_FAILED)
+			return -errno;
+		madvise(p, len, MADV_SEQUENTIAL | MADV_WILLNEED);
+		r = codec_segment_roots_parallel(p, nseg, u->roots + u->nroots, threads);
+		if (r == 0)
+			r = codec_merkle_push_segments(&u->m, u->roots[u->nroots], nseg);
+		if (r == 0) {
+			u->nroots += nseg;
+			r = codec_merkle_update(&u->m, p + nseg * CODEC_SEGMENT_SIZE,
+						len - nseg * CODEC_SEGMENT_SIZE);
+		}
+		munmap(p, len);
+	}
+	return r < 0 ? r : u->err;
+}
+
+/*
+ * The file where it is: hashed in place (mapped, on every core), then its segments are read
+ * from it to be sent. No temporary copy, so the bytes are read twice and written nowhere.
+ */
+static int remote_upload_file(struct node *n, int fd, const uint8_t *tags, size_t tags_len,
+			      struct node_file_info *ret)
+{
+	struct remote_upload *u;
+	struct stat st;
+	int r;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EOPNOTSUPP;
+	fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	r = fd < 0 ? -errno : upload_new(n, tags, tags_len, fd, &u);
+	if (r < 0)
+		return r;
+	r = hash_file(u, u->fd, (uint64_t)st.st_size);
+	if (r < 0) {
+		remote_upload_abort(&u->base);
+		return r;
+	}
+	return remote_upload_finish(&u->base, ret);
 }
 
 /* ---- KV ------------------------------------------------------------------------------------- */
@@ -1405,6 +1558,7 @@ static const struct node_ops remote_ops = {
     .upload_finish = remote_upload_finish,
     .upload_read = remote_upload_read,
     .upload_abort = remote_upload_abort,
+    .upload_file = remote_upload_file,
     .read = remote_read,
     .segment = remote_segment,
     .kv_write = remote_kv_write,

@@ -10,21 +10,35 @@ void sys_buf_init(struct sys_buf *b, size_t max)
 	*b = (struct sys_buf){.max = max};
 }
 
+static int grow(struct sys_buf *b, size_t cap)
+{
+	uint8_t *p = realloc(b->data, cap);
+
+	if (!p)
+		return -ENOMEM;
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+int sys_buf_reserve(struct sys_buf *b, size_t want)
+{
+	if (want > b->max)
+		return -E2BIG;
+	return want > b->cap ? grow(b, want) : 0;
+}
+
 int sys_buf_append(struct sys_buf *b, const void *data, size_t len)
 {
 	if (len > b->max - b->len)
 		return -E2BIG;
 	if (b->len + len > b->cap) {
 		size_t cap = b->cap ? b->cap : 4096;
-		uint8_t *p;
 
 		while (cap < b->len + len)
 			cap = cap > b->max / 2 ? b->max : cap * 2;
-		p = realloc(b->data, cap);
-		if (!p)
+		if (grow(b, cap) < 0)
 			return -ENOMEM;
-		b->data = p;
-		b->cap = cap;
 	}
 	if (len)
 		memcpy(b->data + b->len, data, len);

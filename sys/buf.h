@@ -23,6 +23,10 @@ void sys_buf_init(struct sys_buf *b, size_t max);
 /* Appends len bytes: 0, -E2BIG (past max; nothing appended), -ENOMEM. */
 int sys_buf_append(struct sys_buf *b, const void *data, size_t len);
 
+/* Makes room for want bytes in all (want <= max), so that appends up to it do not
+ * reallocate: 0, -E2BIG (want > max; nothing changed), -ENOMEM. */
+int sys_buf_reserve(struct sys_buf *b, size_t want);
+
 /* Hands the bytes over (caller frees with free(3); NULL when empty) and empties b. */
 uint8_t *sys_buf_take(struct sys_buf *b, size_t *ret_len);
 

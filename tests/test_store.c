@@ -20,6 +20,7 @@
 #include "codec/errors.h"
 #include "codec/merkle.h"
 #include "codec/proof.h"
+#include "node/limits.h"
 #include "node/peer/place.h"
 #include "node/store/io.h"
 #include "node/store/store.h"
@@ -711,6 +712,84 @@ static void test_expect(struct node_store *s)
 	}
 	ok(all_ok, "expect + put_segment: any order, padded or not, refusals store nothing, "
 		   "finalized exactly when complete");
+}
+
+/* Uploads in batches (node_store_put_segments): a batch with one wrong segment stores
+ * nothing; batches in random order, one repeating stored segments, finalize the entry. */
+static void test_put_segments(struct node_store *s)
+{
+	static const uint64_t lens[] = {1, SEG + 1, 2 * MiB, 8 * MiB + 1};
+	bool all_ok = true;
+
+	for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+		uint64_t len = lens[k], seq = 2000 + k, nseg = codec_num_segments(len);
+		uint64_t nd = ndata_of(len);
+		uint8_t *data = malloc(len), *roots, root[CODEC_HASH_SIZE], *flip = malloc(SEG);
+		struct codec_proof *proofs = malloc(nd * sizeof(*proofs));
+		struct node_store_segment *g = malloc(nd * sizeof(*g));
+		struct chain_entry *e = malloc(sizeof(*e));
+		struct node_store_info info;
+		bool good = true;
+
+		tap_fill(data, len);
+		codec_file_root(data, len, root);
+		roots = ref_roots(data, len);
+		for (uint64_t i = 0; i < nd; i++) {
+			codec_proof_build(roots, nseg, i, &proofs[i]);
+			g[i] = (struct node_store_segment){.index = i,
+							   .data = data + i * SEG,
+							   .len = bytes_of(len, i),
+							   .proof = &proofs[i]};
+		}
+		for (uint64_t i = nd; i > 1; i--) { /* any order */
+			uint64_t j = tap_rand() % i;
+			struct node_store_segment t = g[i - 1];
+
+			g[i - 1] = g[j];
+			g[j] = t;
+		}
+		fake_entry(e, seq, root, len);
+		good &= node_store_expect(s, e) == 0;
+		/* The last of a batch is wrong: nothing of it is stored. */
+		memcpy(flip, g[nd - 1].data, g[nd - 1].len);
+		flip[tap_rand() % g[nd - 1].len] ^= 1;
+		{
+			struct node_store_segment keep = g[nd - 1];
+
+			g[nd - 1].data = flip;
+			good &= node_store_put_segments(s, seq, g, nd) == -CODEC_EPROOF_LEAF;
+			g[nd - 1] = keep;
+		}
+		good &= node_store_info(s, seq, &info) == 0 && info.segments_present == nseg - nd;
+		good &= node_store_put_segments(s, seq, g, NODE_STORE_PUT_SEGMENTS_MAX + 1) ==
+			-E2BIG;
+		for (uint64_t at = 0; at < nd;) {
+			size_t n = 1 + tap_rand() % 16;
+
+			if (n > nd - at)
+				n = (size_t)(nd - at);
+			good &= node_store_put_segments(s, seq, g + at, n) == 0;
+			if (at > 0) /* again, with one stored before: harmless */
+				good &= node_store_put_segments(s, seq, g + at - 1, n) == 0;
+			at += n;
+			good &= node_store_info(s, seq, &info) == 0 &&
+				info.segments_present == nseg - nd + at && info.finalized == (at == nd);
+		}
+		good &= reads_back(s, seq, data, len, true);
+		good &= segments_check(s, seq, data, len, root);
+		good &= node_store_put_segments(s, seq, g, nd < 16 ? nd : 16) == 0;
+		if (!good)
+			diag("len %llu failed", (unsigned long long)len);
+		all_ok &= good;
+		free(roots);
+		free(data);
+		free(flip);
+		free(proofs);
+		free(g);
+		free(e);
+	}
+	ok(all_ok, "put_segments: a wrong segment stores none of its batch; batches in any "
+		   "order, repeats harmless, finalized exactly when complete");
 }
 
 struct job {
@@ -1507,6 +1586,7 @@ int main(void)
 	test_sizes(s);
 	test_commit_errors(s);
 	test_expect(s);
+	test_put_segments(s);
 	test_commit_over_expected(s);
 	test_expect_shard(&s, dir);
 	test_expect_ec(s);

@@ -571,7 +571,8 @@ out:
 
 /* One call of zgs_uploadSegmentsByTxSeq to pe with segs[pick[at..end)]. A peer that has
  * not yet read the entry's submission from the chain answers "no entry": it follows the
- * chain a little behind the node that took the upload, so the call is repeated until
+ * chain a little behind the node that took the upload (a store without the entry says
+ * -ENOENT; a node without its submission, "no entry"), so the call is repeated until
  * NODE_PEER_FORWARD_WAIT_MS have passed. */
 static int forward_batch(struct peer *pe, const struct node_peer_entry *e,
 			 const struct node_rpc_segment *const *segs, const size_t *pick, size_t at,
@@ -601,7 +602,8 @@ static int forward_batch(struct peer *pe, const struct node_peer_entry *e,
 		/* 0G's words when the peer has the whole entry already. */
 		if (r == -EINVAL && strstr(err.message, "finalized"))
 			r = 0;
-		if (r != -EINVAL || !strstr(err.data, "no entry") || sys_now_ms() >= deadline)
+		if (!(r == -ENOENT || (r == -EINVAL && strstr(err.data, "no entry"))) ||
+		    sys_now_ms() >= deadline)
 			break;
 		sys_sleep_ms(NODE_PEER_FORWARD_POLL_MS);
 	}

@@ -415,11 +415,12 @@ int node_rpc_segment_from_json(const json_t *obj, struct node_rpc_segment *s,
 	return 0;
 }
 
-int node_rpc_segment_check(const struct node_rpc_segment *seg, struct node_rpc_error *err)
+/* The checks of node_rpc_segment_check() that need no hashing; the segment's chunks in
+ * the padded file. */
+static int segment_shape(const struct node_rpc_segment *seg, uint64_t *ret_chunks,
+			 struct node_rpc_error *err)
 {
-	uint64_t nseg, rest, padded_len, chunks, leaves;
-	uint8_t leaf[CODEC_HASH_SIZE];
-	int r;
+	uint64_t nseg, rest, padded_len, chunks;
 
 	if (seg->file_size == 0)
 		return bad_param(err, "file_size", "file is empty");
@@ -441,14 +442,30 @@ int node_rpc_segment_check(const struct node_rpc_segment *seg, struct node_rpc_e
 		 seg->index * CODEC_SEGMENT_CHUNKS;
 	if (chunks > CODEC_SEGMENT_CHUNKS)
 		chunks = CODEC_SEGMENT_CHUNKS;
+	*ret_chunks = chunks;
+	return 0;
+}
+
+/* The error 0G gives for a proof that does not verify (r: -CODEC_EPROOF_*). */
+static int bad_proof(struct node_rpc_error *err, int r)
+{
+	return bad_param(err, "proof", "validation failed: %s", codec_strerror(r));
+}
+
+int node_rpc_segment_check(const struct node_rpc_segment *seg, struct node_rpc_error *err)
+{
+	uint64_t chunks, leaves;
+	uint8_t leaf[CODEC_HASH_SIZE];
+	int r = segment_shape(seg, &chunks, err);
+
+	if (r < 0)
+		return r;
 	r = codec_segment_root(seg->data, seg->len, (unsigned)chunks, leaf);
 	if (r < 0)
 		return bad_param(err, "data", "invalid data length");
 	leaves = codec_num_segments(seg->file_size);
 	r = codec_proof_verify(&seg->proof, seg->root, leaf, seg->index, leaves);
-	if (r < 0)
-		return bad_param(err, "proof", "validation failed: %s", codec_strerror(r));
-	return 0;
+	return r < 0 ? bad_proof(err, r) : 0;
 }
 
 /* ---- segments in binary (rpc.h) ------------------------------------------------------ */
@@ -718,9 +735,11 @@ static int m_check_file_finalized(struct node *n, json_t *ps, json_t **ret,
 int node_rpc_put_segments(struct node *n, const struct node_rpc_segment *segs, size_t count,
 			  const uint64_t *tx_seq, struct node_rpc_error *err)
 {
+	struct node_store_segment batch[NODE_RPC_SEGMENTS_MAX];
 	struct node_file_info *fi = NULL;
 	struct node_status st;
-	uint64_t *seqs = NULL;
+	uint64_t *seqs = NULL, chunks;
+	bool one_entry = true;
 	int r = 0;
 
 	if (!node_local_store(n))
@@ -777,18 +796,31 @@ int node_rpc_put_segments(struct node *n, const struct node_rpc_segment *segs, s
 			r = bad_param(err, "root", "already uploaded and finalized");
 			goto out;
 		}
-		r = node_rpc_segment_check(&segs[i], err);
+		r = segment_shape(&segs[i], &chunks, err);
 		if (r < 0)
 			goto out;
 		seqs[i] = fi->entry.tx_seq;
+		one_entry &= seqs[i] == seqs[0];
 	}
-	for (size_t i = 0; i < count; i++) {
-		r = node_local_put_segment(n, seqs[i], segs[i].index, segs[i].data, segs[i].len,
-					   &segs[i].proof);
-		if (r < 0) {
-			r = node_fail(err, r, "storing the segment");
+	/* Segments of one entry are hashed and checked by the store, all before any is
+	 * stored; segments of several entries are checked here first, so that a call
+	 * stores all or nothing either way. */
+	for (size_t i = 0; i < count && !one_entry; i++)
+		if ((r = node_rpc_segment_check(&segs[i], err)) < 0)
 			goto out;
-		}
+	for (size_t i = 0, j; i < count; i = j) {
+		for (j = i; j < count && seqs[j] == seqs[i]; j++)
+			batch[j - i] = (struct node_store_segment){.index = segs[j].index,
+								   .data = segs[j].data,
+								   .len = segs[j].len,
+								   .proof = &segs[j].proof};
+		r = node_local_put_segments(n, seqs[i], batch, j - i);
+		if (r <= -CODEC_EPROOF_LENGTH && r >= -CODEC_EPROOF_HASH)
+			r = bad_proof(err, r);
+		else if (r < 0)
+			r = node_fail(err, r, "storing the segment");
+		if (r < 0)
+			goto out;
 	}
 out:
 	free(fi);

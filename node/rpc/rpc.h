@@ -55,6 +55,10 @@
 /* Seconds a server connection may stay idle (between requests, or mid-request): short, so
  * that idle keep-alive connections give their slot back soon. */
 #define NODE_RPC_IDLE_TIMEOUT_S 15
+/* Memory libmicrohttpd keeps per connection for reading (headers and each piece of a
+ * body): at its default (32 KiB) a 4 MiB upload arrives in some 500 pieces, a read and a
+ * poll each. */
+#define NODE_RPC_CONNECTION_BUFFER (256u << 10)
 /* Requests in one batch array. */
 #define NODE_RPC_BATCH_MAX 64
 /* Segments in one zgs_uploadSegments / zgs_uploadSegmentsByTxSeq call. */
@@ -194,7 +198,10 @@ json_t *node_rpc_segment_to_json(const uint8_t root[CODEC_HASH_SIZE], const uint
  * node_rpc_put_segments() - what zgs_uploadSegment(s)(ByTxSeq) do with decoded segments:
  * each is checked against its entry (the one with tx seq *tx_seq, or with the segment's
  * root when tx_seq is NULL): root, size, not yet finalized, node_rpc_segment_check(); only
- * when all pass are they stored, in order, with node_local_put_segment(). Returns 0,
+ * when all pass are they stored, in order, with node_local_put_segments(): the segments
+ * of one entry as one batch with one sync, hashed once (by the store, which checks every
+ * segment of the batch before storing any; a call with segments of several entries is
+ * checked here first). Returns 0,
  * NODE_RPC_EINVALID_PARAMS (0G's wording: "already uploaded and finalized", ...),
  * NODE_RPC_ENO_METHOD (n is not a local node), NODE_RPC_ENODE (storing failed).
  */

@@ -422,6 +422,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (!b)
 			return MHD_NO;
 		sys_buf_init(&b->buf, NODE_RPC_BODY_MAX);
+		/* The whole body at once when its length is known (bounded above); a failed
+		 * reservation only means the body grows as it comes. */
+		if (cl && strtoull(cl, NULL, 10) > 0)
+			(void)sys_buf_reserve(&b->buf, (size_t)strtoull(cl, NULL, 10));
 		*con_cls = b;
 		return MHD_YES;
 	}
@@ -525,6 +529,7 @@ int node_rpc_start(struct node *n, const char *host, unsigned port, struct node_
 	    NULL, on_request, rpc, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)NODE_RPC_CONNECTIONS_MAX,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)NODE_RPC_IDLE_TIMEOUT_S,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)NODE_RPC_CONNECTION_BUFFER,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
 	if (!rpc->daemon) {
 		close(fd);

@@ -1934,26 +1934,38 @@ static void count_final(struct node_store *s, int r, const struct rec *rec)
 	}
 }
 
-/* Writes len bytes at off of entry rec's region and syncs them (no lock held). */
+/* Writes len bytes of data (unless NULL) at off of entry rec's region, then syncs its pack
+ * when sync is set (no lock held). */
 static int region_write(struct node_store *s, const struct rec *rec, const void *data, size_t len,
-			uint64_t off)
+			uint64_t off, bool sync)
 {
 	struct pack *p;
 	int r = hold_rec_pack(s, rec, &p);
 
 	if (r < 0)
 		return r;
-	r = node_io_pwrite(p->fd, data, len, rec->offset + off);
-	if (r == 0)
+	if (data)
+		r = node_io_pwrite(p->fd, data, len, rec->offset + off);
+	if (r == 0 && sync)
 		r = node_io_fdatasync(p->fd);
 	read_end(s, p);
 	return r;
 }
 
-int node_store_put_segment(struct node_store *s, uint64_t tx_seq, uint64_t index,
-			   const uint8_t *data, size_t len, const struct codec_proof *proof)
+/* What put_one() does of storing a segment, in this order, whichever are asked for: hash
+ * it (else its root is given), write its bytes, sync the pack after them, record it. */
+enum { PUT_HASH = 1, PUT_BYTES = 2, PUT_SYNC = 4, PUT_RECORD = 8, PUT_ALL = 15 };
+
+/*
+ * node_store_put_segment() in parts, so that node_store_put_segments() can check every
+ * segment, then write them all, sync once and record them. The proof is always checked
+ * against leaf, the segment's root (PUT_HASH: computed here into leaf).
+ */
+static int put_one(struct node_store *s, uint64_t tx_seq, uint64_t index, const uint8_t *data,
+		   size_t len, const struct codec_proof *proof, uint8_t leaf[CODEC_HASH_SIZE],
+		   unsigned what)
 {
-	uint8_t leaf[CODEC_HASH_SIZE], have[CODEC_HASH_SIZE], k[17];
+	uint8_t have[CODEC_HASH_SIZE], k[17];
 	uint64_t id, nseg;
 	size_t dl;
 	unsigned chunks;
@@ -1974,24 +1986,25 @@ int node_store_put_segment(struct node_store *s, uint64_t tx_seq, uint64_t index
 	chunks = segment_chunks(rec.length, index);
 	if (len < dl || len > (size_t)chunks * CODEC_CHUNK_SIZE)
 		return -EINVAL;
-	r = codec_segment_root(data, len, chunks, leaf);
-	if (r < 0)
+	if ((what & PUT_HASH) && (r = codec_segment_root(data, len, chunks, leaf)) < 0)
 		return r;
 	r = codec_proof_verify(proof, rec.root, leaf, index, nseg);
-	if (r != 0)
+	if (r != 0 || what == PUT_HASH)
 		return r;
-	if (rec.state == ST_FINAL)
+	if (rec.state == ST_FINAL && what != PUT_SYNC)
 		return 0;
 	r = load_roots(s, id, index, 1, have);
 	if (r < 0)
 		return r;
-	if (!is_zero_hash(have))
+	if (!is_zero_hash(have) && what != PUT_SYNC) /* a sync alone syncs the batch */
 		return 0;
 
 	/* The bytes, synced, before the record that says they are here. Writes of different
 	 * segments (or the same one twice: identical bytes) run in parallel. */
-	r = region_write(s, &rec, data, dl, index * SEG);
-	if (r < 0)
+	if (what & (PUT_BYTES | PUT_SYNC))
+		r = region_write(s, &rec, (what & PUT_BYTES) ? data : NULL, dl, index * SEG,
+				 what & PUT_SYNC);
+	if (r < 0 || !(what & PUT_RECORD))
 		return r;
 	pthread_mutex_lock(&s->mu);
 
@@ -2051,6 +2064,41 @@ out:
 	return r;
 }
 
+int node_store_put_segment(struct node_store *s, uint64_t tx_seq, uint64_t index,
+			   const uint8_t *data, size_t len, const struct codec_proof *proof)
+{
+	uint8_t leaf[CODEC_HASH_SIZE];
+
+	return put_one(s, tx_seq, index, data, len, proof, leaf, PUT_ALL);
+}
+
+int node_store_put_segments(struct node_store *s, uint64_t tx_seq,
+			    const struct node_store_segment *segs, size_t count)
+{
+	uint8_t leaves[NODE_STORE_PUT_SEGMENTS_MAX][CODEC_HASH_SIZE];
+	int r = 0;
+
+	if (count == 0)
+		return 0;
+	if (count > NODE_STORE_PUT_SEGMENTS_MAX)
+		return -E2BIG;
+	for (size_t i = 0; i < count && r == 0; i++)
+		r = put_one(s, tx_seq, segs[i].index, segs[i].data, segs[i].len, segs[i].proof,
+			    leaves[i], PUT_HASH);
+	/* All bytes, then one sync of the entry's pack (every segment of an entry is in one
+	 * pack), then the records: put_segment's rule, once per batch. */
+	for (size_t i = 0; i < count && r == 0; i++)
+		r = put_one(s, tx_seq, segs[i].index, segs[i].data, segs[i].len, segs[i].proof,
+			    leaves[i], PUT_BYTES);
+	if (r == 0)
+		r = put_one(s, tx_seq, segs[0].index, segs[0].data, segs[0].len, segs[0].proof,
+			    leaves[0], PUT_SYNC);
+	for (size_t i = 0; i < count && r == 0; i++)
+		r = put_one(s, tx_seq, segs[i].index, segs[i].data, segs[i].len, segs[i].proof,
+			    leaves[i], PUT_RECORD);
+	return r;
+}
+
 /* --- parity --------------------------------------------------------------------------- */
 
 static void note_corrupt(struct node_store *s, uint64_t tx_seq, uint64_t segment);
@@ -2107,7 +2155,7 @@ int node_store_put_parity(struct node_store *s, uint64_t tx_seq, uint64_t stripe
 	if (r != -ENOENT)
 		return r;
 
-	r = region_write(s, &rec, data, len, first * SEG);
+	r = region_write(s, &rec, data, len, first * SEG, true);
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&s->mu);

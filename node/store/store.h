@@ -200,6 +200,22 @@ int node_store_expect_hold(struct node_store *s, const struct chain_entry *settl
 int node_store_put_segment(struct node_store *s, uint64_t tx_seq, uint64_t index,
 			   const uint8_t *data, size_t len, const struct codec_proof *proof);
 
+/* One segment of a node_store_put_segments() call; the caller keeps the memory. */
+struct node_store_segment {
+	uint64_t index;
+	const uint8_t *data;
+	size_t len;
+	const struct codec_proof *proof;
+};
+/*
+ * node_store_put_segments() - node_store_put_segment() of count segments of one entry
+ * (at most NODE_STORE_PUT_SEGMENTS_MAX, else -E2BIG), with one sync for all: each is
+ * checked first, and if one is wrong nothing is stored (its error is returned); then all
+ * their bytes are written, the pack is synced once, and each is recorded. Same errors.
+ */
+int node_store_put_segments(struct node_store *s, uint64_t tx_seq,
+			    const struct node_store_segment *segs, size_t count);
+
 /*
  * node_store_expected() - every entry still expecting segments (settled, not finalized),
  * in the order they were expected: fn(ctx, info) for each; fn returning non-zero stops.
