@@ -189,7 +189,7 @@ int cmd_upload(int argc, char **argv)
 	if (cli_open_node(o.node_url, o.data_dir, &n) < 0)
 		return 1;
 	for (int i = first; i < argc; i++)
-		if (upload_one(n, o.node_url, argv[i], o.json) < 0)
+		if (upload_one(n, o.node_url ? node_remote_url(n) : NULL, argv[i], o.json) < 0)
 			status = 1;
 	node_close(n);
 	return status;
@@ -389,7 +389,8 @@ int cmd_status(int argc, char **argv)
 		       "\"flowRoot\":\"%s\",\"chainId\":%llu,\"connectedPeers\":%u,"
 		       "\"bytesStored\":%llu,\"diskFree\":%llu,\"shardId\":%u,\"numShard\":%u,"
 		       "\"ecK\":%u,\"ecM\":%u,\"syncWaiting\":%llu,\"syncMissing\":%llu,"
-		       "\"syncFetched\":%llu,\"parityBuilt\":%llu,\"segmentsRebuilt\":%llu}\n",
+		       "\"syncFetched\":%llu,\"parityBuilt\":%llu,\"segmentsRebuilt\":%llu,"
+		       "\"rebuiltBytesIn\":%llu,\"segmentsServed\":%llu,\"segmentsRelayed\":%llu}\n",
 		       (unsigned long long)st.next_tx_seq, (unsigned long long)st.finalized,
 		       (unsigned long long)st.kv_next_tx_seq,
 		       (unsigned long long)st.log_sync_height, block,
@@ -399,7 +400,10 @@ int cmd_status(int argc, char **argv)
 		       st.num_shard ? st.num_shard : 1, st.ec_k, st.ec_m,
 		       (unsigned long long)st.sync_waiting, (unsigned long long)st.sync_missing,
 		       (unsigned long long)st.sync_fetched, (unsigned long long)st.parity_built,
-		       (unsigned long long)st.segments_rebuilt);
+		       (unsigned long long)st.segments_rebuilt,
+		       (unsigned long long)st.rebuilt_bytes_in,
+		       (unsigned long long)st.segments_served,
+		       (unsigned long long)st.segments_relayed);
 		return 0;
 	}
 	printf("entries settled:   %llu (next tx seq)\n", (unsigned long long)st.next_tx_seq);
@@ -426,6 +430,10 @@ int cmd_status(int argc, char **argv)
 		       "stripes (%llu bytes fetched)\n",
 		       (unsigned long long)st.parity_built, (unsigned long long)st.segments_rebuilt,
 		       (unsigned long long)st.rebuilt_bytes_in);
+		printf("served:            %llu segments from this node's store, %llu fetched or "
+		       "rebuilt from peers\n",
+		       (unsigned long long)st.segments_served,
+		       (unsigned long long)st.segments_relayed);
 		printf("(zgfs health --node URL lists every node of the cluster)\n");
 	}
 	return 0;

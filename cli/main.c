@@ -11,13 +11,16 @@
 
 static const struct cli_command commands[] = {
 	{"mount", cmd_mount, "mount a volume on a directory",
-	 "usage: zgfs mount [-f] [--data DIR | --node URL] [--verify=always|never] [-o OPTS]\n"
-	 "                  [--writeback] [--volume NAME] [--chain local|URL] [--key FILE]\n"
-	 "                  [--prune-keep N [--prune-interval SECONDS]] MOUNTPOINT\n"
+	 "usage: zgfs mount [-f] [--data DIR | --node URL[,URL]...] [--verify=always|never]\n"
+	 "                  [-o OPTS] [--writeback] [--volume NAME] [--chain local|URL]\n"
+	 "                  [--key FILE] [--prune-keep N [--prune-interval SECONDS]]\n"
+	 "                  MOUNTPOINT\n"
 	 "\n"
 	 "Mounts the volume (default \"default\") kept by the node in DIR (default\n"
 	 "$ZGFS_DATA, else ~/.local/share/zgfs), or by the running node at URL, on\n"
-	 "MOUNTPOINT, creating it if missing (it must be empty). Returns once the mount\n"
+	 "MOUNTPOINT, creating it if missing (it must be empty). Several URLs of one\n"
+	 "cluster are entry points used in turn when one stops answering; reads fetch\n"
+	 "each segment from a node of its shard. Returns once the mount\n"
 	 "is ready; the daemon logs to DIR/mount.log. With -f it stays in the foreground\n"
 	 "and logs to standard error until unmounted.\n"
 	 "\n"
@@ -141,7 +144,7 @@ static const struct cli_command commands[] = {
 	 "--data it reads DIR/pora/status.json (also while the node runs), with --node it\n"
 	 "asks the running node (zgfs_mineStatus).\n"},
 	{"upload", cmd_upload, "store files as log entries and settle them",
-	 "usage: zgfs upload [--node URL | --data DIR] [--json] FILE...\n"
+	 "usage: zgfs upload [--node URL[,URL]... | --data DIR] [--json] FILE...\n"
 	 "\n"
 	 "Stores each FILE (- for standard input) as one log entry, settles it, and prints\n"
 	 "\"0x<root> <tx seq> FILE\" once it is final. Without --node, the node runs in this\n"
@@ -149,8 +152,8 @@ static const struct cli_command commands[] = {
 	 "segment to the nodes of its shard, and the upload is final once the cluster keeps\n"
 	 "it with full redundancy (zgfs health says redundant; at most 120 s, else exit 1).\n"},
 	{"download", cmd_download, "fetch an entry by root or tx seq, verified",
-	 "usage: zgfs download [--node URL | --data DIR] ROOT OUT\n"
-	 "       zgfs download [--node URL | --data DIR] --seq N OUT\n"
+	 "usage: zgfs download [--node URL[,URL]... | --data DIR] ROOT OUT\n"
+	 "       zgfs download [--node URL[,URL]... | --data DIR] --seq N OUT\n"
 	 "\n"
 	 "Writes the entry's bytes to OUT (- for standard output). Every segment is checked\n"
 	 "against the entry's Merkle root; OUT appears only when all of it checked out.\n"},

@@ -81,8 +81,19 @@ int node_mine_report(struct node *n, struct node_mine_report *ret_report);
  */
 int node_open_local(const struct node_config *cfg, struct node **ret_node);
 
-/* node_open_remote() - a node at url ("http://127.0.0.1:5678"). Checks it answers. */
-int node_open_remote(const char *url, struct node **ret_node);
+/*
+ * node_open_remote() - a node at urls ("http://127.0.0.1:5678"), or several nodes of one
+ * cluster as a comma-separated list: entry points used in turn when the one in use stops
+ * answering (a submission or KV write goes to another only when it did not reach the
+ * first). Reads fetch each segment from a node of its shard first (the cluster's nodes
+ * are learned from the entry point at open), then from the entry points. Checks that one
+ * answers: -EINVAL for an empty or malformed list, else the error of the last one tried.
+ */
+int node_open_remote(const char *urls, struct node **ret_node);
+
+/* The URL of the entry point a node opened with node_open_remote() uses now; NULL for any
+ * other node. */
+const char *node_remote_url(struct node *n);
 
 void node_close(struct node *n); /* NULL-safe */
 
@@ -109,6 +120,9 @@ struct node_status {
 	 * data segments it rebuilt from stripes (for reads or sync) and the bytes that cost. */
 	unsigned ec_k, ec_m;
 	uint64_t parity_built, segments_rebuilt, rebuilt_bytes_in;
+	/* Segments this node gave out (zgs_downloadSegment*, /zgfs/v1/segment, reads) since it
+	 * started: from its own store, and fetched or rebuilt from peers for the asker. */
+	uint64_t segments_served, segments_relayed;
 	uint64_t bytes_stored;	  /* data bytes of finalized entries */
 	uint64_t disk_free;	  /* bytes free on the data directory's filesystem */
 	uint64_t disk_total;	  /* that filesystem's size */

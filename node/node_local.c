@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,7 @@ struct local {
 	struct node_ec_layout layout;
 	struct node_peers *peers;
 	struct node_sync *sync; /* filling in the shard from peers (EVM chains) */
+	atomic_uint_fast64_t served, relayed; /* node_status' segments_served, _relayed */
 	char url[CHAIN_REGISTRY_URL_MAX + 1]; /* registered as, or empty */
 	unsigned follow_rounds;
 };
@@ -751,6 +753,8 @@ static int local_status(struct node *n, struct node_status *ret)
 	st.ec_k = l->layout.k;
 	st.ec_m = l->layout.m;
 	node_peers_rebuilt(l->peers, &st.segments_rebuilt, &st.rebuilt_bytes_in);
+	st.segments_served = atomic_load(&l->served);
+	st.segments_relayed = atomic_load(&l->relayed);
 	r = node_kv_next_tx_seq(l->kv, &st.kv_next_tx_seq);
 	if (r < 0)
 		return r;
@@ -1039,10 +1043,17 @@ static int local_segment(struct node *n, uint64_t tx_seq, uint64_t index, uint8_
 	struct node_peer_entry pe;
 	int r = node_store_segment(l->store, tx_seq, index, buf, ret_len, ret_proof);
 
-	if (r != -EREMOTE)
+	if (r != -EREMOTE) {
+		if (r == 0)
+			atomic_fetch_add(&l->served, 1);
 		return r;
+	}
 	r = peer_entry(l, tx_seq, &pe);
-	return r < 0 ? r : node_peers_segment(l->peers, &pe, index, buf, ret_len, ret_proof);
+	if (r == 0)
+		r = node_peers_segment(l->peers, &pe, index, buf, ret_len, ret_proof);
+	if (r == 0)
+		atomic_fetch_add(&l->relayed, 1);
+	return r;
 }
 
 /* --- KV ----------------------------------------------------------------------------- */

@@ -11,6 +11,15 @@
  * on the node (zgfs_submit), then sends the segments in batches with proofs made here from
  * the collected segment roots, then checks that the node reports the entry finalized.
  *
+ * Entry points and holders: --node URL1,URL2,... names several nodes of one cluster. Calls
+ * go to the one in use until it stops answering, then to the next in turn (a call that
+ * may be repeated: on any transport failure; a submission or KV write: only when it did
+ * not reach the node, so that nothing is settled twice). At open the cluster's nodes and
+ * their shards are learned from zgfs_peers: a read then fetches each segment from a node
+ * of the shard that keeps it, consecutive segments from different nodes in parallel, and
+ * a holder that fails, hangs or sends wrong bytes is left out for a while; the entry
+ * points (which fetch or rebuild any segment) come last.
+ *
  * Methods: our zgfs_* where they give more (the whole settled entry, the whole status),
  * falling back to 0G's zgs_* forms when the node does not know them (a 0G node), so that
  * reading works against any node that speaks 0G's protocol.
@@ -36,6 +45,7 @@
 #include "node/limits.h"
 #include "node/node_i.h"
 #include "node/rpc/rpc.h"
+#include "sys/clock.h"
 
 /* Finalized entries whose root and size are remembered (entries never change). */
 #define REMOTE_ENTRY_CACHE 16
@@ -50,10 +60,16 @@
 /* Upload batches in flight at once (each NODE_RPC_SEGMENTS_MAX segments, a body of about
  * 4.3 MiB per sender). */
 #define REMOTE_UPLOAD_THREADS 4
+/* Entry points in one --node list, and nodes of the cluster a read fetches from directly;
+ * how long a holder that failed is left out of reads. */
+#define REMOTE_URLS_MAX	       8
+#define REMOTE_HOLDERS_MAX     64
+#define REMOTE_HOLDER_RETRY_MS 5000
+#define REMOTE_URL_MAX	       1024
 
 struct cached_entry {
 	bool used;
-	uint64_t seq, length;
+	uint64_t seq, length, start; /* start: the entry's first flow chunk */
 	uint8_t root[CODEC_HASH_SIZE];
 };
 
@@ -63,9 +79,22 @@ struct cached_segment {
 	uint8_t *data;
 };
 
+/* A node of the cluster that keeps shard shard_id/num_shard, asked for its segments. */
+struct holder {
+	struct node_rpc_client *rpc; /* owned, unless it is one of the entry points */
+	bool own;
+	uint32_t shard_id, num_shard;
+	atomic_bool json_only;
+	atomic_uint_fast64_t skip_until_ms; /* left out of reads until then */
+};
+
 struct remote {
 	struct node base;
-	struct node_rpc_client *rpc;
+	struct node_rpc_client *eps[REMOTE_URLS_MAX];
+	unsigned neps;
+	atomic_uint ep; /* the entry point in use */
+	struct holder holders[REMOTE_HOLDERS_MAX];
+	unsigned nholders;
 	pthread_mutex_t mu; /* the caches */
 	struct cached_entry entries[REMOTE_ENTRY_CACHE];
 	unsigned next_entry;
@@ -92,9 +121,59 @@ static struct remote *R(struct node *n)
 	return (struct remote *)n;
 }
 
+static struct node_rpc_client *rpc_of(struct remote *rm)
+{
+	return rm->eps[atomic_load(&rm->ep) % rm->neps];
+}
+
 const char *node_remote_url(struct node *n)
 {
-	return n && n->ops == &remote_ops ? node_rpc_client_url(R(n)->rpc) : NULL;
+	return n && n->ops == &remote_ops ? node_rpc_client_url(rpc_of(R(n))) : NULL;
+}
+
+/* ---- entry points and failover ---------------------------------------------------------- */
+
+/* The request did not reach the node: it may go to another whatever it is. */
+static bool not_reached(int r)
+{
+	return r == -ECONNREFUSED || r == -EHOSTUNREACH || r == -ENETUNREACH;
+}
+
+/* The node is down or hangs: a request that may be repeated goes to another. */
+static bool is_down(int r)
+{
+	return not_reached(r) || r == -ETIMEDOUT || r == -ECONNRESET;
+}
+
+/*
+ * node_rpc_call() (params stolen) on the entry point in use, then on the next ones in turn
+ * while they fail as is_down() says (repeat: a call that may be repeated) or not_reached();
+ * the entry point that answered stays in use.
+ */
+static int call_ex(struct remote *rm, bool repeat, const char *method, json_t *params,
+		   json_t **ret_result, struct node_rpc_error *err)
+{
+	unsigned first = atomic_load(&rm->ep);
+	int r = -EHOSTUNREACH;
+
+	for (unsigned k = 0; k < rm->neps; k++) {
+		unsigned at = (first + k) % rm->neps;
+
+		r = node_rpc_call(rm->eps[at], method, json_incref(params), ret_result, err);
+		if (!(repeat ? is_down(r) : not_reached(r))) {
+			if (k)
+				atomic_store(&rm->ep, at);
+			break;
+		}
+	}
+	json_decref(params);
+	return r;
+}
+
+static int call(struct remote *rm, const char *method, json_t *params, json_t **ret_result,
+		struct node_rpc_error *err)
+{
+	return call_ex(rm, true, method, params, ret_result, err);
 }
 
 /* ---- JSON reading helpers --------------------------------------------------------------- */
@@ -243,6 +322,8 @@ static void remote_cluster_status(json_t *res, struct node_status *st)
 	(void)j_u64(res, "parityBuilt", &st->parity_built);
 	(void)j_u64(res, "segmentsRebuilt", &st->segments_rebuilt);
 	(void)j_u64(res, "rebuiltBytesIn", &st->rebuilt_bytes_in);
+	(void)j_u64(res, "segmentsServed", &st->segments_served);
+	(void)j_u64(res, "segmentsRelayed", &st->segments_relayed);
 }
 
 static int remote_status(struct node *n, struct node_status *ret)
@@ -251,7 +332,7 @@ static int remote_status(struct node *n, struct node_status *ret)
 	json_t *res = NULL, *id;
 	int r, x = 0;
 
-	r = node_rpc_call(R(n)->rpc, "zgfs_status", NULL, &res, NULL);
+	r = call(R(n), "zgfs_status", NULL, &res, NULL);
 	if (r == 0) {
 		uint64_t peers = 0;
 
@@ -280,7 +361,7 @@ static int remote_status(struct node *n, struct node_status *ret)
 		/* A 0G node: what zgs_getStatus tells. */
 		uint64_t peers = 0;
 
-		r = node_rpc_call(R(n)->rpc, "zgs_getStatus", NULL, &res, NULL);
+		r = call(R(n), "zgs_getStatus", NULL, &res, NULL);
 		if (r < 0)
 			return r;
 		id = json_object_get(res, "networkIdentity");
@@ -312,8 +393,8 @@ static int info(struct remote *rm, const uint8_t *root, uint64_t seq, struct nod
 
 	if (!fi)
 		return -ENOMEM;
-	r = node_rpc_call(
-	    rm->rpc, "zgfs_getFileInfo",
+	r = call(
+	    rm, "zgfs_getFileInfo",
 	    json_pack("[o]", root ? node_rpc_hex(root, CODEC_HASH_SIZE) : node_rpc_u64(seq)), &res,
 	    NULL);
 	if (r == 0 && !json_is_null(res)) {
@@ -326,10 +407,10 @@ static int info(struct remote *rm, const uint8_t *root, uint64_t seq, struct nod
 	} else if (r == -ENOSYS) {
 		json_decref(res);
 		res = NULL;
-		r = root ? node_rpc_call(rm->rpc, "zgs_getFileInfo",
+		r = root ? call(rm, "zgs_getFileInfo",
 					 json_pack("[ob]", node_rpc_hex(root, CODEC_HASH_SIZE), 1),
 					 &res, NULL)
-			 : node_rpc_call(rm->rpc, "zgs_getFileInfoByTxSeq",
+			 : call(rm, "zgs_getFileInfoByTxSeq",
 					 json_pack("[o]", node_rpc_u64(seq)), &res, NULL);
 		if (r == 0 && !json_is_null(res))
 			r = zgs_info_from_json(res, fi);
@@ -376,7 +457,10 @@ static int entry_of(struct remote *rm, uint64_t seq, struct cached_entry *ret)
 	if (r == 0 && !fi->finalized)
 		r = -EAGAIN;
 	if (r == 0) {
-		struct cached_entry ce = {.used = true, .seq = seq, .length = fi->entry.length};
+		struct cached_entry ce = {.used = true,
+					  .seq = seq,
+					  .length = fi->entry.length,
+					  .start = fi->entry.start};
 
 		memcpy(ce.root, fi->entry.root, CODEC_HASH_SIZE);
 		pthread_mutex_lock(&rm->mu);
@@ -399,8 +483,37 @@ static int entry_of(struct remote *rm, uint64_t seq, struct cached_entry *ret)
 static int fetch_segment(struct remote *rm, const struct cached_entry *ce, uint64_t index,
 			 struct node_rpc_segment **ret)
 {
-	return node_rpc_fetch_segment(rm->rpc, &rm->json_only, ce->seq, index, ce->root,
-				      ce->length, ret);
+	uint64_t flow_seg = ce->start / CODEC_SEGMENT_CHUNKS + index;
+	unsigned first = atomic_load(&rm->ep);
+	int r = -EHOSTUNREACH;
+
+	/* A node of the segment's shard first: it has it without asking anyone. */
+	for (unsigned i = 0; i < rm->nholders; i++) {
+		struct holder *h = &rm->holders[i];
+
+		if (flow_seg % h->num_shard != h->shard_id ||
+		    sys_now_ms() < atomic_load(&h->skip_until_ms))
+			continue;
+		r = node_rpc_fetch_segment(h->rpc, &h->json_only, ce->seq, index, ce->root,
+					   ce->length, ret);
+		if (r == 0 || r == -EINVAL)
+			return r;
+		/* Down, hanging or wrong: left out for a while (not having it yet is no fault). */
+		if (r != -EAGAIN)
+			atomic_store(&h->skip_until_ms, sys_now_ms() + REMOTE_HOLDER_RETRY_MS);
+	}
+	for (unsigned k = 0; k < rm->neps; k++) {
+		unsigned at = (first + k) % rm->neps;
+
+		r = node_rpc_fetch_segment(rm->eps[at], &rm->json_only, ce->seq, index, ce->root,
+					   ce->length, ret);
+		if (!is_down(r)) {
+			if (k)
+				atomic_store(&rm->ep, at);
+			break;
+		}
+	}
+	return r;
 }
 
 /* Copies bytes [from, from + len) of a verified segment, through a small cache. */
@@ -813,7 +926,7 @@ static int submit(struct remote *rm, uint64_t length, const uint8_t *tags, size_
 		}
 	if (!arr)
 		return -ENOMEM;
-	r = node_rpc_call(rm->rpc, "zgfs_submit",
+	r = call_ex(rm, false, "zgfs_submit",
 			  json_pack("[{s:o, s:o, s:o}]", "length", node_rpc_u64(length), "tags",
 				    node_rpc_hex(tags, tags_len), "nodes", arr),
 			  &res, NULL);
@@ -871,7 +984,7 @@ static int send_json(struct remote *rm, struct remote_upload *u, const struct tr
 		json_decref(segs);
 		return r;
 	}
-	return node_rpc_call(rm->rpc, "zgs_uploadSegmentsByTxSeq",
+	return call(rm, "zgs_uploadSegmentsByTxSeq",
 			     json_pack("[oo]", segs, node_rpc_u64(e->tx_seq)), NULL, err);
 }
 
@@ -903,9 +1016,22 @@ static int send_binary(struct remote *rm, struct remote_upload *u, const struct 
 					      body + at);
 	}
 	if (r == 0) {
+		unsigned from = atomic_load(&rm->ep);
+
 		snprintf(path, sizeof(path), "/zgfs/v1/upload/%llu", (unsigned long long)e->tx_seq);
-		r = node_rpc_post(rm->rpc, path, body, at, &answer, &len, err);
-		free(answer);
+		/* Segments may be sent again: another entry point takes them as well. */
+		for (unsigned k = 0; k < rm->neps; k++) {
+			unsigned ep = (from + k) % rm->neps;
+
+			r = node_rpc_post(rm->eps[ep], path, body, at, &answer, &len, err);
+			free(answer);
+			answer = NULL;
+			if (!is_down(r)) {
+				if (k)
+					atomic_store(&rm->ep, ep);
+				break;
+			}
+		}
 	}
 	free(body);
 	return r;
@@ -1188,7 +1314,7 @@ static int wait_kv_result(struct remote *rm, uint64_t tx_seq)
 	int r;
 
 	for (;;) {
-		r = node_rpc_call(rm->rpc, "kv_getTransactionResult",
+		r = call(rm, "kv_getTransactionResult",
 				  json_pack("[o]", node_rpc_u64(tx_seq)), &res, NULL);
 		if (r < 0)
 			return r;
@@ -1234,7 +1360,7 @@ static int kv_write_one_call(struct remote *rm, const uint8_t stream[32],
 			return -ENOMEM;
 		}
 	}
-	r = node_rpc_call(rm->rpc, "zgfs_kvWrite",
+	r = call_ex(rm, false, "zgfs_kvWrite",
 			  json_pack("[oo]", node_rpc_hex(stream, NODE_KV_STREAM_ID_SIZE), list), &res,
 			  NULL);
 	if (r < 0)
@@ -1312,7 +1438,7 @@ static int kv_value(struct remote *rm, const uint8_t stream[32], const uint8_t *
 
 		json_decref(res);
 		res = NULL;
-		r = node_rpc_call(rm->rpc, "kv_getValue",
+		r = call(rm, "kv_getValue",
 				  version == NODE_KV_LATEST
 				      ? json_pack("[OOoi]", jstream, jkey, node_rpc_u64(got),
 						  NODE_RPC_KV_QUERY_MAX)
@@ -1330,7 +1456,7 @@ static int kv_value(struct remote *rm, const uint8_t stream[32], const uint8_t *
 				/* Written (emptied) at tx 0, or never written? */
 				json_t *h = NULL;
 
-				r = node_rpc_call(rm->rpc, "zgfs_kvHistory",
+				r = call(rm, "zgfs_kvHistory",
 						  json_pack("[OOni]", jstream, jkey, 1), &h, NULL);
 				/* No history (or a 0G node, which has no zgfs_kvHistory):
 				 * never written. */
@@ -1420,7 +1546,7 @@ static int remote_kv_list(struct node *n, const uint8_t stream[32], const uint8_
 		size_t want = max - listed < NODE_RPC_LIST_MAX ? max - listed : NODE_RPC_LIST_MAX;
 		json_t *items;
 
-		r = node_rpc_call(rm->rpc, "zgfs_kvList",
+		r = call(rm, "zgfs_kvList",
 				  json_pack("[oOI]", node_rpc_hex(stream, NODE_STREAM_ID_SIZE),
 					    last, (json_int_t)want),
 				  &res, NULL);
@@ -1501,7 +1627,7 @@ static int remote_kv_versions(struct node *n, const uint8_t stream[32], const ui
 	for (;;) {
 		size_t count;
 
-		r = node_rpc_call(rm->rpc, "zgfs_kvHistory",
+		r = call(rm, "zgfs_kvHistory",
 				  first ? json_pack("[OO]", jstream, jkey)
 					: json_pack("[OOo]", jstream, jkey, node_rpc_u64(after)),
 				  &res, NULL);
@@ -1543,7 +1669,11 @@ static void remote_close(struct node *n)
 
 	for (unsigned i = 0; i < REMOTE_SEGMENT_CACHE; i++)
 		free(rm->segs[i].data);
-	node_rpc_client_free(rm->rpc);
+	for (unsigned i = 0; i < rm->nholders; i++)
+		if (!rm->holders[i].own)
+			node_rpc_client_free(rm->holders[i].rpc);
+	for (unsigned i = 0; i < rm->neps; i++)
+		node_rpc_client_free(rm->eps[i]);
 	pthread_mutex_destroy(&rm->mu);
 	free(rm);
 }
@@ -1567,11 +1697,80 @@ static const struct node_ops remote_ops = {
     .kv_versions = remote_kv_versions,
 };
 
-int node_open_remote(const char *url, struct node **ret_node)
+/* Adds a holder of shard id/num (rpc owned unless own); false when there is no room. */
+static bool add_holder(struct remote *rm, struct node_rpc_client *rpc, bool own, json_int_t id,
+		       json_int_t num)
+{
+	struct holder *h;
+
+	if (rm->nholders == REMOTE_HOLDERS_MAX || num < 2 || num > (json_int_t)1 << 30 ||
+	    (num & (num - 1)) || id < 0 || id >= num)
+		return false;
+	h = &rm->holders[rm->nholders++];
+	h->rpc = rpc;
+	h->own = own;
+	h->shard_id = (uint32_t)id;
+	h->num_shard = (uint32_t)num;
+	atomic_init(&h->json_only, false);
+	atomic_init(&h->skip_until_ms, 0);
+	/* Bounded like a node's requests to its peers, so that a hanging one costs little. */
+	if (!own)
+		node_rpc_client_set_timeout(rpc, NODE_PEER_CONNECT_MS, NODE_PEER_FETCH_MS);
+	return true;
+}
+
+static bool known_url(struct remote *rm, const char *url)
+{
+	for (unsigned i = 0; i < rm->neps; i++)
+		if (strcmp(node_rpc_client_url(rm->eps[i]), url) == 0)
+			return true;
+	for (unsigned i = 0; i < rm->nholders; i++)
+		if (strcmp(node_rpc_client_url(rm->holders[i].rpc), url) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The cluster's nodes and shards: each entry point's own (zgs_getShardConfig), then the
+ * peers the one in use reports (zgfs_peers). Nothing for a node alone or a node without
+ * these methods (a 0G node): reads then go to the entry points only.
+ */
+static void learn_holders(struct remote *rm)
+{
+	json_t *res = NULL, *pe;
+	size_t i;
+
+	for (unsigned k = 0; k < rm->neps; k++) {
+		json_int_t id = -1, num = -1;
+
+		if (node_rpc_call(rm->eps[k], "zgs_getShardConfig", json_array(), &res, NULL) == 0)
+			(void)json_unpack(res, "{s:I, s:I}", "shardId", &id, "numShard", &num);
+		json_decref(res);
+		res = NULL;
+		add_holder(rm, rm->eps[k], true, id, num);
+	}
+	if (rm->nholders == 0 || call(rm, "zgfs_peers", json_array(), &res, NULL) < 0)
+		return;
+	json_array_foreach(res, i, pe) {
+		const char *url = json_string_value(json_object_get(pe, "url"));
+		json_t *jid = json_object_get(pe, "shardId"), *jn = json_object_get(pe, "numShard");
+		struct node_rpc_client *c;
+
+		if (!url || !json_is_integer(jid) || !json_is_integer(jn) || known_url(rm, url) ||
+		    node_rpc_client_new(url, &c) < 0)
+			continue;
+		if (!add_holder(rm, c, false, json_integer_value(jid), json_integer_value(jn)))
+			node_rpc_client_free(c);
+	}
+	json_decref(res);
+}
+
+int node_open_remote(const char *urls, struct node **ret_node)
 {
 	struct remote *rm;
 	json_t *res = NULL;
-	int r;
+	const char *at = urls;
+	int r = 0;
 
 	rm = calloc(1, sizeof(*rm));
 	if (!rm)
@@ -1582,14 +1781,33 @@ int node_open_remote(const char *url, struct node **ret_node)
 		rm->segs[i].index = UINT64_MAX;
 	/* 0G's JSON methods only, as with a 0G node: for tests, and to compare. */
 	atomic_init(&rm->json_only, getenv("ZGFS_RPC_JSON_ONLY") != NULL);
-	r = node_rpc_client_new(url, &rm->rpc);
+	atomic_init(&rm->ep, 0);
+	/* URL[,URL]...: every one an entry point. */
+	while (r == 0 && *at) {
+		size_t len = strcspn(at, ",");
+		char url[REMOTE_URL_MAX];
+
+		if (len == 0 || len >= sizeof(url) || rm->neps == REMOTE_URLS_MAX) {
+			r = -EINVAL;
+			break;
+		}
+		memcpy(url, at, len);
+		url[len] = 0;
+		r = node_rpc_client_new(url, &rm->eps[rm->neps]);
+		if (r == 0)
+			rm->neps++;
+		at += len + (at[len] == ',');
+	}
+	if (r == 0 && rm->neps == 0)
+		r = -EINVAL;
 	if (r == 0)
-		r = node_rpc_call(rm->rpc, "zgs_getStatus", NULL, &res, NULL);
+		r = call(rm, "zgs_getStatus", NULL, &res, NULL);
 	json_decref(res);
 	if (r < 0) {
 		remote_close(&rm->base);
 		return r;
 	}
+	learn_holders(rm);
 	*ret_node = &rm->base;
 	return 0;
 }

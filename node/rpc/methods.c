@@ -1199,7 +1199,8 @@ static int m_get_sector_proof(struct node *n, json_t *ps, json_t **ret, struct n
 /* The cluster part of zgfs_status: shard, policy, sync, parity and rebuilds. */
 static json_t *cluster_status(const struct node_status *st)
 {
-	json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "shardId",
+	json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+			      "shardId",
 			      (json_int_t)st->shard_id, "numShard",
 			      (json_int_t)(st->num_shard ? st->num_shard : 1), "ecK",
 			      (json_int_t)st->ec_k, "ecM", (json_int_t)st->ec_m, "syncWaiting",
@@ -1209,7 +1210,9 @@ static json_t *cluster_status(const struct node_status *st)
 			      node_rpc_u64(st->sync_fetched_bytes), "parityBuilt",
 			      node_rpc_u64(st->parity_built), "segmentsRebuilt",
 			      node_rpc_u64(st->segments_rebuilt), "rebuiltBytesIn",
-			      node_rpc_u64(st->rebuilt_bytes_in));
+			      node_rpc_u64(st->rebuilt_bytes_in), "segmentsServed",
+			      node_rpc_u64(st->segments_served), "segmentsRelayed",
+			      node_rpc_u64(st->segments_relayed));
 
 	return o ? o : json_object();
 }

@@ -355,9 +355,4 @@ int node_rpc_fetch_proof(struct node_rpc_client *c, uint64_t seq, uint64_t index
 			 const uint8_t root[CODEC_HASH_SIZE], uint64_t nseg,
 			 struct codec_proof *ret_proof);
 
-/* ---- The remote node ---- */
-
-/* The URL a node opened with node_open_remote() talks to; NULL for any other node. */
-const char *node_remote_url(struct node *n);
-
 #endif

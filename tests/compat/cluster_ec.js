@@ -200,6 +200,41 @@ async function main() {
     }
     ok(same === files.length, `the SDK's Downloader over the four nodes: ${same}/${files.length} identical`);
 
+    // Reads striped over the holders: a download through node 0 fetches each segment from
+    // a node of its shard (node 0 relays none), and fails over from a dead entry point, a
+    // holder that hangs and a holder that sends wrong bytes.
+    {
+      const status = (i) => JSON.parse(execFileSync(zgfs, ['status', '--node', urls[i], '--json']).toString());
+      const before = urls.map((u, i) => status(i));
+      const o = `${big.path}.striped`;
+      const r = spawnSync(zgfs, ['download', '--node', urls[0], big.root, o], { timeout: 120000 });
+      const after = urls.map((u, i) => status(i));
+      const served = after.map((a, i) => a.segmentsServed - before[i].segmentsServed);
+      const relayed = after[0].segmentsRelayed - before[0].segmentsRelayed;
+      ok(r.status === 0 && fs.readFileSync(o).equals(big.bytes) && served.every((n) => n > 0) && relayed === 0,
+        `a download through node 0 is striped: segments served by each node ${served.join(', ')}, relayed by node 0 ${relayed} (exit ${r.status}${r.status ? `: ${r.stderr}` : ''})`);
+      fs.rmSync(o, { force: true });
+
+      const dead = `http://127.0.0.1:${await freePort()}`;
+      const tries = [
+        ['a dead first entry point', [`${dead},${urls[2]}`], {}],
+        ['a holder that hangs', [urls[0]], { ZGFS_NET_FAULT: `drop=${urls[3]}` }],
+        ['a holder that sends wrong bytes', [urls[0]], { ZGFS_NET_FAULT: `corrupt=${urls[1]}/zgfs/v1/segment` }],
+      ];
+      const said = [];
+      let good = 0;
+      for (const [what, [list], extra] of tries) {
+        const t0 = Date.now();
+        const d = spawnSync(zgfs, ['download', '--node', list, big.root, o],
+          { timeout: 120000, env: { ...process.env, ...extra } });
+        const same = d.status === 0 && fs.readFileSync(o).equals(big.bytes);
+        if (same) good++;
+        said.push(`${what}: ${same ? 'identical' : `exit ${d.status} ${d.stderr}`} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+        fs.rmSync(o, { force: true });
+      }
+      ok(good === tries.length, `reads fail over: ${said.join('; ')}`);
+    }
+
     // Every pair of nodes lost: each survivor serves every file.
     const fetchAll = (from, tag) => {
       let n = 0;
@@ -271,6 +306,49 @@ async function main() {
     await kill(2);
     same = fetchAll(W, 'rebuilt');
     ok(same === files.length, `then nodes 0 and 2 killed: every file identical from the rebuilt node (${same}/${files.length})`);
+
+    // The mount over the cluster, with two entry points: the one in use is killed, and the
+    // mount goes on through the other (writes, listing, reads of what was there before).
+    await start(0);
+    await start(2);
+    const mnt = path.join(dir, 'mnt');
+    fs.mkdirSync(mnt);
+    const m = fs.existsSync('/dev/fuse')
+      ? spawnSync(zgfs, ['mount', '--node', `${urls[0]},${urls[1]}`, mnt], { timeout: 60000 })
+      : { status: -1, stderr: '/dev/fuse is missing' };
+    if (m.status !== 0) {
+      tap.skip('the mount over the cluster', `zgfs mount could not mount: ${m.stderr.toString().trim()}`);
+    } else {
+      const a = harness.randomBytes(rand, 700 * 1024 + 3), b = harness.randomBytes(rand, 300 * 1024 + 1);
+      let said = '';
+      try {
+        fs.writeFileSync(path.join(mnt, 'a.bin'), a);
+        fs.writeFileSync(path.join(mnt, 'b.bin'), b);
+        h = health(1, undefined, ['--wait', '120']);
+        said += `before: ${h.out.split('\n')[0]}; `;
+        await kill(0);
+        try { fs.writeFileSync('/proc/sys/vm/drop_caches', '3'); said += 'page cache dropped; '; } catch (e) { said += 'page cache kept; '; }
+        const names = fs.readdirSync(mnt).sort().join(',');
+        const ra = fs.readFileSync(path.join(mnt, 'a.bin')), rb = fs.readFileSync(path.join(mnt, 'b.bin'));
+        ok(names === 'a.bin,b.bin' && ra.equals(a) && rb.equals(b),
+          `zgfs mount --node URL0,URL1 reads on when node 0 is killed: ${said}listing ${names}; a.bin ${ra.equals(a) ? 'identical' : 'differs'}, b.bin ${rb.equals(b) ? 'identical' : 'differs'}`);
+        // Shard 0 has no live node to take its segments: a write either lands whole or
+        // its close says it did not (never a silent loss), and the mount serves on.
+        let w, landed = false;
+        try {
+          fs.writeFileSync(path.join(mnt, 'c.bin'), b);
+          landed = fs.readFileSync(path.join(mnt, 'c.bin')).equals(b);
+          w = landed ? 'landed, reads back identical' : 'landed, reads back different';
+        } catch (e) { w = `refused at close with ${e.code}`; }
+        const again = fs.readFileSync(path.join(mnt, 'a.bin')).equals(a);
+        ok((landed || /refused/.test(w)) && again,
+          `a write while shard 0 has no live node: ${w}; a.bin still reads identical: ${again}`);
+      } catch (e) {
+        ok(false, `zgfs mount --node URL0,URL1 reads on when node 0 is killed: ${said}${e.message}`);
+      } finally {
+        spawnSync(zgfs, ['umount', mnt], { timeout: 60000 });
+      }
+    }
   } finally {
     for (const n of nodes) if (n) await stopNode(n);
     await chain.stop();
