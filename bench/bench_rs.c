@@ -1,6 +1,7 @@
 /*
- * bench_rs.c - Reed–Solomon 10+4 on 1 MiB shards, one thread, against ISA-L called
- * directly (ec_init_tables + ec_encode_data on the same Cauchy matrix), the baseline.
+ * bench_rs.c - Reed–Solomon 10+4 on 1 MiB shards (or `bench_rs K M SHARD_KIB`: the
+ * cluster's 2+2 on 256 KiB segments, say), one thread, against ISA-L called directly
+ * (ec_init_tables + ec_encode_data on the same Cauchy matrix), the baseline.
  *
  * Prints a markdown table: MB/s of data shards consumed (10 MiB per call) and the ratio
  * to the baseline. Each fast row runs ~0.5 s, in short rounds that alternate between the
@@ -17,10 +18,10 @@
 
 #include "codec/rs.h"
 
-#define K	    10
-#define M	    4
-#define N	    (K + M)
-#define SHARD	    ((size_t)1 << 20)
+/* The shape: 10+4 on 1 MiB shards unless the command line says otherwise. */
+static int K = 10, M = 4, N = 14;
+static size_t SHARD = (size_t)1 << 20;
+#define SHAPE_MAX 64
 #define ROUNDS	    25
 #define ROUND_SEC   0.02
 #define BASE_ROUNDS 5 /* the reference takes ~70 ms a call */
@@ -31,14 +32,15 @@ static const char *const row_name[NROWS] = {
     "ISA-L raw ec_encode_data",
     "codec_rs_encode",
     "codec_rs_encode_base",
-    "codec_rs_reconstruct, 4 lost",
+    "codec_rs_reconstruct, M lost",
 };
 
-static uint8_t *shard[N]; /* data then parity, what the code paths write into */
-static uint8_t *want[N];  /* every shard as the baseline left it */
+static uint8_t *shard[SHAPE_MAX]; /* data then parity, what the code paths write into */
+static uint8_t *want[SHAPE_MAX];  /* every shard as the baseline left it */
 static uint8_t *raw_tbls; /* the baseline's tables, 32 * K * M bytes */
 static struct codec_rs *rs;
-static const unsigned lost[] = {2, 5, 9, 11}; /* three data shards and one parity */
+/* M lost shards: for 10+4 three data shards and one parity; else spread over the code. */
+static unsigned lost[SHAPE_MAX];
 
 static double now(void)
 {
@@ -72,7 +74,7 @@ static void run(int row)
 		codec_rs_encode_base(rs, SHARD, (const uint8_t *const *)shard, shard + K);
 		break;
 	case RECON:
-		if (codec_rs_reconstruct(rs, SHARD, shard, lost, 4)) {
+		if (codec_rs_reconstruct(rs, SHARD, shard, lost, (unsigned)M)) {
 			fprintf(stderr, "bench_rs: codec_rs_reconstruct failed\n");
 			exit(1);
 		}
@@ -105,18 +107,41 @@ static int measure(int row, double *best)
 		calls++;
 		t = now() - t0;
 	} while (t < ROUND_SEC);
-	if ((double)calls * K * SHARD / t > *best)
-		*best = (double)calls * K * SHARD / t;
+	if ((double)calls * K * (double)SHARD / t > *best)
+		*best = (double)calls * K * (double)SHARD / t;
 	return check(row);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	uint8_t matrix[N * K];
+	static uint8_t matrix[SHAPE_MAX * SHAPE_MAX];
 	double best[NROWS] = {0};
 	uint64_t x = 0x9e3779b97f4a7c15ULL;
 	int err;
 
+	if (argc == 4) {
+		K = (int)strtol(argv[1], NULL, 10);
+		M = (int)strtol(argv[2], NULL, 10);
+		SHARD = (size_t)strtoul(argv[3], NULL, 10) << 10;
+		N = K + M;
+	}
+	if (argc != 1 && argc != 4) {
+		fprintf(stderr, "usage: bench_rs [K M SHARD_KIB]\n");
+		return 2;
+	}
+	if (K < 1 || M < 1 || N > SHAPE_MAX || SHARD == 0 || SHARD % 64) {
+		fprintf(stderr, "bench_rs: K, M >= 1, K + M <= %d, shards a multiple of 64 B\n",
+			SHAPE_MAX);
+		return 2;
+	}
+	if (K == 10 && M == 4) {
+		static const unsigned l[] = {2, 5, 9, 11};
+
+		memcpy(lost, l, sizeof(l));
+	} else {
+		for (int i = 0; i < M; i++)
+			lost[i] = (unsigned)(i * N / M);
+	}
 	err = codec_rs_new(K, M, &rs);
 	if (err) {
 		fprintf(stderr, "bench_rs: codec_rs_new: %d\n", err);
@@ -156,9 +181,9 @@ int main(void)
 			return 1;
 	}
 
-	printf("Reed–Solomon %d+%d, shards of %zu KiB (%zu MiB of data per call), 1 thread, "
+	printf("Reed–Solomon %d+%d, shards of %zu KiB (%zu KiB of data per call), 1 thread, "
 	       "best of %d rounds of %.2f s\n\n",
-	       K, M, SHARD >> 10, (K * SHARD) >> 20, ROUNDS, ROUND_SEC);
+	       K, M, SHARD >> 10, ((size_t)K * SHARD) >> 10, ROUNDS, ROUND_SEC);
 	printf("| name | MB/s | x ISA-L raw |\n");
 	printf("|---|---:|---:|\n");
 	for (int row = 0; row < NROWS; row++)

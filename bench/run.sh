@@ -12,9 +12,13 @@
 #   bench/run.sh settle     settlement on an EVM chain (anvil from tests/compat) against
 #                           the embedded ledger: uploads per second one at a time and
 #                           batched, and the latency of close() on a mount
+#   bench/run.sh cluster    four nodes with policy 2+2 on anvil against one node: upload,
+#                           bytes over loopback per byte uploaded, striped download, the
+#                           repair of a wiped node against ISA-L's decode, parity encode
+#                           against ISA-L's raw encode
 #   bench/run.sh da         the DA square of the largest blob (encode and commit,
 #                           reconstruction) against ISA-L's raw encode of the same bytes
-#   bench/run.sh            all six
+#   bench/run.sh            all seven
 #
 # Needs a built tree (./setup.sh). Scratch files go to $BENCH_DIR (default: a temporary
 # directory under /var/tmp, on disk rather than tmpfs), removed at the end.
@@ -27,6 +31,7 @@ scratch=$(mktemp -d "${BENCH_DIR:-/var/tmp}/zgfs-bench.XXXXXX")
 # Unmount whatever the fs section mounted (also on failure) before removing the scratch.
 cleanup() {
 	if declare -F fs_cleanup >/dev/null; then fs_cleanup; fi
+	for pid in "${cl_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
 	rm -rf "$scratch"
 }
 trap cleanup EXIT
@@ -819,6 +824,133 @@ PY
 	wait "$anvil_pid" 2>/dev/null || true
 }
 
+# ---- cluster: four nodes on anvil under policy 2+2, against one node on the same chain ----
+
+# anvil's well-known dev keys (funded at genesis): 0 deploys, 1 the lone node, 2-5 the cluster.
+anvil_keys=(0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80
+	0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d
+	0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a
+	0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6
+	0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a
+	0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba)
+cl_pids=()
+
+# Bytes through the loopback interface so far (each byte sent counted once).
+lo_bytes() { awk -F'[: ]+' '$2 == "lo" {print $3}' /proc/net/dev; }
+
+# cl_node NAME KEY PORT [ARGS...]: starts a node on $scratch/NAME, waits until it serves.
+cl_node() {
+	local name=$1 key=$2 port=$3
+	shift 3
+	ZGFS_KEY=$key "$zgfs" node --data "$scratch/$name" --rpc "127.0.0.1:$port" "$@" \
+		2>"$scratch/$name.log" &
+	cl_pids+=($!)
+	eval "pid_$name=$!"
+	for _ in $(seq 300); do grep -q "serving http://" "$scratch/$name.log" && return 0; sleep 0.1; done
+	echo "cluster: node $name did not start: $(tail -3 "$scratch/$name.log")" >&2
+	return 1
+}
+
+# A field of `zgfs status --node URL --json`.
+cl_status() { "$zgfs" status --node "$1" --json | python3 -c "import json, sys; print(json.load(sys.stdin)['$2'])"; }
+
+cluster_bench() {
+	local anvil port url size flow root t0 t_up1 t_upc lo0 lo1 lo2 t_down1 t_downc t_rep
+	anvil=$top/tests/compat/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
+	[ -x "$anvil" ] || anvil=$top/tests/compat/node_modules/.bin/anvil
+	if [ ! -x "$anvil" ]; then
+		echo "cluster: anvil is not installed (run ./setup.sh); skipped"
+		return 0
+	fi
+	size=$((${BENCH_CLUSTER_MIB:-64} << 20))
+	head -c $size /dev/urandom >"$scratch/cl-file"
+	port=$(free_port)
+	url=http://127.0.0.1:$port
+	"$anvil" --host 127.0.0.1 --port "$port" --silent >/dev/null 2>&1 &
+	cl_pids+=($!)
+	for _ in $(seq 100); do
+		curl -s -o /dev/null -d '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' "$url" && break
+		sleep 0.1
+	done
+	# One node, shard 0/1, no policy: its own contracts on the same chain.
+	ZGFS_KEY=${anvil_keys[0]} "$zgfs" chain deploy --rpc "$url" --data "$scratch/one" >/dev/null
+	local p1
+	p1=$(free_port)
+	cl_node one "${anvil_keys[1]}" "$p1"
+	local u1=http://127.0.0.1:$p1
+	# Four nodes of shards 0/4 … 3/4 under 2+2.
+	flow=$(ZGFS_KEY=${anvil_keys[0]} "$zgfs" chain deploy --rpc "$url" --data "$scratch/n0" --ec 2+2 |
+		awk '$1 == "flow" {print $2}')
+	local us=() i
+	for i in 0 1 2 3; do
+		[ $i = 0 ] || "$zgfs" chain attach --rpc "$url" --flow "$flow" --data "$scratch/n$i" >/dev/null
+		local pi
+		pi=$(free_port)
+		us+=("http://127.0.0.1:$pi")
+		cl_node "n$i" "${anvil_keys[$((2 + i))]}" "$pi" --shard "$i/4" --url "http://127.0.0.1:$pi"
+	done
+	"$zgfs" health --node "${us[0]}" --wait 60 >/dev/null
+	cat "$scratch/cl-file" >/dev/null
+
+	lo0=$(lo_bytes)
+	t0=$(now)
+	root=$("$zgfs" upload --node "$u1" "$scratch/cl-file" | awk '{print $1}')
+	t_up1=$(python3 -c "print($(now) - $t0)")
+	lo1=$(lo_bytes)
+	t0=$(now)
+	"$zgfs" upload --node "${us[0]}" "$scratch/cl-file" >/dev/null
+	t_upc=$(python3 -c "print($(now) - $t0)")
+	lo2=$(lo_bytes)
+	t_down1=$(best_of_3 "$zgfs" download --node "$u1" "$root" "$scratch/cl-back")
+	cmp -s "$scratch/cl-file" "$scratch/cl-back" || { echo "cluster: download from one node differs!" >&2; exit 1; }
+	rm -f "$scratch/cl-back"
+	t_downc=$(best_of_3 "$zgfs" download --node "${us[0]}" "$root" "$scratch/cl-back")
+	cmp -s "$scratch/cl-file" "$scratch/cl-back" || { echo "cluster: striped download differs!" >&2; exit 1; }
+	rm -f "$scratch/cl-back"
+
+	# Repair: node 1 loses its disk and comes back on its shard.
+	kill -9 "$pid_n1"
+	wait "$pid_n1" 2>/dev/null || true
+	rm -rf "$scratch/n1"
+	"$zgfs" chain attach --rpc "$url" --flow "$flow" --data "$scratch/n1" >/dev/null
+	t0=$(now)
+	cl_node n1 "${anvil_keys[3]}" "${us[1]##*:}" --shard 1/4 --url "${us[1]}"
+	"$zgfs" health "$root" --node "${us[1]}" --wait 600 >/dev/null
+	t_rep=$(python3 -c "print($(now) - $t0)")
+	local kept parity_in rebuilt_in
+	kept=$(cl_status "${us[1]}" bytesStored)
+	parity_in=$(cl_status "${us[1]}" parityBytesIn)
+	rebuilt_in=$(cl_status "${us[1]}" rebuiltBytesIn)
+
+	local rs dec enc raw
+	rs=$("$build/bench/bench_rs" 2 2 256)
+	raw=$(echo "$rs" | awk -F'|' '/ISA-L raw ec_encode/ {gsub(/ /, "", $3); print $3}')
+	enc=$(echo "$rs" | awk -F'|' '/codec_rs_encode \|/ {gsub(/ /, "", $3); print $3}')
+	dec=$(echo "$rs" | awk -F'|' '/codec_rs_reconstruct/ {gsub(/ /, "", $3); print $3}')
+
+	local r_up1 r_upc r_d1 r_dc r_rep
+	r_up1=$(rate $size "$t_up1")
+	r_upc=$(rate $size "$t_upc")
+	r_d1=$(rate $size "$t_down1")
+	r_dc=$(rate $size "$t_downc")
+	r_rep=$(rate "$kept" "$t_rep")
+	echo "## A cluster: four nodes under policy 2+2 against one node ($((size >> 20)) MiB of random bytes, anvil, loopback)"
+	echo
+	echo "| figure | value | baseline | ratio | target |"
+	echo "|---|---:|---:|---:|---:|"
+	echo "| zgfs upload --node, 4 nodes 2+2 (returns once redundant) / one node, MB/s | $r_upc | $r_up1 | $(ratio "$r_upc" "$r_up1") | report |"
+	echo "| bytes over loopback per byte uploaded, 4 nodes 2+2 / one node | $(ratio $((lo2 - lo1)) $size) | $(ratio $((lo1 - lo0)) $size) | $(ratio $((lo2 - lo1)) $((lo1 - lo0))) | report |"
+	echo "| zgfs download --node, striped over 4 nodes / one node, MB/s | $r_dc | $r_d1 | $(ratio "$r_dc" "$r_d1") | report |"
+	echo "| repair of a wiped node (bytes rebuilt per s) / codec_rs_reconstruct 2+2, MB/s | $r_rep | $dec | $(ratio "$r_rep" "$dec") | ≥ 0.3 |"
+	echo "| bytes fetched per byte rebuilt | $(ratio $((parity_in + rebuilt_in)) "$kept") | | | report |"
+	echo "| codec_rs_encode 2+2 on 256 KiB segments / ISA-L raw ec_encode_data, MB/s | $enc | $raw | $(ratio "$enc" "$raw") | ≥ 0.9 |"
+	echo
+	echo "The wiped node kept $kept bytes (its data segments and parity symbols) and rebuilt them in $(printf %.1f "$t_rep") s; it fetched $rebuilt_in bytes of stripe symbols to decode its data segments (no copies exist: each shard has one node) and $parity_in bytes of data to compute its parity again. A byte uploaded to the cluster is stored twice (2+2)."
+	for pid in "${cl_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	cl_pids=()
+}
+
 case $what in
 codec) codec ;;
 pora) pora ;;
@@ -826,6 +958,7 @@ node) node_bench ;;
 fs) fs_bench ;;
 settle) settle_bench ;;
 da) da_bench ;;
+cluster) cluster_bench ;;
 all)
 	codec
 	echo
@@ -838,9 +971,11 @@ all)
 	fs_bench
 	echo
 	settle_bench
+	echo
+	cluster_bench
 	;;
 *)
-	echo "usage: bench/run.sh [codec|pora|da|node|fs|settle]" >&2
+	echo "usage: bench/run.sh [codec|pora|da|node|fs|settle|cluster]" >&2
 	exit 2
 	;;
 esac

@@ -7,9 +7,11 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "codec/hex.h"
@@ -68,6 +70,22 @@ static void print_entry(json_t *o)
 	printf("; %lld shards, ", num(o, "numShard"));
 	print_policy(o);
 	printf("\n");
+}
+
+/* While --wait waits, on a terminal: one line that says what is still missing. */
+static void progress(json_t *o, bool entry, double waited_s)
+{
+	if (!isatty(STDERR_FILENO))
+		return;
+	if (entry)
+		fprintf(stderr, "\r\033[K%s after %.0f s: %lld segments or parity symbols missing, "
+				"%lld nodes not finalized",
+			str(o, "state"), waited_s, num(o, "missingSymbols"),
+			num(o, "nodesNotFinalized"));
+	else
+		fprintf(stderr, "\r\033[K%s after %.0f s: %lld nodes down, %lld shards kept by no "
+				"live node",
+			str(o, "state"), waited_s, num(o, "nodesDown"), num(o, "shardsDown"));
 }
 
 static void print_cluster(json_t *o)
@@ -216,8 +234,11 @@ int cmd_health(int argc, char **argv)
 				  &err);
 		if (r < 0 || state_status(o) == 0 || sys_now_s() >= until)
 			break;
+		progress(o, root != NULL, sys_now_s() - (until - (double)wait_s));
 		sys_sleep_ms(500);
 	}
+	if (wait_s && isatty(STDERR_FILENO))
+		fprintf(stderr, "\r\033[K");
 	if (r < 0) {
 		cli_error("health: %s: %s%s%s", url, err.message[0] ? err.message : strerror(-r),
 			  err.data[0] ? ": " : "", err.data);

@@ -390,7 +390,8 @@ int cmd_status(int argc, char **argv)
 		       "\"bytesStored\":%llu,\"diskFree\":%llu,\"shardId\":%u,\"numShard\":%u,"
 		       "\"ecK\":%u,\"ecM\":%u,\"syncWaiting\":%llu,\"syncMissing\":%llu,"
 		       "\"syncFetched\":%llu,\"parityBuilt\":%llu,\"segmentsRebuilt\":%llu,"
-		       "\"rebuiltBytesIn\":%llu,\"segmentsServed\":%llu,\"segmentsRelayed\":%llu}\n",
+		       "\"rebuiltBytesIn\":%llu,\"parityBytesIn\":%llu,\"segmentsServed\":%llu,"
+		       "\"segmentsRelayed\":%llu}\n",
 		       (unsigned long long)st.next_tx_seq, (unsigned long long)st.finalized,
 		       (unsigned long long)st.kv_next_tx_seq,
 		       (unsigned long long)st.log_sync_height, block,
@@ -402,6 +403,7 @@ int cmd_status(int argc, char **argv)
 		       (unsigned long long)st.sync_fetched, (unsigned long long)st.parity_built,
 		       (unsigned long long)st.segments_rebuilt,
 		       (unsigned long long)st.rebuilt_bytes_in,
+		       (unsigned long long)st.parity_bytes_in,
 		       (unsigned long long)st.segments_served,
 		       (unsigned long long)st.segments_relayed);
 		return 0;

@@ -71,8 +71,9 @@
 /* How often the chain's registry is read for new peers. */
 #define NODE_PEER_REFRESH_MS 2000
 /* Segments per call when a node hands uploaded segments on to the peers that keep them
- * (JSON, about 350 KiB each: under NODE_RPC_BODY_MAX). */
-#define NODE_PEER_FORWARD_BATCH 8
+ * (binary, about 260 KiB each, or in JSON to a 0G node, about 350 KiB each: either way
+ * under NODE_RPC_BODY_MAX). */
+#define NODE_PEER_FORWARD_BATCH 16
 /* How long a peer that has not yet read an entry's submission from the chain is given to
  * read it when segments are handed to it, and how often it is asked again meanwhile. */
 #define NODE_PEER_FORWARD_WAIT_MS 30000
@@ -87,6 +88,8 @@
 #define NODE_SYNC_DELAY_MS    3000
 #define NODE_SYNC_INTERVAL_MS 1000
 #define NODE_SYNC_TRACK_MAX   4096
+/* Entries told to sync at once (node_sync_hurry) between two rounds; more wait their turn. */
+#define NODE_SYNC_HURRY_MAX 256
 #define NODE_SYNC_BATCH	      64
 #define NODE_SYNC_RATE_BPS    (256ull << 20)
 

@@ -120,6 +120,7 @@ struct node_status {
 	 * data segments it rebuilt from stripes (for reads or sync) and the bytes that cost. */
 	unsigned ec_k, ec_m;
 	uint64_t parity_built, segments_rebuilt, rebuilt_bytes_in;
+	uint64_t parity_bytes_in; /* data bytes fetched from peers to build that parity */
 	/* Segments this node gave out (zgs_downloadSegment*, /zgfs/v1/segment, reads) since it
 	 * started: from its own store, and fetched or rebuilt from peers for the asker. */
 	uint64_t segments_served, segments_relayed;

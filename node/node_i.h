@@ -74,6 +74,9 @@ struct chain *node_local_chain(struct node *n);
 struct node_peers *node_local_peers(struct node *n); /* node/peer/peers.h */
 /* The URL the node registered with (--url), or NULL. */
 const char *node_local_url(struct node *n);
+/* Entry tx_seq's uploader is done: this node syncs it now (node_sync_hurry), and with relay
+ * every peer is told the same (zgfs_syncNow). -ENOTSUP for a node without sync. */
+int node_local_sync_now(struct node *n, uint64_t tx_seq, bool relay);
 
 /*
  * node_local_submit() - settle a submission whose bytes will arrive later in segments

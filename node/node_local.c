@@ -100,6 +100,27 @@ struct chain *node_local_chain(struct node *n)
 	return L(n) ? L(n)->chain : NULL;
 }
 
+/* Peers that do not answer are not waited for: their sync finds the entry by itself. */
+static int ignore_answer(void *ctx, const char *url, json_t *res, int r)
+{
+	(void)ctx, (void)url, (void)res, (void)r;
+	return 0;
+}
+
+int node_local_sync_now(struct node *n, uint64_t tx_seq, bool relay)
+{
+	struct local *l = L(n);
+	char params[48];
+
+	if (!l || !l->sync)
+		return -ENOTSUP;
+	node_sync_hurry(l->sync, tx_seq);
+	if (!relay)
+		return 0;
+	snprintf(params, sizeof(params), "[%llu, false]", (unsigned long long)tx_seq);
+	return node_peers_call_each(l->peers, "zgfs_syncNow", params, ignore_answer, NULL);
+}
+
 struct node_peers *node_local_peers(struct node *n)
 {
 	return L(n) ? L(n)->peers : NULL;
@@ -749,6 +770,7 @@ static int local_status(struct node *n, struct node_status *ret)
 		st.sync_fetched = sr.segments_fetched;
 		st.sync_fetched_bytes = sr.bytes_fetched;
 		st.parity_built = sr.parity_built;
+		st.parity_bytes_in = sr.parity_bytes_in;
 	}
 	st.ec_k = l->layout.k;
 	st.ec_m = l->layout.m;

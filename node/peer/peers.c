@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -569,18 +570,12 @@ out:
 	return r;
 }
 
-/* One call of zgs_uploadSegmentsByTxSeq to pe with segs[pick[at..end)]. A peer that has
- * not yet read the entry's submission from the chain answers "no entry": it follows the
- * chain a little behind the node that took the upload (a store without the entry says
- * -ENOENT; a node without its submission, "no entry"), so the call is repeated until
- * NODE_PEER_FORWARD_WAIT_MS have passed. */
-static int forward_batch(struct peer *pe, const struct node_peer_entry *e,
-			 const struct node_rpc_segment *const *segs, const size_t *pick, size_t at,
-			 size_t end)
+/* segs[pick[at..end)] to pe in JSON (zgs_uploadSegmentsByTxSeq): a 0G node as a peer. */
+static int forward_json(struct peer *pe, const struct node_peer_entry *e,
+			const struct node_rpc_segment *const *segs, const size_t *pick, size_t at,
+			size_t end, struct node_rpc_error *err)
 {
-	uint64_t deadline = sys_now_ms() + NODE_PEER_FORWARD_WAIT_MS;
 	json_t *arr = json_array();
-	int r;
 
 	for (size_t i = at; arr && i < end; i++) {
 		const struct node_rpc_segment *sg = segs[pick[i]];
@@ -594,11 +589,65 @@ static int forward_batch(struct peer *pe, const struct node_peer_entry *e,
 	}
 	if (!arr)
 		return -ENOMEM;
+	return node_rpc_call(pe->rpc, "zgs_uploadSegmentsByTxSeq",
+			     json_pack("[oo]", arr, node_rpc_u64(e->tx_seq)), NULL, err);
+}
+
+/* The same through the peer's /zgfs/v1/upload endpoint: no base64; -ENOSYS without it. */
+static int forward_binary(struct peer *pe, const struct node_peer_entry *e,
+			  const struct node_rpc_segment *const *segs, const size_t *pick,
+			  size_t at, size_t end, struct node_rpc_error *err)
+{
+	size_t len = node_rpc_binary_header((uint32_t)(end - at), NULL), off, alen;
+	uint8_t *body, *answer = NULL;
+	char path[64];
+	int r;
+
+	for (size_t i = at; i < end; i++) {
+		const struct node_rpc_segment *sg = segs[pick[i]];
+
+		len += node_rpc_segment_encode(sg->root, sg->data, sg->len, sg->index,
+					       sg->file_size, &sg->proof, NULL);
+	}
+	body = malloc(len);
+	if (!body)
+		return -ENOMEM;
+	off = node_rpc_binary_header((uint32_t)(end - at), body);
+	for (size_t i = at; i < end; i++) {
+		const struct node_rpc_segment *sg = segs[pick[i]];
+
+		off += node_rpc_segment_encode(sg->root, sg->data, sg->len, sg->index,
+					       sg->file_size, &sg->proof, body + off);
+	}
+	snprintf(path, sizeof(path), "/zgfs/v1/upload/%llu", (unsigned long long)e->tx_seq);
+	r = node_rpc_post(pe->rpc, path, body, len, &answer, &alen, err);
+	free(answer);
+	free(body);
+	return r;
+}
+
+/* One batch, segs[pick[at..end)], to pe. A peer that has not yet read the entry's
+ * submission from the chain follows it a little behind the node that took the upload (a
+ * store without the entry says -ENOENT; a node without its submission, "no entry"), so
+ * the call is repeated until NODE_PEER_FORWARD_WAIT_MS have passed. */
+static int forward_batch(struct peer *pe, const struct node_peer_entry *e,
+			 const struct node_rpc_segment *const *segs, const size_t *pick, size_t at,
+			 size_t end)
+{
+	uint64_t deadline = sys_now_ms() + NODE_PEER_FORWARD_WAIT_MS;
+	int r;
+
 	for (;;) {
 		struct node_rpc_error err = {0};
 
-		r = node_rpc_call(pe->rpc, "zgs_uploadSegmentsByTxSeq",
-				  json_pack("[Oo]", arr, node_rpc_u64(e->tx_seq)), NULL, &err);
+		r = -ENOSYS;
+		if (!atomic_load(&pe->json_only)) {
+			r = forward_binary(pe, e, segs, pick, at, end, &err);
+			if (r == -ENOSYS)
+				atomic_store(&pe->json_only, true);
+		}
+		if (r == -ENOSYS)
+			r = forward_json(pe, e, segs, pick, at, end, &err);
 		/* 0G's words when the peer has the whole entry already. */
 		if (r == -EINVAL && strstr(err.message, "finalized"))
 			r = 0;
@@ -607,7 +656,6 @@ static int forward_batch(struct peer *pe, const struct node_peer_entry *e,
 			break;
 		sys_sleep_ms(NODE_PEER_FORWARD_POLL_MS);
 	}
-	json_decref(arr);
 	return r;
 }
 

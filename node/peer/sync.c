@@ -1,8 +1,9 @@
 /*
  * The sync thread. Each round walks the store's expected entries (a snapshot), fetches
  * what is missing of those that waited long enough, and sleeps until kicked or
- * NODE_SYNC_INTERVAL_MS passed. When an entry was first seen is kept in memory only: after
- * a restart every entry waits NODE_SYNC_DELAY_MS again, which costs a few seconds once.
+ * NODE_SYNC_INTERVAL_MS passed. When an entry was first seen is kept in memory only; an
+ * entry the chain settled more than NODE_SYNC_DELAY_MS before the sync started has no
+ * uploader left to wait for (a restart, a node rebuilding its shard) and is synced at once.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -26,6 +27,8 @@ struct node_sync {
 	pthread_mutex_t mu; /* everything below */
 	pthread_cond_t cv;
 	bool stop, kicked;
+	uint64_t hurry[NODE_SYNC_HURRY_MAX]; /* node_sync_hurry() since the last round */
+	size_t nhurry;
 	struct node_sync_report rep;
 	/* the thread's own */
 	struct seen *seen;
@@ -35,22 +38,39 @@ struct node_sync {
 	struct codec_proof *proof;
 	uint64_t *missing;
 	struct node_ec *ec; /* with a policy */
+	struct chain_entry *entry;
+	uint64_t started_s; /* wall clock, seconds, when the sync started */
 };
 
-/* When the sync first saw entry seq waiting (now, when it had not). */
-static uint64_t first_seen(struct node_sync *y, uint64_t seq)
+/* When the sync first saw entry seq waiting (at_ms, when it had not); with force, at_ms
+ * whatever it was. */
+static uint64_t seen_at(struct node_sync *y, uint64_t seq, uint64_t at_ms, bool force)
 {
-	uint64_t now = sys_now_ms();
-
-	for (size_t i = 0; i < y->nseen; i++)
-		if (y->seen[i].seq == seq)
+	for (size_t i = 0; i < y->nseen; i++) {
+		if (y->seen[i].seq == seq) {
+			if (force)
+				y->seen[i].at_ms = at_ms;
 			return y->seen[i].at_ms;
+		}
+	}
 	if (y->nseen == NODE_SYNC_TRACK_MAX) /* forget the oldest */
 		memmove(y->seen, y->seen + 1, (y->nseen - 1) * sizeof(*y->seen));
 	else
 		y->nseen++;
-	y->seen[y->nseen - 1] = (struct seen){seq, now};
-	return now;
+	y->seen[y->nseen - 1] = (struct seen){seq, at_ms};
+	return at_ms;
+}
+
+static uint64_t first_seen(struct node_sync *y, uint64_t seq)
+{
+	for (size_t i = 0; i < y->nseen; i++)
+		if (y->seen[i].seq == seq)
+			return y->seen[i].at_ms;
+	/* Settled well before this sync started: its uploader is long done. */
+	if (chain_entry_get(y->cfg.chain, seq, y->entry) == 0 &&
+	    y->entry->timestamp + (y->cfg.delay_ms + 999) / 1000 < y->started_s)
+		return seen_at(y, seq, 0, true);
+	return seen_at(y, seq, sys_now_ms(), false);
 }
 
 /* Sleeps as long as keeps the bytes fetched in this second under the rate. */
@@ -264,6 +284,10 @@ static void *sync_main(void *arg)
 		struct timespec until;
 
 		y->kicked = false;
+		/* Hurried entries count as seen long ago: no wait for their uploader. */
+		for (size_t i = 0; i < y->nhurry; i++)
+			seen_at(y, y->hurry[i], 0, true);
+		y->nhurry = 0;
 		pthread_mutex_unlock(&y->mu);
 		node_store_expected(y->cfg.store, one_entry, &rd);
 		pthread_mutex_lock(&y->mu);
@@ -286,6 +310,7 @@ static void sync_free(struct node_sync *y)
 	free(y->buf);
 	free(y->proof);
 	free(y->missing);
+	free(y->entry);
 	node_ec_free(y->ec);
 	free(y);
 }
@@ -308,11 +333,13 @@ int node_sync_start(const struct node_sync_config *cfg, struct node_sync **ret_s
 	y->buf = malloc(CODEC_SEGMENT_SIZE);
 	y->proof = malloc(sizeof(*y->proof));
 	y->missing = malloc(NODE_SYNC_BATCH * sizeof(*y->missing));
+	y->entry = malloc(sizeof(*y->entry));
+	y->started_s = (uint64_t)time(NULL);
 	if (y->cfg.layout.k && (r = node_ec_new(y->cfg.layout.k, y->cfg.layout.m, &y->ec)) < 0) {
 		sync_free(y);
 		return r;
 	}
-	if (!y->seen || !y->buf || !y->proof || !y->missing) {
+	if (!y->seen || !y->buf || !y->proof || !y->missing || !y->entry) {
 		sync_free(y);
 		return -ENOMEM;
 	}
@@ -343,6 +370,18 @@ void node_sync_kick(struct node_sync *y)
 	if (!y)
 		return;
 	pthread_mutex_lock(&y->mu);
+	y->kicked = true;
+	pthread_cond_broadcast(&y->cv);
+	pthread_mutex_unlock(&y->mu);
+}
+
+void node_sync_hurry(struct node_sync *y, uint64_t tx_seq)
+{
+	if (!y)
+		return;
+	pthread_mutex_lock(&y->mu);
+	if (y->nhurry < NODE_SYNC_HURRY_MAX)
+		y->hurry[y->nhurry++] = tx_seq;
 	y->kicked = true;
 	pthread_cond_broadcast(&y->cv);
 	pthread_mutex_unlock(&y->mu);

@@ -45,6 +45,9 @@ int node_sync_start(const struct node_sync_config *cfg, struct node_sync **ret_s
 void node_sync_stop(struct node_sync *y);
 /* New entries may be waiting: look now rather than at the next interval. */
 void node_sync_kick(struct node_sync *y);
+/* Entry tx_seq's uploader is done (every data segment is on its shard's nodes): sync it
+ * now, without waiting NODE_SYNC_DELAY_MS for the uploader. Thread-safe; NULL-safe. */
+void node_sync_hurry(struct node_sync *y, uint64_t tx_seq);
 
 /* What the sync has done since start, for status. */
 struct node_sync_report {

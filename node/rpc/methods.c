@@ -832,10 +832,11 @@ int node_rpc_put_segments_forward(struct node *n, const struct node_rpc_segment 
 				  size_t count, uint64_t tx_seq, struct node_rpc_error *err)
 {
 	const struct node_rpc_segment **others = NULL;
+	struct node_rpc_segment *mine = NULL;
 	struct node_file_info *fi = NULL;
 	struct node_peer_entry pe;
 	struct node_status st;
-	size_t nothers = 0;
+	size_t nothers = 0, nmine = 0;
 	uint64_t missing = 0;
 	int r = node_status(n, &st);
 
@@ -845,8 +846,9 @@ int node_rpc_put_segments_forward(struct node *n, const struct node_rpc_segment 
 	    count > NODE_RPC_SEGMENTS_MAX)
 		return node_rpc_put_segments(n, segs, count, &tx_seq, err);
 	others = malloc(count * sizeof(*others));
+	mine = malloc(count * sizeof(*mine));
 	fi = malloc(sizeof(*fi));
-	if (!others || !fi) {
+	if (!others || !mine || !fi) {
 		r = no_memory(err);
 		goto out;
 	}
@@ -858,8 +860,9 @@ int node_rpc_put_segments_forward(struct node *n, const struct node_rpc_segment 
 	for (size_t i = 0; r == 0 && i < count; i++) {
 		uint64_t flow_seg = fi->entry.start / CODEC_SEGMENT_CHUNKS + segs[i].index;
 
+		/* This shard's, stored below as one batch (copied: 1/N of the bytes). */
 		if (flow_seg % st.num_shard == st.shard_id) {
-			r = node_rpc_put_segments(n, &segs[i], 1, &tx_seq, err);
+			mine[nmine++] = segs[i];
 			continue;
 		}
 		/* Checked here too, so that nothing wrong is passed on. */
@@ -871,6 +874,8 @@ int node_rpc_put_segments_forward(struct node *n, const struct node_rpc_segment 
 			r = node_rpc_segment_check(&segs[i], err);
 		others[nothers++] = &segs[i];
 	}
+	if (r == 0 && nmine)
+		r = node_rpc_put_segments(n, mine, nmine, &tx_seq, err);
 	if (r < 0 || nothers == 0)
 		goto out;
 	pe = (struct node_peer_entry){.tx_seq = tx_seq, .start = fi->entry.start,
@@ -883,6 +888,7 @@ int node_rpc_put_segments_forward(struct node *n, const struct node_rpc_segment 
 				      : "handing segments to the shards that keep them");
 out:
 	free(others);
+	free(mine);
 	free(fi);
 	return r;
 }
@@ -1199,7 +1205,8 @@ static int m_get_sector_proof(struct node *n, json_t *ps, json_t **ret, struct n
 /* The cluster part of zgfs_status: shard, policy, sync, parity and rebuilds. */
 static json_t *cluster_status(const struct node_status *st)
 {
-	json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+	json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
+			      "s:o}",
 			      "shardId",
 			      (json_int_t)st->shard_id, "numShard",
 			      (json_int_t)(st->num_shard ? st->num_shard : 1), "ecK",
@@ -1208,7 +1215,8 @@ static json_t *cluster_status(const struct node_status *st)
 			      node_rpc_u64(st->sync_missing), "syncFetched",
 			      node_rpc_u64(st->sync_fetched), "syncFetchedBytes",
 			      node_rpc_u64(st->sync_fetched_bytes), "parityBuilt",
-			      node_rpc_u64(st->parity_built), "segmentsRebuilt",
+			      node_rpc_u64(st->parity_built), "parityBytesIn",
+			      node_rpc_u64(st->parity_bytes_in), "segmentsRebuilt",
 			      node_rpc_u64(st->segments_rebuilt), "rebuiltBytesIn",
 			      node_rpc_u64(st->rebuilt_bytes_in), "segmentsServed",
 			      node_rpc_u64(st->segments_served), "segmentsRelayed",
@@ -1525,6 +1533,26 @@ static int m_zgfs_peers(struct node *n, json_t *ps, json_t **ret, struct node_rp
 	}
 	*ret = a;
 	return 0;
+}
+
+/* zgfs_syncNow(txSeq[, relay = true]) → null: the uploader of entry txSeq is done (every
+ * data segment landed on its shard's nodes), so this node, and with relay every peer,
+ * syncs it (builds its parity) now rather than after NODE_SYNC_DELAY_MS. */
+static int m_zgfs_sync_now(struct node *n, json_t *ps, json_t **ret, struct node_rpc_error *err)
+{
+	uint64_t seq;
+	bool relay = true;
+	int r;
+
+	if ((r = at_most(ps, 2, err)) < 0 || (r = p_u64(ps, 0, "txSeq", false, &seq, err)) < 0 ||
+	    (r = p_bool(ps, 1, "relay", true, &relay, err)) < 0)
+		return r;
+	r = node_local_sync_now(n, seq, relay);
+	if (r == -ENOTSUP)
+		return not_here(err, "zgfs_syncNow: this node does not sync from peers");
+	if (r < 0)
+		return node_fail(err, r, "sync");
+	return done(json_null(), ret, err);
 }
 
 /* zgfs_mineStatus() → what `zgfs mine status --json` prints (docs/PORA.md). */
@@ -2196,6 +2224,7 @@ static const struct {
     {"zgfs_mineStatus", m_zgfs_mine_status},
     {"zgfs_health", m_zgfs_health},
     {"zgfs_peers", m_zgfs_peers},
+    {"zgfs_syncNow", m_zgfs_sync_now},
     {"zgfs_getFileInfo", m_zgfs_file_info},
     {"zgfs_getParityByTxSeq", m_zgfs_parity},
     {"zgfs_getSegmentProofByTxSeq", m_zgfs_segment_proof},

@@ -52,10 +52,13 @@ const SETTLING = long ? 60 : 20;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // A command's outcome, without blocking the event loop (the kill rounds run beside it).
+// Clients read through the node they name only (ZGFS_REMOTE_ENTRY_ONLY): these tests are
+// of that node's peer path, which striping straight to the holders would go around.
 function run(args, timeoutMs = 120000) {
   return new Promise((resolve) => {
     const t0 = Date.now();
-    const child = spawn(zgfs, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(zgfs, args, { stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ZGFS_REMOTE_ENTRY_ONLY: '1' } });
     let out = '', err = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', (e) => { err += `${e.message}\n`; }); // then 'close', status null
