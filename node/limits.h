@@ -68,6 +68,8 @@
 #define NODE_PEER_CONNECT_MS	   2000
 #define NODE_PEER_FETCH_MS	   10000
 #define NODE_PEER_RETRY_MS	   2000
+/* The longest pause: each failure in a row doubles it from NODE_PEER_RETRY_MS. */
+#define NODE_PEER_RETRY_MAX_MS 60000
 /* How often the chain's registry is read for new peers. */
 #define NODE_PEER_REFRESH_MS 2000
 /* Segments per call when a node hands uploaded segments on to the peers that keep them
@@ -88,10 +90,12 @@
 #define NODE_SYNC_DELAY_MS    3000
 #define NODE_SYNC_INTERVAL_MS 1000
 #define NODE_SYNC_TRACK_MAX   4096
-/* Entries told to sync at once (node_sync_hurry) between two rounds; more wait their turn. */
-#define NODE_SYNC_HURRY_MAX 256
 #define NODE_SYNC_BATCH	      64
 #define NODE_SYNC_RATE_BPS    (256ull << 20)
+/* Segments fetched or rebuilt, and parity symbols built, at once by a node's sync. */
+#define NODE_SYNC_THREADS 4
+/* Entries told to sync at once (node_sync_hurry) between two rounds; more wait their turn. */
+#define NODE_SYNC_HURRY_MAX 256
 
 /* PoRA miner (node/pora): threads, sealed loads kept in memory (256 KiB each, so 64 MiB),
  * entries of the flow it keeps in memory to map sectors to entries, and tries per batch

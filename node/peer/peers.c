@@ -28,6 +28,7 @@ struct peer {
 	bool shard_known;
 	uint32_t shard_id, num_shard;
 	uint64_t skip_until_ms; /* failed: not asked before this (monotonic) */
+	unsigned streak;	/* failures since it last gave a segment */
 	uint64_t fetched, failures, wrong;
 	int last_error;
 };
@@ -121,7 +122,14 @@ static void peer_failed(struct node_peers *p, struct peer *pe, int r, bool wrong
 		pe->failures++;
 	pe->last_error = r;
 	pe->shard_known = false;
-	pe->skip_until_ms = sys_now_ms() + NODE_PEER_RETRY_MS;
+	/* Each failure in a row doubles the pause, up to NODE_PEER_RETRY_MAX_MS: a peer that
+	 * stays down stops costing every read a timeout. */
+	if (pe->streak < 16)
+		pe->streak++;
+	pe->skip_until_ms = sys_now_ms() + (NODE_PEER_RETRY_MS << (pe->streak - 1) <
+						    NODE_PEER_RETRY_MAX_MS
+						? (uint64_t)NODE_PEER_RETRY_MS << (pe->streak - 1)
+						: NODE_PEER_RETRY_MAX_MS);
 	pthread_mutex_unlock(&p->mu);
 }
 
@@ -234,10 +242,19 @@ static int walk(struct node_peers *p, struct ask *a,
 	return -EHOSTUNREACH;
 }
 
+/* pe answered a request well: its failures in a row are over. */
+static void peer_ok(struct node_peers *p, struct peer *pe)
+{
+	pthread_mutex_lock(&p->mu);
+	pe->streak = 0;
+	pthread_mutex_unlock(&p->mu);
+}
+
 static void count_fetched(struct node_peers *p, struct peer *pe)
 {
 	pthread_mutex_lock(&p->mu);
 	pe->fetched++;
+	pe->streak = 0;
 	pthread_mutex_unlock(&p->mu);
 }
 
@@ -390,6 +407,8 @@ static int try_proof(struct node_peers *p, struct peer *pe, bool force, struct a
 				 codec_num_segments(a->e->length), a->ret_proof);
 	if (r < 0 && r != -EAGAIN)
 		peer_failed(p, pe, r, r == -EIO);
+	else if (r == 0)
+		peer_ok(p, pe);
 	return r;
 }
 
@@ -699,6 +718,7 @@ int node_peers_forward(struct node_peers *p, const struct node_peer_entry *e,
 			peer_failed(p, pe, -EIO, false);
 			continue;
 		}
+		peer_ok(p, pe);
 		for (size_t i = 0; i < m; i++)
 			landed[pick[i]] = true;
 	}

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,9 +34,7 @@ struct node_sync {
 	/* the thread's own */
 	struct seen *seen;
 	size_t nseen;
-	uint64_t window_start_ms, window_bytes; /* pacing */
-	uint8_t *buf;
-	struct codec_proof *proof;
+	uint64_t window_start_ms, window_bytes; /* pacing, under mu */
 	uint64_t *missing;
 	struct node_ec *ec; /* with a policy */
 	struct chain_entry *entry;
@@ -73,19 +72,23 @@ static uint64_t first_seen(struct node_sync *y, uint64_t seq)
 	return seen_at(y, seq, sys_now_ms(), false);
 }
 
-/* Sleeps as long as keeps the bytes fetched in this second under the rate. */
+/* Sleeps as long as keeps the bytes fetched in this second under the rate (the workers
+ * share one window). */
 static void pace(struct node_sync *y, size_t bytes)
 {
-	uint64_t now = sys_now_ms();
+	uint64_t now = sys_now_ms(), nap = 0;
 
+	pthread_mutex_lock(&y->mu);
 	if (now - y->window_start_ms >= 1000) {
 		y->window_start_ms = now;
 		y->window_bytes = 0;
 	}
 	y->window_bytes += bytes;
-	if (y->window_bytes >= y->cfg.rate_bps) {
-		sys_sleep_ms(1000 - (now - y->window_start_ms));
-	}
+	if (y->window_bytes >= y->cfg.rate_bps)
+		nap = 1000 - (now - y->window_start_ms);
+	pthread_mutex_unlock(&y->mu);
+	if (nap)
+		sys_sleep_ms(nap);
 }
 
 static bool stopping(struct node_sync *y)
@@ -171,6 +174,91 @@ out:
 	return r;
 }
 
+/*
+ * One batch of work on NODE_SYNC_THREADS threads: the missing data segments idx[0..n) of
+ * entry pe fetched (copied or rebuilt) and stored, or (parity) the parity symbols of
+ * stripes idx[0..n) built and stored. Rebuilds are a chain of requests to peers, each
+ * waiting on the network: several at once keep the peers and the cores busy.
+ */
+struct job {
+	struct node_sync *y;
+	const struct node_peer_entry *pe;
+	const uint64_t *idx;
+	size_t n;
+	bool parity;
+	atomic_size_t next;
+	atomic_uint_fast64_t left; /* items that failed */
+};
+
+static int fetch_one(struct node_sync *y, const struct node_peer_entry *pe, uint64_t index,
+		     uint8_t *buf, struct codec_proof *proof)
+{
+	size_t len;
+	int g = node_peers_segment(y->cfg.peers, pe, index, buf, &len, proof);
+
+	if (g == 0)
+		g = node_store_put_segment(y->cfg.store, pe->tx_seq, index, buf, len, proof);
+	pthread_mutex_lock(&y->mu);
+	if (g == 0) {
+		y->rep.segments_fetched++;
+		y->rep.bytes_fetched += len;
+	} else {
+		y->rep.failures++;
+		y->rep.last_error = g;
+		y->rep.last_error_seq = pe->tx_seq;
+	}
+	pthread_mutex_unlock(&y->mu);
+	if (g == 0)
+		pace(y, len);
+	return g;
+}
+
+static void *job_worker(void *arg)
+{
+	struct job *j = arg;
+	uint8_t *buf = j->parity ? NULL : malloc(CODEC_SEGMENT_SIZE);
+	struct codec_proof *proof = j->parity ? NULL : malloc(sizeof(*proof));
+
+	for (;;) {
+		size_t k = atomic_fetch_add(&j->next, 1);
+		int r;
+
+		if (k >= j->n || stopping(j->y))
+			break;
+		if (j->parity) {
+			r = build_parity(j->y, j->pe, j->idx[k]);
+			if (r < 0)
+				note_error(j->y, r, j->pe->tx_seq);
+		} else {
+			r = buf && proof ? fetch_one(j->y, j->pe, j->idx[k], buf, proof) : -ENOMEM;
+		}
+		if (r < 0)
+			atomic_fetch_add(&j->left, 1);
+	}
+	free(buf);
+	free(proof);
+	return NULL;
+}
+
+/* Runs idx[0..n) (see struct job); how many failed. */
+static uint64_t run_job(struct node_sync *y, const struct node_peer_entry *pe,
+			const uint64_t *idx, size_t n, bool parity)
+{
+	struct job j = {.y = y, .pe = pe, .idx = idx, .n = n, .parity = parity};
+	pthread_t th[NODE_SYNC_THREADS];
+	unsigned started = 0;
+
+	atomic_init(&j.next, 0);
+	atomic_init(&j.left, 0);
+	for (unsigned i = 1; i < NODE_SYNC_THREADS && i < n; i++)
+		if (pthread_create(&th[started], NULL, job_worker, &j) == 0)
+			started++;
+	job_worker(&j);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	return atomic_load(&j.left);
+}
+
 /* Builds the parity symbols entry pe misses here; how many are still missing. */
 static uint64_t fill_parity(struct node_sync *y, const struct node_peer_entry *pe)
 {
@@ -187,13 +275,7 @@ static uint64_t fill_parity(struct node_sync *y, const struct node_peer_entry *p
 		}
 		if (n == 0)
 			break;
-		for (size_t k = 0; k < n && !stopping(y); k++) {
-			r = build_parity(y, pe, y->missing[k]);
-			if (r < 0) {
-				note_error(y, r, pe->tx_seq);
-				left++;
-			}
-		}
+		left += run_job(y, pe, y->missing, n, true);
 		from = y->missing[n - 1] + 1;
 	}
 	return left;
@@ -222,28 +304,7 @@ static uint64_t fill_entry(struct node_sync *y, const struct node_store_info *in
 				       NODE_SYNC_BATCH, &n);
 		if (r < 0 || n == 0)
 			break;
-		for (size_t k = 0; k < n && !stopping(y); k++) {
-			size_t len;
-			int g = node_peers_segment(y->cfg.peers, &pe, y->missing[k], y->buf, &len,
-						   y->proof);
-
-			if (g == 0)
-				g = node_store_put_segment(y->cfg.store, info->tx_seq, y->missing[k],
-							   y->buf, len, y->proof);
-			pthread_mutex_lock(&y->mu);
-			if (g == 0) {
-				y->rep.segments_fetched++;
-				y->rep.bytes_fetched += len;
-			} else {
-				y->rep.failures++;
-				y->rep.last_error = g;
-				y->rep.last_error_seq = info->tx_seq;
-				left++;
-			}
-			pthread_mutex_unlock(&y->mu);
-			if (g == 0)
-				pace(y, len);
-		}
+		left += run_job(y, &pe, y->missing, n, false);
 		from = y->missing[n - 1] + 1;
 	}
 	if (r == 0 && y->ec)
@@ -307,8 +368,6 @@ static void sync_free(struct node_sync *y)
 	pthread_mutex_destroy(&y->mu);
 	pthread_cond_destroy(&y->cv);
 	free(y->seen);
-	free(y->buf);
-	free(y->proof);
 	free(y->missing);
 	free(y->entry);
 	node_ec_free(y->ec);
@@ -330,8 +389,6 @@ int node_sync_start(const struct node_sync_config *cfg, struct node_sync **ret_s
 	pthread_mutex_init(&y->mu, NULL);
 	pthread_cond_init(&y->cv, NULL);
 	y->seen = malloc(NODE_SYNC_TRACK_MAX * sizeof(*y->seen));
-	y->buf = malloc(CODEC_SEGMENT_SIZE);
-	y->proof = malloc(sizeof(*y->proof));
 	y->missing = malloc(NODE_SYNC_BATCH * sizeof(*y->missing));
 	y->entry = malloc(sizeof(*y->entry));
 	y->started_s = (uint64_t)time(NULL);
@@ -339,7 +396,7 @@ int node_sync_start(const struct node_sync_config *cfg, struct node_sync **ret_s
 		sync_free(y);
 		return r;
 	}
-	if (!y->seen || !y->buf || !y->proof || !y->missing || !y->entry) {
+	if (!y->seen || !y->missing || !y->entry) {
 		sync_free(y);
 		return -ENOMEM;
 	}

@@ -211,13 +211,21 @@ async function main() {
       await new Promise((r) => nodes[i].on('exit', r));
     };
     const dead = REPLICA;
-    await kill(dead);
     const live = urls[(dead + 1) % N];
+    // The node read through must know the new node first (it reads the registry every
+    // NODE_PEER_REFRESH_MS): a copy nobody knows of serves nobody.
+    for (let t = 0; t < 60; t++) {
+      const peers = (await rpc(live, 'zgfs_peers')).result || [];
+      if (peers.some((p) => p.url === urls[N])) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    await kill(dead);
     same = 0;
     for (const f of files) {
       const o = `${f.path}.copy`;
       const r = spawnSync(zgfs, ['download', '--node', live, f.root, o]);
       if (r.status === 0 && fs.readFileSync(o).equals(f.bytes)) same++;
+      else console.log(`# download of ${f.size} B from node ${(dead + 1) % N}: exit ${r.status} ${r.stderr}`);
     }
     ok(same === files.length, `node ${dead} killed: every file still downloads identical from node ${(dead + 1) % N} (${same}/${files.length}), shard ${REPLICA} from its copy`);
 
