@@ -46,6 +46,7 @@
 #include "node/node_i.h"
 #include "node/rpc/rpc.h"
 #include "sys/clock.h"
+#include "sys/threads.h"
 
 /* Finalized entries whose root and size are remembered (entries never change). */
 #define REMOTE_ENTRY_CACHE 16
@@ -606,17 +607,11 @@ static int read_parallel(struct remote *rm, const struct cached_entry *ce, uint6
 {
 	struct read_job j = {.rm = rm, .ce = ce, .offset = offset, .end = end, .buf = buf};
 	uint64_t nseg = (end - 1) / CODEC_SEGMENT_SIZE - offset / CODEC_SEGMENT_SIZE + 1;
-	pthread_t th[REMOTE_READ_THREADS];
-	unsigned started = 0;
 
 	atomic_init(&j.next, offset / CODEC_SEGMENT_SIZE);
 	atomic_init(&j.err, 0);
-	for (unsigned i = 1; i < REMOTE_READ_THREADS && i < nseg; i++)
-		if (pthread_create(&th[started], NULL, read_worker, &j) == 0)
-			started++;
-	read_worker(&j);
-	for (unsigned i = 0; i < started; i++)
-		pthread_join(th[i], NULL);
+	sys_run_threads(read_worker, &j,
+			nseg < REMOTE_READ_THREADS ? (unsigned)nseg : REMOTE_READ_THREADS);
 	return atomic_load(&j.err);
 }
 

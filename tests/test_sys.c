@@ -5,6 +5,9 @@
  * helpers move forward and the deadline is in the future by what was asked.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +16,7 @@
 #include "sys/buf.h"
 #include "sys/clock.h"
 #include "sys/ldb.h"
+#include "sys/threads.h"
 #include "tests/tap.h"
 
 /* A malloc'd copy of text, as leveldb hands out its error strings. */
@@ -123,11 +127,57 @@ static void test_clock(void)
 	   "the deadline is normalized and 1.5 s ahead");
 }
 
+/* Items taken from a shared cursor by sys_run_threads() workers, each noted by thread. */
+struct work {
+	atomic_uint next, done[1000];
+	pthread_mutex_t mu;
+	pthread_t seen[8];
+	unsigned nseen;
+};
+
+static void *worker(void *arg)
+{
+	struct work *w = arg;
+	bool known = false;
+
+	pthread_mutex_lock(&w->mu);
+	for (unsigned i = 0; i < w->nseen; i++)
+		known |= pthread_equal(w->seen[i], pthread_self()) != 0;
+	if (!known && w->nseen < 8)
+		w->seen[w->nseen++] = pthread_self();
+	pthread_mutex_unlock(&w->mu);
+	for (unsigned k; (k = atomic_fetch_add(&w->next, 1)) < 1000;) {
+		atomic_fetch_add(&w->done[k], 1);
+		sys_sleep_ms(k % 100 == 0); /* let the others start */
+	}
+	return NULL;
+}
+
+static void test_threads(void)
+{
+	static struct work w;
+	unsigned once = 0;
+
+	for (unsigned n = 0; n <= 4; n += 4) {
+		memset(&w, 0, sizeof(w));
+		pthread_mutex_init(&w.mu, NULL);
+		sys_run_threads(worker, &w, n);
+		once = 0;
+		for (unsigned k = 0; k < 1000; k++)
+			once += atomic_load(&w.done[k]) == 1;
+		ok(once == 1000 && w.nseen >= 1 && w.nseen <= (n ? n : 1) &&
+		       (n > 1 || pthread_equal(w.seen[0], pthread_self())),
+		   "sys_run_threads(%u): every item once, on %u thread(s)", n, w.nseen);
+		pthread_mutex_destroy(&w.mu);
+	}
+}
+
 int main(void)
 {
 	test_buf();
 	test_ldb_errors();
 	test_ldb_open();
 	test_clock();
+	test_threads();
 	return tap_done();
 }

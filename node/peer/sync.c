@@ -17,6 +17,7 @@
 #include "node/peer/place.h"
 #include "node/peer/sync.h"
 #include "sys/clock.h"
+#include "sys/threads.h"
 
 struct seen {
 	uint64_t seq, at_ms;
@@ -245,17 +246,10 @@ static uint64_t run_job(struct node_sync *y, const struct node_peer_entry *pe,
 			const uint64_t *idx, size_t n, bool parity)
 {
 	struct job j = {.y = y, .pe = pe, .idx = idx, .n = n, .parity = parity};
-	pthread_t th[NODE_SYNC_THREADS];
-	unsigned started = 0;
 
 	atomic_init(&j.next, 0);
 	atomic_init(&j.left, 0);
-	for (unsigned i = 1; i < NODE_SYNC_THREADS && i < n; i++)
-		if (pthread_create(&th[started], NULL, job_worker, &j) == 0)
-			started++;
-	job_worker(&j);
-	for (unsigned i = 0; i < started; i++)
-		pthread_join(th[i], NULL);
+	sys_run_threads(job_worker, &j, n < NODE_SYNC_THREADS ? (unsigned)n : NODE_SYNC_THREADS);
 	return atomic_load(&j.left);
 }
 
