@@ -76,6 +76,9 @@
  * (binary, about 260 KiB each, or in JSON to a 0G node, about 350 KiB each: either way
  * under NODE_RPC_BODY_MAX). */
 #define NODE_PEER_FORWARD_BATCH 16
+/* How long an upload of segments of a settled entry waits for this node's chain follower
+ * to make the store expect it. */
+#define NODE_PUT_FOLLOW_WAIT_MS 5000
 /* How long a peer that has not yet read an entry's submission from the chain is given to
  * read it when segments are handed to it, and how often it is asked again meanwhile. */
 #define NODE_PEER_FORWARD_WAIT_MS 30000

@@ -480,9 +480,11 @@ static void *follow_main(void *arg)
 		struct timespec until;
 
 		pthread_mutex_unlock(&l->follow_mu);
-		follow_once(l);
+		/* Peers first: the entries the first round hands to the store are synced from
+		 * them at once (a node that comes back empty expects its whole history). */
 		if (l->follow_rounds++ % (NODE_PEER_REFRESH_MS / NODE_FOLLOW_INTERVAL_MS) == 0)
 			learn_peers(l);
+		follow_once(l);
 		pthread_mutex_lock(&l->follow_mu);
 		until = sys_deadline_ms(NODE_FOLLOW_INTERVAL_MS);
 		if (!l->stop)
@@ -977,6 +979,14 @@ int node_local_put_segments(struct node *n, uint64_t tx_seq,
 	if (!l)
 		return -EINVAL;
 	r = node_store_put_segments(l->store, tx_seq, segs, count);
+	/* Settled, but the follower has not yet told the store to expect it (it reads the
+	 * chain's events a moment after the chain has them): wait for it here rather than
+	 * have the sender send the whole batch again. */
+	for (uint64_t until = sys_now_ms() + NODE_PUT_FOLLOW_WAIT_MS;
+	     r == -ENOENT && l->following && sys_now_ms() < until;) {
+		sys_sleep_ms(20);
+		r = node_store_put_segments(l->store, tx_seq, segs, count);
+	}
 	if (r == 0 && node_store_info(l->store, tx_seq, &si) == 0 && si.finalized)
 		r = kv_catch_up(l);
 	return r;

@@ -87,6 +87,7 @@ struct holder {
 	uint32_t shard_id, num_shard;
 	atomic_bool json_only;
 	atomic_uint_fast64_t skip_until_ms; /* left out of reads until then */
+	atomic_uint_fast64_t knows;	    /* 1 + the newest tx seq it said it knows */
 };
 
 struct remote {
@@ -954,9 +955,17 @@ static int read_segment(struct remote_upload *u, uint64_t size, uint64_t index, 
 	return 0;
 }
 
-/* zgs_uploadSegmentsByTxSeq for segments [first, first + count), in JSON (any 0G node). */
+/* One call's worth of an upload: segments idx[0..count) of the file, sent to holder h (a
+ * node of the shard that keeps them all) or, h NULL, to the entry point in use. */
+struct batch {
+	struct holder *h;
+	size_t count;
+	uint64_t idx[NODE_RPC_SEGMENTS_MAX];
+};
+
+/* zgs_uploadSegmentsByTxSeq for batch b, in JSON, to the entry points (any 0G node). */
 static int send_json(struct remote *rm, struct remote_upload *u, const struct tree *t,
-		     const struct chain_entry *e, uint64_t first, size_t count, uint8_t *buf,
+		     const struct chain_entry *e, const struct batch *b, uint8_t *buf,
 		     struct node_rpc_error *err)
 {
 	struct codec_proof proof;
@@ -966,13 +975,13 @@ static int send_json(struct remote *rm, struct remote_upload *u, const struct tr
 
 	if (!segs)
 		return -ENOMEM;
-	for (size_t k = 0; k < count && r == 0; k++) {
-		r = read_segment(u, e->length, first + k, buf, &len);
+	for (size_t k = 0; k < b->count && r == 0; k++) {
+		r = read_segment(u, e->length, b->idx[k], buf, &len);
 		if (r < 0)
 			break;
-		tree_proof(t, (size_t)(first + k), &proof);
+		tree_proof(t, (size_t)b->idx[k], &proof);
 		if (json_array_append_new(segs,
-					  node_rpc_segment_to_json(e->root, buf, len, first + k,
+					  node_rpc_segment_to_json(e->root, buf, len, b->idx[k],
 								   e->length, &proof)) < 0)
 			r = -ENOMEM;
 	}
@@ -981,84 +990,163 @@ static int send_json(struct remote *rm, struct remote_upload *u, const struct tr
 		return r;
 	}
 	return call(rm, "zgs_uploadSegmentsByTxSeq",
-			     json_pack("[oo]", segs, node_rpc_u64(e->tx_seq)), NULL, err);
+		    json_pack("[oo]", segs, node_rpc_u64(e->tx_seq)), NULL, err);
 }
 
-/* The same through /zgfs/v1/upload: no base64, no JSON. -ENOSYS when the node lacks it. */
-static int send_binary(struct remote *rm, struct remote_upload *u, const struct tree *t,
-		       const struct chain_entry *e, uint64_t first, size_t count, uint8_t *buf,
-		       struct node_rpc_error *err)
+/* Batch b as one /zgfs/v1/upload body (malloc'd) and its length. */
+static int encode_batch(struct remote_upload *u, const struct tree *t, const struct chain_entry *e,
+			const struct batch *b, uint8_t *buf, uint8_t **ret_body, size_t *ret_len)
 {
 	struct codec_proof proof;
 	size_t cap = NODE_RPC_BINARY_HEADER_SIZE, at, len;
-	uint8_t *body, *answer = NULL;
-	char path[64];
+	uint8_t *body;
 	int r = 0;
 
 	/* Room for count whole segments with the deepest proofs. */
-	for (size_t k = 0; k < count; k++)
+	for (size_t k = 0; k < b->count; k++)
 		cap += 8 + 8 + CODEC_HASH_SIZE + 4 + CODEC_SEGMENT_SIZE + 1 +
 		       (CODEC_PROOF_MAX_DEPTH + 2) * CODEC_HASH_SIZE + CODEC_PROOF_MAX_DEPTH;
 	body = malloc(cap);
 	if (!body)
 		return -ENOMEM;
-	at = node_rpc_binary_header((uint32_t)count, body);
-	for (size_t k = 0; k < count && r == 0; k++) {
-		r = read_segment(u, e->length, first + k, buf, &len);
+	at = node_rpc_binary_header((uint32_t)b->count, body);
+	for (size_t k = 0; k < b->count && r == 0; k++) {
+		r = read_segment(u, e->length, b->idx[k], buf, &len);
 		if (r < 0)
 			break;
-		tree_proof(t, (size_t)(first + k), &proof);
-		at += node_rpc_segment_encode(e->root, buf, len, first + k, e->length, &proof,
+		tree_proof(t, (size_t)b->idx[k], &proof);
+		at += node_rpc_segment_encode(e->root, buf, len, b->idx[k], e->length, &proof,
 					      body + at);
 	}
-	if (r == 0) {
-		unsigned from = atomic_load(&rm->ep);
-
-		snprintf(path, sizeof(path), "/zgfs/v1/upload/%llu", (unsigned long long)e->tx_seq);
-		/* Segments may be sent again: another entry point takes them as well. */
-		for (unsigned k = 0; k < rm->neps; k++) {
-			unsigned ep = (from + k) % rm->neps;
-
-			r = node_rpc_post(rm->eps[ep], path, body, at, &answer, &len, err);
-			free(answer);
-			answer = NULL;
-			if (!is_down(r)) {
-				if (k)
-					atomic_store(&rm->ep, ep);
-				break;
-			}
-		}
+	if (r < 0) {
+		free(body);
+		return r;
 	}
-	free(body);
+	*ret_body = body;
+	*ret_len = at;
+	return 0;
+}
+
+/* 0G's words when the node has the whole entry already (a retry after a lost answer, or
+ * segments a holder synced first): its SDK also takes them as success. */
+static int done_already(int r, const struct node_rpc_error *err)
+{
+	return r == -EINVAL && strstr(err->data, "already uploaded and finalized") ? 0 : r;
+}
+
+/* Waits (NODE_PEER_FORWARD_WAIT_MS at most) until holder h knows entry tx_seq: it follows
+ * the chain a little behind the entry point that settled it. A small question, asked
+ * before a batch rather than the batch sent again and again. */
+static int holder_knows(struct holder *h, uint64_t tx_seq)
+{
+	uint64_t deadline = sys_now_ms() + NODE_PEER_FORWARD_WAIT_MS;
+
+	while (atomic_load(&h->knows) < tx_seq + 1) {
+		json_t *res = NULL;
+		int r = node_rpc_call(h->rpc, "zgs_getFileInfoByTxSeq",
+				      json_pack("[o]", node_rpc_u64(tx_seq)), &res, NULL);
+		bool known = r == 0 && !json_is_null(res);
+
+		json_decref(res);
+		if (r < 0)
+			return r;
+		if (known) {
+			atomic_store(&h->knows, tx_seq + 1);
+			break;
+		}
+		if (sys_now_ms() >= deadline)
+			return -ETIMEDOUT;
+		sys_sleep_ms(NODE_PEER_FORWARD_POLL_MS);
+	}
+	return 0;
+}
+
+/* The body to holder h directly, once it knows the entry. */
+static int post_holder(struct holder *h, uint64_t tx_seq, const char *path, const uint8_t *body,
+		       size_t len, struct node_rpc_error *err)
+{
+	uint64_t deadline = sys_now_ms() + NODE_PEER_FORWARD_WAIT_MS;
+	int r = holder_knows(h, tx_seq);
+
+	while (r == 0) {
+		uint8_t *answer = NULL;
+		size_t alen;
+
+		r = node_rpc_post(h->rpc, path, body, len, &answer, &alen, err);
+		free(answer);
+		r = done_already(r, err);
+		/* Its chain follower knew the entry before its store expected it: a moment. */
+		if (!(r == -ENOENT || (r == -EINVAL && strstr(err->data, "no entry"))) ||
+		    sys_now_ms() >= deadline)
+			break;
+		r = 0;
+		sys_sleep_ms(NODE_PEER_FORWARD_POLL_MS);
+	}
 	return r;
 }
 
-/* Sends segments [first, first + count) of the file with their proofs. */
+/* The body to the entry points, the one in use first (segments may be sent again: another
+ * entry point takes them as well). -ENOSYS when the node lacks the endpoint. */
+static int post_entry(struct remote *rm, const char *path, const uint8_t *body, size_t len,
+		      struct node_rpc_error *err)
+{
+	unsigned from = atomic_load(&rm->ep);
+	int r = -EHOSTUNREACH;
+
+	for (unsigned k = 0; k < rm->neps; k++) {
+		unsigned ep = (from + k) % rm->neps;
+		uint8_t *answer = NULL;
+		size_t alen;
+
+		r = node_rpc_post(rm->eps[ep], path, body, len, &answer, &alen, err);
+		free(answer);
+		if (!is_down(r)) {
+			if (k)
+				atomic_store(&rm->ep, ep);
+			break;
+		}
+	}
+	return done_already(r, err);
+}
+
+/* Sends batch b with its proofs: to its holder when it has one (the entry point, which
+ * would hand the segments to that holder, if the holder fails), else to the entry point. */
 static int send_segments(struct remote *rm, struct remote_upload *u, const struct tree *t,
-			 const struct chain_entry *e, uint64_t first, size_t count, uint8_t *buf)
+			 const struct chain_entry *e, const struct batch *b, uint8_t *buf)
 {
 	struct node_rpc_error err = {0};
+	uint8_t *body = NULL;
+	size_t len = 0;
+	char path[64];
 	int r = -ENOSYS;
 
-	if (!atomic_load(&rm->json_only)) {
-		r = send_binary(rm, u, t, e, first, count, buf, &err);
+	snprintf(path, sizeof(path), "/zgfs/v1/upload/%llu", (unsigned long long)e->tx_seq);
+	if (b->h && sys_now_ms() >= atomic_load(&b->h->skip_until_ms) &&
+	    !atomic_load(&b->h->json_only)) {
+		r = encode_batch(u, t, e, b, buf, &body, &len);
+		if (r == 0)
+			r = post_holder(b->h, e->tx_seq, path, body, len, &err);
+		if (r < 0 && r != -ENOMEM) {
+			if (r == -ENOSYS)
+				atomic_store(&b->h->json_only, true);
+			else
+				atomic_store(&b->h->skip_until_ms,
+					     sys_now_ms() + REMOTE_HOLDER_RETRY_MS);
+			r = -ENOSYS; /* then through the entry point */
+		}
+	}
+	if (r == -ENOSYS && !atomic_load(&rm->json_only)) {
+		if (!body)
+			r = encode_batch(u, t, e, b, buf, &body, &len);
+		if (body)
+			r = post_entry(rm, path, body, len, &err);
 		if (r == -ENOSYS)
 			atomic_store(&rm->json_only, true);
 	}
+	free(body);
 	if (r == -ENOSYS)
-		r = send_json(rm, u, t, e, first, count, buf, &err);
-	/* Sent before (a retry after a lost answer): 0G's answer, which its SDK also takes
-	 * as success. */
-	if (r == -EINVAL && strstr(err.data, "already uploaded and finalized"))
-		r = 0;
+		r = done_already(send_json(rm, u, t, e, b, buf, &err), &err);
 	return r;
-}
-
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
 }
 
 /* Polls until the node reports tx_seq finalized (REMOTE_WAIT_S at most). */
@@ -1073,80 +1161,119 @@ static int wait_finalized(struct remote *rm, uint64_t tx_seq, struct node_file_i
 			return r;
 		if (waited >= REMOTE_WAIT_S * 1000)
 			return -ETIMEDOUT;
-		sleep_ms(step);
+		sys_sleep_ms(step);
 		waited += step;
 		step = step < 200 ? step * 2 : 200;
 	}
 }
 
-/* Batches of segments handed out to REMOTE_UPLOAD_THREADS senders. */
+/* The batches handed out to REMOTE_UPLOAD_THREADS senders. */
 struct senders {
 	struct remote *rm;
 	struct remote_upload *u;
 	const struct tree *t;
 	const struct chain_entry *e;
-	uint64_t ndata;
-	atomic_uint_fast64_t next; /* first segment of the next batch to send */
-	atomic_int err;		   /* the first error; the others stop */
+	const struct batch *batches;
+	size_t nbatches;
+	atomic_size_t next; /* the next batch to send */
+	atomic_int err;	    /* the first error; the others stop */
 };
-
-static int send_batches(struct senders *s, uint8_t *buf)
-{
-	for (;;) {
-		uint64_t first = atomic_fetch_add(&s->next, NODE_RPC_SEGMENTS_MAX);
-		size_t count;
-		int r;
-
-		if (first >= s->ndata || atomic_load(&s->err) != 0)
-			return 0;
-		count = s->ndata - first < NODE_RPC_SEGMENTS_MAX ? (size_t)(s->ndata - first)
-								 : NODE_RPC_SEGMENTS_MAX;
-		r = send_segments(s->rm, s->u, s->t, s->e, first, count, buf);
-		if (r < 0) {
-			int zero = 0;
-
-			atomic_compare_exchange_strong(&s->err, &zero, r);
-			return r;
-		}
-	}
-}
 
 static void *sender_thread(void *arg)
 {
 	struct senders *s = arg;
 	uint8_t *buf = malloc(CODEC_SEGMENT_SIZE);
+	int zero = 0;
 
 	if (!buf) {
-		int zero = 0;
-
 		atomic_compare_exchange_strong(&s->err, &zero, -ENOMEM);
 		return NULL;
 	}
-	send_batches(s, buf);
+	for (;;) {
+		size_t k = atomic_fetch_add(&s->next, 1);
+		int r;
+
+		if (k >= s->nbatches || atomic_load(&s->err) != 0)
+			break;
+		r = send_segments(s->rm, s->u, s->t, s->e, &s->batches[k], buf);
+		if (r < 0) {
+			atomic_compare_exchange_strong(&s->err, &zero, r);
+			break;
+		}
+	}
 	free(buf);
 	return NULL;
 }
 
+/* A holder of the shard that keeps flow segment flow_seg, not in its pause; NULL: none. */
+static struct holder *holder_of(struct remote *rm, uint64_t flow_seg)
+{
+	for (unsigned i = 0; i < rm->nholders; i++) {
+		struct holder *h = &rm->holders[i];
+
+		if (flow_seg % h->num_shard == h->shard_id &&
+		    sys_now_ms() >= atomic_load(&h->skip_until_ms))
+			return h;
+	}
+	return NULL;
+}
+
 /*
- * Sends all ndata segments, REMOTE_UPLOAD_THREADS batches in flight: while the node
- * syncs one batch, it hashes and writes others (on as many cores as it has), and the next
- * is on its way.
+ * Plans the batches of all ndata segments: in a cluster, each shard's segments go straight
+ * to a node of that shard (as the SDK's Uploader sends them), so the entry point hands
+ * nothing on; else runs of NODE_RPC_SEGMENTS_MAX to the entry point. *ret malloc'd.
+ */
+static int plan_batches(struct remote *rm, const struct chain_entry *e, uint64_t ndata,
+			struct batch **ret, size_t *ret_n)
+{
+	uint32_t num = rm->nholders ? rm->holders[0].num_shard : 1;
+	uint64_t start_seg = e->start / CODEC_SEGMENT_CHUNKS;
+	size_t cap = (size_t)(ndata / NODE_RPC_SEGMENTS_MAX) + num + 1, n = 0;
+	struct batch *bs = calloc(cap, sizeof(*bs));
+
+	if (!bs)
+		return -ENOMEM;
+	for (uint32_t sh = 0; sh < num; sh++) {
+		struct batch *b = NULL;
+		/* The first segment of shard sh: flow segment start_seg + i ≡ sh (mod num). */
+		uint64_t i = (sh + num - start_seg % num) % num;
+
+		for (; i < ndata; i += num) {
+			if (!b || b->count == NODE_RPC_SEGMENTS_MAX) {
+				b = &bs[n++];
+				b->h = num > 1 ? holder_of(rm, start_seg + i) : NULL;
+			}
+			b->idx[b->count++] = i;
+		}
+	}
+	*ret = bs;
+	*ret_n = n;
+	return 0;
+}
+
+/*
+ * Sends all ndata segments, REMOTE_UPLOAD_THREADS batches in flight: while a node syncs
+ * one batch, it hashes and writes others (on as many cores as it has), and the next is on
+ * its way.
  */
 static int send_all(struct remote *rm, struct remote_upload *u, const struct tree *t,
 		    const struct chain_entry *e, uint64_t ndata, uint8_t *buf)
 {
-	struct senders s = {.rm = rm, .u = u, .t = t, .e = e, .ndata = ndata};
-	pthread_t th[REMOTE_UPLOAD_THREADS];
-	unsigned started = 0;
+	struct senders s = {.rm = rm, .u = u, .t = t, .e = e};
+	struct batch *bs = NULL;
+	size_t n = 0;
+	int r = plan_batches(rm, e, ndata, &bs, &n);
 
+	(void)buf;
+	if (r < 0)
+		return r;
+	s.batches = bs;
+	s.nbatches = n;
 	atomic_init(&s.next, 0);
 	atomic_init(&s.err, 0);
-	for (unsigned i = 1; i < REMOTE_UPLOAD_THREADS && ndata > NODE_RPC_SEGMENTS_MAX * i; i++)
-		if (pthread_create(&th[started], NULL, sender_thread, &s) == 0)
-			started++;
-	send_batches(&s, buf);
-	for (unsigned i = 0; i < started; i++)
-		pthread_join(th[i], NULL);
+	sys_run_threads(sender_thread, &s, n < REMOTE_UPLOAD_THREADS ? (unsigned)n
+								   : REMOTE_UPLOAD_THREADS);
+	free(bs);
 	return atomic_load(&s.err);
 }
 
@@ -1330,7 +1457,7 @@ static int wait_kv_result(struct remote *rm, uint64_t tx_seq)
 		res = NULL;
 		if (waited >= REMOTE_WAIT_S * 1000)
 			return -ETIMEDOUT;
-		sleep_ms(step);
+		sys_sleep_ms(step);
 		waited += step;
 		step = step < 200 ? step * 2 : 200;
 	}
@@ -1712,6 +1839,7 @@ static bool add_holder(struct remote *rm, struct node_rpc_client *rpc, bool own,
 	h->num_shard = (uint32_t)num;
 	atomic_init(&h->json_only, false);
 	atomic_init(&h->skip_until_ms, 0);
+	atomic_init(&h->knows, 0);
 	/* Bounded like a node's requests to its peers, so that a hanging one costs little. */
 	if (!own)
 		node_rpc_client_set_timeout(rpc, NODE_PEER_CONNECT_MS, NODE_PEER_FETCH_MS);
@@ -1755,10 +1883,21 @@ static void learn_holders(struct remote *rm)
 		json_t *jid = json_object_get(pe, "shardId"), *jn = json_object_get(pe, "numShard");
 		struct node_rpc_client *c;
 
-		if (!url || !json_is_integer(jid) || !json_is_integer(jn) || known_url(rm, url) ||
-		    node_rpc_client_new(url, &c) < 0)
+		json_int_t id = -1, num = -1;
+		json_t *sc = NULL;
+
+		if (!url || known_url(rm, url) || node_rpc_client_new(url, &c) < 0)
 			continue;
-		if (!add_holder(rm, c, false, json_integer_value(jid), json_integer_value(jn)))
+		node_rpc_client_set_timeout(c, NODE_PEER_CONNECT_MS, NODE_PEER_FETCH_MS);
+		if (json_is_integer(jid) && json_is_integer(jn)) {
+			id = json_integer_value(jid);
+			num = json_integer_value(jn);
+		} else if (node_rpc_call(c, "zgs_getShardConfig", json_array(), &sc, NULL) == 0) {
+			/* The entry point has not asked it yet: ask it here. */
+			(void)json_unpack(sc, "{s:I, s:I}", "shardId", &id, "numShard", &num);
+		}
+		json_decref(sc);
+		if (!add_holder(rm, c, false, id, num))
 			node_rpc_client_free(c);
 	}
 	json_decref(res);
