@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # The include rules between layers (docs/ARCHITECTURE.md, STYLE.md habit 1), checked on
 # every #include "..." of the layer folders:
-#   - no layer includes a layer above it: codec < sys < chain < node < fs < cli;
+#   - no layer includes a layer above it: codec < sys < chain < node < fs < cli < examples;
 #   - no layer includes another layer's internal header (a name ending in _i.h);
-#   - cli/ includes public headers only (no _i.h at all).
+#   - cli/ and examples/ include public headers only (no _i.h at all).
 # usage: .ci/check-includes.sh [SOURCE_ROOT]   (default: the tree this script is in)
 # Prints each violation as FILE:LINE: what is wrong, and exits 1 when there is one.
 set -euo pipefail
 root=${1:-"$(dirname "$0")/.."}
 cd "$root"
 
-layers=(codec sys chain node fs cli)
+layers=(codec sys chain node fs cli examples)
 files=()
 for l in "${layers[@]}"; do
 	[ -d "$l" ] || { echo "check-includes: no $l/ in $(pwd)" >&2; exit 1; }
@@ -36,9 +36,9 @@ BEGIN {
 	if (rank[to] > rank[from]) {
 		printf "%s:%s: %s/ includes %s, of %s/, a layer above it\n", file, line, from, inc, to
 		bad = 1
-	} else if (inc ~ /_i\.h$/ && (to != from || from == "cli")) {
-		if (from == "cli")
-			printf "%s:%s: cli/ uses public headers only, not %s\n", file, line, inc
+	} else if (inc ~ /_i\.h$/ && (to != from || from == "cli" || from == "examples")) {
+		if (from == "cli" || from == "examples")
+			printf "%s:%s: %s/ uses public headers only, not %s\n", file, line, from, inc
 		else
 			printf "%s:%s: %s/ includes %s, internal to %s/\n", file, line, from, inc, to
 		bad = 1
