@@ -70,3 +70,17 @@ elif [ "$(meson introspect build --buildoptions | python3 -c 'import json,sys; p
 	meson configure build -Dwerror="$werror"
 fi
 ninja -C build
+
+# The helper mount(8) runs for `mount -t fuse.zgfs` and /etc/fstab lines of type fuse.zgfs:
+# a link to the built binary, where util-linux looks for it. Root's to install; without
+# root (or sudo without a password) the build is still complete and this says how.
+helper=/usr/sbin/mount.fuse.zgfs
+if [ "$(readlink "$helper" 2>/dev/null)" != "$PWD/build/zgfs" ]; then
+	if [ "$(id -u)" -eq 0 ]; then
+		ln -sfn "$PWD/build/zgfs" "$helper"
+	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+		sudo ln -sfn "$PWD/build/zgfs" "$helper"
+	else
+		echo "setup: for mount -t fuse.zgfs and /etc/fstab, run as root: ln -sfn $PWD/build/zgfs $helper"
+	fi
+fi

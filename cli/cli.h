@@ -22,6 +22,8 @@ struct cli_command {
 int cmd_root(int argc, char **argv);
 int cmd_proof(int argc, char **argv);
 int cmd_mount(int argc, char **argv);
+/* Run as mount.fuse.zgfs (mount -t fuse.zgfs, /etc/fstab): cli/cmd_fstab.c. */
+int cli_mount_helper(int argc, char **argv);
 int cmd_umount(int argc, char **argv);
 int cmd_versions(int argc, char **argv);
 int cmd_cat(int argc, char **argv);

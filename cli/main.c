@@ -273,6 +273,11 @@ static void help(FILE *f)
 
 int main(int argc, char **argv)
 {
+	const char *self = strrchr(argv[0], '/');
+
+	/* mount(8)'s helper for type fuse.zgfs is a link to this binary. */
+	if (strcmp(self ? self + 1 : argv[0], "mount.fuse.zgfs") == 0)
+		return cli_mount_helper(argc, argv);
 	if (argc < 2) {
 		help(stderr);
 		return 2;
