@@ -2,7 +2,7 @@
 # The unit files through systemd-analyze verify, with ExecStart pointed at the built zgfs.
 # Exits 77 when systemd-analyze is missing.
 set -uo pipefail
-zgfs=$1 here=$(cd "$(dirname "$0")" && pwd)
+zgfs=$(realpath "$1") here=$(cd "$(dirname "$0")" && pwd)
 command -v systemd-analyze >/dev/null || { echo "1..0 # SKIP systemd-analyze is missing"; exit 77; }
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
