@@ -190,14 +190,7 @@ async function main() {
       if (root) files.push({ path: f, size, bytes, root });
     }
 
-    const dl = new sdk.Downloader(storages);
-    let same = 0;
-    for (const f of files) {
-      const o = `${f.path}.sdk`;
-      const err = await quiet(() => dl.download(f.root, o, true));
-      if (!err && fs.readFileSync(o).equals(f.bytes)) same++;
-      else console.log(`# SDK download ${f.size} B: ${err}`);
-    }
+    let same = await harness.sdkDownloadAll(sdk, storages, files);
     ok(same === files.length, `the SDK's Downloader over the four nodes: ${same}/${files.length} identical`);
 
     // Reads striped over the holders: a download through node 0 fetches each segment from
@@ -356,8 +349,4 @@ async function main() {
   }
 }
 
-main().then(() => process.exit(tap.done()), (e) => {
-  console.log(`not ok - ${e.stack || e}`);
-  for (const [i, l] of logs.entries()) if (l) console.log(`# node ${i} log: ${l.replace(/\n/g, '\n# ')}`);
-  process.exit(1);
-});
+harness.runMain(main, tap, () => logs.map((l, i) => [`node ${i}`, l]));

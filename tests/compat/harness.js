@@ -157,6 +157,31 @@ async function quiet(fn) {
   }
 }
 
+// Downloads every file {path, size, bytes, root} with the SDK's Downloader over storages,
+// proofs checked, into PATH.sdk; how many came back identical (the others are logged).
+async function sdkDownloadAll(sdk, storages, files) {
+  const fs = require('fs');
+  const dl = new sdk.Downloader(storages);
+  let same = 0;
+  for (const f of files) {
+    const o = `${f.path}.sdk`;
+    const err = await quiet(() => dl.download(f.root, o, true));
+    if (!err && fs.readFileSync(o).equals(f.bytes)) same++;
+    else console.log(`# SDK download ${f.size} B: ${err}`);
+  }
+  return same;
+}
+
+// Runs an async main with the plan and exit status from tap; when it throws, a failed
+// point with the stack and the tail of each log that logs() names ([[name, text]...]).
+function runMain(main, tap, logs = () => []) {
+  main().then(() => process.exit(tap.done()), (e) => {
+    console.log(`not ok - ${e.stack || e}`);
+    for (const [name, l] of logs()) if (l) console.log(`# ${name} log: ${l.replace(/\n/g, '\n# ')}`);
+    process.exit(1);
+  });
+}
+
 // One JSON-RPC call to a node: its whole answer ({result} or {error}).
 async function rpc(url, method, params = []) {
   const res = await fetch(url, {
@@ -188,5 +213,5 @@ function attachChain(zgfs, chainUrl, flow, data) {
 
 module.exports = {
   loadSdk, loadModule, Tap, rng, randomBytes, startNode, stopNode, freePort, needAnvil, quiet,
-  sdkLog, rpc, deployChain, attachChain,
+  sdkLog, rpc, deployChain, attachChain, sdkDownloadAll, runMain,
 };

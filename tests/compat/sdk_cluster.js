@@ -165,14 +165,7 @@ async function main() {
     ok(refused.error && /shard/.test(JSON.stringify(refused.error)),
       `a segment of another shard is refused: ${JSON.stringify(refused.error)}`);
 
-    const dl = new sdk.Downloader(storages);
-    let same = 0;
-    for (const f of files) {
-      const o = `${f.path}.sdk`;
-      const err = await quiet(() => dl.download(f.root, o, true));
-      if (!err && fs.readFileSync(o).equals(f.bytes)) same++;
-      else console.log(`# SDK download ${f.size} B: ${err}`);
-    }
+    let same = await harness.sdkDownloadAll(sdk, storages, files);
     ok(same === files.length, `the SDK's Downloader (with proofs) over four nodes gets identical bytes: ${same}/${files.length}`);
 
     for (let i = 0; i < N; i++) {
@@ -247,8 +240,4 @@ async function main() {
   }
 }
 
-main().then(() => process.exit(tap.done()), (e) => {
-  console.log(`not ok - ${e.stack || e}`);
-  for (const [i, l] of logs.entries()) if (l) console.log(`# node ${i} log: ${l.replace(/\n/g, '\n# ')}`);
-  process.exit(1);
-});
+harness.runMain(main, tap, () => logs.map((l, i) => [`node ${i}`, l]));

@@ -92,14 +92,7 @@ async function main() {
     }
     ok(finalized === files.length, `the node reports every entry finalized (${finalized}/${files.length})`);
 
-    const dl = new sdk.Downloader([storage]);
-    let same = 0;
-    for (const f of files) {
-      const o = `${f.path}.sdk`;
-      const err = await quiet(() => dl.download(f.root, o, true));
-      if (!err && fs.readFileSync(o).equals(f.bytes)) same++;
-      else console.log(`# SDK download ${f.size} B: ${err}`);
-    }
+    let same = await harness.sdkDownloadAll(sdk, [storage], files);
     ok(same === files.length, `the SDK's Downloader (with proofs) gets identical bytes: ${same}/${files.length}`);
 
     same = 0;
@@ -117,13 +110,9 @@ async function main() {
       const bytes = randomBytes(size);
       fs.writeFileSync(f, bytes);
       const [root, seq] = execFileSync(zgfs, ['upload', '--node', url, f]).toString().trim().split(/\s+/);
-      mine.push({ f, bytes, root, seq: Number(seq) });
+      mine.push({ f, path: f, size, bytes, root, seq: Number(seq) });
     }
-    same = 0;
-    for (const m of mine) {
-      const err = await quiet(() => dl.download(m.root, `${m.f}.sdk`, true));
-      if (!err && fs.readFileSync(`${m.f}.sdk`).equals(m.bytes)) same++;
-    }
+    same = await harness.sdkDownloadAll(sdk, [storage], mine);
     ok(same === mine.length, `zgfs upload (signed in C) is downloadable by the SDK: ${same}/${mine.length}`);
 
     // Who sent what, as the chain's Submit events say.
