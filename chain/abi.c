@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "chain/abi_i.h"
+#include "codec/hex.h"
 #include "codec/keccak.h"
 #include "codec/limits.h"
 
@@ -536,10 +537,46 @@ int chain_abi_revert_reason(const uint8_t *data, size_t len, char *buf, size_t s
 			 a, x, c);
 		return 0;
 	}
+	case CHAIN_ABI_SEL_PORA_REFUSED: {
+		int err = chain_abi_revert_code(data - 4, len + 4);
+
+		if (err == -CHAIN_EREVERTED)
+			break;
+		snprintf(buf, size, "%s", chain_strerror(err));
+		return 0;
+	}
+	case CHAIN_ABI_SEL_MINER_ID_TAKEN: {
+		char id[2 * W + 3];
+
+		if (len != W)
+			break;
+		codec_hex_encode(data, W, id);
+		snprintf(buf, size, "miner id %s is already registered", id);
+		return 0;
+	}
 	default:
 		snprintf(buf, size, "reverted (selector 0x%08" PRIx32 ")", sel);
 		return 0;
 	}
 	snprintf(buf, size, "reverted (selector 0x%08" PRIx32 ", malformed)", sel);
 	return 0;
+}
+
+int chain_abi_revert_code(const uint8_t *data, size_t len)
+{
+	uint32_t sel;
+	uint64_t k;
+
+	if (!data || len < 4)
+		return -CHAIN_EREVERTED;
+	sel = (uint32_t)data[0] << 24 | (uint32_t)data[1] << 16 | (uint32_t)data[2] << 8 | data[3];
+	if (sel == CHAIN_ABI_SEL_INVALID_SUBMISSION && len == 4)
+		return -CHAIN_EINVALID_SUBMISSION;
+	if (sel == CHAIN_ABI_SEL_MINER_ID_TAKEN && len == 4 + W)
+		return -EEXIST;
+	if (sel == CHAIN_ABI_SEL_PORA_REFUSED && len == 4 + W &&
+	    chain_abi_word_u64(data + 4, &k) == 0 && k >= 1 &&
+	    k <= CHAIN_EPORA_CAP - CHAIN_EPORA_OFF + 1)
+		return -(int)(CHAIN_EPORA_OFF + k - 1);
+	return -CHAIN_EREVERTED;
 }

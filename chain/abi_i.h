@@ -47,6 +47,8 @@
 #define CHAIN_ABI_SIG_NOT_ENOUGH_FEE	 "NotEnoughFee(uint256,uint256,uint256)"
 #define CHAIN_ABI_SIG_ERROR		 "Error(string)"
 #define CHAIN_ABI_SIG_PANIC		 "Panic(uint256)"
+#define CHAIN_ABI_SIG_PORA_REFUSED	 "PoraRefused(uint8)" /* on the Mine */
+#define CHAIN_ABI_SIG_MINER_ID_TAKEN	 "MinerIdTaken(bytes32)"
 
 /* The same as big-endian 32-bit numbers (the first four bytes of keccak256(signature)). */
 #define CHAIN_ABI_SEL_SUBMIT		 0xbc8c11f8u
@@ -56,6 +58,8 @@
 #define CHAIN_ABI_SEL_NOT_ENOUGH_FEE	 0xf85c6482u
 #define CHAIN_ABI_SEL_ERROR		 0x08c379a0u
 #define CHAIN_ABI_SEL_PANIC		 0x4e487b71u
+#define CHAIN_ABI_SEL_PORA_REFUSED	 0x422ef64au
+#define CHAIN_ABI_SEL_MINER_ID_TAKEN	 0x38543621u
 
 /* topic0 of Submit: keccak256(CHAIN_ABI_SIG_SUBMIT_EVENT). */
 #define CHAIN_ABI_SUBMIT_TOPIC "0x167ce04d2aa1981994d3a31695da0d785373335b1078cec239a1a3a2c7675555"
@@ -191,6 +195,8 @@ chain_abi_decode_submit_return(const uint8_t *data, size_t len,
  *   InvalidSubmission()            "invalid submission (a Flow validity rule)"
  *   NotEnoughFee(price, n, paid)   "not enough fee: N sectors at P wei per sector need X
  *                                  wei, paid Y" (a number past 64 bits in hex)
+ *   PoraRefused(code)              chain_strerror() of the code chain_abi_revert_code gives
+ *   MinerIdTaken(id)               "miner id 0x... is already registered"
  *   anything else                  "reverted (selector 0x12345678)"; no data at all:
  *                                  "reverted without a reason"
  * A known selector whose arguments do not decode is reported as an unknown one, with
@@ -198,5 +204,13 @@ chain_abi_decode_submit_return(const uint8_t *data, size_t len,
  * Returns 0, or -EINVAL when buf is NULL or size is 0 (or data is NULL with len > 0).
  */
 int chain_abi_revert_reason(const uint8_t *data, size_t len, char *buf, size_t size);
+
+/*
+ * chain_abi_revert_code() - the chain code a revert stands for: InvalidSubmission() is
+ * -CHAIN_EINVALID_SUBMISSION, PoraRefused(k) for k in 1..11 is -(CHAIN_EPORA_OFF + k - 1)
+ * (the Mine's codes follow chain.h's list), MinerIdTaken(id) is -EEXIST; anything else,
+ * malformed arguments included, is -CHAIN_EREVERTED. Pure.
+ */
+int chain_abi_revert_code(const uint8_t *data, size_t len);
 
 #endif

@@ -173,13 +173,16 @@ struct chain_policy {
  * chain_last_detail() saying which rule it breaks. Pure; any thread. */
 int chain_policy_check(const struct chain_policy *p);
 
+struct chain_pora_params; /* below, with PoRA */
+
 /* What chain_evm_deploy() created. */
 struct chain_evm_deployment {
 	uint8_t flow[CHAIN_ADDRESS_SIZE];
 	uint8_t market[CHAIN_ADDRESS_SIZE];
 	uint8_t registry[CHAIN_ADDRESS_SIZE];
+	uint8_t mine[CHAIN_ADDRESS_SIZE]; /* Market.mine() names it */
 	struct chain_policy policy;
-	uint64_t block;	   /* the block holding the deployment */
+	uint64_t block; /* the block holding the Flow (followers start there) */
 	uint64_t chain_id;
 	uint64_t price_per_sector; /* wei */
 };
@@ -188,14 +191,17 @@ struct chain_evm_deployment {
  * chain_evm_deploy() - deploy every contract zgfs uses with the key cfg->key_hex or
  * cfg->key_file, at cfg->rpc_url, and wait for cfg->confirmations: first the node Registry
  * with the redundancy policy (NULL: none), then the Flow (which creates its Market) with
- * this price per sector in wei and the Registry's address, so that Flow.registry() leads
- * another host to it. Two transactions; a failure between them leaves an unused Registry
- * and nothing else. cfg->flow and from_block are ignored. Returns 0, -EINVAL (and a
- * detail) for a policy chain_policy_check() refuses, -ENOTSUP when this build has no
- * contract bytecode, -CHAIN_ENOKEY, -CHAIN_EREVERTED, or the errors of chain_evm_open().
+ * this price per sector in wei, the Registry's address and pora->epoch_blocks, then the
+ * Mine with pora's difficulty and target answers, and Market.setMine(mine, base reward),
+ * so that Flow.registry() and Flow.market().mine() lead another host to everything.
+ * pora NULL: CHAIN_PORA_DEFAULTS. Four transactions; a failure between them leaves
+ * contracts nobody records. cfg->flow and from_block are ignored. Returns 0, -EINVAL (and
+ * a detail) for a policy chain_policy_check() refuses or mining parameters out of range,
+ * -ENOTSUP when this build has no contract bytecode, -CHAIN_ENOKEY, -CHAIN_EREVERTED, or
+ * the errors of chain_evm_open().
  */
 int chain_evm_deploy(const struct chain_evm_config *cfg, uint64_t price_per_sector,
-		     const struct chain_policy *policy,
+		     const struct chain_policy *policy, const struct chain_pora_params *pora,
 		     struct chain_evm_deployment *ret_deployment);
 
 /*
@@ -262,6 +268,13 @@ struct chain_pora_params {
 	uint64_t target_answers; /* answers per epoch the difficulty steers towards; ≥ 1 */
 	uint64_t base_reward;	 /* paid from the donation pool for every accepted answer */
 };
+
+/* The defaults of `zgfs chain deploy` and of a new embedded ledger: difficulty 1,000,000,
+ * 0G's 1200 blocks per epoch and 5 target answers, no base reward (docs/PORA.md). */
+#define CHAIN_PORA_DEFAULTS                                                                        \
+	{                                                                                          \
+		1000000, 1200, 5, 0                                                                \
+	}
 
 /* 0G's PoraAnswer. */
 struct chain_pora_answer {

@@ -36,6 +36,7 @@
 #include "chain/backend_i.h"
 #include "chain/buf_i.h"
 #include "chain/contracts_i.h"
+#include "chain/evm_i.h"
 #include "chain/evm_key_i.h"
 #include "chain/evm_rpc_i.h"
 #include "sys/ldb.h"
@@ -44,6 +45,7 @@
 #include "chain/flow_i.h"
 #include "chain/ledger_i.h"
 #include "chain/limits.h"
+#include "chain/pora_i.h"
 #include "chain/registry_i.h"
 #include "codec/hex.h"
 #include "codec/keccak.h"
@@ -52,66 +54,7 @@
 #define KEY_ENTRY     'e'
 #define STATE_VERSION 1
 
-struct evm_req {
-	const struct chain_submission *sub;
-	uint64_t sectors, fee;
-	uint8_t digest[CODEC_HASH_SIZE];
-	int result;
-	uint64_t index;
-	bool done;
-	char detail[512];
-	struct evm_req *next;
-};
-
-struct chain_evm {
-	struct chain base;
-	struct chain_evm_rpc *rpc;
-	char url[512];
-	bool has_key;
-	struct chain_evm_key key;
-	uint8_t flow[CHAIN_ADDRESS_SIZE], market[CHAIN_ADDRESS_SIZE];
-	uint8_t registry[CHAIN_ADDRESS_SIZE]; /* Flow.registry(); zero: none */
-	bool has_registry;
-	struct chain_policy policy;	/* the registry's, immutable: read at open */
-	uint8_t topic[CODEC_HASH_SIZE]; /* Submit's topic0 */
-	uint64_t chain_id, price, from_block;
-	unsigned confirmations;
-
-	leveldb_t *db;
-	leveldb_options_t *opts;
-	leveldb_readoptions_t *ropts;
-	leveldb_writeoptions_t *wopts;
-
-	/* Following: sync_mu serializes chain_sync(); mu guards the fields below it, which
-	 * readers take briefly. */
-	pthread_mutex_t sync_mu;
-	pthread_mutex_t mu;
-	uint64_t next_seq; /* entries followed */
-	uint64_t scanned;  /* every block ≤ scanned has been read (from_block - 1 at first) */
-	struct chain_flowtree tree;
-	uint64_t head_block;
-	uint8_t head_hash[CODEC_HASH_SIZE];
-	bool diverged;
-	struct timespec last_sync;
-
-	/* Submitting: the group commit queue (qmu), the leader's nonce. */
-	pthread_mutex_t qmu;
-	pthread_cond_t qcv;
-	struct evm_req *qhead, **qtail;
-	bool busy;
-	uint64_t nonce;
-	bool nonce_known;
-	uint64_t tip, max_fee; /* the fees offered, read at fees_at */
-	struct timespec fees_at;
-	bool fees_known;
-};
-
 static const struct chain_ops evm_ops;
-
-static struct chain_evm *to_evm(struct chain *c)
-{
-	return (struct chain_evm *)c;
-}
 
 /* --- small helpers ------------------------------------------------------------------ */
 
@@ -147,7 +90,7 @@ static void addr_hex(const uint8_t a[CHAIN_ADDRESS_SIZE], char out[43])
 }
 
 /* A uint256 that may not fit: saturate (balances of test accounts exceed 2^64 wei). */
-static uint64_t u256_saturate(const uint8_t w[32])
+uint64_t chain_evm_u256_saturate(const uint8_t w[32])
 {
 	uint64_t v = 0;
 
@@ -459,11 +402,7 @@ static int revert_error(const struct chain_evm_rpc_fault *fault, const char *wha
 
 	chain_abi_revert_reason(fault->data, fault->data_len, reason, sizeof(reason));
 	chain_set_detail("%s reverted: %s", what, reason);
-	if (fault->data_len >= 4 &&
-	    ((uint32_t)fault->data[0] << 24 | (uint32_t)fault->data[1] << 16 |
-	     (uint32_t)fault->data[2] << 8 | fault->data[3]) == CHAIN_ABI_SEL_INVALID_SUBMISSION)
-		return -CHAIN_EINVALID_SUBMISSION;
-	return -CHAIN_EREVERTED;
+	return chain_abi_revert_code(fault->data, fault->data_len);
 }
 
 static int rpc_fault(struct chain_evm *c, int r, const struct chain_evm_rpc_fault *fault,
@@ -814,6 +753,19 @@ static int evm_flow_info(struct chain *base, struct chain_flow *ret)
 	return 0;
 }
 
+static int evm_account_balance(struct chain *base, const uint8_t address[CHAIN_ADDRESS_SIZE],
+			       uint64_t *ret_balance)
+{
+	struct chain_evm *c = to_evm(base);
+	uint8_t bal[32];
+	int r = chain_evm_rpc_balance(c->rpc, address, bal);
+
+	if (r < 0)
+		return rpc_fault(c, r, &(struct chain_evm_rpc_fault){0}, "a balance");
+	*ret_balance = chain_evm_u256_saturate(bal);
+	return 0;
+}
+
 static int evm_account(struct chain *base, uint8_t ret_address[CHAIN_ADDRESS_SIZE],
 		       uint64_t *ret_balance)
 {
@@ -828,13 +780,13 @@ static int evm_account(struct chain *base, uint8_t ret_address[CHAIN_ADDRESS_SIZ
 	if (r < 0)
 		return rpc_fault(c, r, &(struct chain_evm_rpc_fault){0}, "the account's balance");
 	memcpy(ret_address, c->key.address, CHAIN_ADDRESS_SIZE);
-	*ret_balance = u256_saturate(bal);
+	*ret_balance = chain_evm_u256_saturate(bal);
 	return 0;
 }
 
-/* An eth_call of calldata `in` to `to`; the return data in res (at most 64 KiB). */
-static int view_raw(struct chain_evm *c, const uint8_t to[CHAIN_ADDRESS_SIZE],
-		    const struct chain_wbuf *in, const char *what, struct chain_wbuf *res)
+/* The return data is at most what res was initialised for (64 KiB here). */
+int chain_evm_view_raw(struct chain_evm *c, const uint8_t to[CHAIN_ADDRESS_SIZE],
+		       const struct chain_wbuf *in, const char *what, struct chain_wbuf *res)
 {
 	struct chain_evm_rpc_fault fault = {0};
 	int r = in->err;
@@ -846,9 +798,8 @@ static int view_raw(struct chain_evm *c, const uint8_t to[CHAIN_ADDRESS_SIZE],
 	return r < 0 ? rpc_fault(c, r, &fault, what) : 0;
 }
 
-/* A view with no argument or one u64 argument, returning at least `words` words. */
-static int view(struct chain_evm *c, const uint8_t to[CHAIN_ADDRESS_SIZE], const char *sig,
-		bool has_arg, uint64_t arg, uint8_t *out, size_t words)
+int chain_evm_view(struct chain_evm *c, const uint8_t to[CHAIN_ADDRESS_SIZE], const char *sig,
+		   bool has_arg, uint64_t arg, uint8_t *out, size_t words)
 {
 	struct chain_wbuf in, res;
 	int r;
@@ -859,7 +810,7 @@ static int view(struct chain_evm *c, const uint8_t to[CHAIN_ADDRESS_SIZE], const
 		chain_abi_encode_call_u64(sig, arg, &in);
 	else
 		chain_abi_encode_call0(sig, &in);
-	r = view_raw(c, to, &in, sig, &res);
+	r = chain_evm_view_raw(c, to, &in, sig, &res);
 	if (r == 0 && res.len < words * 32) {
 		chain_set_detail("%s returned %zu bytes", sig, res.len);
 		r = -EBADMSG;
@@ -875,13 +826,11 @@ static int view(struct chain_evm *c, const uint8_t to[CHAIN_ADDRESS_SIZE], const
 static int market_call(struct chain_evm *c, const char *sig, bool has_arg, uint64_t arg,
 		       uint8_t *out, size_t words)
 {
-	return view(c, c->market, sig, has_arg, arg, out, words);
+	return chain_evm_view(c, c->market, sig, has_arg, arg, out, words);
 }
 
-/* One transaction from the key outside the submission queue: it takes the queue's
- * leader slot, so that the nonce is never used twice. */
-static int send_alone(struct chain_evm *c, const uint8_t to[CHAIN_ADDRESS_SIZE], uint64_t value,
-		      const uint8_t *data, size_t len)
+int chain_evm_send(struct chain_evm *c, const uint8_t to[CHAIN_ADDRESS_SIZE], uint64_t value,
+		   const uint8_t *data, size_t len, chain_evm_log_fn *fn, void *ctx)
 {
 	struct sent s;
 	int r;
@@ -891,7 +840,7 @@ static int send_alone(struct chain_evm *c, const uint8_t to[CHAIN_ADDRESS_SIZE],
 		pthread_cond_wait(&c->qcv, &c->qmu);
 	c->busy = true;
 	pthread_mutex_unlock(&c->qmu);
-	r = send_tx(c, to, value, data, len, NULL, NULL, &s);
+	r = send_tx(c, to, value, data, len, fn, ctx, &s);
 	pthread_mutex_lock(&c->qmu);
 	c->busy = false;
 	pthread_cond_broadcast(&c->qcv);
@@ -908,7 +857,7 @@ static int evm_donate(struct chain *base, uint64_t amount)
 	if (!c->has_key)
 		return -CHAIN_ENOKEY;
 	chain_abi_selector("donate()", data);
-	return send_alone(c, c->market, amount, data, sizeof(data));
+	return chain_evm_send(c, c->market, amount, data, sizeof(data), NULL, NULL);
 }
 
 static int evm_donations(struct chain *base, uint64_t *ret_balance)
@@ -917,14 +866,16 @@ static int evm_donations(struct chain *base, uint64_t *ret_balance)
 	int r = market_call(to_evm(base), "donations()", false, 0, w, 1);
 
 	if (r == 0)
-		*ret_balance = u256_saturate(w);
+		*ret_balance = chain_evm_u256_saturate(w);
 	return r;
 }
 
 static int evm_pools(struct chain *base, struct chain_pool *pools, size_t max, size_t *ret_n)
 {
 	struct chain_evm *c = to_evm(base);
-	uint8_t w[3 * 32];
+	/* A Market with a Mine also answers what was claimed and released (5 words). */
+	size_t words = c->has_mine ? 5 : 3;
+	uint8_t w[5 * 32] = {0};
 	uint64_t count;
 	size_t i;
 	int r;
@@ -932,13 +883,16 @@ static int evm_pools(struct chain *base, struct chain_pool *pools, size_t max, s
 	r = market_call(c, "poolCount()", false, 0, w, 1);
 	if (r < 0)
 		return r;
-	count = u256_saturate(w);
+	count = chain_evm_u256_saturate(w);
 	for (i = 0; i < max && i < count; i++) {
-		r = market_call(c, "pools(uint256)", true, i, w, 3);
+		r = market_call(c, "pools(uint256)", true, i, w, words);
 		if (r < 0)
 			return r;
-		pools[i] = (struct chain_pool){
-		    .index = i, .balance = u256_saturate(w), .released = 0, .full = w[95] != 0};
+		pools[i] = (struct chain_pool){.index = i,
+					       .balance = chain_evm_u256_saturate(w),
+					       .claimed = chain_evm_u256_saturate(w + 3 * 32),
+					       .released = chain_evm_u256_saturate(w + 4 * 32),
+					       .full = w[95] != 0};
 	}
 	*ret_n = i;
 	return 0;
@@ -947,7 +901,7 @@ static int evm_pools(struct chain *base, struct chain_pool *pools, size_t max, s
 /* A view of the Flow returning one word. */
 static int flow_word(struct chain_evm *c, const char *sig, uint8_t out[32])
 {
-	return view(c, c->flow, sig, false, 0, out, 1);
+	return chain_evm_view(c, c->flow, sig, false, 0, out, 1);
 }
 
 /* Whether stored entry e is what the Flow rules make of its submission when appended to t
@@ -1028,7 +982,7 @@ static int evm_verify(struct chain *base, struct chain_verify_report *ret)
 		goto out;
 	chain_flowtree_root(&t, root);
 	r = flow_word(c, "numSubmissions()", w);
-	if (r == 0 && (n = u256_saturate(w)) != next) {
+	if (r == 0 && (n = chain_evm_u256_saturate(w)) != next) {
 		snprintf(rep.reason, sizeof(rep.reason),
 			 "the contract has %llu submissions, the node followed %llu",
 			 (unsigned long long)n, (unsigned long long)next);
@@ -1036,10 +990,11 @@ static int evm_verify(struct chain *base, struct chain_verify_report *ret)
 	}
 	if (r == 0)
 		r = flow_word(c, "flowLength()", w);
-	if (r == 0 && u256_saturate(w) != t.length) {
+	if (r == 0 && chain_evm_u256_saturate(w) != t.length) {
 		snprintf(rep.reason, sizeof(rep.reason),
 			 "the contract's flow length is %llu, the node's %llu",
-			 (unsigned long long)u256_saturate(w), (unsigned long long)t.length);
+			 (unsigned long long)chain_evm_u256_saturate(w),
+			 (unsigned long long)t.length);
 		r = -CHAIN_ETAMPERED;
 	}
 	if (r == 0)
@@ -1097,7 +1052,7 @@ static int registry_load(struct chain_evm *c)
 	chain_wbuf_init(&in, 64);
 	chain_wbuf_init(&res, 4096);
 	chain_abi_encode_call0("policy()", &in);
-	r = view_raw(c, c->registry, &in, "policy()", &res);
+	r = chain_evm_view_raw(c, c->registry, &in, "policy()", &res);
 	if (r == 0 && chain_registry_decode_policy(res.data, res.len, &c->policy) < 0) {
 		chain_set_detail("the registry's policy() answers no policy");
 		r = -EBADMSG;
@@ -1131,11 +1086,11 @@ static int evm_registry_register(struct chain *base, const char *url, uint64_t s
 	chain_wbuf_init(&w, 1024);
 	chain_wbuf_init(&res, 4096);
 	chain_registry_encode_register(url, shard_id, num_shard, replaces, &w);
-	r = w.err ? w.err : send_alone(c, c->registry, 0, w.data, w.len);
+	r = w.err ? w.err : chain_evm_send(c, c->registry, 0, w.data, w.len, NULL, NULL);
 	if (r == 0) {
 		w.len = 0;
 		chain_registry_encode_index_of(c->key.address, &w);
-		r = view_raw(c, c->registry, &w, "indexOf(address)", &res);
+		r = chain_evm_view_raw(c, c->registry, &w, "indexOf(address)", &res);
 	}
 	if (r == 0 && chain_abi_decode_u64(res.data, res.len, ret_index) < 0) {
 		chain_set_detail("the registry's indexOf() answers no index");
@@ -1158,16 +1113,16 @@ static int evm_registry_nodes(struct chain *base, struct chain_node *nodes, size
 
 	if (!c->has_registry)
 		return no_registry(c);
-	r = view(c, c->registry, "nodeCount()", false, 0, w, 1);
+	r = chain_evm_view(c, c->registry, "nodeCount()", false, 0, w, 1);
 	if (r < 0)
 		return r;
-	count = u256_saturate(w);
+	count = chain_evm_u256_saturate(w);
 	chain_wbuf_init(&in, 64);
 	chain_wbuf_init(&res, 4096);
 	for (i = 0; r == 0 && i < max && i < count; i++) {
 		in.len = res.len = 0;
 		chain_abi_encode_call_u64(CHAIN_REGISTRY_SIG_NODE, i, &in);
-		r = view_raw(c, c->registry, &in, CHAIN_REGISTRY_SIG_NODE, &res);
+		r = chain_evm_view_raw(c, c->registry, &in, CHAIN_REGISTRY_SIG_NODE, &res);
 		if (r == 0 && chain_registry_decode_node(res.data, res.len, &nodes[i]) < 0) {
 			chain_set_detail("the registry's node(%zu) answers no node entry", i);
 			r = -EBADMSG;
@@ -1271,10 +1226,12 @@ int chain_evm_open(const char *dir, const struct chain_evm_config *cfg, struct c
 		r = -EBADMSG;
 	if (r == 0) {
 		r = market_call(c, "pricePerSector()", false, 0, w, 1);
-		c->price = u256_saturate(w);
+		c->price = chain_evm_u256_saturate(w);
 	}
 	if (r == 0)
 		r = registry_load(c);
+	if (r == 0)
+		r = chain_evm_pora_load(c);
 	if (r < 0) {
 		char a[43], why[512];
 
@@ -1353,11 +1310,13 @@ static int create(struct chain_evm *c, const char *hex, const uint8_t *words, si
 }
 
 int chain_evm_deploy(const struct chain_evm_config *cfg, uint64_t price_per_sector,
-		     const struct chain_policy *policy, struct chain_evm_deployment *ret)
+		     const struct chain_policy *policy, const struct chain_pora_params *pora,
+		     struct chain_evm_deployment *ret)
 {
 	static const struct chain_policy none = {0, 0};
+	static const struct chain_pora_params defaults = CHAIN_PORA_DEFAULTS;
 	struct chain_evm *c = NULL;
-	uint8_t words[2][32], word[32];
+	uint8_t words[3][32], word[32], call[4 + 2 * 32];
 	uint64_t block;
 	int r;
 
@@ -1369,7 +1328,17 @@ int chain_evm_deploy(const struct chain_evm_config *cfg, uint64_t price_per_sect
 	r = chain_policy_check(policy);
 	if (r < 0)
 		return r;
+	if (!pora)
+		pora = &defaults;
+	r = chain_pora_params_check(pora);
+	if (r < 0) {
+		chain_set_detail("mining parameters out of range (difficulty >= 1, epoch blocks "
+				 ">= 2, target answers 1 to %d)",
+				 CHAIN_PORA_TARGET_ANSWERS_MAX);
+		return r;
+	}
 	if (strlen(chain_evm_flow_bytecode) % 2 || !chain_evm_flow_bytecode[0] ||
+	    strlen(chain_evm_mine_bytecode) % 2 || !chain_evm_mine_bytecode[0] ||
 	    strlen(chain_evm_registry_bytecode) % 2 || !chain_evm_registry_bytecode[0]) {
 		chain_set_detail("this build has no contract bytecode; run ./setup.sh");
 		return -ENOTSUP;
@@ -1384,12 +1353,31 @@ int chain_evm_deploy(const struct chain_evm_config *cfg, uint64_t price_per_sect
 	if (r == 0) {
 		chain_abi_put_u64(words[0], price_per_sector);
 		chain_abi_put_address(words[1], ret->registry);
-		r = create(c, chain_evm_flow_bytecode, words[0], 2, c->flow, &block);
+		chain_abi_put_u64(words[2], pora->epoch_blocks);
+		r = create(c, chain_evm_flow_bytecode, words[0], 3, c->flow, &block);
 	}
 	if (r == 0)
 		r = flow_word(c, "market()", word);
 	if (r == 0 && chain_abi_word_address(word, ret->market) < 0)
 		r = -EBADMSG;
+	/* The Mine after the Flow (it reads the epochs), then the Market learns it. */
+	if (r == 0) {
+		uint64_t mine_block;
+
+		chain_abi_put_address(words[0], c->flow);
+		chain_abi_put_u64(words[1], pora->difficulty);
+		chain_abi_put_u64(words[2], pora->target_answers);
+		r = create(c, chain_evm_mine_bytecode, words[0], 3, ret->mine, &mine_block);
+	}
+	if (r == 0) {
+		struct sent s;
+
+		memcpy(c->market, ret->market, CHAIN_ADDRESS_SIZE);
+		chain_abi_selector("setMine(address,uint256)", call);
+		chain_abi_put_address(call + 4, ret->mine);
+		chain_abi_put_u64(call + 4 + 32, pora->base_reward);
+		r = send_tx(c, c->market, 0, call, sizeof(call), NULL, NULL, &s);
+	}
 	if (r == 0) {
 		memcpy(ret->flow, c->flow, CHAIN_ADDRESS_SIZE);
 		ret->policy = *policy;
@@ -1516,4 +1504,12 @@ static const struct chain_ops evm_ops = {
     .registry_policy = evm_registry_policy,
     .registry_register = evm_registry_register,
     .registry_nodes = evm_registry_nodes,
+    .account_balance = evm_account_balance,
+    .pora_info = chain_evm_pora_info,
+    .pora_register = chain_evm_pora_register,
+    .pora_miner = chain_evm_pora_miner,
+    .pora_miner_of = chain_evm_pora_miner_of,
+    .pora_contexts = chain_evm_pora_contexts,
+    .pora_tick = chain_evm_pora_tick,
+    .pora_submit = chain_evm_pora_submit,
 };

@@ -428,8 +428,10 @@ static int answer_error(json_t *e, const char *method, struct chain_evm_rpc_faul
 static int answer(const struct sink *s, uint64_t id, const char *method, json_t **ret_result,
 		  struct chain_evm_rpc_fault *ret_fault)
 {
+	/* anvil's message for a custom error quotes its argument bytes raw, as \u0000:
+	 * allowed, and cut there by json_string_value(). */
 	json_t *resp = s->buf.len ? json_loadb((const char *)s->buf.data, s->buf.len,
-					       JSON_REJECT_DUPLICATES, NULL)
+					       JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL)
 				  : NULL;
 	json_t *e, *res, *jid;
 	int r;

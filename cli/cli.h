@@ -102,7 +102,10 @@ enum {
 	    {"base-reward", required_argument, NULL, CLI_OPT_BASE_REWARD},                        \
 	    {"donate", required_argument, NULL, CLI_OPT_DONATE}
 /* Defaults: docs/PORA.md (0G's epoch and answer counts; a difficulty a laptop mines). */
-#define CLI_PORA_INIT {{1000000, 1200, 5, 0}, 0, false}
+#define CLI_PORA_INIT                                                                              \
+	{                                                                                          \
+		CHAIN_PORA_DEFAULTS, 0, false                                                      \
+	}
 struct cli_pora {
 	struct chain_pora_params params;
 	unsigned long long donate;

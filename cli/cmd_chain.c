@@ -1,7 +1,10 @@
 /*
  * zgfs chain: the chain a data directory settles on.
  *   zgfs chain deploy --rpc URL [--data DIR] [--key FILE] [--price WEI] [--confirmations N]
- *                     [--ec K+M]   the Registry (with the cluster's policy), Flow, Market
+ *                     [--ec K+M] [--pora-difficulty N] [--epoch-blocks N]
+ *                     [--target-answers N] [--base-reward WEI] [--donate WEI]
+ *                                  the Registry (with the cluster's policy), Flow, Market,
+ *                                  Mine (with the mining parameters), and a donation
  *   zgfs chain attach --rpc URL --flow 0xADDR [--data DIR] [--confirmations N]
  *   zgfs chain info [--data DIR]    height, flow, pools, the account, registry and nodes
  *   zgfs chain verify [--data DIR]  embedded: replay every block; EVM: replay the followed
@@ -34,6 +37,7 @@ struct chain_args {
 	uint64_t price;
 	unsigned confirmations;
 	struct chain_policy policy;
+	struct cli_pora pora;
 	char dir[PATH_MAX];
 };
 
@@ -312,6 +316,23 @@ static int record(const struct chain_args *a, const uint8_t flow[CHAIN_ADDRESS_S
 	return r < 0 ? -1 : 0;
 }
 
+/* Funds the donation pool (base rewards) of the chain just recorded in a->dir. */
+static int donate(const struct chain_args *a, uint64_t amount)
+{
+	struct chain *c;
+	bool evm;
+	int r;
+
+	if (open_chain(a, &c, &evm) < 0)
+		return -1;
+	r = chain_donate(c, amount);
+	if (r < 0)
+		cli_error("chain deploy: the donation of %llu wei: %s", (unsigned long long)amount,
+			  cli_why(r));
+	chain_close(c);
+	return r < 0 ? -1 : 0;
+}
+
 static int deploy(const struct chain_args *a)
 {
 	struct chain_evm_config cfg = {0};
@@ -329,12 +350,14 @@ static int deploy(const struct chain_args *a)
 		cli_error("chain deploy: %s", chain_strerror(-CHAIN_ENOKEY));
 		return 2;
 	}
-	r = chain_evm_deploy(&cfg, a->price, &a->policy, &d);
+	r = chain_evm_deploy(&cfg, a->price, &a->policy, &a->pora.params, &d);
 	if (r < 0) {
 		cli_error("chain deploy at %s: %s", a->rpc, cli_why(r));
 		return 1;
 	}
 	if (record(a, d.flow, d.market, d.registry, d.chain_id, d.block) < 0)
+		return 1;
+	if (a->pora.donate && donate(a, a->pora.donate) < 0)
 		return 1;
 	codec_hex_encode(d.flow, CHAIN_ADDRESS_SIZE, hex);
 	printf("flow %s\n", hex);
@@ -342,6 +365,8 @@ static int deploy(const struct chain_args *a)
 	printf("market %s\n", hex);
 	codec_hex_encode(d.registry, CHAIN_ADDRESS_SIZE, hex);
 	printf("registry %s\n", hex);
+	codec_hex_encode(d.mine, CHAIN_ADDRESS_SIZE, hex);
+	printf("mine %s\n", hex);
 	if (d.policy.ec_k)
 		printf("policy %u+%u\n", d.policy.ec_k, d.policy.ec_m);
 	else
@@ -426,9 +451,10 @@ int cmd_chain(int argc, char **argv)
 	    {"confirmations", required_argument, NULL, OPT_CONFIRMATIONS},
 	    {"flow", required_argument, NULL, OPT_FLOW},
 	    {"ec", required_argument, NULL, OPT_EC},
+	    CLI_PORA_OPTIONS,
 	    {NULL, 0, NULL, 0},
 	};
-	struct chain_args a = {.price = DEFAULT_PRICE};
+	struct chain_args a = {.price = DEFAULT_PRICE, .pora = CLI_PORA_INIT};
 	const char *verb;
 	struct chain *c;
 	char *end;
@@ -476,8 +502,15 @@ int cmd_chain(int argc, char **argv)
 			break;
 		}
 		default:
-			cli_usage(stderr, "chain");
-			return 2;
+			switch (cli_pora_option(&a.pora, ch, optarg)) {
+			case 0:
+				break;
+			case -EINVAL:
+				return 2;
+			default:
+				cli_usage(stderr, "chain");
+				return 2;
+			}
 		}
 	}
 	if (argc - optind != 1) {

@@ -337,9 +337,8 @@ int cmd_node(int argc, char **argv)
 		cli_error("node: %s is in use by another node or mount (see %s/lock)", dir, dir);
 		return 1;
 	}
-	if (r == -ENOTSUP && mine) {
-		cli_error("node: --mine: this chain has no PoRA contract yet; mining works on the "
-			  "embedded ledger (docs/PORA.md)");
+	if (r == -CHAIN_EPORA_OFF && mine) {
+		cli_error("node: --mine: %s (docs/PORA.md)", cli_why(r));
 		return 1;
 	}
 	if (r < 0) {

@@ -105,6 +105,8 @@
  * between checks of the chain's context (a batch is a few milliseconds per thread). */
 #define NODE_PORA_THREADS_MAX	  64u
 #define NODE_PORA_SEALED_LOADS	  256u
+/* The miner asks the chain for a new context at most this often (ms). */
+#define NODE_PORA_FOLLOW_MS	  100
 #define NODE_PORA_ENTRIES_MAX	  (1u << 20)
 #define NODE_PORA_TRIES_PER_BATCH 16u
 

@@ -209,7 +209,9 @@ static void test_constants(void)
 	       sel32(CHAIN_ABI_SIG_INVALID_SUBMISSION) == CHAIN_ABI_SEL_INVALID_SUBMISSION &&
 	       sel32(CHAIN_ABI_SIG_NOT_ENOUGH_FEE) == CHAIN_ABI_SEL_NOT_ENOUGH_FEE &&
 	       sel32(CHAIN_ABI_SIG_ERROR) == CHAIN_ABI_SEL_ERROR &&
-	       sel32(CHAIN_ABI_SIG_PANIC) == CHAIN_ABI_SEL_PANIC,
+	       sel32(CHAIN_ABI_SIG_PANIC) == CHAIN_ABI_SEL_PANIC &&
+	       sel32(CHAIN_ABI_SIG_PORA_REFUSED) == CHAIN_ABI_SEL_PORA_REFUSED &&
+	       sel32(CHAIN_ABI_SIG_MINER_ID_TAKEN) == CHAIN_ABI_SEL_MINER_ID_TAKEN,
 	   "the CHAIN_ABI_SEL_* constants are the hashes of their signatures");
 	chain_abi_topic(CHAIN_ABI_SIG_SUBMIT_EVENT, topic0);
 	ok(codec_hex_decode(CHAIN_ABI_SUBMIT_TOPIC, want, W) == 0 && !memcmp(topic0, want, W),
@@ -758,6 +760,40 @@ static void test_revert(void)
 	ok(reason_is(d, n, "panic 0x99"), "Panic with an unknown code");
 	n = revert(d, CHAIN_ABI_SEL_INVALID_SUBMISSION, args, 0);
 	ok(reason_is(d, n, "invalid submission (a Flow validity rule)"), "InvalidSubmission()");
+	ok(chain_abi_revert_code(d, n) == -CHAIN_EINVALID_SUBMISSION,
+	   "InvalidSubmission() is -CHAIN_EINVALID_SUBMISSION");
+	{
+		bool all = true;
+
+		for (int k = 1; k <= CHAIN_EPORA_CAP - CHAIN_EPORA_OFF + 1; k++) {
+			chain_abi_put_u64(args, (uint64_t)k);
+			n = revert(d, CHAIN_ABI_SEL_PORA_REFUSED, args, W);
+			all = all && chain_abi_revert_code(d, n) == -(CHAIN_EPORA_OFF + k - 1) &&
+			      reason_is(d, n, chain_strerror(-(CHAIN_EPORA_OFF + k - 1)));
+		}
+		ok(all, "PoraRefused(1..11) are the CHAIN_EPORA_* codes in order, worded by "
+			"chain_strerror");
+		chain_abi_put_u64(args, 12);
+		n = revert(d, CHAIN_ABI_SEL_PORA_REFUSED, args, W);
+		ok(chain_abi_revert_code(d, n) == -CHAIN_EREVERTED &&
+		       reason_is(d, n, "reverted (selector 0x422ef64a, malformed)"),
+		   "PoraRefused(12): no such code, a plain revert");
+		chain_abi_put_u64(args, 0);
+		n = revert(d, CHAIN_ABI_SEL_PORA_REFUSED, args, W);
+		ok(chain_abi_revert_code(d, n) == -CHAIN_EREVERTED, "PoraRefused(0) likewise");
+		memset(args, 0xab, W);
+		n = revert(d, CHAIN_ABI_SEL_MINER_ID_TAKEN, args, W);
+		ok(chain_abi_revert_code(d, n) == -EEXIST &&
+		       reason_is(
+			   d, n,
+			   "miner id "
+			   "0xabababababababababababababababababababababababababababababababab "
+			   "is already registered"),
+		   "MinerIdTaken(id) is -EEXIST and names the id");
+		ok(chain_abi_revert_code(d, 3) == -CHAIN_EREVERTED &&
+		       chain_abi_revert_code(NULL, 0) == -CHAIN_EREVERTED,
+		   "short or no revert data: a plain revert");
+	}
 
 	chain_abi_put_u64(args, 2384);
 	chain_abi_put_u64(args + W, 5);

@@ -520,6 +520,16 @@ static void test_calls(struct chain_evm_rpc *r)
 	ok(chain_evm_rpc_eth_call(r, &call, &w, &f) == -CHAIN_EREVERTED && f.data_len == 4 &&
 	       f.data[0] == 0xf9 && f.data[3] == 0xe4 && w.len == 0,
 	   "revert data nested in data.data: -CHAIN_EREVERTED with it");
+	/* anvil quotes a custom error's argument bytes raw in the message */
+	serve("eth_estimateGas", 0,
+	      "\"error\":{\"code\":3,\"message\":\"execution reverted: custom error 0x422ef64a: "
+	      "\\u0000\\u0002\",\"data\":\"0x422ef64a"
+	      "0000000000000000000000000000000000000000000000000000000000000002\"}");
+	memset(&f, 0, sizeof(f));
+	ok(chain_evm_rpc_estimate_gas(r, &call, &gas, &f) == -CHAIN_EREVERTED && f.data_len == 36 &&
+	       f.data[0] == 0x42 && f.data[35] == 2 &&
+	       !strcmp(f.message, "execution reverted: custom error 0x422ef64a: "),
+	   "a message with \\u0000 in it (anvil's custom errors): the revert and its data");
 	serve("eth_call", 0, "\"error\":{\"code\":-32000,\"message\":\"execution reverted\"}");
 	memset(&f, 0xee, sizeof(f));
 	ok(chain_evm_rpc_eth_call(r, &call, &w, &f) == -CHAIN_EREVERTED && f.data_len == 0 &&

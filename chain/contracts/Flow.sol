@@ -21,6 +21,27 @@ struct SubmissionData {
     address submitter;
 }
 
+// Mining epochs, ABI-identical to 0G's (contracts/interfaces/IFlow.sol).
+struct MineContext {
+    uint256 epoch;
+    uint256 mineStart;
+    bytes32 flowRoot;
+    uint256 flowLength;
+    bytes32 blockDigest;
+    bytes32 digest;
+}
+
+struct EpochRange {
+    uint128 start;
+    uint128 end;
+}
+
+struct EpochRangeWithContextDigest {
+    uint128 start;
+    uint128 end;
+    bytes32 digest;
+}
+
 /// @title Flow: the log of submissions and the Merkle tree over all their sectors.
 /// @notice The rules of chain/flow.c, on chain: validity (chain_submission_check),
 /// placement (chain_flowtree_place) and the flow root (chain_flowtree_root) give the same
@@ -40,6 +61,8 @@ contract Flow {
     uint256 private constant SEGMENT_SECTORS = 1024;
     // keccak256 of a zero sector (256 zero bytes): the leaf of the placeholder and of gaps.
     bytes32 private constant ZERO_SECTOR = 0xd397b3b043d87fcd6fad1291ff0bfd16401c274896d8c63a923727f077b8e0b5;
+    // keccak256 of nothing: the digest of a context whose block hash is no longer known.
+    bytes32 private constant EMPTY_HASH = 0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470;
 
     event Submit(
         address indexed sender,
@@ -48,6 +71,15 @@ contract Flow {
         uint256 startPos,
         uint256 length,
         Submission submission
+    );
+
+    event NewEpoch(
+        address indexed sender,
+        uint256 indexed index,
+        bytes32 startMerkleRoot,
+        uint256 submissionIndex,
+        uint256 flowLength,
+        bytes32 context
     );
 
     error InvalidSubmission();
@@ -67,12 +99,89 @@ contract Flow {
     // left to right from the highest bit. Entries at clear bits are stale and never read.
     bytes32[64] private roots;
 
-    constructor(uint256 pricePerSector_, address registry_) {
+    // Mining epochs (docs/PORA.md, "On an EVM chain"): epoch e starts at block
+    // firstBlock + e·blocksPerEpoch; its context is made by the first call of makeContext()
+    // after that block (every submission calls it first), over the flow as it then stands.
+    // blocksPerEpoch 0: no epochs (a Flow deployed without mining).
+    uint256 public immutable blocksPerEpoch;
+    uint256 public immutable firstBlock;
+    MineContext private context; // the newest; epoch 0 (all zero) before the first
+    uint256 private epochStartPosition; // end of the newest recorded range
+    mapping(bytes32 => EpochRange) private epochRanges;
+    EpochRangeWithContextDigest[] private epochRangeHistory;
+
+    constructor(uint256 pricePerSector_, address registry_, uint256 blocksPerEpoch_) {
         price = pricePerSector_;
         registry = registry_;
-        market = new Market(pricePerSector_, address(this));
+        blocksPerEpoch = blocksPerEpoch_;
+        firstBlock = block.number;
+        market = new Market(pricePerSector_, address(this), msg.sender);
         sectors = 1;
         roots[0] = ZERO_SECTOR;
+    }
+
+    /// @notice Make the context of the newest epoch that has started, if it does not exist
+    /// yet: contextDigest = keccak256(abi.encode(blockhash(mineStart), flowRoot,
+    /// flowLength)), and the flow range since the last recorded one under that digest when
+    /// it is not empty (0G's Flow.makeContext). Epochs nobody touched are skipped in one
+    /// step. A context made more than 256 blocks after its epoch started has no block hash
+    /// to draw from: its digest is keccak256 of nothing, and it cannot be mined.
+    function makeContext() public {
+        uint256 bpe = blocksPerEpoch;
+        if (bpe == 0 || block.number <= firstBlock) return;
+        uint256 e = (block.number - 1 - firstBlock) / bpe;
+        if (e <= context.epoch) return;
+        uint256 start = firstBlock + e * bpe;
+        bytes32 root = flowRoot();
+        uint256 len = sectors;
+        bytes32 blockDigest = EMPTY_HASH;
+        bytes32 digest = EMPTY_HASH;
+        if (start + 256 >= block.number) {
+            blockDigest = blockhash(start);
+            digest = keccak256(abi.encode(blockDigest, root, len));
+            uint256 from = epochStartPosition;
+            if (len > from) {
+                epochRanges[digest] = EpochRange(uint128(from), uint128(len));
+                epochRangeHistory.push(EpochRangeWithContextDigest(uint128(from), uint128(len), digest));
+                epochStartPosition = len;
+            }
+        }
+        context = MineContext(e, start, root, len, blockDigest, digest);
+        emit NewEpoch(msg.sender, e, root, count, len, digest);
+    }
+
+    function makeContextWithResult() external returns (MineContext memory) {
+        makeContext();
+        return context;
+    }
+
+    function getContext() external view returns (MineContext memory) {
+        return context;
+    }
+
+    /// @notice The flow range a context digest covers ({0, 0} for an unknown digest).
+    function getEpochRange(bytes32 digest) external view returns (EpochRange memory) {
+        return epochRanges[digest];
+    }
+
+    function epochRangeCount() external view returns (uint256) {
+        return epochRangeHistory.length;
+    }
+
+    function getEpochRangeHistory(uint256 index) external view returns (EpochRangeWithContextDigest memory) {
+        return epochRangeHistory[index];
+    }
+
+    /// @notice Recorded ranges [from, from + max) (fewer at the end), oldest first.
+    function epochRangesFrom(uint256 from, uint256 max)
+        external
+        view
+        returns (EpochRangeWithContextDigest[] memory out)
+    {
+        uint256 n = epochRangeHistory.length;
+        uint256 k = from >= n ? 0 : (n - from < max ? n - from : max);
+        out = new EpochRangeWithContextDigest[](k);
+        for (uint256 i = 0; i < k; ++i) out[i] = epochRangeHistory[from + i];
     }
 
     /// @notice Append one entry. msg.value must cover sectors × pricePerSector, where
@@ -90,6 +199,7 @@ contract Flow {
         Submission calldata s = submission.data;
         uint256 h0;
         (length, h0) = check(s);
+        makeContext();
         uint256 fee = length * price;
         if (msg.value < fee) revert NotEnoughFee(price, length, msg.value);
 
@@ -130,6 +240,7 @@ contract Flow {
             total += lengths[i];
         }
         if (msg.value < total * price) revert NotEnoughFee(price, total, msg.value);
+        makeContext();
 
         uint256 index = count;
         uint256 len = sectors;
@@ -165,7 +276,7 @@ contract Flow {
 
     /// @notice The root of the flow tree: the perfect subtrees of the length's binary
     /// decomposition folded from the right, r = keccak256(left ‖ r) (chain_flowtree_root).
-    function flowRoot() external view returns (bytes32 r) {
+    function flowRoot() public view returns (bytes32 r) {
         uint256 len = sectors;
         uint256 h = 0;
         while ((len >> h) & 1 == 0) ++h;

@@ -7,18 +7,38 @@ pragma solidity ^0.8.20;
 /// entry's sectors fall in gets price × its sectors, and any value paid beyond the fee goes
 /// to the pool of the entry's first sector. A pool is full once the flow length reaches
 /// its end. The same rules as chain/market.c, except that gap sectors are not charged.
+/// Mining rewards (docs/PORA.md): a full pool releases its fees linearly over
+/// POOL_LIFETIME from the time it turned full; each accepted answer claims half of what its
+/// pool released and nobody claimed yet, plus the base reward from the donations.
 /// docs/CONTRACTS.md describes the whole interface.
 contract Market {
     /// Sectors per pricing segment (8 GiB of 256-byte sectors).
     uint256 private constant SEGMENT_SECTORS = 1 << 25;
+    /// Seconds over which a full pool releases its fees (CHAIN_LOCAL_POOL_LIFETIME).
+    uint256 public constant POOL_LIFETIME = 365 days;
 
     /// A caller other than the flow called chargeFee.
     error OnlyFlow();
     /// The value sent does not cover price × amount sectors (the Flow's error, same shape).
     error NotEnoughFee(uint256 price, uint256 amount, uint256 paid);
+    /// A caller other than the Mine contract claimed a reward.
+    error OnlyMine();
+    /// setMine() by someone other than the deployer, or a second time.
+    error MineAlreadySet();
+    /// The beneficiary did not accept the reward's transfer.
+    error TransferFailed();
+
+    event DistributeReward(uint256 indexed pricingIndex, address indexed beneficiary, bytes32 indexed minerId,
+                           uint256 amount);
 
     uint256 public immutable pricePerSector;
     address public immutable flow;
+    address private immutable admin; // who deployed the Flow: may name the Mine, once
+    /// The Mine contract that may claim rewards (zero until setMine).
+    address public mine;
+    /// Paid from the donations with every accepted answer, while they last.
+    uint256 public baseReward;
+    mapping(uint256 => uint256) private claimedOf;
 
     /// Value given with donate() or sent plainly; pays base rewards once mining exists.
     uint256 public donations;
@@ -49,9 +69,39 @@ contract Market {
     uint64 private touchedPools;
     uint64 private fullPools;
 
-    constructor(uint256 pricePerSector_, address flow_) {
+    constructor(uint256 pricePerSector_, address flow_, address admin_) {
         pricePerSector = pricePerSector_;
         flow = flow_;
+        admin = admin_;
+    }
+
+    /// @notice Name the Mine contract and the base reward, once, by the Flow's deployer.
+    function setMine(address mine_, uint256 baseReward_) external {
+        if (msg.sender != admin || mine != address(0) || mine_ == address(0)) revert MineAlreadySet();
+        mine = mine_;
+        baseReward = baseReward_;
+    }
+
+    /// @notice Pay an accepted answer that hit pool `pricingIndex`: half of what the pool
+    /// released and nobody claimed, plus the base reward while the donations last, to
+    /// beneficiary. Only the Mine may call. Returns the amount paid.
+    function claimMineReward(uint256 pricingIndex, address payable beneficiary, bytes32 minerId)
+        external
+        returns (uint256 amount)
+    {
+        if (msg.sender != mine) revert OnlyMine();
+        (uint256 balance, , , uint256 claimed, uint256 released) = pools(pricingIndex);
+        uint256 fromPool = released > claimed ? (released - claimed) / 2 : 0;
+        if (fromPool > balance) fromPool = balance;
+        uint256 base = baseReward < donations ? baseReward : donations;
+        claimedOf[pricingIndex] = claimed + fromPool;
+        donations -= base;
+        amount = fromPool + base;
+        if (amount > 0) {
+            (bool ok, ) = beneficiary.call{value: amount}("");
+            if (!ok) revert TransferFailed();
+        }
+        emit DistributeReward(pricingIndex, beneficiary, minerId, amount);
     }
 
     receive() external payable {
@@ -93,13 +143,25 @@ contract Market {
         if (touched > touchedPools) touchedPools = uint64(touched);
     }
 
-    /// @notice Pool `index`: its balance, and since when it is full (0 and false while the
-    /// flow has not reached its end). Pools past poolCount() read as empty.
-    function pools(uint256 index) external view returns (uint256 balance, uint256 fullSince, bool full) {
-        balance = balanceOf[index];
-        if (insideSpan(index)) balance += SEGMENT_SECTORS * pricePerSector;
+    /// @notice Pool `index`: what it holds, since when it is full (0 and false while the
+    /// flow has not reached its end), what miners claimed from it, and what it has
+    /// released so far: (held + claimed) × min(elapsed, POOL_LIFETIME) / POOL_LIFETIME.
+    /// Pools past poolCount() read as empty.
+    function pools(uint256 index)
+        public
+        view
+        returns (uint256 balance, uint256 fullSince, bool full, uint256 claimed, uint256 released)
+    {
+        uint256 total = balanceOf[index];
+        if (insideSpan(index)) total += SEGMENT_SECTORS * pricePerSector;
+        claimed = claimedOf[index];
+        balance = total - claimed;
         full = index < fullPools;
-        if (full) fullSince = fills[lastAtOrBelow(index)].timestamp;
+        if (full) {
+            fullSince = fills[lastAtOrBelow(index)].timestamp;
+            uint256 elapsed = block.timestamp > fullSince ? block.timestamp - fullSince : 0;
+            released = elapsed >= POOL_LIFETIME ? total : (total * elapsed) / POOL_LIFETIME;
+        }
     }
 
     /// @notice Pools the flow has reached: ceil(flow length / 2^25) as last reported.

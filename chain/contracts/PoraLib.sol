@@ -45,6 +45,18 @@ library PoraLib {
         return (length + (1 << k) - 1) >> k;
     }
 
+    /// Whether the level-4 node `index` lies in a flow of `length` sectors and `n` is the
+    /// number of siblings its path has (what recoverRoot takes without reverting).
+    function proofFits(uint256 index, uint256 length, uint256 n) internal pure returns (bool) {
+        if (index >= levelCount(length, 4)) return false;
+        uint256 want = 0;
+        for (uint256 k = 4; levelCount(length, k) > 1; k++) {
+            if (index & 1 == 1 || index + 1 < levelCount(length, k)) want++;
+            index >>= 1;
+        }
+        return want == n;
+    }
+
     /// Folds proof onto the level-4 node `index` of a flow of `length` sectors: a node
     /// with index i at level k has a sibling unless it is the odd last node of its level.
     function recoverRoot(bytes32 node, uint256 index, uint256 length, bytes32[] memory proof)

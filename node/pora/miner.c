@@ -60,6 +60,7 @@ struct round {
 struct node_pora {
 	char dir[4096];
 	unsigned threads, tick_ms;
+	struct timespec followed; /* when thread 0 last asked the chain */
 	struct chain *chain;
 	struct node_store *store;
 	uint8_t id[32], nonce_base[24];
@@ -503,6 +504,13 @@ static void follow(struct node_pora *m, struct timespec *last_tick)
 	int r;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
+	/* The chain is asked at most every NODE_PORA_FOLLOW_MS: on an EVM chain each question
+	 * is an eth_call. */
+	if (m->round.info.height && (now.tv_sec - m->followed.tv_sec) * 1000 +
+					    (now.tv_nsec - m->followed.tv_nsec) / 1000000 <
+					NODE_PORA_FOLLOW_MS)
+		return;
+	m->followed = now;
 	if ((now.tv_sec - last_tick->tv_sec) * 1000 + (now.tv_nsec - last_tick->tv_nsec) / 1000000 >=
 	    (long)m->tick_ms) {
 		*last_tick = now;
@@ -530,7 +538,9 @@ static void follow(struct node_pora *m, struct timespec *last_tick)
 	}
 	memset(&rd, 0, sizeof(rd));
 	rd.info = info;
-	if (codec_pora_range_make(info.flow_length, 0, 0, 1, &rd.range) == 0) {
+	/* An EVM chain answers a zero subtask digest outside the window of the subtask. */
+	if (codec_pora_range_make(info.flow_length, 0, 0, 1, &rd.range) == 0 &&
+	    !sodium_is_zero(info.subtask_digest, 32)) {
 		uint8_t scale[32];
 
 		codec_pora_range_digest(&rd.range, rd.range_digest);

@@ -212,7 +212,7 @@ async function run(chain) {
 
   // --- deployment -----------------------------------------------------------------------
   const factory = new ethers.ContractFactory(artifacts.Flow.abi, artifacts.Flow.bytecode, wallet);
-  const deployTx = await factory.getDeployTransaction(PRICE, ethers.ZeroAddress);
+  const deployTx = await factory.getDeployTransaction(PRICE, ethers.ZeroAddress, 0);
   const deployed = await receiptOf(await wallet.sendTransaction(deployTx));
   ok(deployed.status === 1 && deployed.contractAddress, `Flow deployed in one transaction (gas ${deployed.gasUsed})`);
   const flowAddr = deployed.contractAddress;
