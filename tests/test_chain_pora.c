@@ -32,6 +32,7 @@
 #define DONATION     100000ULL
 #define TARGET	     4 /* answers per epoch; the cap is 8 */
 #define EPOCH_BLOCKS 16
+#define EVM_PRICE    1000000000ULL /* wei per sector: pool 0 releases ~65,000 wei a second */
 
 static uint8_t sk[64], pk[32];
 static char dir[64];
@@ -64,19 +65,57 @@ __attribute__((noreturn)) static void give_up(const char *why)
 	exit(tap_done() ? tap_done() : 1);
 }
 
-/* Root of flow node (level k, index i) over the true bytes (leaves), 0G rule. */
+/* The pool-share part appends an 8 GiB entry nobody has the bytes of (the chain needs
+ * only its root) at 2^25, after a zero gap from FLOW_SECTORS: the flow is then 2^26
+ * sectors and pricing segment 0 is full. */
+#define BIG_START CODEC_PORA_PRICING_SECTORS
+static uint8_t big_root[32];
+static uint64_t flow_end = FLOW_SECTORS;
+
+/* Root of flow node (level k, index i) over the true bytes (leaves), 0G rule; beyond the
+ * bytes: zero subtrees over the gap, big_root for the 8 GiB entry. */
 static void node_root(unsigned k, uint64_t i, uint8_t out[32])
 {
 	uint64_t lo = i << k, hi = (i + 1) << k;
+	uint8_t l[32], r[32];
 
-	if (hi > FLOW_SECTORS)
-		hi = FLOW_SECTORS;
-	codec_root_of_leaves(&leaves[lo][0], (size_t)(hi - lo), out);
+	if (hi > flow_end)
+		hi = flow_end;
+	if (hi <= FLOW_SECTORS) {
+		codec_root_of_leaves(&leaves[lo][0], (size_t)(hi - lo), out);
+		return;
+	}
+	if (lo == BIG_START && hi == 2 * BIG_START) {
+		memcpy(out, big_root, 32);
+		return;
+	}
+	if (lo >= FLOW_SECTORS && hi <= BIG_START) {
+		codec_keccak256((const uint8_t[256]){0}, 256, out);
+		for (unsigned j = 0; j < k; j++)
+			codec_hash_pair(out, out, out);
+		return;
+	}
+	node_root(k - 1, 2 * i, l);
+	node_root(k - 1, 2 * i + 1, r);
+	codec_hash_pair(l, r, out);
+}
+
+/* The load at pos as the miner holds it: false inside the 8 GiB entry. */
+static bool load_of(uint64_t pos, uint8_t *load)
+{
+	if (pos + CODEC_PORA_LOAD_SECTORS <= FLOW_SECTORS)
+		memcpy(load, flow + pos * 256, CODEC_PORA_LOAD_SIZE);
+	else if (pos >= FLOW_SECTORS && pos + CODEC_PORA_LOAD_SECTORS <= BIG_START)
+		memset(load, 0, CODEC_PORA_LOAD_SIZE);
+	else
+		return false;
+	return true;
 }
 
 struct miner {
 	uint8_t id[32], beneficiary[20];
-	uint8_t seal_ctx[32];
+	uint8_t seal_ctx[32];  /* the epoch range holding the entry */
+	uint8_t seal_ctx2[32]; /* the one holding the gap, once there is one */
 	uint64_t next_nonce;
 };
 
@@ -99,7 +138,6 @@ static int mine(struct chain *c, struct miner *m, struct chain_pora_answer *ret)
 	memset(&a, 0, sizeof(a));
 	memcpy(a.context, info.context, 32);
 	memcpy(a.miner_id, m->id, 32);
-	memcpy(a.sealed_context, m->seal_ctx, 32);
 	if ((r = codec_pora_range_make(info.flow_length, 0, 0, 1, &a.range)) < 0)
 		return r;
 	codec_pora_range_digest(&a.range, range_digest);
@@ -114,8 +152,10 @@ static int mine(struct chain *c, struct miner *m, struct chain_pora_answer *ret)
 		codec_pora_scratchpad(pad_seed, pad, recall_seed);
 		if (codec_pora_recall_position(&a.range, recall_seed, &pos) < 0)
 			continue;
-		memcpy(load, flow + pos * 256, sizeof(load));
-		codec_seal_units(load, CODEC_PORA_SEALS_PER_LOAD, m->id, m->seal_ctx, pos);
+		if (!load_of(pos, load))
+			continue;
+		memcpy(a.sealed_context, pos < FLOW_SECTORS ? m->seal_ctx : m->seal_ctx2, 32);
+		codec_seal_units(load, CODEC_PORA_SEALS_PER_LOAD, m->id, a.sealed_context, pos);
 		codec_pora_load_qualities(load, UINT64_MAX, pad_seed, pad, q);
 		for (unsigned i = 0; i < CODEC_PORA_SEALS_PER_LOAD; i++) {
 			if (!codec_pora_meets_target(q[i], bound))
@@ -222,7 +262,7 @@ static struct chain *open_evm(const struct chain_pora_params *p)
 
 	ok(chain_evm_deploy(&cfg, 1, NULL, &(struct chain_pora_params){0, 16, 4, 0}, &d) == -EINVAL,
 	   "difficulty 0 is refused before anything is deployed");
-	r = chain_evm_deploy(&cfg, 1, NULL, p, &d);
+	r = chain_evm_deploy(&cfg, EVM_PRICE, NULL, p, &d);
 	ok(r == 0, "Registry, Flow, Market and Mine deployed (%s)", r ? chain_last_detail() : "");
 	if (r < 0)
 		return NULL;
@@ -403,6 +443,67 @@ static void test_honesty(struct chain *c, struct miner *m)
 	ok(good, "intact data still earns");
 }
 
+/* Pool share: an 8 GiB entry fills pricing segment 0; once its pool has released
+ * something, each answer hitting it is paid half of what was released and not claimed,
+ * plus the base reward, and the pool, the donations and the beneficiary add up to the
+ * wei. */
+static void test_pool_share(struct chain *c, struct miner *m)
+{
+	struct chain_submission sub;
+	struct chain_entry e;
+	struct chain_pora_context ctx[8];
+	struct chain_pora_answer a;
+	struct snap s0, s1;
+	uint64_t reward, paid = 0, above_base = 0;
+	int accepted = 0;
+	size_t n = 0;
+	bool found = false;
+
+	memset(&sub, 0, sizeof(sub));
+	sub.length = CODEC_PORA_PRICING_SECTORS * 256;
+	sub.nnodes = 1;
+	sub.nodes[0].height = 25;
+	tap_fill(sub.nodes[0].root, 32);
+	memcpy(big_root, sub.nodes[0].root, 32);
+	ok(chain_submit(c, &sub, &e) == 0 && e.start == BIG_START,
+	   "an 8 GiB entry (a root only) lands at 2^25, behind a zero gap");
+	flow_end = 2 * BIG_START;
+	next_epoch(c);
+	if (chain_pora_contexts(c, 0, ctx, 8, &n) < 0)
+		n = 0;
+	for (size_t i = 0; i < n; i++)
+		if (ctx[i].start <= FLOW_SECTORS && FLOW_SECTORS < ctx[i].end) {
+			memcpy(m->seal_ctx2, ctx[i].digest, 32);
+			found = true;
+		}
+	ok(found, "a new epoch range covers the gap and the entry");
+	sleep(2); /* the pool releases by the second */
+	next_epoch(c);
+	take(c, m, &s0);
+	ok(s0.npools == 2 && s0.pools[0].full && s0.pools[0].released > 0,
+	   "pool 0 is full and has released %llu of %llu wei",
+	   (unsigned long long)s0.pools[0].released, (unsigned long long)s0.pools[0].balance);
+	for (int tries = 0; accepted < TARGET && tries < 50; tries++) {
+		if (mine(c, m, &a) < 0 || chain_pora_submit(c, &a, &reward) < 0)
+			continue;
+		accepted++;
+		paid += reward;
+		above_base += reward > BASE_REWARD;
+	}
+	take(c, m, &s1);
+	ok(accepted == TARGET && above_base > 0,
+	   "%d answers in pool 0 accepted, %llu of them paid more than the base reward", accepted,
+	   (unsigned long long)above_base);
+	ok(s1.miner_balance - s0.miner_balance == paid &&
+	       s0.donations - s1.donations == (uint64_t)accepted * BASE_REWARD &&
+	       s1.pools[0].claimed - s0.pools[0].claimed == paid - accepted * BASE_REWARD &&
+	       s0.pools[0].balance - s1.pools[0].balance == paid - accepted * BASE_REWARD,
+	   "exact accounting: %llu wei to the beneficiary = %llu from pool 0's claims + %llu "
+	   "base rewards from the donations",
+	   (unsigned long long)paid, (unsigned long long)(paid - accepted * BASE_REWARD),
+	   (unsigned long long)(accepted * BASE_REWARD));
+}
+
 static void test_verify(struct chain **pc)
 {
 	struct chain_verify_report rep;
@@ -571,6 +672,7 @@ int main(int argc, char **argv)
 	setup(&c, &m);
 	test_accept_and_refuse(c, &m);
 	test_honesty(c, &m);
+	test_pool_share(c, &m);
 	if (!evm_url)
 		test_verify(&c);
 	chain_close(c);
