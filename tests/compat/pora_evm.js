@@ -128,6 +128,8 @@ async function miningNode() {
     ok(last.minerId === first.minerId && last.sealedData && last.sealedData.length === 2 + 8192 &&
       subs.some((e) => e.args.minerId === last.minerId && e.args.recallPosition === BigInt(last.recallPosition)),
     `the last answer in mine status (recall position ${last.recallPosition}) is one the chain recorded`);
+    const gas = await Promise.all(subs.map(async (e) => (await provider.getTransactionReceipt(e.transactionHash)).gasUsed));
+    console.log(`# gas of an accepted answer: ${gas.map(String).join(', ')}`);
 
     // Part 3: kills while mining.
     let id = first.minerId;
