@@ -724,11 +724,14 @@ int node_open_local(const struct node_config *cfg, struct node **ret_node)
 								.shard_id = l->shard_id},
 				    &l->sync);
 	if (r == 0 && cfg->mine)
-		r = node_pora_start(&(struct node_pora_config){.data_dir = l->dir,
-							 .id_file = cfg->miner_key,
-							 .threads = cfg->mine_threads ? cfg->mine_threads : 1,
-							 .tick_ms = cfg->mine_tick_ms},
-				    l->chain, l->store, &l->miner);
+		r = node_pora_start(
+		    &(struct node_pora_config){.data_dir = l->dir,
+					       .id_file = cfg->miner_key,
+					       .threads = cfg->mine_threads ? cfg->mine_threads : 1,
+					       .tick_ms = cfg->mine_tick_ms,
+					       .shard_id = l->shard_id,
+					       .num_shard = l->num_shard},
+		    l->chain, l->store, &l->miner);
 	if (r < 0)
 		goto fail;
 	*ret_node = &l->base;

@@ -60,6 +60,7 @@ struct round {
 struct node_pora {
 	char dir[4096];
 	unsigned threads, tick_ms;
+	uint64_t shard_id, num_shard;
 	struct timespec followed; /* when thread 0 last asked the chain */
 	struct chain *chain;
 	struct node_store *store;
@@ -227,6 +228,46 @@ static int node_root(struct node_pora *m, unsigned k, uint64_t i, uint64_t lengt
 	if (r == 0)
 		codec_hash_pair(left, right, out);
 	return r;
+}
+
+/*
+ * Siblings at segment level and above inside the unit's own submission node: the lemma of
+ * the proof its segment arrived with (node_store_proof). Within one submission node the
+ * entry's segment tree and the flow tree pair the same perfect subtrees, so lemma 1 + j is
+ * the flow node at level LEAF_LEVEL + j next to the path. A sharded node keeps only its own
+ * segments, so this is how it proves a unit without the bytes of the others; a whole
+ * entry's holder saves hashing up to half of it. Returns 1 and the root, 0 when the node
+ * is not such a sibling, or a negative error.
+ */
+static int proof_sibling(struct node_pora *m, uint64_t recall, unsigned k, uint64_t i,
+			 uint8_t out[32])
+{
+	const struct flow_entry *e = entry_at(m, recall);
+	struct codec_proof proof;
+	uint64_t lo = i << k, at, seg;
+	int r;
+
+	if (!e || k < LEAF_LEVEL)
+		return 0;
+	at = e->start;
+	for (size_t n = 0; n < e->nnodes; n++) {
+		uint64_t end = at + (1ULL << e->nodes[n].height);
+
+		if (recall >= at && recall < end) {
+			if (k >= e->nodes[n].height || lo < at || lo >= end)
+				return 0;
+			break;
+		}
+		at = end;
+	}
+	seg = (recall - e->start) >> LEAF_LEVEL;
+	r = node_store_proof(m->store, e->tx_seq, seg, &proof);
+	if (r < 0)
+		return r == -ENOENT ? -ENODATA : r;
+	if (k - LEAF_LEVEL >= proof.depth)
+		return -EPROTO;
+	memcpy(out, proof.lemma[1 + k - LEAF_LEVEL], 32);
+	return 1;
 }
 
 /* ---- sealing ------------------------------------------------------------------------ */
@@ -539,7 +580,7 @@ static void follow(struct node_pora *m, struct timespec *last_tick)
 	memset(&rd, 0, sizeof(rd));
 	rd.info = info;
 	/* An EVM chain answers a zero subtask digest outside the window of the subtask. */
-	if (codec_pora_range_make(info.flow_length, 0, 0, 1, &rd.range) == 0 &&
+	if (codec_pora_range_make(info.flow_length, 0, m->shard_id, m->num_shard, &rd.range) == 0 &&
 	    !sodium_is_zero(info.subtask_digest, 32)) {
 		uint8_t scale[32];
 
@@ -569,6 +610,25 @@ static void follow(struct node_pora *m, struct timespec *last_tick)
 /* ---- tries --------------------------------------------------------------------------- */
 
 /* Build the answer for unit u of the load at pos, check it as the chain will, submit. */
+/* The answer's merkleProof: siblings from the segment proofs where there are (use_proofs),
+ * else hashed from the store, or known from the chain. */
+static int prove(struct node_pora *m, struct chain_pora_answer *a,
+		 const struct chain_flow_node *nodes, const struct round *rd, bool use_proofs)
+{
+	for (size_t i = 0; i < a->nproof; i++) {
+		int r = use_proofs ? proof_sibling(m, a->recall_position, nodes[i].level,
+						   nodes[i].index, a->proof[i])
+				   : 0;
+
+		if (r == 0)
+			r = node_root(m, nodes[i].level, nodes[i].index, rd->info.flow_length,
+				      a->proof[i]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static void answer(struct node_pora *m, const struct round *rd, const uint8_t nonce[32],
 		   uint64_t pos, unsigned u, const uint8_t *load, const uint8_t quality[32])
 {
@@ -591,11 +651,13 @@ static void answer(struct node_pora *m, const struct round *rd, const uint8_t no
 	if (c)
 		memcpy(a->sealed_context, c->digest, 32);
 	memcpy(a->sealed, load + (size_t)u * CODEC_SEAL_SIZE, CODEC_SEAL_SIZE);
-	r = chain_pora_proof_nodes(a->recall_position / CODEC_SEAL_SECTORS, 4,
-				   rd->info.flow_length, nodes, &n);
-	for (size_t i = 0; r == 0 && i < n; i++)
-		r = node_root(m, nodes[i].level, nodes[i].index, rd->info.flow_length, a->proof[i]);
+	r = chain_pora_proof_nodes(a->recall_position / CODEC_SEAL_SECTORS, 4, rd->info.flow_length,
+				   nodes, &n);
 	a->nproof = n;
+	r = r == 0 ? prove(m, a, nodes, rd, true) : r;
+	/* A holder of the whole entry can hash every sibling itself: the bytes decide. */
+	if (r == 0 && !chain_pora_answer_proves(a, rd->info.flow_root, rd->info.flow_length))
+		(void)prove(m, a, nodes, rd, false); /* checked below, whatever it gives */
 
 	pthread_mutex_lock(&m->mu);
 	if (r == 0 && (!c || !chain_pora_answer_proves(a, rd->info.flow_root, rd->info.flow_length))) {
@@ -795,6 +857,8 @@ int node_pora_start(const struct node_pora_config *cfg, struct chain *chain,
 	snprintf(m->dir, sizeof(m->dir), "%s", cfg->data_dir);
 	m->threads = cfg->threads;
 	m->tick_ms = cfg->tick_ms ? cfg->tick_ms : 1000;
+	m->shard_id = cfg->num_shard > 1 ? cfg->shard_id : 0;
+	m->num_shard = cfg->num_shard > 1 ? cfg->num_shard : 1;
 	m->chain = chain;
 	m->store = store;
 	pthread_mutex_init(&m->mu, NULL);

@@ -33,6 +33,10 @@ struct node_pora_config {
 	const char *id_file;  /* the miner id (hex); NULL: DIR/pora/miner.id */
 	unsigned threads;     /* mining threads, ≥ 1 (NODE_PORA_THREADS_MAX at most) */
 	unsigned tick_ms;     /* how often an idle embedded ledger gets a block; 0: 1000 */
+	/* The shard the store keeps (0G's rule, num_shard a power of two; 0/0 or 0/1: the
+	 * whole flow): the miner mines that shard's range and proves units by the proofs
+	 * of its own segments. */
+	uint64_t shard_id, num_shard;
 };
 
 /* What the daemon logs: counters only grow. */

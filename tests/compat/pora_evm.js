@@ -17,6 +17,9 @@
 // 3. Crash: SIGKILL the mining node CRASH_ROUNDS times (default 3) while it mines and
 //    submits; each restart mines under the same miner id, and the chain never paid one
 //    answer twice (one NewSubmission per accepted answer, each (epoch, index) once).
+// 4. Shards: two nodes keeping shards 0/2 and 1/2 of the flow (0G's rule, a registry of
+//    two), each mining with its own key: both are paid, each for answers in its own
+//    shard's range (shardId, shardMask ~1), proved by the proofs of its own segments.
 // Exit status: 0 passed, 1 failed, 77 skipped (no anvil or ethers here).
 'use strict';
 const fs = require('fs');
@@ -190,9 +193,61 @@ async function checkBooks(provider, mine, market, beneficiary, url, when) {
   return { accepted, paid };
 }
 
+// Part 4: two shards, two miners.
+async function shardedMiners() {
+  const chain = await startAnvil({ blockTime: 1 });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zgfs-pora-shards-'));
+  const children = [];
+  try {
+    const d0 = path.join(dir, 'node0');
+    const out = execFileSync(zgfs, ['chain', 'deploy', '--rpc', chain.url, '--data', d0,
+      '--pora-difficulty', '1', '--epoch-blocks', '6', '--target-answers', '4',
+      '--base-reward', String(BASE_REWARD), '--donate', String(DONATE)],
+    { env: { ...process.env, ZGFS_KEY: chain.accounts[0].key }, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+    const flowAddr = (out.match(/^flow (0x[0-9a-f]{40})$/m) || [])[1];
+    const mineAddr = (out.match(/^mine (0x[0-9a-f]{40})$/m) || [])[1];
+    harness.attachChain(zgfs, chain.url, flowAddr, path.join(dir, 'node1'));
+    const ports = [await harness.freePort(), await harness.freePort()];
+    const urls = ports.map((p) => `http://127.0.0.1:${p}`);
+    for (let i = 0; i < 2; i++) {
+      const env = { ...process.env, ZGFS_KEY: chain.accounts[i].key };
+      children.push(await harness.startNode(zgfs, path.join(dir, `node${i}`), ports[i], env,
+        (l) => { nodeLog = l.slice(-4000); },
+        ['--shard', `${i}/2`, '--url', urls[i], '--peer', urls[1 - i], '--mine', '--mine-tick-ms', '200']));
+    }
+    const file = path.join(dir, 'data.bin');
+    fs.writeFileSync(file, harness.randomBytes(harness.rng(0x5a5a), 4 * 1024 * 1024));
+    execFileSync(zgfs, ['upload', file, '--node', urls[0]],
+      { env: { ...process.env, ZGFS_KEY: chain.accounts[0].key }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const st = await waitFor('both shards paid', () => {
+      const s = urls.map((u) => mineStatus(u));
+      return s.every((x) => x.accepted >= 2) ? s : null;
+    }, 150);
+    const provider = new ethers.JsonRpcProvider(chain.url);
+    const abi = JSON.parse(fs.readFileSync(path.join(ARTIFACTS, 'Mine.json'))).abi;
+    const mine = new ethers.Contract(mineAddr, abi, provider);
+    const subs = await mine.queryFilter(mine.filters.NewSubmission(), 0, 'latest');
+    let inShard = true;
+    for (let i = 0; i < 2; i++) {
+      const a = st[i].lastAnswer;
+      const mine_i = subs.filter((e) => e.args.minerId === st[i].minerId);
+      inShard = inShard && a.range.shardId === i && a.range.shardMask === '0xfffffffffffffffe' &&
+        mine_i.length >= 2 && mine_i.every((e) => Number(e.args.recallPosition / 1024n) % 2 === i);
+    }
+    ok(st[0].minerId !== st[1].minerId && inShard,
+      `two shards, two miners: ${st[0].accepted} and ${st[1].accepted} answers accepted, each in its own shard's segments`);
+    ok(st.every((x) => x.corrupt === 0), 'no unit reported corrupt: each proves its units from its own segments\' proofs');
+  } finally {
+    for (const c of children) await stopNode(c);
+    await chain.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main() {
   await chainApi();
   await miningNode();
+  await shardedMiners();
 }
 
 harness.runMain(main, tap, () => [['node', nodeLog]]);
