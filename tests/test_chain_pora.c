@@ -402,7 +402,28 @@ static void test_accept_and_refuse(struct chain *c, struct miner *m)
 	   "exact accounting: the beneficiary got %llu, the donation pool gave exactly that",
 	   (unsigned long long)paid);
 
-	next_epoch(c);
+	{
+		struct chain_pora_info i0, i1;
+		uint8_t want[32];
+		uint64_t steps;
+
+		chain_pora_info(c, &i0);
+		next_epoch(c);
+		chain_pora_info(c, &i1);
+		/* The update of the epoch that ended (at its cap), then one with no answers for
+		 * each epoch skipped: codec_pora_next_target(), on either backend. */
+		memcpy(want, i0.target, 32);
+		steps = i1.epoch - i0.epoch;
+		for (uint64_t k = 0; k < steps && k < 256; k++)
+			codec_pora_next_target(want, TARGET, k == 0 ? i0.epoch_answers : 0,
+					       CODEC_PORA_ADJUST_RATIO, 0, want);
+		ok(i0.epoch_answers == 2 * TARGET && steps >= 1 && !memcmp(want, i1.target, 32) &&
+		       memcmp(i0.target, i1.target, 32) != 0 && i1.epoch_answers == 0,
+		   "the new epoch's target is codec_pora_next_target() of the last one's %llu "
+		   "answers (%llu step%s)",
+		   (unsigned long long)i0.epoch_answers, (unsigned long long)steps,
+		   steps == 1 ? "" : "s");
+	}
 	refused(c, m, &b, -CHAIN_EPORA_CONTEXT, "a stale context (the epoch moved on)");
 }
 
