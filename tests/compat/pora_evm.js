@@ -131,6 +131,10 @@ async function miningNode() {
     ok(last.minerId === first.minerId && last.sealedData && last.sealedData.length === 2 + 8192 &&
       subs.some((e) => e.args.minerId === last.minerId && e.args.recallPosition === BigInt(last.recallPosition)),
     `the last answer in mine status (recall position ${last.recallPosition}) is one the chain recorded`);
+    const info = execFileSync(zgfs, ['chain', 'info', '--data', data]).toString();
+    const acc = await mine.accepted();
+    ok(info.includes(`pora answers:    ${acc} accepted`) && info.includes('difficulty 1, 6 blocks per epoch, 2 target answers'),
+      `zgfs chain info on the EVM data dir shows the Mine's parameters and its ${acc} answers`);
     const gas = await Promise.all(subs.map(async (e) => (await provider.getTransactionReceipt(e.transactionHash)).gasUsed));
     console.log(`# gas of an accepted answer: ${gas.map(String).join(', ')}`);
 
