@@ -32,6 +32,10 @@ int cmd_node(int argc, char **argv);
 int cmd_upload(int argc, char **argv);
 int cmd_download(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+
+/* The node URL a mount's root names (user.zg.node) into buf: 0, or -1 with a message. */
+int cli_mount_node_url(const char *mountpoint, char *buf, size_t size);
 int cmd_health(int argc, char **argv);
 
 /* How long zgfs upload --node waits for a cluster to keep an upload redundant. */

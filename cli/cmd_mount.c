@@ -322,6 +322,7 @@ static int serve(const struct mount_opts *o, const char *dir, int ready_fd)
 	if (!o->node_url && node_rpc_start(n, "127.0.0.1", 0, &rpc) == 0) {
 		snprintf(url, sizeof(url), "http://127.0.0.1:%u", node_rpc_port(rpc));
 		node_url = url;
+		node_rpc_set_metrics(rpc, fs_metrics_text, NULL);
 	}
 	r = fs_main(&(struct fs_config){.mountpoint = o->mountpoint,
 					.node = n,

@@ -367,11 +367,27 @@ int cmd_status(int argc, char **argv)
 	char root[2 * CODEC_HASH_SIZE + 3], block[2 * CODEC_HASH_SIZE + 3];
 	int first = parse_client(argc, argv, "status", &o), r;
 
+	char url[512], dir[PATH_MAX];
+	struct stat sb;
+
 	if (first < 0)
 		return 2;
-	if (first != argc) {
+	if (first + 1 == argc && !o.node_url && !o.data_dir) {
+		if (cli_mount_node_url(argv[first], url, sizeof(url)) < 0)
+			return 1;
+		o.node_url = url;
+	} else if (first != argc) {
 		cli_usage(stderr, "status");
 		return 2;
+	}
+	/* Asking must not create a data directory or a key. */
+	if (!o.node_url && (cli_data_dir(o.data_dir, dir, sizeof(dir)) < 0 || stat(dir, &sb) < 0 ||
+			    !S_ISDIR(sb.st_mode))) {
+		cli_error("status: no zgfs data directory at %s; give --data DIR, --node URL or a "
+			  "mount point",
+			  cli_data_dir(o.data_dir, dir, sizeof(dir)) < 0 ? "(none: HOME unset)"
+									 : dir);
+		return 1;
 	}
 	if (cli_open_node(o.node_url, o.data_dir, &n) < 0)
 		return 1;

@@ -158,11 +158,20 @@ static const struct cli_command commands[] = {
      "Writes the entry's bytes to OUT (- for standard output). Every segment is checked\n"
      "against the entry's Merkle root; OUT appears only when all of it checked out.\n"},
     {"status", cmd_status, "show a node's state",
-     "usage: zgfs status [--node URL | --data DIR] [--json]\n"
+     "usage: zgfs status [--node URL | --data DIR | MOUNTPOINT] [--json]\n"
      "\n"
      "Entries settled and complete, bytes stored, the chain followed; for a node of a\n"
      "cluster also its shard, the cluster's policy, its sync from peers and what it\n"
-     "built or rebuilt (zgfs health lists the other nodes).\n"},
+     "built or rebuilt (zgfs health lists the other nodes). With MOUNTPOINT, the node\n"
+     "of that mount. Nothing is created: without a node there, it says so.\n"},
+    {"stats", cmd_stats, "live figures of a mount",
+     "usage: zgfs stats MOUNTPOINT [--interval SECONDS] [--count N]\n"
+     "\n"
+     "One line every interval (default 1 s; N lines, default until interrupted): FUSE\n"
+     "operations per second, MB/s read and written, commits per second and their p50\n"
+     "and p99 latency (the histogram bucket they fall in), operations in flight. Read\n"
+     "from the mount's /metrics (docs/METRICS.md), which a mount with its node in\n"
+     "process serves on its loopback listener.\n"},
     {"health", cmd_health, "how well a cluster keeps an entry, or how the cluster is",
      "usage: zgfs health [ROOT] --node URL [--wait SECONDS] [--json]\n"
      "\n"

@@ -49,6 +49,7 @@
 #include "fs/fs.h"
 #include "fs/limits.h"
 #include "fs/map.h"
+#include "fs/metrics.h"
 #include "fs/reaper.h"
 #include "fs/prune.h"
 #include "fs/xattr.h"
@@ -2088,6 +2089,7 @@ static int commit_ex(struct inode *in, bool wait)
 	struct txn t = {0};
 	struct lwait w;
 	bool waiting = false;
+	uint64_t t0;
 	int err, r;
 
 	if (in->werr) {
@@ -2097,6 +2099,7 @@ static int commit_ex(struct inode *in, bool wait)
 	}
 	if (!in->work)
 		return wait ? later_settle(in) : 0; /* a file created and closed unwritten */
+	t0 = sys_now_ns();
 	if (in->up) {
 		fi = malloc(sizeof(*fi));
 		if (!fi)
@@ -2158,6 +2161,7 @@ out:
 		r = later_wait(&w);
 		err = r < 0 ? to_errno(r) : 0;
 	}
+	fs_metrics_commit(t0, err);
 	return err;
 }
 
@@ -2299,10 +2303,12 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	if (!err)
 		err = write_bytes(in, buf, size, (uint64_t)off);
 	pthread_mutex_unlock(&in->wmu);
-	if (err)
+	if (err) {
 		fuse_reply_err(req, err);
-	else
+	} else {
+		atomic_fetch_add_explicit(&fs_metrics.write_bytes, size, memory_order_relaxed);
 		fuse_reply_write(req, size);
+	}
 }
 
 /* Commits what the file has uncommitted, unless --writeback leaves that to the flusher. */
@@ -2419,6 +2425,7 @@ static void log_corrupt(fuse_ino_t ino, uint64_t seq, uint64_t off)
 {
 	char path[LOG_PATH_MAX];
 
+	atomic_fetch_add_explicit(&fs_metrics.corrupt_reads, 1, memory_order_relaxed);
 	fs_log("CORRUPT DATA: %s (inode %" PRIu64 "), log entry %" PRIu64 " (tx seq): reading "
 	       "file bytes from %" PRIu64 " failed verification or I/O; the read returned EIO, "
 	       "not the stored bytes",
@@ -2540,10 +2547,13 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		got = read_cached(h, (uint64_t)off, buf, size);
 	else
 		got = read_content(h->in, (uint64_t)off, buf, size);
-	if (got < 0)
+	if (got < 0) {
 		fuse_reply_err(req, to_errno((int)got));
-	else
+	} else {
+		atomic_fetch_add_explicit(&fs_metrics.read_bytes, (uint64_t)got,
+					  memory_order_relaxed);
 		fuse_reply_buf(req, (const char *)buf, (size_t)got);
+	}
 	free(buf);
 }
 
@@ -3476,39 +3486,134 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	reply_change(req, ino, name, NULL, 0, 0);
 }
 
+/* --- metering: every operation counted and timed (fs/metrics.h) --------------------- */
+
+#define METERED(name, OP, params, args)                                                            \
+	static void m_##name params                                                                \
+	{                                                                                          \
+		uint64_t t0 = sys_now_ns();                                                        \
+                                                                                                   \
+		atomic_fetch_add_explicit(&fs_metrics.in_flight, 1, memory_order_relaxed);         \
+		op_##name args;                                                                    \
+		atomic_fetch_sub_explicit(&fs_metrics.in_flight, 1, memory_order_relaxed);         \
+		fs_metrics_op(OP, t0);                                                             \
+	}
+
+METERED(lookup, FS_OP_LOOKUP, (fuse_req_t req, fuse_ino_t parent, const char *name),
+	(req, parent, name))
+METERED(forget, FS_OP_FORGET, (fuse_req_t req, fuse_ino_t ino, uint64_t nlookup),
+	(req, ino, nlookup))
+METERED(forget_multi, FS_OP_FORGET_MULTI,
+	(fuse_req_t req, size_t count, struct fuse_forget_data *forgets), (req, count, forgets))
+METERED(getattr, FS_OP_GETATTR, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi),
+	(req, ino, fi))
+METERED(setattr, FS_OP_SETATTR,
+	(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi),
+	(req, ino, attr, to_set, fi))
+METERED(readlink, FS_OP_READLINK, (fuse_req_t req, fuse_ino_t ino), (req, ino))
+METERED(mknod, FS_OP_MKNOD,
+	(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev),
+	(req, parent, name, mode, rdev))
+METERED(mkdir, FS_OP_MKDIR, (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode),
+	(req, parent, name, mode))
+METERED(unlink, FS_OP_UNLINK, (fuse_req_t req, fuse_ino_t parent, const char *name),
+	(req, parent, name))
+METERED(rmdir, FS_OP_RMDIR, (fuse_req_t req, fuse_ino_t parent, const char *name),
+	(req, parent, name))
+METERED(symlink, FS_OP_SYMLINK,
+	(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name),
+	(req, link, parent, name))
+METERED(rename, FS_OP_RENAME,
+	(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+	 const char *newname, unsigned int flags),
+	(req, parent, name, newparent, newname, flags))
+METERED(link, FS_OP_LINK,
+	(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname),
+	(req, ino, newparent, newname))
+METERED(open, FS_OP_OPEN, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi),
+	(req, ino, fi))
+METERED(read, FS_OP_READ,
+	(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi),
+	(req, ino, size, off, fi))
+METERED(write, FS_OP_WRITE,
+	(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+	 struct fuse_file_info *fi),
+	(req, ino, buf, size, off, fi))
+METERED(flush, FS_OP_FLUSH, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi),
+	(req, ino, fi))
+METERED(release, FS_OP_RELEASE, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi),
+	(req, ino, fi))
+METERED(fsync, FS_OP_FSYNC,
+	(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi),
+	(req, ino, datasync, fi))
+METERED(opendir, FS_OP_OPENDIR, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi),
+	(req, ino, fi))
+METERED(readdir, FS_OP_READDIR,
+	(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi),
+	(req, ino, size, off, fi))
+METERED(readdirplus, FS_OP_READDIRPLUS,
+	(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi),
+	(req, ino, size, off, fi))
+METERED(fsyncdir, FS_OP_FSYNCDIR,
+	(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi),
+	(req, ino, datasync, fi))
+METERED(statfs, FS_OP_STATFS, (fuse_req_t req, fuse_ino_t ino), (req, ino))
+METERED(setxattr, FS_OP_SETXATTR,
+	(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size,
+	 int flags),
+	(req, ino, name, value, size, flags))
+METERED(getxattr, FS_OP_GETXATTR, (fuse_req_t req, fuse_ino_t ino, const char *name, size_t size),
+	(req, ino, name, size))
+METERED(listxattr, FS_OP_LISTXATTR, (fuse_req_t req, fuse_ino_t ino, size_t size), (req, ino, size))
+METERED(removexattr, FS_OP_REMOVEXATTR, (fuse_req_t req, fuse_ino_t ino, const char *name),
+	(req, ino, name))
+METERED(create, FS_OP_CREATE,
+	(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+	 struct fuse_file_info *fi),
+	(req, parent, name, mode, fi))
+METERED(fallocate, FS_OP_FALLOCATE,
+	(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+	 struct fuse_file_info *fi),
+	(req, ino, mode, offset, length, fi))
+METERED(ioctl, FS_OP_IOCTL,
+	(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg, struct fuse_file_info *fi,
+	 unsigned flags, const void *in_buf, size_t in_bufsz, size_t out_bufsz),
+	(req, ino, cmd, arg, fi, flags, in_buf, in_bufsz, out_bufsz))
+#undef METERED
+
 static const struct fuse_lowlevel_ops ops = {
-	.init = op_init,
-	.lookup = op_lookup,
-	.forget = op_forget,
-	.forget_multi = op_forget_multi,
-	.getattr = op_getattr,
-	.setattr = op_setattr,
-	.readlink = op_readlink,
-	.mknod = op_mknod,
-	.mkdir = op_mkdir,
-	.unlink = op_unlink,
-	.rmdir = op_rmdir,
-	.symlink = op_symlink,
-	.rename = op_rename,
-	.link = op_link,
-	.open = op_open,
-	.read = op_read,
-	.write = op_write,
-	.flush = op_flush,
-	.release = op_release,
-	.fsync = op_fsync,
-	.opendir = op_opendir,
-	.readdir = op_readdir,
-	.readdirplus = op_readdirplus,
-	.fsyncdir = op_fsyncdir,
-	.statfs = op_statfs,
-	.setxattr = op_setxattr,
-	.getxattr = op_getxattr,
-	.listxattr = op_listxattr,
-	.removexattr = op_removexattr,
-	.create = op_create,
-	.fallocate = op_fallocate,
-	.ioctl = op_ioctl,
+    .init = op_init,
+    .lookup = m_lookup,
+    .forget = m_forget,
+    .forget_multi = m_forget_multi,
+    .getattr = m_getattr,
+    .setattr = m_setattr,
+    .readlink = m_readlink,
+    .mknod = m_mknod,
+    .mkdir = m_mkdir,
+    .unlink = m_unlink,
+    .rmdir = m_rmdir,
+    .symlink = m_symlink,
+    .rename = m_rename,
+    .link = m_link,
+    .open = m_open,
+    .read = m_read,
+    .write = m_write,
+    .flush = m_flush,
+    .release = m_release,
+    .fsync = m_fsync,
+    .opendir = m_opendir,
+    .readdir = m_readdir,
+    .readdirplus = m_readdirplus,
+    .fsyncdir = m_fsyncdir,
+    .statfs = m_statfs,
+    .setxattr = m_setxattr,
+    .getxattr = m_getxattr,
+    .listxattr = m_listxattr,
+    .removexattr = m_removexattr,
+    .create = m_create,
+    .fallocate = m_fallocate,
+    .ioctl = m_ioctl,
 };
 
 /* --- the session ----------------------------------------------------------------------- */

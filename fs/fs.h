@@ -183,4 +183,12 @@ void fs_version_root(struct node *n, struct fs_entry_cache *c, const struct fs_r
 /* fs_version_pruned() - true when an entry rec's content needs was pruned on this node. */
 bool fs_version_pruned(struct node *n, const struct fs_record *rec);
 
+/*
+ * fs_metrics_text() - the mount's figures in Prometheus' text format, appended to out
+ * (node_rpc_metrics_fn: cmd_mount installs it on the loopback listener). ctx unused. Any
+ * thread. Returns 0 or the buffer's error.
+ */
+struct sys_buf;
+int fs_metrics_text(void *ctx, struct sys_buf *out);
+
 #endif

@@ -16,6 +16,7 @@
 #include "sys/buf.h"
 #include "sys/clock.h"
 #include "sys/ldb.h"
+#include "sys/metrics.h"
 #include "sys/threads.h"
 #include "tests/tap.h"
 
@@ -172,6 +173,43 @@ static void test_threads(void)
 	}
 }
 
+/* Histograms and the text they write: each observation in the first bucket that holds
+ * it, buckets cumulative, +Inf the count, the sum in seconds; a full buffer is -E2BIG. */
+static void test_metrics(void)
+{
+	static struct sys_hist h;
+	struct sys_buf b;
+	char *text;
+	size_t len;
+
+	sys_hist_observe(&h, 50000);	      /* 50 µs: the first bucket */
+	sys_hist_observe(&h, 100000);	      /* exactly 100 µs: still the first (le) */
+	sys_hist_observe(&h, 3000000);	      /* 3 ms: le 0.005 */
+	sys_hist_observe(&h, 20000000000ULL); /* 20 s: only +Inf */
+	sys_buf_init(&b, 1 << 16);
+	ok(sys_metrics_family(&b, "zgfs_t_seconds", "histogram", "A test.") == 0 &&
+	       sys_metrics_hist(&b, "zgfs_t_seconds", "op=\"x\"", &h) == 0 &&
+	       sys_metrics_value(&b, "zgfs_n_total", NULL, 7) == 0 &&
+	       sys_buf_append(&b, "", 1) == 0,
+	   "a histogram and a counter written");
+	text = (char *)sys_buf_take(&b, &len);
+	ok(text &&
+	       strstr(text, "# HELP zgfs_t_seconds A test.\n# TYPE zgfs_t_seconds histogram\n") &&
+	       strstr(text, "zgfs_t_seconds_bucket{op=\"x\",le=\"0.0001\"} 2\n") &&
+	       strstr(text, "zgfs_t_seconds_bucket{op=\"x\",le=\"0.0025\"} 2\n") &&
+	       strstr(text, "zgfs_t_seconds_bucket{op=\"x\",le=\"0.005\"} 3\n") &&
+	       strstr(text, "zgfs_t_seconds_bucket{op=\"x\",le=\"10\"} 3\n") &&
+	       strstr(text, "zgfs_t_seconds_bucket{op=\"x\",le=\"+Inf\"} 4\n") &&
+	       strstr(text, "zgfs_t_seconds_sum{op=\"x\"} 20.003150000\n") &&
+	       strstr(text, "zgfs_t_seconds_count{op=\"x\"} 4\n") &&
+	       strstr(text, "zgfs_n_total 7\n"),
+	   "buckets cumulative by their upper bounds, +Inf the count, the sum in seconds");
+	free(text);
+	sys_buf_init(&b, 40);
+	ok(sys_metrics_hist(&b, "zgfs_t_seconds", NULL, &h) == -E2BIG, "past the buffer: -E2BIG");
+	sys_buf_free(&b);
+}
+
 int main(void)
 {
 	test_buf();
@@ -179,5 +217,6 @@ int main(void)
 	test_ldb_open();
 	test_clock();
 	test_threads();
+	test_metrics();
 	return tap_done();
 }

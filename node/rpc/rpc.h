@@ -52,6 +52,8 @@
  * Clients keep connections alive between requests (the 0G SDK opens one per parallel
  * upload task and keeps them), so this is well above what one client uses at a time. */
 #define NODE_RPC_CONNECTIONS_MAX 256
+/* The text of one scrape of /metrics, at most. */
+#define NODE_RPC_METRICS_MAX (1u << 20)
 /* Seconds a server connection may stay idle (between requests, or mid-request): short, so
  * that idle keep-alive connections give their slot back soon. */
 #define NODE_RPC_IDLE_TIMEOUT_S 15
@@ -116,6 +118,16 @@ unsigned node_rpc_port(const struct node_rpc *rpc);
 
 /* Stops accepting, waits for requests in progress to finish, frees. NULL-safe. */
 void node_rpc_stop(struct node_rpc *rpc);
+
+/*
+ * GET /metrics answers Prometheus' text format (docs/METRICS.md): the node's counters
+ * (node_status) and the server's own, then whatever fn appends (the mount adds its FUSE
+ * figures). node_rpc_set_metrics() installs fn before any scrape may call it; fn runs
+ * on the server's threads and returns 0 or the buffer's error.
+ */
+struct sys_buf;
+typedef int node_rpc_metrics_fn(void *ctx, struct sys_buf *out);
+void node_rpc_set_metrics(struct node_rpc *rpc, node_rpc_metrics_fn *fn, void *ctx);
 
 /* ---- Requests: parsing and dispatch (pure but for the node calls; fuzzed) ---- */
 

@@ -26,6 +26,7 @@
 
 #include "node/rpc/rpc.h"
 #include "sys/buf.h"
+#include "sys/metrics.h"
 
 /* ---- parsing and framing --------------------------------------------------------------- */
 
@@ -239,13 +240,86 @@ struct node_rpc {
 	struct MHD_Daemon *daemon;
 	struct node *node;
 	unsigned port;
+	_Atomic(node_rpc_metrics_fn *) metrics_fn;
+	void *metrics_ctx;
+	_Atomic uint64_t requests, bad_requests, scrapes;
+	struct sys_hist request_time; /* JSON-RPC and binary requests */
 };
+
+void node_rpc_set_metrics(struct node_rpc *rpc, node_rpc_metrics_fn *fn, void *ctx)
+{
+	if (!rpc)
+		return;
+	rpc->metrics_ctx = ctx;
+	atomic_store(&rpc->metrics_fn, fn);
+}
+
+/* The node's figures, in the order of struct node_status. */
+static int node_metrics(struct node_rpc *rpc, struct sys_buf *b)
+{
+	static const struct {
+		const char *name, *type, *help;
+		size_t off;
+	} rows[] = {
+#define ROW(name, type, field, help) {name, type, help, offsetof(struct node_status, field)}
+	    ROW("zgfs_node_entries_settled", "gauge", next_tx_seq,
+		"Entries the chain settled (next tx seq)."),
+	    ROW("zgfs_node_entries_complete", "gauge", finalized,
+		"Entries this node holds completely."),
+	    ROW("zgfs_node_kv_replayed_entries", "gauge", kv_next_tx_seq,
+		"Entries the KV state has replayed."),
+	    ROW("zgfs_node_chain_height", "gauge", log_sync_height,
+		"The chain's height as followed."),
+	    ROW("zgfs_node_flow_sectors", "gauge", flow_length,
+		"The flow's length in 256-byte sectors."),
+	    ROW("zgfs_node_stored_bytes", "gauge", bytes_stored, "Bytes of entries stored."),
+	    ROW("zgfs_node_disk_free_bytes", "gauge", disk_free,
+		"Free bytes on the data directory's disk."),
+	    ROW("zgfs_node_sync_waiting_entries", "gauge", sync_waiting,
+		"Entries waiting for segments from peers."),
+	    ROW("zgfs_node_sync_missing_segments", "gauge", sync_missing,
+		"Segments of this shard still missing."),
+	    ROW("zgfs_node_sync_fetched_segments_total", "counter", sync_fetched,
+		"Segments fetched from peers."),
+	    ROW("zgfs_node_sync_fetched_bytes_total", "counter", sync_fetched_bytes,
+		"Bytes fetched from peers by the sync."),
+	    ROW("zgfs_node_parity_built_total", "counter", parity_built, "Parity symbols built."),
+	    ROW("zgfs_node_parity_in_bytes_total", "counter", parity_bytes_in,
+		"Bytes fetched to build parity."),
+	    ROW("zgfs_node_segments_rebuilt_total", "counter", segments_rebuilt,
+		"Segments rebuilt from stripes."),
+	    ROW("zgfs_node_rebuilt_in_bytes_total", "counter", rebuilt_bytes_in,
+		"Bytes fetched to rebuild segments."),
+	    ROW("zgfs_node_segments_served_total", "counter", segments_served,
+		"Segments served from this node's store."),
+	    ROW("zgfs_node_segments_relayed_total", "counter", segments_relayed,
+		"Segments served after fetching or rebuilding them from peers."),
+#undef ROW
+	};
+	struct node_status st;
+	int r = node_status(rpc->node, &st);
+
+	for (size_t i = 0; r == 0 && i < sizeof(rows) / sizeof(rows[0]); i++) {
+		uint64_t v;
+
+		memcpy(&v, (const char *)&st + rows[i].off, sizeof(v));
+		r = sys_metrics_family(b, rows[i].name, rows[i].type, rows[i].help);
+		if (r == 0)
+			r = sys_metrics_value(b, rows[i].name, NULL, v);
+	}
+	if (r == 0)
+		r = sys_metrics_family(b, "zgfs_node_peers", "gauge", "Peers connected.");
+	if (r == 0)
+		r = sys_metrics_value(b, "zgfs_node_peers", NULL, st.connected_peers);
+	return r;
+}
 
 /* One request's body, gathered as it arrives (at most NODE_RPC_BODY_MAX bytes). */
 struct body {
 	struct sys_buf buf;
 	bool too_large;
 	size_t dropped;
+	uint64_t t0; /* sys_now_ns() when the request began */
 };
 
 static int body_add(struct body *b, const char *data, size_t len)
@@ -396,6 +470,64 @@ not_found:
 			   "no such endpoint under /zgfs/v1/");
 }
 
+/* GET /metrics. */
+static enum MHD_Result metrics_request(struct node_rpc *rpc, struct MHD_Connection *c)
+{
+	node_rpc_metrics_fn *fn = atomic_load(&rpc->metrics_fn);
+	struct MHD_Response *resp;
+	struct sys_buf b;
+	enum MHD_Result ok;
+	uint8_t *text;
+	size_t len;
+	int r;
+
+	atomic_fetch_add(&rpc->scrapes, 1);
+	sys_buf_init(&b, NODE_RPC_METRICS_MAX);
+	r = node_metrics(rpc, &b);
+	if (r == 0)
+		r = sys_metrics_family(&b, "zgfs_node_rpc_requests_total", "counter",
+				       "Requests served (JSON-RPC and binary).");
+	if (r == 0)
+		r = sys_metrics_value(&b, "zgfs_node_rpc_requests_total", NULL,
+				      atomic_load(&rpc->requests));
+	if (r == 0)
+		r = sys_metrics_family(&b, "zgfs_node_rpc_bad_requests_total", "counter",
+				       "Requests refused before dispatch (method, size, body).");
+	if (r == 0)
+		r = sys_metrics_value(&b, "zgfs_node_rpc_bad_requests_total", NULL,
+				      atomic_load(&rpc->bad_requests));
+	if (r == 0)
+		r = sys_metrics_family(&b, "zgfs_node_rpc_request_duration_seconds", "histogram",
+				       "Time to answer a request.");
+	if (r == 0)
+		r = sys_metrics_hist(&b, "zgfs_node_rpc_request_duration_seconds", NULL,
+				     &rpc->request_time);
+	if (r == 0)
+		r = sys_metrics_family(&b, "zgfs_node_metrics_scrapes_total", "counter",
+				       "Scrapes of /metrics.");
+	if (r == 0)
+		r = sys_metrics_value(&b, "zgfs_node_metrics_scrapes_total", NULL,
+				      atomic_load(&rpc->scrapes));
+	if (r == 0 && fn)
+		r = fn(rpc->metrics_ctx, &b);
+	if (r < 0) {
+		sys_buf_free(&b);
+		return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NODE_RPC_EINTERNAL,
+				   "Internal error", "the metrics did not fit");
+	}
+	text = sys_buf_take(&b, &len);
+	resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				"text/plain; version=0.0.4; charset=utf-8");
+	ok = MHD_queue_response(c, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	return ok;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_size, void **con_cls)
@@ -410,17 +542,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		const char *cl =
 		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 
-		if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+		if (strcmp(method, MHD_HTTP_METHOD_GET) == 0 && strcmp(url, "/metrics") == 0)
+			return metrics_request(rpc, c);
+		if (strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
+			atomic_fetch_add(&rpc->bad_requests, 1);
 			return reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED,
 					   NODE_RPC_EINVALID_REQUEST, "Invalid Request",
 					   "send a JSON-RPC 2.0 request with POST");
-		if (cl && strtoull(cl, NULL, 10) > NODE_RPC_BODY_MAX)
+		}
+		if (cl && strtoull(cl, NULL, 10) > NODE_RPC_BODY_MAX) {
+			atomic_fetch_add(&rpc->bad_requests, 1);
 			return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, NODE_RPC_EINVALID_REQUEST,
 					   "Invalid Request",
 					   "request body larger than NODE_RPC_BODY_MAX (6 MiB)");
+		}
 		b = calloc(1, sizeof(*b));
 		if (!b)
 			return MHD_NO;
+		b->t0 = sys_now_ns();
 		sys_buf_init(&b->buf, NODE_RPC_BODY_MAX);
 		/* The whole body at once when its length is known (bounded above); a failed
 		 * reservation only means the body grows as it comes. */
@@ -438,10 +577,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, NODE_RPC_EINVALID_REQUEST,
 				   "Invalid Request",
 				   "request body larger than NODE_RPC_BODY_MAX (6 MiB)");
-	if (strncmp(url, "/zgfs/v1/", 9) == 0)
-		return binary_request(rpc, c, url + 9, b);
+	atomic_fetch_add(&rpc->requests, 1);
+	if (strncmp(url, "/zgfs/v1/", 9) == 0) {
+		enum MHD_Result res = binary_request(rpc, c, url + 9, b);
+
+		sys_hist_observe(&rpc->request_time, sys_now_ns() - b->t0);
+		return res;
+	}
 	r = node_rpc_handle(rpc->node, b->buf.data ? (const char *)b->buf.data : "", b->buf.len,
 			    &resp);
+	sys_hist_observe(&rpc->request_time, sys_now_ns() - b->t0);
 	if (r < 0)
 		return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NODE_RPC_EINTERNAL,
 				   "Internal error", "out of memory");
