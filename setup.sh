@@ -20,6 +20,8 @@ debs=(
 	# Programs that tests/integration/tools_mount.py runs in a mount (numpy for the
 	# system python3, /usr/bin/python3, whatever python3 comes first on PATH).
 	sqlite3 git rsync python3-numpy
+	# PyTorch for examples/pytorch-dataset (Debian's, for /usr/bin/python3).
+	python3-torch
 	# chattr and lsattr, for the append-only rows of tests/integration/test_mount.py.
 	e2fsprogs
 	# setfattr and getfattr, for the user xattr rows and the cp -a / rsync -aX round trips.
