@@ -34,6 +34,20 @@ int cmd_download(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 
+/* The options of zgfs mount and zgfs node, for their config sections. */
+#include <getopt.h>
+extern const struct option cli_mount_options[];
+extern const struct option cli_node_options[];
+
+/*
+ * cli_config_apply() - the config file's defaults for command ("mount" or "node"), taken
+ * from --config FILE (removed from argv) or $XDG_CONFIG_HOME/zgfs/config (else
+ * ~/.config/zgfs/config) when it exists, put before the command line's options in a new
+ * argv. Returns 0 (argc and argv replaced when the file set something), or -1 after a
+ * message naming the file and line.
+ */
+int cli_config_apply(const char *command, const struct option *opts, int *argc, char ***argv);
+
 /* The node URL a mount's root names (user.zg.node) into buf: 0, or -1 with a message. */
 int cli_mount_node_url(const char *mountpoint, char *buf, size_t size);
 int cmd_health(int argc, char **argv);

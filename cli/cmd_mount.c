@@ -346,22 +346,24 @@ static int serve(const struct mount_opts *o, const char *dir, int ready_fd)
 	return r < 0 ? 1 : 0;
 }
 
+/* The options, also what a config file may set ([mount] of docs/CONFIG.md). */
+const struct option cli_mount_options[] = {
+    {"data", required_argument, NULL, OPT_DATA},
+    {"node", required_argument, NULL, OPT_NODE},
+    {"verify", required_argument, NULL, OPT_VERIFY},
+    {"volume", required_argument, NULL, OPT_VOLUME},
+    {"foreground", no_argument, NULL, 'f'},
+    {"chain", required_argument, NULL, OPT_CHAIN},
+    {"key", required_argument, NULL, OPT_KEY},
+    {"writeback", no_argument, NULL, OPT_WRITEBACK},
+    CLI_PORA_OPTIONS,
+    {"prune-keep", required_argument, NULL, OPT_PRUNE_KEEP},
+    {"prune-interval", required_argument, NULL, OPT_PRUNE_INTERVAL},
+    {NULL, 0, NULL, 0},
+};
+
 int cmd_mount(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"data", required_argument, NULL, OPT_DATA},
-		{"node", required_argument, NULL, OPT_NODE},
-		{"verify", required_argument, NULL, OPT_VERIFY},
-		{"volume", required_argument, NULL, OPT_VOLUME},
-		{"foreground", no_argument, NULL, 'f'},
-		{"chain", required_argument, NULL, OPT_CHAIN},
-		{"key", required_argument, NULL, OPT_KEY},
-		{"writeback", no_argument, NULL, OPT_WRITEBACK},
-		CLI_PORA_OPTIONS,
-		{"prune-keep", required_argument, NULL, OPT_PRUNE_KEEP},
-		{"prune-interval", required_argument, NULL, OPT_PRUNE_INTERVAL},
-		{NULL, 0, NULL, 0},
-	};
 	struct mount_opts o = {.verify = true, .pora = CLI_PORA_INIT, .prune_interval_ms = 600000};
 	unsigned long long num;
 	char dir[PATH_MAX], log[PATH_MAX + 16], msg[512];
@@ -369,8 +371,10 @@ int cmd_mount(int argc, char **argv)
 	pid_t pid;
 	ssize_t got;
 
+	if (cli_config_apply("mount", cli_mount_options, &argc, &argv) < 0)
+		return 2;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "fo:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "fo:", cli_mount_options, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			o.foreground = true;

@@ -169,25 +169,27 @@ static void prune_pass(struct node *n, const struct fs_prune_policy *p)
 	fflush(stderr);
 }
 
+/* The options, also what a config file may set ([node] of docs/CONFIG.md). */
+const struct option cli_node_options[] = {
+    {"data", required_argument, NULL, OPT_DATA},
+    {"rpc", required_argument, NULL, OPT_RPC},
+    {"chain", required_argument, NULL, OPT_CHAIN},
+    {"key", required_argument, NULL, OPT_KEY},
+    {"mine", no_argument, NULL, OPT_MINE},
+    {"miner-key", required_argument, NULL, OPT_MINER_KEY},
+    {"mine-threads", required_argument, NULL, OPT_MINE_THREADS},
+    {"mine-tick-ms", required_argument, NULL, OPT_MINE_TICK_MS},
+    CLI_PORA_OPTIONS,
+    {"prune-keep", required_argument, NULL, OPT_PRUNE_KEEP},
+    {"prune-interval", required_argument, NULL, OPT_PRUNE_INTERVAL},
+    {"shard", required_argument, NULL, OPT_SHARD},
+    {"peer", required_argument, NULL, OPT_PEER},
+    {"url", required_argument, NULL, OPT_URL},
+    {NULL, 0, NULL, 0},
+};
+
 int cmd_node(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"data", required_argument, NULL, OPT_DATA},
-		{"rpc", required_argument, NULL, OPT_RPC},
-		{"chain", required_argument, NULL, OPT_CHAIN},
-		{"key", required_argument, NULL, OPT_KEY},
-		{"mine", no_argument, NULL, OPT_MINE},
-		{"miner-key", required_argument, NULL, OPT_MINER_KEY},
-		{"mine-threads", required_argument, NULL, OPT_MINE_THREADS},
-		{"mine-tick-ms", required_argument, NULL, OPT_MINE_TICK_MS},
-		CLI_PORA_OPTIONS,
-		{"prune-keep", required_argument, NULL, OPT_PRUNE_KEEP},
-		{"prune-interval", required_argument, NULL, OPT_PRUNE_INTERVAL},
-		{"shard", required_argument, NULL, OPT_SHARD},
-		{"peer", required_argument, NULL, OPT_PEER},
-		{"url", required_argument, NULL, OPT_URL},
-		{NULL, 0, NULL, 0},
-	};
 	const char *peers[PEERS_MAX];
 	size_t npeers = 0;
 	uint32_t shard_id = 0, num_shard = 1;
@@ -210,8 +212,10 @@ int cmd_node(int argc, char **argv)
 	sigset_t stop;
 	int c, r, sig;
 
+	if (cli_config_apply("node", cli_node_options, &argc, &argv) < 0)
+		return 2;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "", cli_node_options, NULL)) != -1) {
 		switch (c) {
 		case OPT_DATA:
 			data = optarg;
