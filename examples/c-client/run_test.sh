@@ -8,6 +8,8 @@ dir=$(mktemp -d)
 pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$dir"; }
 trap cleanup EXIT
+# An empty config home: a config file of whoever runs the test changes nothing.
+export XDG_CONFIG_HOME=$dir/xdg
 n=0 failed=0
 check() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=1; fi; }
 

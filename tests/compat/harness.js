@@ -4,6 +4,16 @@
 'use strict';
 const path = require('path');
 
+// zgfs node and zgfs mount read a config file under $XDG_CONFIG_HOME (docs/CONFIG.md): the
+// tests run with an empty one, so a config of whoever runs them changes nothing.
+{
+  const fs = require('fs');
+  const os = require('os');
+  const xdg = fs.mkdtempSync(path.join(os.tmpdir(), 'zgfs-test-xdg-'));
+  process.env.XDG_CONFIG_HOME = xdg;
+  process.on('exit', () => fs.rmSync(xdg, { recursive: true, force: true }));
+}
+
 function loadSdk() {
   try {
     return require(path.join(__dirname, 'node_modules', '@0gfoundation', '0g-ts-sdk'));

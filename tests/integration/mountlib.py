@@ -28,6 +28,13 @@ import threading
 import time
 import traceback
 
+# zgfs mount and zgfs node read a config file under $XDG_CONFIG_HOME (docs/CONFIG.md): the
+# tests run with an empty one, so a config of whoever runs them changes nothing. A test of
+# the config file sets its own.
+_xdg = tempfile.mkdtemp(prefix="zgfs-test-xdg-")
+os.environ["XDG_CONFIG_HOME"] = _xdg
+atexit.register(lambda: shutil.rmtree(_xdg, ignore_errors=True))
+
 READY = "zgfs mount: ready"
 DATA_LIMIT = 2 << 30  # bytes a test's data directory may hold before the daemon is killed
 
