@@ -120,6 +120,16 @@ int cli_prune_all(struct node *n, const struct fs_prune_policy *p, bool dry,
 	return r;
 }
 
+/* The bytes dropped so far, on a terminal (cli_progress; the callback has no context). */
+static struct cli_progress prune_progress;
+
+static void count_one(void *ctx, uint64_t tx_seq, uint64_t length)
+{
+	(void)ctx;
+	(void)tx_seq;
+	cli_progress_add(&prune_progress, length);
+}
+
 static void list_one(void *ctx, uint64_t tx_seq, uint64_t length)
 {
 	(void)ctx;
@@ -205,7 +215,11 @@ int cmd_prune(int argc, char **argv)
 		return 1;
 	snprintf(store_dir, sizeof(store_dir), "%s/store", dir);
 	before = du(store_dir);
-	r = cli_prune_all(n, &p, dry, dry ? list_one : NULL, &st);
+	if (!dry)
+		cli_progress_start(&prune_progress, "prune: dropped", 0);
+	r = cli_prune_all(n, &p, dry, dry ? list_one : count_one, &st);
+	if (!dry)
+		cli_progress_end(&prune_progress);
 	if (r < 0) {
 		cli_error("prune: stopped: %s; what was dropped before stays dropped, nothing a "
 			  "kept version needs was touched",
