@@ -236,8 +236,8 @@ static int node_root(struct node_pora *m, unsigned k, uint64_t i, uint64_t lengt
  * entry's segment tree and the flow tree pair the same perfect subtrees, so lemma 1 + j is
  * the flow node at level LEAF_LEVEL + j next to the path. A sharded node keeps only its own
  * segments, so this is how it proves a unit without the bytes of the others; a whole
- * entry's holder saves hashing up to half of it. Returns 1 and the root, 0 when the node
- * is not such a sibling, or a negative error.
+ * entry's holder saves hashing up to half of it. Returns 1 and the root, or 0 when the
+ * node is not such a sibling or the store has no usable proof for the segment.
  */
 static int proof_sibling(struct node_pora *m, uint64_t recall, unsigned k, uint64_t i,
 			 uint8_t out[32])
@@ -261,11 +261,11 @@ static int proof_sibling(struct node_pora *m, uint64_t recall, unsigned k, uint6
 		at = end;
 	}
 	seg = (recall - e->start) >> LEAF_LEVEL;
+	/* Without a usable proof, node_root() hashes the sibling from the store's bytes
+	 * (which a node without them cannot, and then the unit is not answered). */
 	r = node_store_proof(m->store, e->tx_seq, seg, &proof);
-	if (r < 0)
-		return r == -ENOENT ? -ENODATA : r;
-	if (k - LEAF_LEVEL >= proof.depth)
-		return -EPROTO;
+	if (r < 0 || k - LEAF_LEVEL >= proof.depth)
+		return 0;
 	memcpy(out, proof.lemma[1 + k - LEAF_LEVEL], 32);
 	return 1;
 }
