@@ -55,14 +55,6 @@ void fs_metrics_commit(uint64_t t0, int err)
 		atomic_fetch_add_explicit(&fs_metrics.commit_errors, 1, memory_order_relaxed);
 }
 
-static int counter(struct sys_buf *b, const char *name, const char *help, _Atomic uint64_t *v,
-		   const char *type)
-{
-	int r = sys_metrics_family(b, name, type, help);
-
-	return r < 0 ? r : sys_metrics_value(b, name, NULL, atomic_load(v));
-}
-
 int fs_metrics_text(void *ctx, struct sys_buf *b)
 {
 	char labels[64];
@@ -84,11 +76,13 @@ int fs_metrics_text(void *ctx, struct sys_buf *b)
 		r = sys_metrics_hist(b, "zgfs_fs_op_duration_seconds", labels, &fs_metrics.op[i]);
 	}
 	if (r == 0)
-		r = counter(b, "zgfs_fs_read_bytes_total", "Bytes returned to readers.",
-			    &fs_metrics.read_bytes, "counter");
+		r = sys_metrics_single(b, "zgfs_fs_read_bytes_total", "counter",
+				       "Bytes returned to readers.",
+				       atomic_load(&fs_metrics.read_bytes));
 	if (r == 0)
-		r = counter(b, "zgfs_fs_write_bytes_total", "Bytes taken from writers.",
-			    &fs_metrics.write_bytes, "counter");
+		r = sys_metrics_single(b, "zgfs_fs_write_bytes_total", "counter",
+				       "Bytes taken from writers.",
+				       atomic_load(&fs_metrics.write_bytes));
 	if (r == 0)
 		r = sys_metrics_family(
 		    b, "zgfs_fs_commit_duration_seconds", "histogram",
@@ -97,14 +91,17 @@ int fs_metrics_text(void *ctx, struct sys_buf *b)
 		r = sys_metrics_hist(b, "zgfs_fs_commit_duration_seconds", NULL,
 				     &fs_metrics.commit);
 	if (r == 0)
-		r = counter(b, "zgfs_fs_commit_errors_total", "Commits that failed.",
-			    &fs_metrics.commit_errors, "counter");
+		r = sys_metrics_single(b, "zgfs_fs_commit_errors_total", "counter",
+				       "Commits that failed.",
+				       atomic_load(&fs_metrics.commit_errors));
 	if (r == 0)
-		r = counter(b, "zgfs_fs_corrupt_reads_total",
-			    "Reads answered EIO because stored bytes failed verification.",
-			    &fs_metrics.corrupt_reads, "counter");
+		r = sys_metrics_single(
+		    b, "zgfs_fs_corrupt_reads_total", "counter",
+		    "Reads answered EIO because stored bytes failed verification.",
+		    atomic_load(&fs_metrics.corrupt_reads));
 	if (r == 0)
-		r = counter(b, "zgfs_fs_ops_in_flight", "FUSE operations being served now.",
-			    &fs_metrics.in_flight, "gauge");
+		r = sys_metrics_single(b, "zgfs_fs_ops_in_flight", "gauge",
+				       "FUSE operations being served now.",
+				       atomic_load(&fs_metrics.in_flight));
 	return r;
 }

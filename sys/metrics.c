@@ -64,6 +64,14 @@ int sys_metrics_value(struct sys_buf *b, const char *name, const char *labels, u
 	return put(b, "%s %llu\n", name, (unsigned long long)v);
 }
 
+int sys_metrics_single(struct sys_buf *b, const char *name, const char *type, const char *help,
+		       uint64_t v)
+{
+	int r = sys_metrics_family(b, name, type, help);
+
+	return r < 0 ? r : sys_metrics_value(b, name, NULL, v);
+}
+
 int sys_metrics_hist(struct sys_buf *b, const char *name, const char *labels,
 		     const struct sys_hist *h)
 {

@@ -45,5 +45,9 @@ int sys_metrics_family(struct sys_buf *b, const char *name, const char *type, co
 int sys_metrics_value(struct sys_buf *b, const char *name, const char *labels, uint64_t v);
 int sys_metrics_hist(struct sys_buf *b, const char *name, const char *labels,
 		     const struct sys_hist *h);
+/* sys_metrics_single() - a family of one sample without labels: its two comment lines
+ * and the value. */
+int sys_metrics_single(struct sys_buf *b, const char *name, const char *type, const char *help,
+		       uint64_t v);
 
 #endif

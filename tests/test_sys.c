@@ -189,7 +189,7 @@ static void test_metrics(void)
 	sys_buf_init(&b, 1 << 16);
 	ok(sys_metrics_family(&b, "zgfs_t_seconds", "histogram", "A test.") == 0 &&
 	       sys_metrics_hist(&b, "zgfs_t_seconds", "op=\"x\"", &h) == 0 &&
-	       sys_metrics_value(&b, "zgfs_n_total", NULL, 7) == 0 &&
+	       sys_metrics_single(&b, "zgfs_n_total", "counter", "N.", 7) == 0 &&
 	       sys_buf_append(&b, "", 1) == 0,
 	   "a histogram and a counter written");
 	text = (char *)sys_buf_take(&b, &len);
@@ -202,7 +202,7 @@ static void test_metrics(void)
 	       strstr(text, "zgfs_t_seconds_bucket{op=\"x\",le=\"+Inf\"} 4\n") &&
 	       strstr(text, "zgfs_t_seconds_sum{op=\"x\"} 20.003150000\n") &&
 	       strstr(text, "zgfs_t_seconds_count{op=\"x\"} 4\n") &&
-	       strstr(text, "zgfs_n_total 7\n"),
+	       strstr(text, "# HELP zgfs_n_total N.\n# TYPE zgfs_n_total counter\nzgfs_n_total 7\n"),
 	   "buckets cumulative by their upper bounds, +Inf the count, the sum in seconds");
 	free(text);
 	sys_buf_init(&b, 40);

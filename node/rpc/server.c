@@ -303,14 +303,11 @@ static int node_metrics(struct node_rpc *rpc, struct sys_buf *b)
 		uint64_t v;
 
 		memcpy(&v, (const char *)&st + rows[i].off, sizeof(v));
-		r = sys_metrics_family(b, rows[i].name, rows[i].type, rows[i].help);
-		if (r == 0)
-			r = sys_metrics_value(b, rows[i].name, NULL, v);
+		r = sys_metrics_single(b, rows[i].name, rows[i].type, rows[i].help, v);
 	}
 	if (r == 0)
-		r = sys_metrics_family(b, "zgfs_node_peers", "gauge", "Peers connected.");
-	if (r == 0)
-		r = sys_metrics_value(b, "zgfs_node_peers", NULL, st.connected_peers);
+		r = sys_metrics_single(b, "zgfs_node_peers", "gauge", "Peers connected.",
+				       st.connected_peers);
 	return r;
 }
 
@@ -485,17 +482,13 @@ static enum MHD_Result metrics_request(struct node_rpc *rpc, struct MHD_Connecti
 	sys_buf_init(&b, NODE_RPC_METRICS_MAX);
 	r = node_metrics(rpc, &b);
 	if (r == 0)
-		r = sys_metrics_family(&b, "zgfs_node_rpc_requests_total", "counter",
-				       "Requests served (JSON-RPC and binary).");
+		r = sys_metrics_single(&b, "zgfs_node_rpc_requests_total", "counter",
+				       "Requests served (JSON-RPC and binary).",
+				       atomic_load(&rpc->requests));
 	if (r == 0)
-		r = sys_metrics_value(&b, "zgfs_node_rpc_requests_total", NULL,
-				      atomic_load(&rpc->requests));
-	if (r == 0)
-		r = sys_metrics_family(&b, "zgfs_node_rpc_bad_requests_total", "counter",
-				       "Requests refused before dispatch (method, size, body).");
-	if (r == 0)
-		r = sys_metrics_value(&b, "zgfs_node_rpc_bad_requests_total", NULL,
-				      atomic_load(&rpc->bad_requests));
+		r = sys_metrics_single(&b, "zgfs_node_rpc_bad_requests_total", "counter",
+				       "Requests refused before dispatch (method, size, body).",
+				       atomic_load(&rpc->bad_requests));
 	if (r == 0)
 		r = sys_metrics_family(&b, "zgfs_node_rpc_request_duration_seconds", "histogram",
 				       "Time to answer a request.");
@@ -503,11 +496,8 @@ static enum MHD_Result metrics_request(struct node_rpc *rpc, struct MHD_Connecti
 		r = sys_metrics_hist(&b, "zgfs_node_rpc_request_duration_seconds", NULL,
 				     &rpc->request_time);
 	if (r == 0)
-		r = sys_metrics_family(&b, "zgfs_node_metrics_scrapes_total", "counter",
-				       "Scrapes of /metrics.");
-	if (r == 0)
-		r = sys_metrics_value(&b, "zgfs_node_metrics_scrapes_total", NULL,
-				      atomic_load(&rpc->scrapes));
+		r = sys_metrics_single(&b, "zgfs_node_metrics_scrapes_total", "counter",
+				       "Scrapes of /metrics.", atomic_load(&rpc->scrapes));
 	if (r == 0 && fn)
 		r = fn(rpc->metrics_ctx, &b);
 	if (r < 0) {
