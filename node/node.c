@@ -134,7 +134,13 @@ int node_kv_read_at(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE],
 int node_kv_list(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE], const uint8_t *from,
 		 size_t from_len, size_t max, node_kv_list_fn *fn, void *ctx)
 {
-	return n->ops->kv_list(n, stream, from, from_len, max, fn, ctx);
+	return n->ops->kv_list(n, stream, from, from_len, UINT64_MAX, max, fn, ctx);
+}
+
+int node_kv_list_at(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE], const uint8_t *from,
+		    size_t from_len, uint64_t version, size_t max, node_kv_list_fn *fn, void *ctx)
+{
+	return n->ops->kv_list(n, stream, from, from_len, version, max, fn, ctx);
 }
 
 int node_kv_versions(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE],

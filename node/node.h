@@ -247,6 +247,12 @@ typedef int node_kv_list_fn(void *ctx, const uint8_t *key, size_t key_len,
 int node_kv_list(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE], const uint8_t *from,
 		 size_t from_len, size_t max, node_kv_list_fn *fn, void *ctx);
 
+/* node_kv_list_at() - node_kv_list() as the stream stood right after tx seq `version`
+ * (UINT64_MAX: the latest): keys deleted by then are passed over, values are those of
+ * then. */
+int node_kv_list_at(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE], const uint8_t *from,
+		    size_t from_len, uint64_t version, size_t max, node_kv_list_fn *fn, void *ctx);
+
 /* node_kv_versions() - every version of a key, oldest first: fn gets (version, size). */
 typedef int node_kv_version_fn(void *ctx, uint64_t version, uint64_t size);
 int node_kv_versions(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE],

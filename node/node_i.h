@@ -40,7 +40,8 @@ struct node_ops {
 	int (*kv_read)(struct node *n, const uint8_t stream[32], const uint8_t *key,
 		       size_t key_len, uint64_t version, struct node_value *ret);
 	int (*kv_list)(struct node *n, const uint8_t stream[32], const uint8_t *from,
-		       size_t from_len, size_t max, node_kv_list_fn *fn, void *ctx);
+		       size_t from_len, uint64_t version, size_t max, node_kv_list_fn *fn,
+		       void *ctx);
 	int (*kv_versions)(struct node *n, const uint8_t stream[32], const uint8_t *key,
 			   size_t key_len, node_kv_version_fn *fn, void *ctx);
 	int (*prune)(struct node *n, uint64_t tx_seq, uint64_t *ret_bytes); /* NULL: -ENOTSUP */

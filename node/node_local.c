@@ -1165,7 +1165,8 @@ static int local_kv_read(struct node *n, const uint8_t stream[32], const uint8_t
 }
 
 static int local_kv_list(struct node *n, const uint8_t stream[32], const uint8_t *from,
-			 size_t from_len, size_t max, node_kv_list_fn *fn, void *ctx)
+			 size_t from_len, uint64_t version, size_t max, node_kv_list_fn *fn,
+			 void *ctx)
 {
 	struct node_kv *kv = L(n)->kv;
 	struct node_kv_pair p;
@@ -1173,9 +1174,9 @@ static int local_kv_list(struct node *n, const uint8_t stream[32], const uint8_t
 
 	if (max == 0)
 		return 0;
-	r = from ? node_kv_get_next(kv, stream, from, from_len, true, 0, NODE_KV_QUERY_MAX,
-				    NODE_KV_LATEST, &p)
-		 : node_kv_get_first(kv, stream, 0, NODE_KV_QUERY_MAX, NODE_KV_LATEST, &p);
+	r = from ? node_kv_get_next(kv, stream, from, from_len, true, 0, NODE_KV_QUERY_MAX, version,
+				    &p)
+		 : node_kv_get_first(kv, stream, 0, NODE_KV_QUERY_MAX, version, &p);
 	for (size_t i = 0; r == 0; i++) {
 		struct node_value v = {p.value.version, p.value.data, p.value.len};
 		int stop = fn(ctx, p.key, p.key_len, &v);
@@ -1186,7 +1187,7 @@ static int local_kv_list(struct node *n, const uint8_t stream[32], const uint8_t
 			return 0;
 		}
 		r = node_kv_get_next(kv, stream, p.key, p.key_len, false, 0, NODE_KV_QUERY_MAX,
-				     NODE_KV_LATEST, &next);
+				     version, &next);
 		node_kv_pair_release(&p);
 		p = next;
 	}

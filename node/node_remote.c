@@ -1640,7 +1640,8 @@ static int remote_kv_read(struct node *n, const uint8_t stream[32], const uint8_
 }
 
 static int remote_kv_list(struct node *n, const uint8_t stream[32], const uint8_t *from,
-			  size_t from_len, size_t max, node_kv_list_fn *fn, void *ctx)
+			  size_t from_len, uint64_t version, size_t max, node_kv_list_fn *fn,
+			  void *ctx)
 {
 	struct remote *rm = R(n);
 	json_t *res = NULL, *last;
@@ -1654,7 +1655,7 @@ static int remote_kv_list(struct node *n, const uint8_t stream[32], const uint8_
 		 * given. A deleted (empty) value is passed over, as the listing does. */
 		struct node_value v = {0};
 
-		r = kv_value(rm, stream, from, from_len, NODE_KV_LATEST, &v);
+		r = kv_value(rm, stream, from, from_len, version, &v);
 		if (r == 0 && v.len > 0) {
 			r = fn(ctx, from, from_len, &v);
 			listed++;
@@ -1673,9 +1674,12 @@ static int remote_kv_list(struct node *n, const uint8_t stream[32], const uint8_
 		json_t *items;
 
 		r = call(rm, "zgfs_kvList",
-				  json_pack("[oOI]", node_rpc_hex(stream, NODE_STREAM_ID_SIZE),
-					    last, (json_int_t)want),
-				  &res, NULL);
+			 version == NODE_KV_LATEST
+			     ? json_pack("[oOI]", node_rpc_hex(stream, NODE_STREAM_ID_SIZE), last,
+					 (json_int_t)want)
+			     : json_pack("[oOIo]", node_rpc_hex(stream, NODE_STREAM_ID_SIZE), last,
+					 (json_int_t)want, node_rpc_u64(version)),
+			 &res, NULL);
 		if (r < 0)
 			break;
 		items = json_object_get(res, "items");

@@ -975,6 +975,34 @@ static int on_version(void *ctx, uint64_t version, uint64_t size)
 	return 0;
 }
 
+/* node_kv_list_at() over RPC: the keys and values a stream had at an older version. */
+static void test_kv_list_at(struct node *r)
+{
+	static const uint8_t stream[32] = {0xab, 0xcd, 2};
+	struct node_put_item put[2] = {
+	    {(const uint8_t *)"k1", 2, (const uint8_t *)"old", 3},
+	    {(const uint8_t *)"k2", 2, (const uint8_t *)"gone", 4},
+	};
+	struct collect c = {0};
+	uint64_t first = 0;
+
+	ok(node_kv_write(r, stream, put, 2, &first) == 0, "list-at stream: k1, k2");
+	put[0].value = (const uint8_t *)"newer";
+	put[0].value_len = 5;
+	put[1].value_len = 0;
+	ok(node_kv_write(r, stream, put, 2, NULL) == 0, "k1 rewritten, k2 deleted");
+	ok(node_kv_list_at(r, stream, NULL, 0, first, 100, on_key, &c) == 0 && c.n == 2 &&
+	       strcmp(c.keys[1], "k2") == 0 && c.versions[0] == 3,
+	   "remote node_kv_list_at an older version: the deleted key and the old value (%d)", c.n);
+	memset(&c, 0, sizeof(c));
+	ok(node_kv_list_at(r, stream, NULL, 0, UINT64_MAX, 100, on_key, &c) == 0 && c.n == 1 &&
+	       c.versions[0] == 5,
+	   "remote node_kv_list_at the latest: k1's new value only (%d)", c.n);
+	memset(&c, 0, sizeof(c));
+	ok(node_kv_list_at(r, stream, NULL, 0, first - 1, 100, on_key, &c) == 0 && c.n == 0,
+	   "remote node_kv_list_at before the first write: nothing (%d)", c.n);
+}
+
 static void test_kv(void)
 {
 	static const uint8_t stream[32] = {0xab, 0xcd, 1};
@@ -1014,6 +1042,7 @@ static void test_kv(void)
 	       strcmp(c.keys[0], "beta") == 0,
 	   "remote node_kv_list from a key that is not there starts at the next (%d)", c.n);
 	memset(&c, 0, sizeof(c));
+	test_kv_list_at(r);
 	ok(node_kv_versions(r, stream, (const uint8_t *)"alpha", 5, on_version, &c) == 0 &&
 	       c.n == 2,
 	   "remote node_kv_versions: two versions (%d)", c.n);

@@ -1830,21 +1830,24 @@ static int list_one(void *ctx, const uint8_t *key, size_t key_len, const struct 
 	return 0;
 }
 
-/* zgfs_kvList(streamId, after?, limit?) → {items: [{key, version, size, data}], complete}:
- * keys in order strictly after `after` (base64; absent: from the first), at most limit of
- * them and about NODE_RPC_KV_QUERY_MAX bytes of values; complete when the stream's end was
- * reached. */
+/* zgfs_kvList(streamId, after?, limit?, version?) → {items: [{key, version, size, data}],
+ * complete}: keys in order strictly after `after` (base64; absent or null: from the first),
+ * at most limit of them and about NODE_RPC_KV_QUERY_MAX bytes of values, as the stream
+ * stood right after tx seq `version` (absent: the latest); complete when the stream's end
+ * was reached. */
 static int m_zgfs_kv_list(struct node *n, json_t *ps, json_t **ret, struct node_rpc_error *err)
 {
 	struct list_ctx c = {0};
 	uint8_t stream[NODE_STREAM_ID_SIZE], *after = NULL;
-	uint64_t limit = NODE_RPC_LIST_MAX;
+	uint64_t limit = NODE_RPC_LIST_MAX, version = UINT64_MAX;
 	int r;
 
-	if ((r = at_most(ps, 3, err)) < 0 ||
+	if ((r = at_most(ps, 4, err)) < 0 ||
 	    (r = p_hash(ps, 0, "streamId", false, stream, err)) < 0)
 		return r;
 	r = p_u64(ps, 2, "limit", true, &limit, err);
+	if (r == 0)
+		r = p_u64(ps, 3, "version", true, &version, err);
 	if (r < 0)
 		return r;
 	if (limit == 0 || limit > NODE_RPC_LIST_MAX)
@@ -1860,7 +1863,8 @@ static int m_zgfs_kv_list(struct node *n, json_t *ps, json_t **ret, struct node_
 		return no_memory(err);
 	}
 	/* Two more than the limit: `after` itself, and one to tell whether more follow. */
-	r = node_kv_list(n, stream, after, c.after_len, (size_t)limit + 2, list_one, &c);
+	r = node_kv_list_at(n, stream, after, c.after_len, version, (size_t)limit + 2, list_one,
+			    &c);
 	free(after);
 	if (r >= 0)
 		r = c.err;

@@ -125,7 +125,8 @@ static int fake_kv_read(struct node *n, const uint8_t stream[32], const uint8_t 
 }
 
 static int fake_kv_list(struct node *n, const uint8_t stream[32], const uint8_t *after,
-			size_t after_len, size_t max, node_kv_list_fn *fn, void *ctx)
+			size_t after_len, uint64_t version, size_t max, node_kv_list_fn *fn,
+			void *ctx)
 {
 	static const uint8_t v[] = "value";
 	struct node_value val = {.version = 3, .data = (uint8_t *)v, .len = 5};
