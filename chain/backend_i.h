@@ -24,7 +24,8 @@ struct chain_ops {
 	int (*donate)(struct chain *c, uint64_t amount);
 	int (*donations)(struct chain *c, uint64_t *ret_balance);
 	int (*pools)(struct chain *c, struct chain_pool *pools, size_t max, size_t *ret_n);
-	int (*verify)(struct chain *c, struct chain_verify_report *ret_report);
+	int (*verify)(struct chain *c, chain_progress_fn *fn, void *ctx,
+		      struct chain_verify_report *ret_report);
 	int (*sync)(struct chain *c); /* NULL: nothing to follow */
 	/* PoRA; NULL where the backend has none yet (-ENOTSUP) */
 	int (*pora_setup)(struct chain *c, const struct chain_pora_params *params);

@@ -104,9 +104,15 @@ int chain_pools(struct chain *c, struct chain_pool *pools, size_t max, size_t *r
 
 int chain_verify(struct chain *c, struct chain_verify_report *ret_report)
 {
+	return chain_verify_progress(c, NULL, NULL, ret_report);
+}
+
+int chain_verify_progress(struct chain *c, chain_progress_fn *fn, void *ctx,
+			  struct chain_verify_report *ret_report)
+{
 	if (!c || !ret_report)
 		return -EINVAL;
-	return c->ops->verify(c, ret_report);
+	return c->ops->verify(c, fn, ctx, ret_report);
 }
 
 int chain_pora_setup(struct chain *c, const struct chain_pora_params *params)

@@ -465,6 +465,12 @@ struct chain_verify_report {
  */
 int chain_verify(struct chain *c, struct chain_verify_report *ret_report);
 
+/* chain_verify() telling fn (on the caller's thread, may be NULL) how far it got: blocks
+ * replayed of the head's (embedded ledger) or entries checked of all (EVM). */
+typedef void chain_progress_fn(void *ctx, uint64_t done, uint64_t total);
+int chain_verify_progress(struct chain *c, chain_progress_fn *fn, void *ctx,
+			  struct chain_verify_report *ret_report);
+
 /*
  * The chain a data directory settles on, kept in DIR/chain.json by `zgfs chain deploy`
  * (or `zgfs chain attach`) so that later commands need only --data DIR.

@@ -935,7 +935,8 @@ static bool replays(struct chain_flowtree *t, const struct chain_entry *e,
  * numSubmissions(), flowLength(), flowRoot(). The node and the chain agree when they
  * match (once the follower has caught up, which this does first).
  */
-static int evm_verify(struct chain *base, struct chain_verify_report *ret)
+static int evm_verify(struct chain *base, chain_progress_fn *fn, void *ctx,
+		      struct chain_verify_report *ret)
 {
 	struct chain_evm *c = to_evm(base);
 	struct chain_verify_report rep = {0};
@@ -977,6 +978,8 @@ static int evm_verify(struct chain *base, struct chain_verify_report *ret)
 			break;
 		}
 		rep.entries++;
+		if (fn)
+			fn(ctx, seq + 1, next);
 	}
 	if (r < 0)
 		goto out;

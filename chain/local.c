@@ -1182,7 +1182,8 @@ static int verify_state(struct verifier *v)
 	return r;
 }
 
-static int local_verify(struct chain *base, struct chain_verify_report *ret_report)
+static int local_verify(struct chain *base, chain_progress_fn *fn, void *ctx,
+			struct chain_verify_report *ret_report)
 {
 	struct chain_local *c = to_local(base);
 	struct verifier *v = calloc(1, sizeof(*v));
@@ -1200,6 +1201,8 @@ static int local_verify(struct chain *base, struct chain_verify_report *ret_repo
 			r = tampered(v, 0, "block 0 is missing");
 		if (r)
 			break;
+		if (fn)
+			fn(ctx, h + 1, c->ledger.height + 1);
 	}
 	if (r == 1)
 		r = verify_state(v);
