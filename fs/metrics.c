@@ -100,6 +100,16 @@ int fs_metrics_text(void *ctx, struct sys_buf *b)
 		    "Reads answered EIO because stored bytes failed verification.",
 		    atomic_load(&fs_metrics.corrupt_reads));
 	if (r == 0)
+		r = sys_metrics_single(
+		    b, "zgfs_fs_read_cache_hits_total", "counter",
+		    "Small reads served from an open file's window of verified bytes.",
+		    atomic_load(&fs_metrics.read_cache_hits));
+	if (r == 0)
+		r = sys_metrics_single(
+		    b, "zgfs_fs_read_cache_misses_total", "counter",
+		    "Small reads that first filled their window from the node (verified there).",
+		    atomic_load(&fs_metrics.read_cache_misses));
+	if (r == 0)
 		r = sys_metrics_single(b, "zgfs_fs_ops_in_flight", "gauge",
 				       "FUSE operations being served now.",
 				       atomic_load(&fs_metrics.in_flight));

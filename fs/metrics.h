@@ -1,7 +1,8 @@
 /*
  * metrics.h - what the mount counts for `/metrics` (docs/METRICS.md): every FUSE
  * operation (count and latency by kind), bytes read and written through the mount,
- * commits and their latency, reads that failed verification, operations in flight.
+ * commits and their latency, reads that failed verification, the read window's hits and
+ * misses, operations in flight.
  * Internal to fs/. Every field is atomic: any FUSE thread updates, a scrape reads.
  */
 #ifndef FS_METRICS_H
@@ -54,6 +55,9 @@ struct fs_metrics {
 	_Atomic uint64_t write_bytes; /* taken from writers */
 	_Atomic uint64_t commit_errors;
 	_Atomic uint64_t corrupt_reads; /* reads answered EIO: bytes failed verification */
+	/* Small reads served from a handle's window of verified bytes, or that had to fill
+	 * it from the node first. */
+	_Atomic uint64_t read_cache_hits, read_cache_misses;
 	_Atomic uint64_t in_flight;	/* operations being served now */
 };
 

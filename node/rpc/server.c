@@ -254,6 +254,42 @@ void node_rpc_set_metrics(struct node_rpc *rpc, node_rpc_metrics_fn *fn, void *c
 	atomic_store(&rpc->metrics_fn, fn);
 }
 
+/* The miner's figures (docs/PORA.md), when the node mines. */
+static int miner_metrics(struct node_rpc *rpc, struct sys_buf *b)
+{
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} rows[] = {
+#define ROW(name, field, help) {name, help, offsetof(struct node_mine_report, field)}
+	    ROW("zgfs_node_pora_tries_total", tries, "PoRA nonces tried."),
+	    ROW("zgfs_node_pora_answers_submitted_total", submitted,
+		"PoRA answers sent to the chain."),
+	    ROW("zgfs_node_pora_answers_accepted_total", accepted,
+		"PoRA answers the chain accepted."),
+	    ROW("zgfs_node_pora_answers_refused_total", refused, "PoRA answers the chain refused."),
+	    ROW("zgfs_node_pora_rewards_total", rewards,
+		"Rewards paid for accepted answers, in the chain's smallest unit."),
+	    ROW("zgfs_node_pora_corrupt_units_total", corrupt,
+		"Mined units whose stored bytes did not prove into the flow root."),
+	    ROW("zgfs_node_pora_missing_units_total", missing,
+		"Mined units of settled entries the store could not serve."),
+#undef ROW
+	};
+	struct node_mine_report rep;
+	int r = node_mine_report(rpc->node, &rep);
+
+	if (r < 0)
+		return 0; /* not mining (-ENOENT), or nothing to say */
+	for (size_t i = 0; r == 0 && i < sizeof(rows) / sizeof(rows[0]); i++) {
+		uint64_t v;
+
+		memcpy(&v, (const char *)&rep + rows[i].off, sizeof(v));
+		r = sys_metrics_single(b, rows[i].name, "counter", rows[i].help, v);
+	}
+	return r;
+}
+
 /* The node's figures, in the order of struct node_status. */
 static int node_metrics(struct node_rpc *rpc, struct sys_buf *b)
 {
@@ -308,6 +344,8 @@ static int node_metrics(struct node_rpc *rpc, struct sys_buf *b)
 	if (r == 0)
 		r = sys_metrics_single(b, "zgfs_node_peers", "gauge", "Peers connected.",
 				       st.connected_peers);
+	if (r == 0)
+		r = miner_metrics(rpc, b);
 	return r;
 }
 

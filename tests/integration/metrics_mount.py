@@ -227,6 +227,21 @@ tap.ok(same and not problems and dr == 8 * MIB,
 dread = value(s3, "zgfs_fs_ops_total", op="read") - value(s2, "zgfs_fs_ops_total", op="read")
 hist = value(s3, "zgfs_fs_op_duration_seconds_count", op="read") - value(s2, "zgfs_fs_op_duration_seconds_count", op="read")
 tap.ok(dread > 0 and hist == dread, f"{dread:.0f} read operations, each in the read latency histogram")
+# Small reads with the page cache dropped and no read-ahead: the first of a window fills
+# it, the others are served from it.
+with open(os.path.join(mnt, "f0"), "rb") as f:
+    os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+    os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_RANDOM)
+    s4, _, _ = parse(scrape(url)[0])
+    small = all(os.pread(f.fileno(), 4096, off) == payloads[0][off:off + 4096]
+                for off in range(0, 256 * 1024, 4096))
+    s5, _, problems = parse(scrape(url)[0])
+hits = value(s5, "zgfs_fs_read_cache_hits_total") - value(s4, "zgfs_fs_read_cache_hits_total")
+misses = value(s5, "zgfs_fs_read_cache_misses_total") - value(s4, "zgfs_fs_read_cache_misses_total")
+smallreads = value(s5, "zgfs_fs_ops_total", op="read") - value(s4, "zgfs_fs_ops_total", op="read")
+tap.ok(small and not problems and misses >= 1 and hits >= 1 and hits + misses <= smallreads,
+       f"small reads of one window: {misses:.0f} filled it, {hits:.0f} served from it "
+       f"({smallreads:.0f} reads)")
 m.stop()
 
 # A node alone.

@@ -27,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mountlib as ml  # noqa: E402
@@ -138,7 +139,20 @@ def acceptance(scratch, data):
     node = Node(data)
     s = wait_accepted(data, 6)
     remote = run("mine", "status", "--node", node.url, "--json", check=False)
+    try:
+        with urllib.request.urlopen(node.url + "/metrics", timeout=10) as resp:
+            metrics = resp.read().decode()
+    except OSError as e:
+        metrics = str(e)
     node.stop()
+    got = {m.group(1): int(m.group(2)) for m in
+           re.finditer(r"^(zgfs_node_pora_\w+) (\d+)$", metrics, re.M)}
+    ok(got.get("zgfs_node_pora_answers_accepted_total", 0) >= 6 and
+       got.get("zgfs_node_pora_tries_total", 0) > 0 and
+       got.get("zgfs_node_pora_rewards_total") ==
+       got.get("zgfs_node_pora_answers_accepted_total", -1) * BASE_REWARD,
+       "the node's /metrics has the miner's figures: accepted answers, tries, rewards",
+       "\n".join(f"{k} {v}" for k, v in got.items()) or metrics[:300])
     ok(remote.returncode == 0 and s is not None and
        json.loads(remote.stdout)["minerId"] == s["minerId"],
        "mine status --node URL asks the running node (zgfs_mineStatus)")
