@@ -33,6 +33,7 @@ int cmd_upload(int argc, char **argv);
 int cmd_download(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
 
 /* The options of zgfs mount and zgfs node, for their config sections. */
 #include <getopt.h>
@@ -47,6 +48,19 @@ extern const struct option cli_node_options[];
  * message naming the file and line.
  */
 int cli_config_apply(const char *command, const struct option *opts, int *argc, char ***argv);
+
+/* The 0G root and size of the file at path (hashed with every CPU): 0, or -1 after a
+ * message (an empty file has no root: an error here). */
+int cli_file_root(const char *path, uint8_t ret_root[32], uint64_t *ret_size);
+
+/* A user.zg.* attribute of path, NUL-terminated, malloc'd; NULL with errno set. */
+char *cli_get_attr(const char *path, const char *name);
+
+/* The node (opened), volume stream and inode of a path on a mount (from user.zg.node and
+ * user.zg.inode). cmd names the command in messages. Returns 0, or -1 after saying why. */
+#include "node/node.h"
+int cli_open_path(const char *cmd, const char *path, struct node **ret_node,
+		  uint8_t stream[NODE_STREAM_ID_SIZE], uint64_t *ret_ino);
 
 /* The node URL a mount's root names (user.zg.node) into buf: 0, or -1 with a message. */
 int cli_mount_node_url(const char *mountpoint, char *buf, size_t size);
@@ -74,15 +88,29 @@ int cli_data_dir(const char *opt, char *buf, size_t size);
  * in this process on the data directory. Prints its own error; returns 0 or -1. */
 int cli_open_node(const char *url, const char *data_dir, struct node **ret_node);
 
+/* The file in a data directory where a running mount names its loopback RPC URL. */
+#define CLI_RUNNING_URL "rpc.url"
+
+/* The URL of the mount running on data directory dir, into buf: 0 or -errno. */
+int cli_running_url(const char *dir, char *buf, size_t size);
+
+/* cli_open_node(), except that a data directory held by a running mount is reached
+ * through that mount's RPC listener (CLI_RUNNING_URL). */
+int cli_open_node_any(const char *url, const char *data_dir, struct node **ret_node);
+
 /* A progress line on stderr, only when stderr is a terminal: bytes done of total
  * (0 = unknown), rate and time left; redrawn at most ten times a second. */
 struct cli_progress {
 	const char *what;
+	const char *unit; /* counting these (cli_progress_count), or NULL: bytes */
 	unsigned long long total, done;
 	double start, last;
 	bool on;
 };
 void cli_progress_start(struct cli_progress *p, const char *what, unsigned long long total);
+/* The same for things counted, not bytes: "what: 120 / 4000 blocks  900/s". */
+void cli_progress_count(struct cli_progress *p, const char *what, const char *unit,
+			unsigned long long total);
 void cli_progress_add(struct cli_progress *p, unsigned long long n);
 void cli_progress_end(struct cli_progress *p);
 

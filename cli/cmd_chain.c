@@ -235,13 +235,28 @@ static int info(struct chain *c, bool evm, const char *dir)
 	return 0;
 }
 
+/* The replay's progress line: blocks (ledger) or entries (EVM). */
+static void verify_progress(void *ctx, uint64_t done, uint64_t total)
+{
+	struct cli_progress *p = ctx;
+
+	if (!p->start)
+		cli_progress_count(p, "chain verify", p->unit, total);
+	p->total = total;
+	if (done > p->done)
+		cli_progress_add(p, done - p->done);
+}
+
 static int verify(struct chain *c, bool evm)
 {
+	struct cli_progress prog = {.unit = evm ? "entries" : "blocks"};
 	struct chain_verify_report rep;
 	int r;
 
 	memset(&rep, 0, sizeof(rep));
-	r = chain_verify(c, &rep);
+	r = chain_verify_progress(c, verify_progress, &prog, &rep);
+	if (prog.on)
+		cli_progress_end(&prog);
 	if (r < 0) {
 		if (r == -CHAIN_ETAMPERED)
 			cli_error("chain verify: block %llu is wrong: %s",

@@ -29,6 +29,7 @@
 #include "cli/cli.h"
 #include "codec/hex.h"
 #include "fs/fs.h"
+#include "fs/snapshot.h"
 #include "node/key.h"
 #include "node/node.h"
 #include "node/rpc/rpc.h"
@@ -46,10 +47,12 @@ enum {
 	OPT_JSON,
 	OPT_PRUNE_KEEP,
 	OPT_PRUNE_INTERVAL,
+	OPT_SNAPSHOT,
 };
 
 struct mount_opts {
 	const char *data, *node_url, *volume, *chain, *key_file;
+	const char *snapshot; /* --snapshot ID or NAME */
 	bool foreground, read_only, verify, append_only, writeback;
 	struct cli_pora pora; /* mining parameters for a ledger that has none */
 	bool allow_other, allow_root, force_uid, force_gid;
@@ -284,12 +287,58 @@ static int check_fuse(void)
 	return 0;
 }
 
+/* Names url in the data directory (CLI_RUNNING_URL), so that commands reach this mount's
+ * node while it holds the directory; NULL removes the name. Best effort: without it they
+ * say the directory is in use. */
+static void running_url(const char *dir, const char *url)
+{
+	char path[PATH_MAX + 16], tmp[PATH_MAX + 32];
+	bool ok;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/" CLI_RUNNING_URL, dir);
+	if (!url) {
+		unlink(path);
+		return;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	ok = dprintf(fd, "%s\n", url) > 0;
+	ok = close(fd) == 0 && ok;
+	if (!ok || rename(tmp, path) < 0)
+		unlink(tmp);
+}
+
+/* The snapshot o->snapshot names (an id or a name in the volume's registry), loaded. */
+static int load_snapshot(const struct mount_opts *o, struct node *n, struct fs_snap *ret, char *msg,
+			 size_t size)
+{
+	uint8_t volume[NODE_STREAM_ID_SIZE];
+	uint64_t id = 0;
+	int r;
+
+	fs_volume_stream(o->volume ? o->volume : "default", volume);
+	r = fs_snap_resolve(n, volume, o->snapshot, &id);
+	if (r == 0)
+		r = fs_snap_load(n, id, ret);
+	if (r == -ENOENT)
+		snprintf(msg, size, "no snapshot %s of volume %s (see 'zgfs snapshot ls')\n",
+			 o->snapshot, o->volume ? o->volume : "default");
+	else if (r < 0)
+		snprintf(msg, size, "cannot load snapshot %s: %s\n", o->snapshot,
+			 r == -EBADMSG ? "its entries do not make its root" : node_strerror(r));
+	return r < 0 ? -1 : 0;
+}
+
 /* The daemon's work: open the node, serve RPC, run the mount. Reports on ready_fd. */
 static int serve(const struct mount_opts *o, const char *dir, int ready_fd)
 {
 	struct node_rpc *rpc = NULL;
 	struct node *n = NULL;
-	char url[64], msg[512];
+	struct fs_snap snap = {0};
+	char url[256], msg[512];
 	const char *node_url = o->node_url;
 	int r;
 
@@ -305,6 +354,12 @@ static int serve(const struct mount_opts *o, const char *dir, int ready_fd)
 							  .pora_donate = o->pora.donate},
 				    &n);
 	}
+	/* A snapshot is read-only: beside the mount that holds the data directory, it reads
+	 * through that mount's node. */
+	if (r == -EBUSY && o->snapshot && cli_running_url(dir, url, sizeof(url)) == 0) {
+		r = node_open_remote(url, &n);
+		node_url = url;
+	}
 	if (r < 0) {
 		if (r == -EBUSY)
 			snprintf(msg, sizeof(msg),
@@ -319,10 +374,17 @@ static int serve(const struct mount_opts *o, const char *dir, int ready_fd)
 			r = -EIO;
 		return 1;
 	}
-	if (!o->node_url && node_rpc_start(n, "127.0.0.1", 0, &rpc) == 0) {
+	if (o->snapshot && load_snapshot(o, n, &snap, msg, sizeof(msg)) < 0) {
+		if (ready_fd >= 0 && write(ready_fd, msg, strlen(msg)) < 0)
+			r = -EIO;
+		node_close(n);
+		return 1;
+	}
+	if (!o->node_url && node_local_store(n) && node_rpc_start(n, "127.0.0.1", 0, &rpc) == 0) {
 		snprintf(url, sizeof(url), "http://127.0.0.1:%u", node_rpc_port(rpc));
 		node_url = url;
 		node_rpc_set_metrics(rpc, fs_metrics_text, NULL);
+		running_url(dir, url);
 	}
 	r = fs_main(&(struct fs_config){.mountpoint = o->mountpoint,
 					.node = n,
@@ -340,7 +402,11 @@ static int serve(const struct mount_opts *o, const char *dir, int ready_fd)
 					.force_gid = o->force_gid,
 					.umask = o->umask,
 					.prune_keep = o->prune_keep,
-					.prune_interval_ms = o->prune_interval_ms});
+					.prune_interval_ms = o->prune_interval_ms,
+					.snapshot = o->snapshot ? &snap : NULL});
+	fs_snap_release(&snap);
+	if (rpc)
+		running_url(dir, NULL);
 	node_rpc_stop(rpc);
 	node_close(n);
 	return r < 0 ? 1 : 0;
@@ -359,6 +425,7 @@ const struct option cli_mount_options[] = {
     CLI_PORA_OPTIONS,
     {"prune-keep", required_argument, NULL, OPT_PRUNE_KEEP},
     {"prune-interval", required_argument, NULL, OPT_PRUNE_INTERVAL},
+    {"snapshot", required_argument, NULL, OPT_SNAPSHOT},
     {NULL, 0, NULL, 0},
 };
 
@@ -409,6 +476,9 @@ int cmd_mount(int argc, char **argv)
 			break;
 		case OPT_VOLUME:
 			o.volume = optarg;
+			break;
+		case OPT_SNAPSHOT:
+			o.snapshot = optarg;
 			break;
 		case OPT_CHAIN:
 			o.chain = optarg;
@@ -504,26 +574,6 @@ int cmd_mount(int argc, char **argv)
 	return 1;
 }
 
-/* A user.zg.* attribute of path, NUL-terminated, malloc'd; NULL with errno set. */
-static char *get_attr(const char *path, const char *name)
-{
-	ssize_t len = getxattr(path, name, NULL, 0);
-	char *buf;
-
-	if (len < 0)
-		return NULL;
-	buf = malloc((size_t)len + 1);
-	if (!buf)
-		return NULL;
-	len = getxattr(path, name, buf, (size_t)len);
-	if (len < 0) {
-		free(buf);
-		return NULL;
-	}
-	buf[len] = '\0';
-	return buf;
-}
-
 /* True while pid runs: a zombie (exited, not yet reaped by its parent) has finished. */
 static bool running(pid_t pid)
 {
@@ -554,7 +604,7 @@ int cmd_umount(int argc, char **argv)
 		cli_usage(stderr, "umount");
 		return 2;
 	}
-	pid_text = get_attr(argv[1], "user.zg.pid");
+	pid_text = cli_get_attr(argv[1], "user.zg.pid");
 	if (!pid_text) {
 		cli_error("umount: %s is not a zgfs mount (%s)", argv[1], strerror(errno));
 		return 1;
@@ -584,35 +634,6 @@ int cmd_umount(int argc, char **argv)
 		return 1;
 	}
 	return 0;
-}
-
-/* The node, volume stream and inode of a path on a mount (from user.zg.node and
- * user.zg.inode). Returns 0, or -1 after saying why. */
-static int open_path(const char *cmd, const char *path, struct node **ret_node,
-		     uint8_t stream[NODE_STREAM_ID_SIZE], uint64_t *ret_ino)
-{
-	char *url = get_attr(path, "user.zg.node"), *inode = get_attr(path, "user.zg.inode");
-	char *sp = inode ? strchr(inode, ' ') : NULL;
-	int r = -1;
-
-	if (!url || !inode) {
-		cli_error("%s: %s is not a file on a zgfs mount (%s)", cmd, path,
-			  errno == ENODATA || errno == ENOTSUP ? "no zgfs attributes"
-							       : strerror(errno));
-		goto out;
-	}
-	if (!sp || (*sp = '\0', codec_hex_decode(inode, stream, NODE_STREAM_ID_SIZE) < 0)) {
-		cli_error("%s: %s: unexpected user.zg.inode", cmd, path);
-		goto out;
-	}
-	if (cli_open_node(url, NULL, ret_node) < 0)
-		goto out;
-	*ret_ino = strtoull(sp + 1, NULL, 10);
-	r = 0;
-out:
-	free(url);
-	free(inode);
-	return r;
 }
 
 struct list_ctx {
@@ -684,7 +705,7 @@ int cmd_versions(int argc, char **argv)
 		cli_usage(stderr, "versions");
 		return 2;
 	}
-	if (open_path("versions", argv[optind], &lc.n, stream, &ino) < 0)
+	if (cli_open_path("versions", argv[optind], &lc.n, stream, &ino) < 0)
 		return 1;
 	lc.cache = calloc(1, sizeof(*lc.cache));
 	if (!lc.cache) {
@@ -747,7 +768,7 @@ static int write_version(const char *cmd, const char *path, uint64_t version, in
 	uint64_t ino;
 	int r, status = 1;
 
-	if (open_path(cmd, path, &n, stream, &ino) < 0)
+	if (cli_open_path(cmd, path, &n, stream, &ino) < 0)
 		return 1;
 	/* SEQ must be one of the file's versions, not any point in time. */
 	r = fs_versions(n, stream, ino, find_one, &fc);

@@ -322,3 +322,16 @@ out:
 	free(segs.roots);
 	return status;
 }
+
+int cli_file_root(const char *path, uint8_t ret_root[CODEC_HASH_SIZE], uint64_t *ret_size)
+{
+	struct file_hash *h = calloc(1, sizeof(*h));
+	int r = h ? hash_file(path, online_cpus(), NULL, h) : -1;
+
+	if (r == 0) {
+		memcpy(ret_root, h->root, CODEC_HASH_SIZE);
+		*ret_size = h->size;
+	}
+	free(h);
+	return r;
+}

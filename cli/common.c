@@ -1,13 +1,16 @@
 /* What several commands share: finding the data directory, opening a node, progress. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/xattr.h>
 
 #include "cli/cli.h"
+#include "codec/hex.h"
 #include "sys/clock.h"
 #include "node/node.h"
 
@@ -25,6 +28,42 @@ int cli_data_dir(const char *opt, char *buf, size_t size)
 	else
 		return -ENOENT;
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+int cli_running_url(const char *dir, char *buf, size_t size)
+{
+	char path[PATH_MAX + 16];
+	ssize_t n;
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/" CLI_RUNNING_URL, dir) >= sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n <= 0)
+		return -ENOENT;
+	buf[n] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	return strncmp(buf, "http://", 7) == 0 ? 0 : -ENOENT;
+}
+
+int cli_open_node_any(const char *url, const char *data_dir, struct node **ret_node)
+{
+	char dir[PATH_MAX], running[256];
+	int r;
+
+	if (url || cli_data_dir(data_dir, dir, sizeof(dir)) < 0)
+		return cli_open_node(url, data_dir, ret_node);
+	r = node_open_local(&(struct node_config){.data_dir = dir,
+						  .evm_key_hex = getenv("ZGFS_KEY"),
+						  .verify_reads = true},
+			    ret_node);
+	if (r != -EBUSY || cli_running_url(dir, running, sizeof(running)) < 0)
+		return r < 0 ? cli_open_node(url, data_dir, ret_node) : 0;
+	return cli_open_node(running, NULL, ret_node);
 }
 
 int cli_open_node(const char *url, const char *data_dir, struct node **ret_node)
@@ -82,16 +121,23 @@ static void draw(struct cli_progress *p, bool final)
 	double t = sys_now_s(), elapsed = t - p->start;
 	double bps = elapsed > 0 ? (double)p->done / elapsed : 0;
 
-	human(done, sizeof(done), (double)p->done);
-	human(total, sizeof(total), (double)p->total);
-	human(rate, sizeof(rate), bps);
+	if (p->unit) {
+		snprintf(done, sizeof(done), "%llu", p->done);
+		snprintf(total, sizeof(total), "%llu %s", p->total, p->unit);
+		snprintf(rate, sizeof(rate), "%.0f", bps);
+	} else {
+		human(done, sizeof(done), (double)p->done);
+		human(total, sizeof(total), (double)p->total);
+		human(rate, sizeof(rate), bps);
+	}
 	if (p->total && bps > 0 && !final) {
 		unsigned long long left = (unsigned long long)((double)(p->total - p->done) / bps);
 
 		fprintf(stderr, "\r%s: %s / %s  %s/s  ETA %llu:%02llu   ", p->what, done, total,
 			rate, left / 60, left % 60);
 	} else {
-		fprintf(stderr, "\r%s: %s  %s/s   ", p->what, done, rate);
+		fprintf(stderr, "\r%s: %s%s%s  %s/s   ", p->what, done, p->unit ? " " : "",
+			p->unit ? p->unit : "", rate);
 	}
 	if (final)
 		fputc('\n', stderr);
@@ -105,6 +151,13 @@ void cli_progress_start(struct cli_progress *p, const char *what, unsigned long 
 	p->total = total;
 	p->start = p->last = sys_now_s();
 	p->on = isatty(STDERR_FILENO);
+}
+
+void cli_progress_count(struct cli_progress *p, const char *what, const char *unit,
+			unsigned long long total)
+{
+	cli_progress_start(p, what, total);
+	p->unit = unit;
 }
 
 void cli_progress_add(struct cli_progress *p, unsigned long long n)
@@ -175,4 +228,54 @@ int cli_pora_option(struct cli_pora *p, int opt, const char *arg)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* A user.zg.* attribute of path, NUL-terminated, malloc'd; NULL with errno set. */
+char *cli_get_attr(const char *path, const char *name)
+{
+	ssize_t len = getxattr(path, name, NULL, 0);
+	char *buf;
+
+	if (len < 0)
+		return NULL;
+	buf = malloc((size_t)len + 1);
+	if (!buf)
+		return NULL;
+	len = getxattr(path, name, buf, (size_t)len);
+	if (len < 0) {
+		free(buf);
+		return NULL;
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+/* The node, volume stream and inode of a path on a mount (from user.zg.node and
+ * user.zg.inode). Returns 0, or -1 after saying why. */
+int cli_open_path(const char *cmd, const char *path, struct node **ret_node,
+		  uint8_t stream[NODE_STREAM_ID_SIZE], uint64_t *ret_ino)
+{
+	char *url = cli_get_attr(path, "user.zg.node"),
+	     *inode = cli_get_attr(path, "user.zg.inode");
+	char *sp = inode ? strchr(inode, ' ') : NULL;
+	int r = -1;
+
+	if (!url || !inode) {
+		cli_error("%s: %s is not a file on a zgfs mount (%s)", cmd, path,
+			  errno == ENODATA || errno == ENOTSUP ? "no zgfs attributes"
+							       : strerror(errno));
+		goto out;
+	}
+	if (!sp || (*sp = '\0', codec_hex_decode(inode, stream, NODE_STREAM_ID_SIZE) < 0)) {
+		cli_error("%s: %s: unexpected user.zg.inode", cmd, path);
+		goto out;
+	}
+	if (cli_open_node(url, NULL, ret_node) < 0)
+		goto out;
+	*ret_ino = strtoull(sp + 1, NULL, 10);
+	r = 0;
+out:
+	free(url);
+	free(inode);
+	return r;
 }

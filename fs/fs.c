@@ -51,6 +51,7 @@
 #include "fs/map.h"
 #include "fs/metrics.h"
 #include "fs/reaper.h"
+#include "fs/snapshot.h"
 #include "fs/prune.h"
 #include "fs/xattr.h"
 
@@ -147,6 +148,7 @@ struct fs {
 	struct node *node;
 	uint8_t stream[NODE_STREAM_ID_SIZE];
 	bool ro;
+	const struct fs_snap *snap; /* zgfs mount --snapshot: the tree served, or NULL */
 	const char *node_url;
 	pthread_mutex_t mu;
 	struct inode **inodes;
@@ -940,7 +942,18 @@ static int volume_load(void)
 	struct inode *root;
 	int r;
 
-	r = node_kv_list(fs.node, fs.stream, NULL, 0, SIZE_MAX, load_one, &c);
+	if (fs.snap) {
+		/* A snapshot's records, as the volume had them then (fs/snapshot.h). */
+		r = 0;
+		for (size_t i = 0; r == 0 && c.err == 0 && i < fs.snap->nitems; i++) {
+			const struct fs_snap_item *it = &fs.snap->items[i];
+
+			r = load_one(&c, it->key, it->key_len,
+				     &(struct node_value){0, it->value, it->value_len});
+		}
+	} else {
+		r = node_kv_list(fs.node, fs.stream, NULL, 0, SIZE_MAX, load_one, &c);
+	}
 	if (r == 0)
 		r = c.err;
 	/* Directory entries came first (keys sort "D" < "I"); attach them now. */
@@ -2490,6 +2503,7 @@ static ssize_t read_cached(struct handle *h, uint64_t off, uint8_t *out, size_t 
 	struct inode *in = h->in;
 	size_t done = 0;
 	ssize_t r = 0;
+	bool filled = false;
 
 	pthread_mutex_lock(&h->rmu);
 	if (!h->cache && !(h->cache = malloc(FS_READ_WINDOW))) {
@@ -2505,6 +2519,7 @@ static ssize_t read_cached(struct handle *h, uint64_t off, uint8_t *out, size_t 
 		pthread_mutex_unlock(&fs.mu);
 		if (h->cache_gen != gen || h->cache_off != win || h->cache_len == 0) {
 			h->cache_len = 0;
+			filled = true;
 			r = read_content(in, win, h->cache, FS_READ_WINDOW);
 			if (r < 0)
 				break;
@@ -2523,6 +2538,9 @@ static ssize_t read_cached(struct handle *h, uint64_t off, uint8_t *out, size_t 
 			break;
 	}
 	pthread_mutex_unlock(&h->rmu);
+	atomic_fetch_add_explicit(filled ? &fs_metrics.read_cache_misses
+					 : &fs_metrics.read_cache_hits,
+				  1, memory_order_relaxed);
 	return r < 0 ? r : (ssize_t)done;
 }
 
@@ -3338,7 +3356,14 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 		char hex[67];
 
 		codec_hex_encode(fs.stream, sizeof(fs.stream), hex);
-		text_add(&t, "%s %" PRIu64, hex, (uint64_t)ino);
+		/* A snapshot's top is the volume's directory it was taken of. */
+		text_add(&t, "%s %" PRIu64, hex,
+			 fs.snap && ino == FS_ROOT_INO ? fs.snap->top : (uint64_t)ino);
+	} else if (strcmp(name, "user.zg.snapshot") == 0 && fs.snap) {
+		char hex[67];
+
+		codec_hex_encode(fs.snap->root, sizeof(fs.snap->root), hex);
+		text_add(&t, "snapshot %" PRIu64 " root %s", fs.snap->id, hex);
 	} else if (strcmp(name, "user.zg.node") == 0 && fs.node_url) {
 		text_add(&t, "%s", fs.node_url);
 	} else if (strcmp(name, "user.zg.pid") == 0) {
@@ -3695,16 +3720,20 @@ int fs_main(const struct fs_config *cfg)
 	pthread_cond_init(&fs.later.cv, NULL);
 	fs.later.gen = 1; /* generation 0 is "nothing waits": settled from the start */
 	fs_volume_stream(cfg->volume ? cfg->volume : "default", fs.stream);
+	if (cfg->snapshot) {
+		fs.snap = cfg->snapshot;
+		fs.ro = true;
+		memcpy(fs.stream, fs.snap->volume, NODE_STREAM_ID_SIZE);
+	}
 	r = volume_load();
 	if (r < 0) {
 		snprintf(msg, sizeof(msg), "cannot load the volume: %s\n", node_strerror(r));
 		ready(cfg->ready_fd, msg);
 		goto out;
 	}
-	snprintf(opts, sizeof(opts),
-		 "fsname=zgfs,subtype=zgfs,default_permissions,auto_unmount%s%s%s",
-		 cfg->read_only ? ",ro" : "", cfg->fuse_opts ? "," : "",
-		 cfg->fuse_opts ? cfg->fuse_opts : "");
+	snprintf(
+	    opts, sizeof(opts), "fsname=zgfs,subtype=zgfs,default_permissions,auto_unmount%s%s%s",
+	    fs.ro ? ",ro" : "", cfg->fuse_opts ? "," : "", cfg->fuse_opts ? cfg->fuse_opts : "");
 	se = fuse_session_new(&args, &ops, sizeof(ops), NULL);
 	if (!se) {
 		r = -EINVAL;

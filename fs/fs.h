@@ -38,6 +38,9 @@ struct fs_config {
 	uint64_t prune_keep;	  /* --prune-keep N: prune to the N newest versions of each
 				     file every prune_interval_ms (fs/prune.h); 0: never */
 	unsigned prune_interval_ms;
+	/* zgfs mount --snapshot: serve this snapshot's tree (fs/snapshot.h), read-only,
+	 * instead of the volume; not owned, kept until fs_main() returns. */
+	const struct fs_snap *snapshot;
 };
 
 /*
@@ -151,6 +154,12 @@ int fs_history(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE], uint64
  * one extent is a whole entry, else hashed from the bytes. -ENODATA when it is empty. */
 int fs_content_root(struct node *n, const struct fs_extent *ext, size_t next,
 		    uint8_t ret_root[32]);
+
+/* fs_content_hash() - the same root, always hashed from the bytes read from the node
+ * (verified there), even for one whole entry: what `zgfs snapshot verify` trusts.
+ * progress (may be NULL) gets the bytes hashed, as they are. */
+int fs_content_hash(struct node *n, const struct fs_extent *ext, size_t next,
+		    void (*progress)(void *ctx, uint64_t bytes), void *ctx, uint8_t ret_root[32]);
 
 /*
  * Roots of many versions of one file (zgfs versions, user.zg.versions): versions share

@@ -13,6 +13,7 @@
 #include "codec/endian.h"
 #include "fs/fs.h"
 #include "fs/prune.h"
+#include "fs/snapshot.h"
 
 static int add_extents(struct fs_seqset *s, const struct fs_record *rec)
 {
@@ -161,6 +162,9 @@ int fs_prune_scan(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE],
 	free(v.data);
 	for (uint64_t ino = FS_ROOT_INO + 1; r == 0 && ino < next_ino; ino++)
 		r = scan_inode(n, stream, ino, p, kept, all, &st);
+	/* Whatever the policy, a snapshot keeps its files. */
+	if (r == 0)
+		r = fs_snap_keep(n, stream, kept);
 	if (r == 0 && stats) {
 		stats->files += st.files;
 		stats->versions += st.versions;

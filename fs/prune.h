@@ -9,7 +9,8 @@
  * together). Kept: every version when the policy has no limit; else the N newest of each
  * file's history (following rename-replace; the current one always), and every version
  * whose newest record's ctime is at or after keep_since. Files with no name left have no
- * current version: only keep_since keeps theirs. No locking: the caller owns the node and
+ * current version: only keep_since keeps theirs. Every entry a snapshot of the volume needs
+ * (fs/snapshot.h) is kept whatever the policy. No locking: the caller owns the node and
  * nothing writes the volume meanwhile.
  */
 #ifndef FS_PRUNE_H

@@ -460,9 +460,7 @@ ssize_t fs_read_extents(struct node *n, const struct fs_extent *ext, size_t next
 int fs_content_root(struct node *n, const struct fs_extent *ext, size_t next,
 		    uint8_t ret_root[32])
 {
-	struct codec_merkle m;
-	uint64_t size = 0, off = 0;
-	uint8_t *buf;
+	uint64_t size = 0;
 	int r;
 
 	for (size_t i = 0; i < next; i++)
@@ -483,6 +481,21 @@ int fs_content_root(struct node *n, const struct fs_extent *ext, size_t next,
 		free(fi);
 	}
 	/* Several extents (appends): hash the content as one file. */
+	return fs_content_hash(n, ext, next, NULL, NULL, ret_root);
+}
+
+int fs_content_hash(struct node *n, const struct fs_extent *ext, size_t next,
+		    void (*progress)(void *ctx, uint64_t bytes), void *ctx, uint8_t ret_root[32])
+{
+	struct codec_merkle m;
+	uint64_t size = 0, off = 0;
+	uint8_t *buf;
+	int r;
+
+	for (size_t i = 0; i < next; i++)
+		size += ext[i].length;
+	if (size == 0)
+		return -ENODATA;
 	buf = malloc(FS_HASH_BUFFER);
 	if (!buf)
 		return -ENOMEM;
@@ -496,6 +509,8 @@ int fs_content_root(struct node *n, const struct fs_extent *ext, size_t next,
 		}
 		r = codec_merkle_update(&m, buf, (size_t)got);
 		off += (uint64_t)got;
+		if (progress)
+			progress(ctx, (uint64_t)got);
 	}
 	if (r == 0)
 		r = codec_merkle_finish(&m, ret_root, NULL, NULL, NULL);

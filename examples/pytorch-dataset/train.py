@@ -2,10 +2,12 @@
 """A training job reading its dataset from a zgfs mount: a torch Dataset over the small
 image files and the records of the large shards (read at random offsets through a
 read-only numpy.memmap of each shard), a DataLoader with worker processes, a tiny model
-trained for a few epochs. Before training it prints which data it trains on: the 0G
-Merkle root of every file (user.zg.root, verified by the mount on every read) and one
-SHA-256 over that sorted list, which anyone can recompute with `zgfs root` over the same
-files.
+trained for a few epochs. Before training it prints which data it trains on: on a
+snapshot mount (`zgfs mount --snapshot`), the snapshot's id and root (user.zg.snapshot),
+one Merkle root over every file of the tree, against which anyone holding the log can
+prove that a file was or was not part of it (`zgfs snapshot prove`, `check`); and, on any
+mount, the 0G root of every file (user.zg.root, verified by the mount on every read) with
+one SHA-256 over that sorted list, which anyone can recompute with `zgfs root`.
 
 usage: train.py DATASET_DIR [--epochs N] [--workers N]
 Prints the dataset line, the mean loss of each epoch and the final accuracy.
@@ -87,6 +89,11 @@ def main():
     a = ap.parse_args()
     torch.manual_seed(1)
     torch.set_num_threads(1)
+    try:
+        pinned = os.getxattr(a.dataset, "user.zg.snapshot").decode()
+    except OSError:
+        pinned = "none (not a snapshot mount: zgfs mount --snapshot pins the data)"
+    print(f"trained on: {pinned}")
     rows, digest = manifest(a.dataset)
     print(f"dataset: {len(rows)} files, {sum(r[2] for r in rows)} bytes, manifest sha256 {digest}")
 
