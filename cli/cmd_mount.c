@@ -338,8 +338,9 @@ static int serve(const struct mount_opts *o, const char *dir, int ready_fd)
 	struct node_rpc *rpc = NULL;
 	struct node *n = NULL;
 	struct fs_snap snap = {0};
-	char url[256], msg[512];
-	const char *node_url = o->node_url;
+	char url[256], murl[64], msg[512];
+	const char *node_url = o->node_url, *metrics_url = NULL;
+	bool named = false;
 	int r;
 
 	if (o->node_url) {
@@ -380,11 +381,18 @@ static int serve(const struct mount_opts *o, const char *dir, int ready_fd)
 		node_close(n);
 		return 1;
 	}
-	if (!o->node_url && node_local_store(n) && node_rpc_start(n, "127.0.0.1", 0, &rpc) == 0) {
-		snprintf(url, sizeof(url), "http://127.0.0.1:%u", node_rpc_port(rpc));
-		node_url = url;
+	/* A loopback listener for the mount's metrics, and for commands on its paths: the
+	 * node's RPC when the node is in this process (named in DIR for commands that find
+	 * DIR held), else a relay to the remote node beside the metrics. */
+	if (node_rpc_start(n, "127.0.0.1", 0, &rpc) == 0) {
+		snprintf(murl, sizeof(murl), "http://127.0.0.1:%u", node_rpc_port(rpc));
+		metrics_url = murl;
 		node_rpc_set_metrics(rpc, fs_metrics_text, NULL);
-		running_url(dir, url);
+		if (!o->node_url && node_local_store(n)) {
+			node_url = murl;
+			running_url(dir, murl);
+			named = true;
+		}
 	}
 	r = fs_main(&(struct fs_config){.mountpoint = o->mountpoint,
 					.node = n,
@@ -393,6 +401,7 @@ static int serve(const struct mount_opts *o, const char *dir, int ready_fd)
 					.verify = o->verify,
 					.ready_fd = ready_fd,
 					.node_url = node_url,
+					.metrics_url = metrics_url,
 					.append_only = o->append_only,
 					.writeback = o->writeback,
 					.fuse_opts = o->fuse_opts[0] ? o->fuse_opts : NULL,
@@ -405,7 +414,7 @@ static int serve(const struct mount_opts *o, const char *dir, int ready_fd)
 					.prune_interval_ms = o->prune_interval_ms,
 					.snapshot = o->snapshot ? &snap : NULL});
 	fs_snap_release(&snap);
-	if (rpc)
+	if (named)
 		running_url(dir, NULL);
 	node_rpc_stop(rpc);
 	node_close(n);

@@ -1,7 +1,7 @@
 /*
  * zgfs stats MOUNTPOINT [--interval S] [--count N]: live figures of a mount, one line per
  * interval, from the `/metrics` of the mount's own loopback listener (found by the mount
- * root's user.zg.node attribute): FUSE operations per second, MB/s read and written,
+ * root's user.zg.metrics attribute): FUSE operations per second, MB/s read and written,
  * commits per second and their latency (p50 and p99, the upper bound of the histogram
  * bucket each falls in), operations in flight.
  */
@@ -27,8 +27,8 @@ int cli_mount_node_url(const char *mountpoint, char *buf, size_t size)
 	ssize_t n = getxattr(mountpoint, "user.zg.node", buf, size - 1);
 
 	if (n <= 0) {
-		cli_error("%s is not a zgfs mount with its node in process (no user.zg.node: %s)",
-			  mountpoint, n < 0 ? strerror(errno) : "empty");
+		cli_error("%s is not a zgfs mount (no user.zg.node: %s)", mountpoint,
+			  n < 0 ? strerror(errno) : "empty");
 		return -1;
 	}
 	buf[n] = 0;
@@ -167,6 +167,7 @@ int cmd_stats(int argc, char **argv)
 	double interval = 1;
 	unsigned long long count = 0;
 	int ch, status = 1;
+	ssize_t n;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -195,7 +196,11 @@ int cmd_stats(int argc, char **argv)
 		cli_usage(stderr, "stats");
 		return 2;
 	}
-	if (cli_mount_node_url(argv[optind], url, sizeof(url)) < 0)
+	/* The mount's own listener (user.zg.metrics); older mounts name only their node. */
+	n = getxattr(argv[optind], "user.zg.metrics", url, sizeof(url) - 1);
+	if (n > 0)
+		url[n] = 0;
+	else if (cli_mount_node_url(argv[optind], url, sizeof(url)) < 0)
 		return 1;
 	sys_buf_init(&b, METRICS_MAX);
 	if (scrape(url, &b) < 0)

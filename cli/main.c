@@ -212,8 +212,8 @@ static const struct cli_command commands[] = {
      "One line every interval (default 1 s; N lines, default until interrupted): FUSE\n"
      "operations per second, MB/s read and written, commits per second and their p50\n"
      "and p99 latency (the histogram bucket they fall in), operations in flight. Read\n"
-     "from the mount's /metrics (docs/METRICS.md), which a mount with its node in\n"
-     "process serves on its loopback listener.\n"},
+     "from the /metrics of the mount's loopback listener (its user.zg.metrics\n"
+     "attribute; docs/METRICS.md).\n"},
     {"health", cmd_health, "how well a cluster keeps an entry, or how the cluster is",
      "usage: zgfs health [ROOT] --node URL [--wait SECONDS] [--json]\n"
      "\n"

@@ -149,7 +149,7 @@ struct fs {
 	uint8_t stream[NODE_STREAM_ID_SIZE];
 	bool ro;
 	const struct fs_snap *snap; /* zgfs mount --snapshot: the tree served, or NULL */
-	const char *node_url;
+	const char *node_url, *metrics_url;
 	pthread_mutex_t mu;
 	struct inode **inodes;
 	size_t ninodes_cap, ninodes;
@@ -3366,6 +3366,8 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 		text_add(&t, "snapshot %" PRIu64 " root %s", fs.snap->id, hex);
 	} else if (strcmp(name, "user.zg.node") == 0 && fs.node_url) {
 		text_add(&t, "%s", fs.node_url);
+	} else if (strcmp(name, "user.zg.metrics") == 0 && fs.metrics_url) {
+		text_add(&t, "%s", fs.metrics_url);
 	} else if (strcmp(name, "user.zg.pid") == 0) {
 		text_add(&t, "%ld", (long)getpid());
 	} else if (fs_xattr_kind(name) == FS_XATTR_STORED) {
@@ -3709,6 +3711,7 @@ int fs_main(const struct fs_config *cfg)
 	fs.node = cfg->node;
 	fs.ro = cfg->read_only;
 	fs.node_url = cfg->node_url;
+	fs.metrics_url = cfg->metrics_url;
 	fs.append_only = cfg->append_only;
 	fs.uid = cfg->force_uid ? cfg->uid : -1;
 	fs.gid = cfg->force_gid ? cfg->gid : -1;

@@ -27,6 +27,7 @@ struct fs_config {
 	bool verify;		  /* reported in the log; the node does the checking */
 	int ready_fd;		  /* written "ok\n" or an error line once mounted; -1: none */
 	const char *node_url;	  /* where this mount's node answers RPC, for user.zg.node */
+	const char *metrics_url;  /* where its /metrics answers, for user.zg.metrics, or NULL */
 	unsigned max_threads;	  /* FUSE worker threads (0: FS_THREADS) */
 	bool append_only;	  /* -o append_only: every file as if `chattr +a` */
 	bool writeback;		  /* close() leaves the commit to fsync, unmount or a delay */

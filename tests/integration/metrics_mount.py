@@ -270,6 +270,26 @@ try:
     tap.ok(refused and value(s4, "zgfs_node_rpc_bad_requests_total") >= 1 and
            value(s4, "zgfs_node_metrics_scrapes_total") >= 2,
            "a GET of / is refused (405) and counted; scrapes are counted")
+    # A mount on that node (--node URL) has a loopback listener of its own for its metrics.
+    rmnt = os.path.join(d, "rmnt")
+    r = mountlib.run([zgfs, "mount", "--node", nurl, rmnt])
+    tap.ok(r.returncode == 0, "zgfs mount --node URL", mountlib.text(r))
+    if r.returncode == 0:
+        murl = mountlib.getxattr(rmnt, "user.zg.metrics")
+        r0, _, _ = parse(scrape(murl)[0])
+        for i in range(3):
+            mountlib.write_file(os.path.join(rmnt, f"r{i}"), mountlib.pattern(f"r{i}", 70000))
+        r1, types, problems = parse(scrape(murl)[0])
+        created = value(r1, "zgfs_fs_ops_total", op="create") - value(r0, "zgfs_fs_ops_total", op="create")
+        written = value(r1, "zgfs_fs_write_bytes_total") - value(r0, "zgfs_fs_write_bytes_total")
+        tap.ok(murl != nurl and not problems and created == 3 and written == 3 * 70000,
+               f"its user.zg.metrics ({murl}) counts what it did: {created:.0f} creates, "
+               f"{written:.0f} bytes", "\n".join(problems[:10]))
+        r = mountlib.run([zgfs, "stats", rmnt, "--count", "1", "--interval", "0.2"])
+        tap.ok(r.returncode == 0 and "ops/s" in mountlib.text(r),
+               "zgfs stats of a mount on a remote node", mountlib.text(r))
+        r = mountlib.run([zgfs, "umount", rmnt])
+        tap.ok(r.returncode == 0, "zgfs umount", mountlib.text(r))
 finally:
     node.terminate()
     node.wait(timeout=30)
