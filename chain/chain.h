@@ -39,7 +39,7 @@ enum chain_error {
 	CHAIN_ETAMPERED,	   /* chain_verify(): a block's hash, link or signature is wrong */
 	CHAIN_EREVERTED,	   /* an EVM transaction reverted (chain_last_detail: why) */
 	CHAIN_ENOKEY,		   /* submitting needs a signing key and none was given */
-	CHAIN_EDIVERGED,	   /* the chain's events break the Flow rules as the node applies them */
+	CHAIN_EDIVERGED, /* the chain's events break the Flow rules as the node applies them */
 	/* PoRA answers refused, one code per check of Mine.sol's submit, in its order */
 	CHAIN_EPORA_OFF,	  /* this chain has no PoRA (no parameters set) */
 	CHAIN_EPORA_MINER,	  /* the miner id is not registered */
@@ -54,6 +54,12 @@ enum chain_error {
 	CHAIN_EPORA_CAP,	  /* the epoch already has 2 × targetAnswers answers */
 	/* a cluster (shards, a policy, a takeover) asked of the embedded ledger */
 	CHAIN_ECLUSTER,
+	/* DA certificates refused (chain/da.h), one code per check, in its order */
+	CHAIN_EDA_EPOCH,     /* for another epoch than the quorum's */
+	CHAIN_EDA_QUORUM,    /* its quorum digest is not the epoch's derived quorum */
+	CHAIN_EDA_MEMBER,    /* a signer rank beyond the quorum, or ranks not increasing */
+	CHAIN_EDA_SIGNATURE, /* a signature that is not the member's */
+	CHAIN_EDA_THRESHOLD, /* valid signatures of not more than 2/3 of the slots */
 	CHAIN_ELAST,
 };
 

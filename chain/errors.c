@@ -47,6 +47,16 @@ const char *chain_strerror(int err)
 	case CHAIN_ECLUSTER:
 		return "the embedded ledger is one machine; a cluster needs an EVM chain (zgfs "
 		       "chain deploy --rpc URL)";
+	case CHAIN_EDA_EPOCH:
+		return "DA certificate for another epoch than the quorum's";
+	case CHAIN_EDA_QUORUM:
+		return "DA certificate names another quorum than the epoch's";
+	case CHAIN_EDA_MEMBER:
+		return "DA certificate signer is not a member of the quorum";
+	case CHAIN_EDA_SIGNATURE:
+		return "DA certificate signature is not its member's";
+	case CHAIN_EDA_THRESHOLD:
+		return "DA certificate holds no more than 2/3 of the quorum's slots";
 	default:
 		/* Chain functions pass codec errors through (hashing, proofs). */
 		if (err >= CODEC_EFIRST && err < CHAIN_EFIRST)

@@ -171,3 +171,30 @@ int chain_evm_key_sign(const struct chain_evm_key *key, const uint8_t digest[32]
 	ret_sig[64] = (uint8_t)recid;
 	return 0;
 }
+
+int chain_evm_key_recover(const uint8_t digest[32], const uint8_t sig[CHAIN_EVM_SIGNATURE_SIZE],
+			  uint8_t ret_address[20])
+{
+	const secp256k1_context *ctx = secp_get();
+	secp256k1_ecdsa_recoverable_signature rs;
+	secp256k1_ecdsa_signature plain;
+	secp256k1_pubkey pub;
+	uint8_t ser[65], h[CODEC_HASH_SIZE];
+	size_t len = sizeof(ser);
+
+	if (!ctx)
+		return -ENOMEM;
+	if (sig[64] > 1 ||
+	    !secp256k1_ecdsa_recoverable_signature_parse_compact(ctx, &rs, sig, sig[64]))
+		return -EINVAL;
+	/* A high s is the other half of a malleable pair: Ethereum (EIP-2) refuses it. */
+	secp256k1_ecdsa_recoverable_signature_convert(ctx, &plain, &rs);
+	if (secp256k1_ecdsa_signature_normalize(ctx, NULL, &plain))
+		return -EINVAL;
+	if (!secp256k1_ecdsa_recover(ctx, &pub, &rs, digest))
+		return -EINVAL;
+	secp256k1_ec_pubkey_serialize(ctx, ser, &len, &pub, SECP256K1_EC_UNCOMPRESSED);
+	codec_keccak256(ser + 1, 64, h);
+	memcpy(ret_address, h + 12, 20);
+	return 0;
+}

@@ -69,4 +69,14 @@ __attribute__((warn_unused_result)) int
 chain_evm_key_sign(const struct chain_evm_key *key, const uint8_t digest[32],
 		   uint8_t ret_sig[CHAIN_EVM_SIGNATURE_SIZE]);
 
+/*
+ * chain_evm_key_recover() - the address that made a recoverable signature of digest, as
+ * Ethereum's ecrecover finds it. Returns 0, -EINVAL when the signature is malformed (a
+ * recovery id other than 0 or 1, r or s out of range, a high s) or recovers no key,
+ * -ENOMEM when the context cannot be created.
+ */
+__attribute__((warn_unused_result)) int
+chain_evm_key_recover(const uint8_t digest[32], const uint8_t sig[CHAIN_EVM_SIGNATURE_SIZE],
+		      uint8_t ret_address[20]);
+
 #endif
