@@ -26,6 +26,9 @@ extern const char chain_evm_flow_bytecode[];   /* Flow creation code, hex; "" if
 extern const char chain_evm_market_bytecode[]; /* Market creation code, hex; "" if absent */
 extern const char chain_evm_registry_bytecode[]; /* Registry creation code, hex; "" */
 extern const char chain_evm_mine_bytecode[];	 /* Mine creation code, hex; "" if absent */
+/* DA creation code, hex; "" if absent. Constructor (uint256 epochBlocks, uint256 stakeUnit,
+ * uint256 minStake, uint256 slots); not yet deployed by zgfs chain deploy (docs/DA.md). */
+extern const char chain_evm_da_bytecode[];
 extern const char chain_evm_solc_version[];    /* e.g. "0.8.37+commit.f401782d..."; "" */
 
 #endif

@@ -2,12 +2,12 @@
 // which meson counts as a skip), TAP-style lines for people, and a fixed-seed generator so
 // that every run makes the same inputs.
 'use strict';
+const fs = require('fs');
 const path = require('path');
 
 // zgfs node and zgfs mount read a config file under $XDG_CONFIG_HOME (docs/CONFIG.md): the
 // tests run with an empty one, so a config of whoever runs them changes nothing.
 {
-  const fs = require('fs');
   const os = require('os');
   const xdg = fs.mkdtempSync(path.join(os.tmpdir(), 'zgfs-test-xdg-'));
   process.env.XDG_CONFIG_HOME = xdg;
@@ -153,6 +153,17 @@ function needAnvil() {
   return startAnvil;
 }
 
+// The ABI and bytecode the build compiled for a contract (chain/contracts/NAME.json in
+// ARTIFACTS_DIR); skips the test (77) when the build had no solc.
+function loadArtifact(dir, name) {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, `${name}.json`), 'utf8'));
+  } catch (e) {
+    console.log('1..0 # SKIP the contracts were not compiled (no solc when the build was configured)');
+    process.exit(77);
+  }
+}
+
 // The SDK prints progress with console.log: quiet(fn) runs fn with it kept in sdkLog, out
 // of the TAP lines (ZGFS_TEST_VERBOSE=1 lets it through).
 const sdkLog = [];
@@ -170,7 +181,6 @@ async function quiet(fn) {
 // Downloads every file {path, size, bytes, root} with the SDK's Downloader over storages,
 // proofs checked, into PATH.sdk; how many came back identical (the others are logged).
 async function sdkDownloadAll(sdk, storages, files) {
-  const fs = require('fs');
   const dl = new sdk.Downloader(storages);
   let same = 0;
   for (const f of files) {
@@ -222,6 +232,6 @@ function attachChain(zgfs, chainUrl, flow, data) {
 }
 
 module.exports = {
-  loadSdk, loadModule, Tap, rng, randomBytes, startNode, stopNode, freePort, needAnvil, quiet,
+  loadSdk, loadModule, loadArtifact, Tap, rng, randomBytes, startNode, stopNode, freePort, needAnvil, quiet,
   sdkLog, rpc, deployChain, attachChain, sdkDownloadAll, runMain,
 };

@@ -20,21 +20,11 @@ const os = require('os');
 const path = require('path');
 const { execFileSync } = require('child_process');
 const harness = require('./harness.js');
-const { anvilPath, startAnvil } = require('./anvil.js');
 
 const [zgfs, tool, artifactsDir] = process.argv.slice(2);
-if (!anvilPath()) {
-  console.log('1..0 # SKIP anvil is not installed in tests/compat/node_modules (run ./setup.sh)');
-  process.exit(77);
-}
+const startAnvil = harness.needAnvil();
 const { ethers } = harness.loadModule('ethers');
-let artifacts;
-try {
-  artifacts = JSON.parse(fs.readFileSync(path.join(artifactsDir, 'Registry.json'), 'utf8'));
-} catch (e) {
-  console.log('1..0 # SKIP the contracts were not compiled (no solc when the build was configured)');
-  process.exit(77);
-}
+const artifacts = harness.loadArtifact(artifactsDir, 'Registry');
 const tap = new harness.Tap();
 const ok = tap.ok.bind(tap);
 

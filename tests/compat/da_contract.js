@@ -1,0 +1,190 @@
+// The DA contract (chain/contracts/DA.sol) on anvil against chain/da.h (datool): what the
+// contract checks itself and what every node re-derives.
+//
+// usage: node da_contract.js DATOOL ARTIFACTS_DIR
+//
+//   - four signers register with stakes and their Ed25519 VRF keys, publish VRF proofs for
+//     the next epoch over the seed the contract recorded; the epoch's quorum derived in C
+//     from those public proofs has the digest DA.quorumDigest computes, and the digest
+//     signers sign is DA.signDigest's;
+//   - a certificate of 3 of the 4 members (12 of 16 slots) is recorded, with Certified;
+//     2 of 4 (8 of 16, not more than 2/3), a non-member's signature, ranks out of order, a
+//     slot layout that breaks "rank j mod members", an unstaked or proof-less member, a
+//     high-s signature, proofs for the wrong epoch or of the wrong size, and a second
+//     certificate of the same blob are refused and change nothing;
+//   - the contract cannot check VRF proofs, so it accepts a certificate whose quorum lists
+//     the members in another order; chain_da_cert_verify, as every node runs it, refuses
+//     that one (another quorum) and accepts the real one.
+// Exit status: 0 passed, 1 failed, 77 skipped (no anvil, ethers or compiled contracts).
+'use strict';
+const { execFileSync } = require('child_process');
+const harness = require('./harness.js');
+const { rpc } = require('./anvil.js');
+
+const [tool, artifactsDir] = process.argv.slice(2);
+const startAnvil = harness.needAnvil();
+const { ethers } = harness.loadModule('ethers');
+const artifacts = harness.loadArtifact(artifactsDir, 'DA');
+const tap = new harness.Tap();
+const ok = tap.ok.bind(tap);
+const EPOCH_BLOCKS = 32, UNIT = 10n ** 15n, SLOTS = 16;
+
+function da(...args) {
+  return execFileSync(tool, args.map(String), { encoding: 'utf8' }).trim();
+}
+function daIn(input, ...args) {
+  try {
+    return { status: 0, out: execFileSync(tool, args.map(String), { encoding: 'utf8', input }).trim() };
+  } catch (e) {
+    return { status: e.status, out: String(e.stdout || '').trim() };
+  }
+}
+
+async function reverts(p) {
+  try {
+    await (await p).wait();
+  } catch (e) {
+    return e.reason || e.shortMessage || String(e);
+  }
+  return null;
+}
+
+async function mineUntil(url, provider, c, e) {
+  while ((await c.epoch()) < BigInt(e)) await rpc(url, 'evm_mine');
+}
+
+async function main() {
+  const chain = await startAnvil();
+  try {
+    await checks(chain);
+  } finally {
+    await chain.stop();
+  }
+  tap.done();
+}
+
+async function checks(chain) {
+  const provider = new ethers.JsonRpcProvider(chain.url, undefined, { staticNetwork: true, cacheTimeout: -1 });
+  const acct = chain.accounts;
+  const deployer = new ethers.Wallet(acct[0].key, provider);
+  const factory = new ethers.ContractFactory(artifacts.abi, artifacts.bytecode, deployer);
+  const c = await (await factory.deploy(EPOCH_BLOCKS, UNIT, UNIT, SLOTS)).waitForDeployment();
+  const addr = (await c.getAddress()).toLowerCase();
+  const chainId = (await provider.getNetwork()).chainId;
+  ok((await c.slots()) === BigInt(SLOTS) && (await c.epochBlocks()) === BigInt(EPOCH_BLOCKS),
+    `DA deployed at ${addr}: 16 slots, epochs of 32 blocks`);
+
+  // --- four signers ----------------------------------------------------------------------------
+  const signers = [1, 2, 3, 4].map((i) => {
+    const vrfSeed = ethers.keccak256(ethers.toUtf8Bytes(`vrf ${i}`));
+    return { i, wallet: new ethers.Wallet(acct[i].key, provider), key: acct[i].key, vrfSeed, vrfKey: da('key', vrfSeed) };
+  });
+  for (const s of signers) {
+    await (await c.connect(s.wallet).register(s.vrfKey, `http://10.0.0.${s.i}:5678`, { value: UNIT * BigInt(s.i) })).wait();
+  }
+  ok((await c.signerCount()) === 4n, 'four signers registered with stakes of 1 to 4 units');
+  ok(await reverts(c.connect(new ethers.Wallet(acct[5].key, provider)).register(signers[0].vrfKey, 'http://x', { value: UNIT - 1n })) ===
+    'DA: stake below minStake', 'a stake below minStake is refused');
+
+  // Proofs for the next epoch, over the seed the contract recorded for this one (from the
+  // start of a fresh epoch, so that the few transactions below stay within it).
+  await mineUntil(chain.url, provider, c, Number(await c.epoch()) + 1);
+  await (await c.connect(deployer).makeSeed()).wait();
+  const cur = Number(await c.epoch()), e = cur + 1;
+  const seed = await c.seedOf(cur);
+  ok(seed !== ethers.ZeroHash, `epoch ${cur} has a seed ${seed.slice(0, 18)}…`);
+  for (const s of signers) {
+    s.proof = da('prove', s.vrfSeed, chainId, addr, e, seed);
+    await (await c.connect(s.wallet).publishProof(e, s.proof)).wait();
+  }
+  ok(await reverts(c.connect(signers[0].wallet).publishProof(e + 1, signers[0].proof)) ===
+    'DA: proofs are published for the next epoch', 'a proof for a later epoch is refused');
+  ok(await reverts(c.connect(signers[0].wallet).publishProof(e, '0x1234')) === 'DA: a VRF proof is 80 bytes',
+    'a proof of the wrong size is refused');
+  await mineUntil(chain.url, provider, c, e);
+
+  // --- the quorum, derived in C from the public proofs -------------------------------------------
+  let list = '';
+  for (let i = 0; i < Number(await c.signerCount()); i++) {
+    const [account, vrfKey, stake] = await c.signerAt(i);
+    list += `${account.toLowerCase()} ${vrfKey} ${stake / UNIT * 100n} ${await c.proofOf(e, account)}\n`;
+  }
+  // datool takes stakes in tickets of 100 (UNIT here): 1 to 4 tickets.
+  const q = daIn(list, 'quorum', chainId, addr, e, seed, 100, SLOTS);
+  const qd = (q.out.match(/^digest (0x\S+)$/m) || [])[1];
+  const members = Number((q.out.match(/^members (\d+)$/m) || [])[1]);
+  const slotAccounts = [...q.out.matchAll(/^slot \d+ (0x\S+)$/mg)].map((m) => ethers.getAddress(m[1]));
+  ok(q.status === 0 && members === 4 && slotAccounts.length === SLOTS, `the epoch's quorum: 4 members over 16 slots`);
+  ok(qd === await c.quorumDigest(e, slotAccounts), 'DA.quorumDigest equals chain_da_quorum\'s digest');
+  const root = ethers.keccak256(ethers.toUtf8Bytes('a blob'));
+  const len = 1048576;
+  const digest = da('digest', chainId, addr, e, qd, root, len);
+  ok(digest === await c.signDigest(root, len, e, qd), 'DA.signDigest equals chain_da_sign_digest');
+
+  const rankOf = (a) => slotAccounts.indexOf(a);
+  const byRank = [...signers].sort((x, y) => rankOf(x.wallet.address) - rankOf(y.wallet.address));
+  const sig = (s, d = digest) => da('sign', s.key, d);
+  const sigs = (ss, d) => ethers.concat(ss.map((s) => sig(s, d)));
+  const certHex = (ranks, ss, quorum) => ethers.concat([root, ethers.toBeHex(len, 8), ethers.toBeHex(e, 8), quorum,
+    ethers.toBeHex(ranks.length, 1), ...ranks.map((r, k) => ethers.concat([ethers.toBeHex(r, 1), sig(ss[k])]))]);
+
+  // --- refusals: nothing recorded ------------------------------------------------------------------
+  const certify = (sa, m, ranks, s) => c.connect(deployer).certify(root, len, e, sa, m, ranks, s);
+  ok(await reverts(certify(slotAccounts, 4, [0, 1], sigs(byRank.slice(0, 2)))) ===
+    'DA: not more than 2/3 of the slots signed', '2 of 4 members (8 of 16 slots) are not enough');
+  const stranger = { key: acct[6].key };
+  ok(await reverts(certify(slotAccounts, 4, [0, 1, 2], sigs([byRank[0], byRank[1], stranger]))) ===
+    'DA: a signature is not its member\'s', 'a non-member\'s signature in a member\'s place');
+  ok(await reverts(certify(slotAccounts, 4, [1, 0, 2], sigs([byRank[1], byRank[0], byRank[2]]))) ===
+    'DA: ranks must be increasing members', 'ranks out of order');
+  const swapped = [...slotAccounts];
+  [swapped[5], swapped[6]] = [swapped[6], swapped[5]];
+  ok(await reverts(certify(swapped, 4, [0, 1, 2], sigs(byRank.slice(0, 3)))) ===
+    'DA: slot j must be held by rank j mod members', 'a slot layout that is not rank j mod members');
+  const withStranger = slotAccounts.map((a) => (a === slotAccounts[3] ? new ethers.Wallet(acct[6].key).address : a));
+  ok(await reverts(certify(withStranger, 4, [0, 1, 2], sigs(byRank.slice(0, 3)))) ===
+    'DA: a slot held by no staked signer', 'a slot held by an account that is no signer');
+  {
+    const good = sig(byRank[0]);
+    const s = BigInt(ethers.dataSlice(good, 32, 64));
+    const n = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+    const high = ethers.concat([ethers.dataSlice(good, 0, 32), ethers.toBeHex(n - s, 32),
+      ethers.toBeHex(1 - Number(ethers.dataSlice(good, 64, 65)), 1)]);
+    ok(await reverts(certify(slotAccounts, 4, [0, 1, 2], ethers.concat([high, sig(byRank[1]), sig(byRank[2])]))) ===
+      'DA: a malformed signature', 'the high-s twin of a valid signature is refused (EIP-2)');
+  }
+  ok((await c.certificate(root)).block === 0n, 'and nothing is recorded');
+
+  // --- a certificate of 3 of 4 -------------------------------------------------------------------------
+  const rc = await (await certify(slotAccounts, 4, [0, 1, 2], sigs(byRank.slice(0, 3)))).wait();
+  const ev = rc.logs.map((l) => { try { return c.interface.parseLog(l); } catch { return null; } }).find((x) => x && x.name === 'Certified');
+  const rec = await c.certificate(root);
+  // rec[1] is the field `length` (a Result's .length is its number of fields).
+  ok(ev && ev.args.slotsSigned === 12n && rec.epoch === BigInt(e) && rec[1] === BigInt(len) && rec.quorum === qd &&
+    rec.slotsSigned === 12n, 'certified by 3 of 4 members: 12 of 16 slots, Certified, certificate() reads it back');
+  ok(await reverts(certify(slotAccounts, 4, [0, 1, 2], sigs(byRank.slice(0, 3)))) === 'DA: already certified',
+    'the same blob twice is refused');
+  const real = daIn(list, 'verify', chainId, addr, e, seed, 100, SLOTS, certHex([0, 1, 2], byRank.slice(0, 3), qd));
+  ok(real.status === 0 && real.out === 'ok 12', `chain_da_cert_verify accepts it (${real.out})`);
+
+  // --- what only the nodes can catch ----------------------------------------------------------------
+  // The contract cannot check VRF proofs: a quorum in another order (a forged draw) passes
+  // there, and the nodes refuse it.
+  const forged = [slotAccounts[1], slotAccounts[0], slotAccounts[2], slotAccounts[3]];
+  const forgedSlots = Array.from({ length: SLOTS }, (_, j) => forged[j % 4]);
+  const fq = await c.quorumDigest(e, forgedSlots);
+  const root2 = ethers.keccak256(ethers.toUtf8Bytes('another blob'));
+  const d2 = await c.signDigest(root2, len, e, fq);
+  const ranked2 = [byRank[1], byRank[0], byRank[2]];
+  await (await c.connect(deployer).certify(root2, len, e, forgedSlots, 4, [0, 1, 2], sigs(ranked2, d2))).wait();
+  ok((await c.certificate(root2)).slotsSigned === 12n, 'the contract records a certificate whose quorum order is forged');
+  const forgedCert = ethers.concat([root2, ethers.toBeHex(len, 8), ethers.toBeHex(e, 8), fq, ethers.toBeHex(3, 1),
+    ...ranked2.map((s, k) => ethers.concat([ethers.toBeHex(k, 1), sig(s, d2)]))]);
+  const node = daIn(list, 'verify', chainId, addr, e, seed, 100, SLOTS, forgedCert);
+  ok(node.status === 1 && /another quorum/.test(node.out), `every node refuses it: ${node.out}`);
+}
+
+main().catch((e) => {
+  console.log(`not ok - ${e.stack || e}`);
+  process.exit(1);
+});
