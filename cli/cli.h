@@ -95,7 +95,8 @@ int cli_open_node(const char *url, const char *data_dir, struct node **ret_node)
 int cli_running_url(const char *dir, char *buf, size_t size);
 
 /* cli_open_node(), except that a data directory held by a running mount is reached
- * through that mount's RPC listener (CLI_RUNNING_URL). */
+ * through that mount's RPC listener (CLI_RUNNING_URL), and one that does not exist is an
+ * error (nothing is created). */
 int cli_open_node_any(const char *url, const char *data_dir, struct node **ret_node);
 
 /* A progress line on stderr, only when stderr is a terminal: bytes done of total

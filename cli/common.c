@@ -57,6 +57,13 @@ int cli_open_node_any(const char *url, const char *data_dir, struct node **ret_n
 
 	if (url || cli_data_dir(data_dir, dir, sizeof(dir)) < 0)
 		return cli_open_node(url, data_dir, ret_node);
+	/* Reading must not create a data directory or a key. */
+	if (access(dir, F_OK) != 0) {
+		cli_error(
+		    "no zgfs data directory at %s; give --data DIR, --node URL or --mount PATH",
+		    dir);
+		return -1;
+	}
 	r = node_open_local(&(struct node_config){.data_dir = dir,
 						  .evm_key_hex = getenv("ZGFS_KEY"),
 						  .verify_reads = true},

@@ -239,6 +239,10 @@ def main():
     t.ok(len(js) == 3 and js[0]["entries"] == len(want) + 1,
          "snapshot ls --json (through the data directory the mount holds): entries counted",
          ml.text(r))
+    nowhere = os.path.join(base, "no-such-data")
+    r = zg("snapshot", "ls", "--data", nowhere)
+    t.ok(r.returncode == 1 and b"no zgfs data directory" in r.stderr and not os.path.exists(nowhere),
+         "snapshot ls without a data directory says so and creates none", ml.text(r))
     r = zg("snapshot", "show", "--mount", m.mnt, "v1")
     shown = {ln.split(" ", 4)[4] for ln in os.fsdecode(r.stdout).splitlines()}
     t.ok(shown == set(want) | {"/"}, "snapshot show lists every path of the tree",
