@@ -181,12 +181,26 @@ int chain_policy_check(const struct chain_policy *p);
 
 struct chain_pora_params; /* below, with PoRA */
 
+/* The DA contract's parameters (docs/DA.md): epochs of epoch_blocks blocks, one ticket per
+ * stake_unit wei, signers with at least min_stake, quorums of slots (1 to 64). */
+struct chain_da_config {
+	uint64_t epoch_blocks, stake_unit, min_stake;
+	unsigned slots;
+};
+/* The defaults of `zgfs chain deploy`: epochs of 100 blocks, a ticket per 0.001 ETH, that
+ * much at least, 16 slots. */
+#define CHAIN_DA_DEFAULTS                                                                          \
+	{                                                                                          \
+		100, 1000000000000000ull, 1000000000000000ull, 16                                  \
+	}
+
 /* What chain_evm_deploy() created. */
 struct chain_evm_deployment {
 	uint8_t flow[CHAIN_ADDRESS_SIZE];
 	uint8_t market[CHAIN_ADDRESS_SIZE];
 	uint8_t registry[CHAIN_ADDRESS_SIZE];
 	uint8_t mine[CHAIN_ADDRESS_SIZE]; /* Market.mine() names it */
+	uint8_t da[CHAIN_ADDRESS_SIZE];	  /* Market.da() names it */
 	struct chain_policy policy;
 	uint64_t block; /* the block holding the Flow (followers start there) */
 	uint64_t chain_id;
@@ -199,16 +213,18 @@ struct chain_evm_deployment {
  * with the redundancy policy (NULL: none), then the Flow (which creates its Market) with
  * this price per sector in wei, the Registry's address and pora->epoch_blocks, then the
  * Mine with pora's difficulty and target answers, and Market.setMine(mine, base reward),
- * so that Flow.registry() and Flow.market().mine() lead another host to everything.
- * pora NULL: CHAIN_PORA_DEFAULTS. Four transactions; a failure between them leaves
- * contracts nobody records. cfg->flow and from_block are ignored. Returns 0, -EINVAL (and
- * a detail) for a policy chain_policy_check() refuses or mining parameters out of range,
+ * then the DA contract with da's parameters and Market.setDA(da), so that Flow.registry(),
+ * Flow.market().mine() and Flow.market().da() lead another host to everything. pora NULL:
+ * CHAIN_PORA_DEFAULTS; da NULL: CHAIN_DA_DEFAULTS. Six transactions; a failure between
+ * them leaves contracts nobody records. cfg->flow and from_block are ignored. Returns 0,
+ * -EINVAL (and a detail) for a policy chain_policy_check() refuses, mining or DA
+ * parameters out of range,
  * -ENOTSUP when this build has no contract bytecode, -CHAIN_ENOKEY, -CHAIN_EREVERTED, or
  * the errors of chain_evm_open().
  */
 int chain_evm_deploy(const struct chain_evm_config *cfg, uint64_t price_per_sector,
 		     const struct chain_policy *policy, const struct chain_pora_params *pora,
-		     struct chain_evm_deployment *ret_deployment);
+		     const struct chain_da_config *da, struct chain_evm_deployment *ret_deployment);
 
 /*
  * chain_sync() - read what the chain settled since the last call (an EVM chain: new

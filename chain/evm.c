@@ -36,6 +36,7 @@
 #include "chain/backend_i.h"
 #include "chain/buf_i.h"
 #include "chain/contracts_i.h"
+#include "chain/da.h"
 #include "chain/evm_i.h"
 #include "chain/evm_key_i.h"
 #include "chain/evm_rpc_i.h"
@@ -1312,12 +1313,33 @@ static int create(struct chain_evm *c, const char *hex, const uint8_t *words, si
 	return r;
 }
 
+/* The DA contract with its parameters, then Market.setDA (docs/DA.md). */
+static int deploy_da(struct chain_evm *c, const struct chain_da_config *da, uint8_t ret[20])
+{
+	uint8_t words[4][32], call[4 + 32];
+	uint64_t block;
+	struct sent s;
+	int r;
+
+	chain_abi_put_u64(words[0], da->epoch_blocks);
+	chain_abi_put_u64(words[1], da->stake_unit);
+	chain_abi_put_u64(words[2], da->min_stake);
+	chain_abi_put_u64(words[3], da->slots);
+	r = create(c, chain_evm_da_bytecode, words[0], 4, ret, &block);
+	if (r < 0)
+		return r;
+	chain_abi_selector("setDA(address)", call);
+	chain_abi_put_address(call + 4, ret);
+	return send_tx(c, c->market, 0, call, sizeof(call), NULL, NULL, &s);
+}
+
 int chain_evm_deploy(const struct chain_evm_config *cfg, uint64_t price_per_sector,
 		     const struct chain_policy *policy, const struct chain_pora_params *pora,
-		     struct chain_evm_deployment *ret)
+		     const struct chain_da_config *da, struct chain_evm_deployment *ret)
 {
 	static const struct chain_policy none = {0, 0};
 	static const struct chain_pora_params defaults = CHAIN_PORA_DEFAULTS;
+	static const struct chain_da_config da_defaults = CHAIN_DA_DEFAULTS;
 	struct chain_evm *c = NULL;
 	uint8_t words[3][32], word[32], call[4 + 2 * 32];
 	uint64_t block;
@@ -1340,7 +1362,16 @@ int chain_evm_deploy(const struct chain_evm_config *cfg, uint64_t price_per_sect
 				 CHAIN_PORA_TARGET_ANSWERS_MAX);
 		return r;
 	}
+	if (!da)
+		da = &da_defaults;
+	if (da->epoch_blocks < 1 || da->stake_unit < 1 || da->slots < 1 ||
+	    da->slots > CHAIN_DA_SLOTS_MAX) {
+		chain_set_detail("DA parameters out of range (epoch blocks >= 1, stake unit >= 1, "
+				 "slots 1 to 64)");
+		return -EINVAL;
+	}
 	if (strlen(chain_evm_flow_bytecode) % 2 || !chain_evm_flow_bytecode[0] ||
+	    strlen(chain_evm_da_bytecode) % 2 || !chain_evm_da_bytecode[0] ||
 	    strlen(chain_evm_mine_bytecode) % 2 || !chain_evm_mine_bytecode[0] ||
 	    strlen(chain_evm_registry_bytecode) % 2 || !chain_evm_registry_bytecode[0]) {
 		chain_set_detail("this build has no contract bytecode; run ./setup.sh");
@@ -1381,6 +1412,8 @@ int chain_evm_deploy(const struct chain_evm_config *cfg, uint64_t price_per_sect
 		chain_abi_put_u64(call + 4 + 32, pora->base_reward);
 		r = send_tx(c, c->market, 0, call, sizeof(call), NULL, NULL, &s);
 	}
+	if (r == 0)
+		r = deploy_da(c, da, ret->da);
 	if (r == 0) {
 		memcpy(ret->flow, c->flow, CHAIN_ADDRESS_SIZE);
 		ret->policy = *policy;

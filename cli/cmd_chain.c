@@ -3,8 +3,10 @@
  *   zgfs chain deploy --rpc URL [--data DIR] [--key FILE] [--price WEI] [--confirmations N]
  *                     [--ec K+M] [--pora-difficulty N] [--epoch-blocks N]
  *                     [--target-answers N] [--base-reward WEI] [--donate WEI]
+ *                     [--da-epoch-blocks N] [--da-slots N] [--da-stake-unit WEI]
+ *                     [--da-min-stake WEI]
  *                                  the Registry (with the cluster's policy), Flow, Market,
- *                                  Mine (with the mining parameters), and a donation
+ *                                  Mine (with the mining parameters), DA, and a donation
  *   zgfs chain attach --rpc URL --flow 0xADDR [--data DIR] [--confirmations N]
  *   zgfs chain info [--data DIR]    height, flow, pools, the account, registry and nodes
  *   zgfs chain verify [--data DIR]  embedded: replay every block; EVM: replay the followed
@@ -25,7 +27,19 @@
 #include "codec/hex.h"
 #include "node/key.h"
 
-enum { OPT_DATA = 0x100, OPT_RPC, OPT_KEY, OPT_PRICE, OPT_CONFIRMATIONS, OPT_FLOW, OPT_EC };
+enum {
+	OPT_DATA = 0x100,
+	OPT_RPC,
+	OPT_KEY,
+	OPT_PRICE,
+	OPT_CONFIRMATIONS,
+	OPT_FLOW,
+	OPT_EC,
+	OPT_DA_EPOCH_BLOCKS,
+	OPT_DA_SLOTS,
+	OPT_DA_STAKE_UNIT,
+	OPT_DA_MIN_STAKE,
+};
 
 #define SHOW_POOLS 16
 
@@ -38,6 +52,7 @@ struct chain_args {
 	unsigned confirmations;
 	struct chain_policy policy;
 	struct cli_pora pora;
+	struct chain_da_config da;
 	char dir[PATH_MAX];
 };
 
@@ -365,7 +380,7 @@ static int deploy(const struct chain_args *a)
 		cli_error("chain deploy: %s", chain_strerror(-CHAIN_ENOKEY));
 		return 2;
 	}
-	r = chain_evm_deploy(&cfg, a->price, &a->policy, &a->pora.params, &d);
+	r = chain_evm_deploy(&cfg, a->price, &a->policy, &a->pora.params, &a->da, &d);
 	if (r < 0) {
 		cli_error("chain deploy at %s: %s", a->rpc, cli_why(r));
 		return 1;
@@ -382,6 +397,8 @@ static int deploy(const struct chain_args *a)
 	printf("registry %s\n", hex);
 	codec_hex_encode(d.mine, CHAIN_ADDRESS_SIZE, hex);
 	printf("mine %s\n", hex);
+	codec_hex_encode(d.da, CHAIN_ADDRESS_SIZE, hex);
+	printf("da %s\n", hex);
 	if (d.policy.ec_k)
 		printf("policy %u+%u\n", d.policy.ec_k, d.policy.ec_m);
 	else
@@ -466,10 +483,16 @@ int cmd_chain(int argc, char **argv)
 	    {"confirmations", required_argument, NULL, OPT_CONFIRMATIONS},
 	    {"flow", required_argument, NULL, OPT_FLOW},
 	    {"ec", required_argument, NULL, OPT_EC},
+	    {"da-epoch-blocks", required_argument, NULL, OPT_DA_EPOCH_BLOCKS},
+	    {"da-slots", required_argument, NULL, OPT_DA_SLOTS},
+	    {"da-stake-unit", required_argument, NULL, OPT_DA_STAKE_UNIT},
+	    {"da-min-stake", required_argument, NULL, OPT_DA_MIN_STAKE},
 	    CLI_PORA_OPTIONS,
 	    {NULL, 0, NULL, 0},
 	};
-	struct chain_args a = {.price = DEFAULT_PRICE, .pora = CLI_PORA_INIT};
+	struct chain_args a = {
+	    .price = DEFAULT_PRICE, .pora = CLI_PORA_INIT, .da = CHAIN_DA_DEFAULTS};
+	unsigned long long num;
 	const char *verb;
 	struct chain *c;
 	char *end;
@@ -503,6 +526,28 @@ int cmd_chain(int argc, char **argv)
 				    "chain: --price takes wei per sector, a whole number > 0");
 				return 2;
 			}
+			break;
+		case OPT_DA_EPOCH_BLOCKS:
+		case OPT_DA_STAKE_UNIT:
+		case OPT_DA_MIN_STAKE:
+		case OPT_DA_SLOTS:
+			if (cli_parse_u64(optarg, &num) < 0 ||
+			    (ch != OPT_DA_MIN_STAKE && num == 0) ||
+			    (ch == OPT_DA_SLOTS && num > 64)) {
+				cli_error(
+				    "chain: --da-epoch-blocks and --da-stake-unit take a whole "
+				    "number > 0, --da-min-stake one >= 0 (wei), --da-slots 1 to "
+				    "64");
+				return 2;
+			}
+			if (ch == OPT_DA_EPOCH_BLOCKS)
+				a.da.epoch_blocks = num;
+			else if (ch == OPT_DA_STAKE_UNIT)
+				a.da.stake_unit = num;
+			else if (ch == OPT_DA_MIN_STAKE)
+				a.da.min_stake = num;
+			else
+				a.da.slots = (unsigned)num;
 			break;
 		case OPT_CONFIRMATIONS: {
 			unsigned long v;

@@ -260,9 +260,10 @@ static struct chain *open_evm(const struct chain_pora_params *p)
 	struct chain *c = NULL;
 	int r;
 
-	ok(chain_evm_deploy(&cfg, 1, NULL, &(struct chain_pora_params){0, 16, 4, 0}, &d) == -EINVAL,
+	ok(chain_evm_deploy(&cfg, 1, NULL, &(struct chain_pora_params){0, 16, 4, 0}, NULL, &d) ==
+	       -EINVAL,
 	   "difficulty 0 is refused before anything is deployed");
-	r = chain_evm_deploy(&cfg, EVM_PRICE, NULL, p, &d);
+	r = chain_evm_deploy(&cfg, EVM_PRICE, NULL, p, NULL, &d);
 	ok(r == 0, "Registry, Flow, Market and Mine deployed (%s)", r ? chain_last_detail() : "");
 	if (r < 0)
 		return NULL;

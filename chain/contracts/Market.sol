@@ -25,6 +25,8 @@ contract Market {
     error OnlyMine();
     /// setMine() by someone other than the deployer, or a second time.
     error MineAlreadySet();
+    /// setDA() by someone other than the deployer, or a second time.
+    error DAAlreadySet();
     /// The beneficiary did not accept the reward's transfer.
     error TransferFailed();
 
@@ -36,6 +38,8 @@ contract Market {
     address private immutable admin; // who deployed the Flow: may name the Mine, once
     /// The Mine contract that may claim rewards (zero until setMine).
     address public mine;
+    /// The DA contract of this flow (zero until setDA): how another host finds it.
+    address public da;
     /// Paid from the donations with every accepted answer, while they last.
     uint256 public baseReward;
     mapping(uint256 => uint256) private claimedOf;
@@ -80,6 +84,12 @@ contract Market {
         if (msg.sender != admin || mine != address(0) || mine_ == address(0)) revert MineAlreadySet();
         mine = mine_;
         baseReward = baseReward_;
+    }
+
+    /// @notice Name the DA contract, once, by the Flow's deployer.
+    function setDA(address da_) external {
+        if (msg.sender != admin || da != address(0) || da_ == address(0)) revert DAAlreadySet();
+        da = da_;
     }
 
     /// @notice Pay an accepted answer that hit pool `pricingIndex`: half of what the pool

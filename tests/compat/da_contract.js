@@ -1,8 +1,11 @@
 // The DA contract (chain/contracts/DA.sol) on anvil against chain/da.h (datool): what the
 // contract checks itself and what every node re-derives.
 //
-// usage: node da_contract.js DATOOL ARTIFACTS_DIR
+// usage: node da_contract.js ZGFS DATOOL ARTIFACTS_DIR
 //
+//   - `zgfs chain deploy --da-epoch-blocks 32 --da-slots 16 ...` deploys the DA contract
+//     beside the others with those parameters, and Flow.market().da() names it; DA options
+//     out of range are refused before anything is sent;
 //   - four signers register with stakes and their Ed25519 VRF keys, publish VRF proofs for
 //     the next epoch over the seed the contract recorded; the epoch's quorum derived in C
 //     from those public proofs has the digest DA.quorumDigest computes, and the digest
@@ -17,11 +20,14 @@
 //     that one (another quorum) and accepts the real one.
 // Exit status: 0 passed, 1 failed, 77 skipped (no anvil, ethers or compiled contracts).
 'use strict';
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
 const { execFileSync } = require('child_process');
 const harness = require('./harness.js');
 const { rpc } = require('./anvil.js');
 
-const [tool, artifactsDir] = process.argv.slice(2);
+const [zgfs, tool, artifactsDir] = process.argv.slice(2);
 const startAnvil = harness.needAnvil();
 const { ethers } = harness.loadModule('ethers');
 const artifacts = harness.loadArtifact(artifactsDir, 'DA');
@@ -53,26 +59,49 @@ async function mineUntil(url, provider, c, e) {
   while ((await c.epoch()) < BigInt(e)) await rpc(url, 'evm_mine');
 }
 
+function run(file, args, env = {}) {
+  try {
+    const out = execFileSync(file, args, { env: { ...process.env, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return { status: 0, out, err: '' };
+  } catch (e) {
+    return { status: e.status, out: String(e.stdout || ''), err: String(e.stderr || '') };
+  }
+}
+
 async function main() {
   const chain = await startAnvil();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'zgfs-da-'));
   try {
-    await checks(chain);
+    await checks(chain, tmp);
   } finally {
     await chain.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
   }
   tap.done();
 }
 
-async function checks(chain) {
+async function checks(chain, tmp) {
   const provider = new ethers.JsonRpcProvider(chain.url, undefined, { staticNetwork: true, cacheTimeout: -1 });
   const acct = chain.accounts;
   const deployer = new ethers.Wallet(acct[0].key, provider);
-  const factory = new ethers.ContractFactory(artifacts.abi, artifacts.bytecode, deployer);
-  const c = await (await factory.deploy(EPOCH_BLOCKS, UNIT, UNIT, SLOTS)).waitForDeployment();
-  const addr = (await c.getAddress()).toLowerCase();
+
+  // --- zgfs chain deploy --------------------------------------------------------------------------
+  const env = { ZGFS_KEY: acct[0].key };
+  const bad = run(zgfs, ['chain', 'deploy', '--rpc', chain.url, '--data', path.join(tmp, 'bad'), '--da-slots', '65'], env);
+  ok(bad.status === 2 && /--da-slots 1 to/.test(bad.err) && !fs.existsSync(path.join(tmp, 'bad')),
+    `--da-slots 65 is refused before anything is sent (${bad.err.trim()})`);
+  const dep = run(zgfs, ['chain', 'deploy', '--rpc', chain.url, '--data', path.join(tmp, 'a'), '--da-epoch-blocks',
+    EPOCH_BLOCKS, '--da-slots', SLOTS, '--da-stake-unit', UNIT, '--da-min-stake', UNIT].map(String), env);
+  const word = (name) => (dep.out.match(new RegExp(`^${name} (\\S+)$`, 'm')) || [])[1];
+  if (!ok(dep.status === 0 && word('da'), `zgfs chain deploy prints the DA contract ${word('da')} (${dep.err.trim()})`)) return;
+  const market = new ethers.Contract(word('market'), ['function da() view returns (address)'], provider);
+  const addr = word('da');
+  ok((await market.da()).toLowerCase() === addr, 'Flow.market().da() names it');
+  const c = new ethers.Contract(addr, artifacts.abi, deployer);
   const chainId = (await provider.getNetwork()).chainId;
-  ok((await c.slots()) === BigInt(SLOTS) && (await c.epochBlocks()) === BigInt(EPOCH_BLOCKS),
-    `DA deployed at ${addr}: 16 slots, epochs of 32 blocks`);
+  ok((await c.slots()) === BigInt(SLOTS) && (await c.epochBlocks()) === BigInt(EPOCH_BLOCKS) &&
+    (await c.stakeUnit()) === UNIT && (await c.minStake()) === UNIT,
+  'with the parameters given: 16 slots, epochs of 32 blocks, a ticket and the least stake of 10^15 wei');
 
   // --- four signers ----------------------------------------------------------------------------
   const signers = [1, 2, 3, 4].map((i) => {
