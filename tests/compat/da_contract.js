@@ -59,14 +59,7 @@ async function mineUntil(url, provider, c, e) {
   while ((await c.epoch()) < BigInt(e)) await rpc(url, 'evm_mine');
 }
 
-function run(file, args, env = {}) {
-  try {
-    const out = execFileSync(file, args, { env: { ...process.env, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    return { status: 0, out, err: '' };
-  } catch (e) {
-    return { status: e.status, out: String(e.stdout || ''), err: String(e.stderr || '') };
-  }
-}
+const run = harness.runProgram;
 
 async function main() {
   const chain = await startAnvil();

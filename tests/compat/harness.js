@@ -153,6 +153,17 @@ function needAnvil() {
   return startAnvil;
 }
 
+// Runs a program with env added to the environment: {status, out, err} (never throws).
+function runProgram(file, args, env = {}) {
+  const { execFileSync } = require('child_process');
+  try {
+    const out = execFileSync(file, args, { env: { ...process.env, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return { status: 0, out, err: '' };
+  } catch (e) {
+    return { status: e.status, out: String(e.stdout || ''), err: String(e.stderr || '') };
+  }
+}
+
 // The ABI and bytecode the build compiled for a contract (chain/contracts/NAME.json in
 // ARTIFACTS_DIR); skips the test (77) when the build had no solc.
 function loadArtifact(dir, name) {
@@ -232,6 +243,6 @@ function attachChain(zgfs, chainUrl, flow, data) {
 }
 
 module.exports = {
-  loadSdk, loadModule, loadArtifact, Tap, rng, randomBytes, startNode, stopNode, freePort, needAnvil, quiet,
+  loadSdk, loadModule, loadArtifact, runProgram, Tap, rng, randomBytes, startNode, stopNode, freePort, needAnvil, quiet,
   sdkLog, rpc, deployChain, attachChain, sdkDownloadAll, runMain,
 };

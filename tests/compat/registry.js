@@ -18,7 +18,6 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { execFileSync } = require('child_process');
 const harness = require('./harness.js');
 
 const [zgfs, tool, artifactsDir] = process.argv.slice(2);
@@ -28,15 +27,7 @@ const artifacts = harness.loadArtifact(artifactsDir, 'Registry');
 const tap = new harness.Tap();
 const ok = tap.ok.bind(tap);
 
-// Runs a program; its stdout, and its status (never throws).
-function run(file, args, env = {}) {
-  try {
-    const out = execFileSync(file, args, { env: { ...process.env, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    return { status: 0, out, err: '' };
-  } catch (e) {
-    return { status: e.status, out: String(e.stdout || ''), err: String(e.stderr || '') };
-  }
-}
+const run = harness.runProgram;
 
 // registrytool DIR nodes, parsed.
 function toolNodes(dir) {
