@@ -18,7 +18,9 @@
 #                           against ISA-L's raw encode
 #   bench/run.sh da         the DA square of the largest blob (encode and commit,
 #                           reconstruction) against ISA-L's raw encode of the same bytes
-#   bench/run.sh            all seven
+#   bench/run.sh snapshot   dataset snapshots of a mounted tree (create, verify, mount)
+#                           against zgfs root -j1 of the same files (needs /dev/fuse)
+#   bench/run.sh            all eight
 #
 # Needs a built tree (./setup.sh). Scratch files go to $BENCH_DIR (default: a temporary
 # directory under /var/tmp, on disk rather than tmpfs), removed at the end.
@@ -951,8 +953,65 @@ cluster_bench() {
 	cl_pids=()
 }
 
+# ---- snapshot: create and verify a dataset snapshot, against hashing the same files ----
+#
+# A dataset as the examples have it: 2,000 files of 4 KiB and two 128 MiB shards written in
+# 1 MiB appends (so a shard is many extents and its root must be hashed from its bytes,
+# not taken from one entry's). The baseline is `zgfs root -j1` over a copy of the same
+# files on the raw disk: one core hashing every byte, what a verify must do at the least.
+snapshot_bench() {
+	echo "## Dataset snapshots (2,000 files of 4 KiB and two shards of 128 MiB)"
+	echo
+	local data=$scratch/snapdata mnt=$scratch/snapmnt smnt=$scratch/snapsnap raw=$scratch/snapraw
+	mkdir -p "$mnt" "$smnt" "$raw/small"
+	"$zgfs" mount --data "$data" "$mnt"
+	mkdir -p "$mnt/ds/small"
+	python3 - "$mnt/ds" "$raw" <<'PY'
+import os, sys
+ds, raw = sys.argv[1], sys.argv[2]
+for i in range(2000):
+    b = os.urandom(4096)
+    for top in (ds, raw):
+        with open(os.path.join(top, "small", f"{i:05d}.bin"), "wb") as f:
+            f.write(b)
+for s in range(2):
+    with open(os.path.join(ds, f"shard{s}.bin"), "wb") as f, open(os.path.join(raw, f"shard{s}.bin"), "wb") as g:
+        pass
+    for _ in range(128):
+        b = os.urandom(1 << 20)
+        for top in (ds, raw):
+            with open(os.path.join(top, f"shard{s}.bin"), "ab") as f:
+                f.write(b)
+PY
+	local bytes=$((2000 * 4096 + 2 * (128 << 20))) t0 t_create t_verify t_mount t_root out id
+	t0=$(now)
+	out=$("$zgfs" snapshot create "$mnt/ds" --name bench)
+	t_create=$(python3 -c "print($(now) - $t0)")
+	id=$(echo "$out" | awk '{print $2}')
+	t_verify=$(best_of_3 "$zgfs" snapshot verify --mount "$mnt" bench)
+	t0=$(now)
+	"$zgfs" mount --data "$data" --snapshot bench "$smnt"
+	t_mount=$(python3 -c "print($(now) - $t0)")
+	cmp -s "$smnt/shard1.bin" "$raw/shard1.bin" || { echo "snapshot shard differs!" >&2; exit 1; }
+	"$zgfs" umount "$smnt"
+	t_root=$(best_of_3 "$zgfs" root -j1 "$raw"/small/* "$raw"/shard*.bin)
+	"$zgfs" umount "$mnt"
+	local r_root r_create r_verify
+	r_root=$(rate $bytes "$t_root")
+	r_create=$(rate $bytes "$t_create")
+	r_verify=$(rate $bytes "$t_verify")
+	echo "| what | MB/s | ratio to zgfs root -j1 | target |"
+	echo "|---|---:|---:|---:|"
+	echo "| zgfs root -j1 over a raw copy of the files (baseline) | $r_root | 1.00 | |"
+	echo "| zgfs snapshot create (walk, hash the shards, settle the manifest) | $r_create | $(ratio "$r_create" "$r_root") | report |"
+	echo "| zgfs snapshot verify (re-read and re-hash every byte, verified) | $r_verify | $(ratio "$r_verify" "$r_root") | report |"
+	echo
+	echo "Snapshot $id: create took $(printf %.2f "$t_create") s, verify $(printf %.2f "$t_verify") s, zgfs mount --snapshot $(printf %.2f "$t_mount") s (2,003 entries)."
+}
+
 case $what in
 codec) codec ;;
+snapshot) snapshot_bench ;;
 pora) pora ;;
 node) node_bench ;;
 fs) fs_bench ;;
@@ -973,9 +1032,11 @@ all)
 	settle_bench
 	echo
 	cluster_bench
+	echo
+	snapshot_bench
 	;;
 *)
-	echo "usage: bench/run.sh [codec|pora|da|node|fs|settle|cluster]" >&2
+	echo "usage: bench/run.sh [codec|pora|da|node|fs|settle|cluster|snapshot]" >&2
 	exit 2
 	;;
 esac
