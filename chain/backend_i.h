@@ -48,6 +48,7 @@ struct chain_ops {
 	int (*registry_register)(struct chain *c, const char *url, uint64_t shard_id,
 				 uint64_t num_shard, const uint8_t *replaces, uint64_t *ret_index);
 	int (*registry_nodes)(struct chain *c, struct chain_node *nodes, size_t max, size_t *ret_n);
+	int (*da_contract)(struct chain *c, struct chain_da_contract *ret); /* NULL: -ENOTSUP */
 };
 
 /* Empties what chain_last_detail() returns in this thread. */

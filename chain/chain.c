@@ -223,6 +223,13 @@ int chain_registry_register(struct chain *c, const char *url, uint64_t shard_id,
 	return r;
 }
 
+int chain_da_contract(struct chain *c, struct chain_da_contract *ret)
+{
+	if (!c || !ret)
+		return -EINVAL;
+	return c->ops->da_contract ? c->ops->da_contract(c, ret) : -ENOTSUP;
+}
+
 int chain_registry_nodes(struct chain *c, struct chain_node *nodes, size_t max, size_t *ret_n)
 {
 	if (!c || (!nodes && max) || !ret_n)

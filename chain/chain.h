@@ -487,6 +487,21 @@ struct chain_verify_report {
  */
 int chain_verify(struct chain *c, struct chain_verify_report *ret_report);
 
+/* The DA contract a chain has (docs/DA.md), as chain_da_contract() reads it. */
+struct chain_da_contract {
+	uint8_t address[CHAIN_ADDRESS_SIZE];
+	uint64_t epoch_blocks, first_block, stake_unit, min_stake;
+	unsigned slots;
+	uint64_t epoch;	  /* the current DA epoch */
+	uint64_t signers; /* registered */
+	bool has_seed;	  /* the current epoch's seed is recorded ... */
+	uint8_t seed[32]; /* ... and is this */
+};
+
+/* chain_da_contract() - the chain's DA contract and its state: -ENOENT when the chain has
+ * none (a Market from before DA, Market.da() zero), -ENOTSUP on the embedded ledger. */
+int chain_da_contract(struct chain *c, struct chain_da_contract *ret);
+
 /* chain_verify() telling fn (on the caller's thread, may be NULL) how far it got: blocks
  * replayed of the head's (embedded ledger) or entries checked of all (EVM). */
 typedef void chain_progress_fn(void *ctx, uint64_t done, uint64_t total);

@@ -1540,6 +1540,7 @@ static const struct chain_ops evm_ops = {
     .registry_policy = evm_registry_policy,
     .registry_register = evm_registry_register,
     .registry_nodes = evm_registry_nodes,
+    .da_contract = chain_evm_da_contract,
     .account_balance = evm_account_balance,
     .pora_info = chain_evm_pora_info,
     .pora_register = chain_evm_pora_register,

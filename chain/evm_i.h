@@ -100,6 +100,9 @@ int chain_evm_view(struct chain_evm *c, const uint8_t to[CHAIN_ADDRESS_SIZE], co
 int chain_evm_send(struct chain_evm *c, const uint8_t to[CHAIN_ADDRESS_SIZE], uint64_t value,
 		   const uint8_t *data, size_t len, chain_evm_log_fn *fn, void *ctx);
 
+/* evm_da.c: the DA contract named by Market.da() and its state, for evm_ops. */
+int chain_evm_da_contract(struct chain *c, struct chain_da_contract *ret);
+
 /* evm_pora.c: reads Market.mine() and the Flow's epochs at open (no Mine: has_mine false). */
 int chain_evm_pora_load(struct chain_evm *c);
 

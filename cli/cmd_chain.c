@@ -142,6 +142,26 @@ static void pora_info(struct chain *c)
 	       (unsigned long long)p.paid);
 }
 
+/* The DA contract, when the chain has one (docs/DA.md). */
+static void da_info(struct chain *c)
+{
+	struct chain_da_contract d;
+	char hex[2 * CODEC_HASH_SIZE + 3];
+
+	if (chain_da_contract(c, &d) < 0)
+		return;
+	codec_hex_encode(d.address, CHAIN_ADDRESS_SIZE, hex);
+	printf("da:              %s\n", hex);
+	printf("da params:       epochs of %llu blocks from block %llu, %u slots, a ticket per "
+	       "%llu wei, least stake %llu wei\n",
+	       (unsigned long long)d.epoch_blocks, (unsigned long long)d.first_block, d.slots,
+	       (unsigned long long)d.stake_unit, (unsigned long long)d.min_stake);
+	codec_hex_encode(d.seed, CODEC_HASH_SIZE, hex);
+	printf("da epoch:        %llu, seed %s\n", (unsigned long long)d.epoch,
+	       d.has_seed ? hex : "not recorded yet");
+	printf("da signers:      %llu\n", (unsigned long long)d.signers);
+}
+
 /* The registry, its policy and its nodes; nothing for a Flow that names no registry. */
 static int registry_info(struct chain *c, const struct chain_flow *f)
 {
@@ -247,6 +267,7 @@ static int info(struct chain *c, bool evm, const char *dir)
 		       (unsigned long long)pools[i].released, (unsigned long long)pools[i].claimed,
 		       (unsigned long long)pools[i].balance, pools[i].full ? ", full" : "");
 	pora_info(c);
+	da_info(c);
 	return 0;
 }
 

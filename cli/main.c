@@ -265,7 +265,7 @@ static const struct cli_command commands[] = {
      "node on the same chain: the Flow leads to the rest and to the policy.\n"
      "\n"
      "info shows height, flow length and root, price, reward pools, the account, the\n"
-     "registry, its policy and its nodes.\n"
+     "registry, its policy and its nodes, mining, and the DA contract.\n"
      "verify, on the embedded ledger, replays every block from genesis, checks hashes,\n"
      "links and signatures, and fails naming the first bad block; on an EVM chain it\n"
      "replays every followed entry through the Flow rules and compares the flow with\n"

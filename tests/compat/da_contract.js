@@ -105,6 +105,10 @@ async function checks(chain, tmp) {
     await (await c.connect(s.wallet).register(s.vrfKey, `http://10.0.0.${s.i}:5678`, { value: UNIT * BigInt(s.i) })).wait();
   }
   ok((await c.signerCount()) === 4n, 'four signers registered with stakes of 1 to 4 units');
+  const info = run(zgfs, ['chain', 'info', '--data', path.join(tmp, 'a')]);
+  ok(info.status === 0 && info.out.includes(`da:              ${addr}`) &&
+    info.out.includes(`da params:       epochs of 32 blocks from block `) && info.out.includes('16 slots, a ticket per 1000000000000000 wei') &&
+    /^da signers:      4$/m.test(info.out), 'zgfs chain info shows the DA contract, its parameters and its 4 signers', info.out + info.err);
   ok(await reverts(c.connect(new ethers.Wallet(acct[5].key, provider)).register(signers[0].vrfKey, 'http://x', { value: UNIT - 1n })) ===
     'DA: stake below minStake', 'a stake below minStake is refused');
 
