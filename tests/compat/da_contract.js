@@ -21,14 +21,13 @@
 // Exit status: 0 passed, 1 failed, 77 skipped (no anvil, ethers or compiled contracts).
 'use strict';
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 const { execFileSync } = require('child_process');
 const harness = require('./harness.js');
 const { rpc } = require('./anvil.js');
 
 const [zgfs, tool, artifactsDir] = process.argv.slice(2);
-const startAnvil = harness.needAnvil();
+harness.needAnvil();
 const { ethers } = harness.loadModule('ethers');
 const artifacts = harness.loadArtifact(artifactsDir, 'DA');
 const tap = new harness.Tap();
@@ -60,18 +59,6 @@ async function mineUntil(url, provider, c, e) {
 }
 
 const run = harness.runProgram;
-
-async function main() {
-  const chain = await startAnvil();
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'zgfs-da-'));
-  try {
-    await checks(chain, tmp);
-  } finally {
-    await chain.stop();
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
-  tap.done();
-}
 
 async function checks(chain, tmp) {
   const provider = new ethers.JsonRpcProvider(chain.url, undefined, { staticNetwork: true, cacheTimeout: -1 });
@@ -210,7 +197,4 @@ async function checks(chain, tmp) {
   ok(node.status === 1 && /another quorum/.test(node.out), `every node refuses it: ${node.out}`);
 }
 
-main().catch((e) => {
-  console.log(`not ok - ${e.stack || e}`);
-  process.exit(1);
-});
+harness.onAnvil('zgfs-da-', checks, tap);

@@ -213,6 +213,23 @@ function runMain(main, tap, logs = () => []) {
   });
 }
 
+// Runs checks(chain, tmp) on a fresh anvil with a scratch directory (prefix), both removed
+// afterwards, then ends the TAP run; an exception is one failed point and exit 1.
+function onAnvil(prefix, checks, tap) {
+  const os = require('os');
+  const startAnvil = needAnvil();
+  runMain(async () => {
+    const chain = await startAnvil();
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    try {
+      await checks(chain, tmp);
+    } finally {
+      await chain.stop();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  }, tap);
+}
+
 // One JSON-RPC call to a node: its whole answer ({result} or {error}).
 async function rpc(url, method, params = []) {
   const res = await fetch(url, {
@@ -243,6 +260,6 @@ function attachChain(zgfs, chainUrl, flow, data) {
 }
 
 module.exports = {
-  loadSdk, loadModule, loadArtifact, runProgram, Tap, rng, randomBytes, startNode, stopNode, freePort, needAnvil, quiet,
+  loadSdk, loadModule, loadArtifact, runProgram, onAnvil, Tap, rng, randomBytes, startNode, stopNode, freePort, needAnvil, quiet,
   sdkLog, rpc, deployChain, attachChain, sdkDownloadAll, runMain,
 };

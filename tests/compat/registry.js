@@ -16,12 +16,11 @@
 // Exit status: 0 passed, 1 failed, 77 skipped (no anvil, ethers or compiled contracts).
 'use strict';
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 const harness = require('./harness.js');
 
 const [zgfs, tool, artifactsDir] = process.argv.slice(2);
-const startAnvil = harness.needAnvil();
+harness.needAnvil();
 const { ethers } = harness.loadModule('ethers');
 const artifacts = harness.loadArtifact(artifactsDir, 'Registry');
 const tap = new harness.Tap();
@@ -38,18 +37,6 @@ function toolNodes(dir) {
     const [shardId, numShard] = shard.split('/').map(Number);
     return { index: Number(index), id: id.toLowerCase(), shardId, numShard, block: Number(block), url: url.join(' ') };
   });
-}
-
-async function main() {
-  const chain = await startAnvil();
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'zgfs-registry-'));
-  try {
-    await checks(chain, tmp);
-  } finally {
-    await chain.stop();
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
-  tap.done();
 }
 
 async function checks(chain, tmp) {
@@ -197,7 +184,4 @@ async function checks(chain, tmp) {
     info.out.includes(`shard 3/4 http://10.0.0.9:5678`), 'zgfs chain info shows the registry, the policy and the nodes');
 }
 
-main().catch((e) => {
-  console.log(`not ok - ${e.stack || e}`);
-  process.exit(1);
-});
+harness.onAnvil('zgfs-registry-', checks, tap);
