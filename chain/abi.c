@@ -188,6 +188,41 @@ void chain_abi_encode_batch_submit(const struct chain_submission *const *subs, s
 		put_submission_data(w, subs[i], submitter);
 }
 
+void chain_abi_append_selector(struct chain_wbuf *w, const char *sig)
+{
+	put_selector(w, sig);
+}
+
+void chain_abi_append_u64(struct chain_wbuf *w, uint64_t v)
+{
+	put_u64(w, v);
+}
+
+void chain_abi_put_dynamic(struct chain_wbuf *w, const void *p, size_t n)
+{
+	static const uint8_t zeros[W];
+
+	put_u64(w, n);
+	chain_wbuf_put(w, p, n);
+	chain_wbuf_put(w, zeros, pad32(n) - n);
+}
+
+int chain_abi_decode_dynamic(const uint8_t *data, size_t len, size_t word, size_t head, size_t max,
+			     const uint8_t **ret_p, size_t *ret_n)
+{
+	uint64_t off, n;
+
+	if (!data || word >= head || len / W < head ||
+	    chain_abi_word_u64(data + word * W, &off) < 0)
+		return -EBADMSG;
+	if (off % W || off < head * W || off > len - W || chain_abi_word_u64(data + off, &n) < 0 ||
+	    n > max || n > len - off - W)
+		return -EBADMSG;
+	*ret_p = data + off + W;
+	*ret_n = (size_t)n;
+	return 0;
+}
+
 void chain_abi_encode_call0(const char *sig, struct chain_wbuf *w)
 {
 	put_selector(w, sig);

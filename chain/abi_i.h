@@ -92,6 +92,30 @@ __attribute__((warn_unused_result)) int chain_abi_word_u64(const uint8_t w[CHAIN
 __attribute__((warn_unused_result)) int chain_abi_word_address(const uint8_t w[CHAIN_ABI_WORD],
 							       uint8_t ret[CHAIN_ADDRESS_SIZE]);
 
+/* ---- calldata by hand ---------------------------------------------------------------------- */
+
+/* Append the selector of sig, or one uint256 word holding v (errors stick in w->err). */
+void chain_abi_append_selector(struct chain_wbuf *w, const char *sig);
+void chain_abi_append_u64(struct chain_wbuf *w, uint64_t v);
+
+/* ---- dynamic parts ------------------------------------------------------------------------ */
+
+/* Append the tail of a `bytes` or `string` value: its length as a word, then its n bytes
+ * zero-padded to a multiple of 32. Errors stick in w->err. */
+void chain_abi_put_dynamic(struct chain_wbuf *w, const void *p, size_t n);
+
+/*
+ * chain_abi_decode_dynamic() - the `bytes` or `string` value whose offset is word `word`
+ * of a head of `head` words at the start of data (len bytes): *ret_p points into data,
+ * *ret_n is its length. Returns 0, or -EBADMSG when the word is missing or past 64 bits,
+ * the offset is not a multiple of 32 or points outside data or into the head, or the value
+ * is longer than max or runs past the end. Pure.
+ */
+__attribute__((warn_unused_result)) int chain_abi_decode_dynamic(const uint8_t *data, size_t len,
+								 size_t word, size_t head,
+								 size_t max, const uint8_t **ret_p,
+								 size_t *ret_n);
+
 /* ---- calldata ---------------------------------------------------------------------------- */
 
 /*

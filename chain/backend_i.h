@@ -49,6 +49,19 @@ struct chain_ops {
 				 uint64_t num_shard, const uint8_t *replaces, uint64_t *ret_index);
 	int (*registry_nodes)(struct chain *c, struct chain_node *nodes, size_t max, size_t *ret_n);
 	int (*da_contract)(struct chain *c, struct chain_da_contract *ret); /* NULL: -ENOTSUP */
+	/* The DA contract's operations (chain.c has checked the arguments); NULL: -ENOTSUP */
+	int (*da_register)(struct chain *c, const uint8_t vrf_key[32], const char *url,
+			   uint64_t stake);
+	int (*da_signers)(struct chain *c, uint64_t epoch, struct chain_da_signer *signers,
+			  size_t max, size_t *ret_n);
+	int (*da_seed)(struct chain *c, uint64_t epoch, uint8_t ret_seed[32]);
+	int (*da_make_seed)(struct chain *c);
+	int (*da_publish)(struct chain *c, uint64_t epoch, const uint8_t proof[80]);
+	int (*da_certify)(struct chain *c, const struct chain_da_quorum *q,
+			  const struct chain_da_cert *cert, unsigned *ret_slots);
+	int (*da_certificate)(struct chain *c, const uint8_t data_root[32],
+			      struct chain_da_record *ret);
+	int (*sign_digest)(struct chain *c, const uint8_t digest[32], uint8_t ret_sig[65]);
 };
 
 /* Empties what chain_last_detail() returns in this thread. */

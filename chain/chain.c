@@ -230,6 +230,87 @@ int chain_da_contract(struct chain *c, struct chain_da_contract *ret)
 	return c->ops->da_contract ? c->ops->da_contract(c, ret) : -ENOTSUP;
 }
 
+int chain_da_register(struct chain *c, const uint8_t vrf_key[32], const char *url, uint64_t stake)
+{
+	size_t n;
+
+	if (!c || !vrf_key || !url)
+		return -EINVAL;
+	chain_clear_detail();
+	n = strnlen(url, CHAIN_REGISTRY_URL_MAX + 1);
+	if (n == 0 || n > CHAIN_REGISTRY_URL_MAX) {
+		chain_set_detail(n ? "a signer URL has at most %d bytes" : "a signer URL is needed",
+				 CHAIN_REGISTRY_URL_MAX);
+		return -EINVAL;
+	}
+	return c->ops->da_register ? c->ops->da_register(c, vrf_key, url, stake) : -ENOTSUP;
+}
+
+int chain_da_signers(struct chain *c, uint64_t epoch, struct chain_da_signer *signers, size_t max,
+		     size_t *ret_n)
+{
+	if (!c || (!signers && max) || !ret_n)
+		return -EINVAL;
+	chain_clear_detail();
+	return c->ops->da_signers ? c->ops->da_signers(c, epoch, signers, max, ret_n) : -ENOTSUP;
+}
+
+int chain_da_seed(struct chain *c, uint64_t epoch, uint8_t ret_seed[32])
+{
+	if (!c || !ret_seed)
+		return -EINVAL;
+	chain_clear_detail();
+	return c->ops->da_seed ? c->ops->da_seed(c, epoch, ret_seed) : -ENOTSUP;
+}
+
+int chain_da_make_seed(struct chain *c)
+{
+	if (!c)
+		return -EINVAL;
+	chain_clear_detail();
+	return c->ops->da_make_seed ? c->ops->da_make_seed(c) : -ENOTSUP;
+}
+
+int chain_da_publish(struct chain *c, uint64_t epoch, const uint8_t proof[80])
+{
+	if (!c || !proof)
+		return -EINVAL;
+	chain_clear_detail();
+	return c->ops->da_publish ? c->ops->da_publish(c, epoch, proof) : -ENOTSUP;
+}
+
+int chain_da_certify(struct chain *c, const struct chain_da_quorum *q,
+		     const struct chain_da_cert *cert, unsigned *ret_slots)
+{
+	unsigned slots = 0;
+	int r;
+
+	if (!c || !q || !cert)
+		return -EINVAL;
+	chain_clear_detail();
+	if (!c->ops->da_certify)
+		return -ENOTSUP;
+	r = c->ops->da_certify(c, q, cert, &slots);
+	if (r == 0 && ret_slots)
+		*ret_slots = slots;
+	return r;
+}
+
+int chain_da_certificate(struct chain *c, const uint8_t data_root[32], struct chain_da_record *ret)
+{
+	if (!c || !data_root || !ret)
+		return -EINVAL;
+	chain_clear_detail();
+	return c->ops->da_certificate ? c->ops->da_certificate(c, data_root, ret) : -ENOTSUP;
+}
+
+int chain_sign_digest(struct chain *c, const uint8_t digest[32], uint8_t ret_sig[65])
+{
+	if (!c || !digest || !ret_sig)
+		return -EINVAL;
+	return c->ops->sign_digest ? c->ops->sign_digest(c, digest, ret_sig) : -ENOTSUP;
+}
+
 int chain_registry_nodes(struct chain *c, struct chain_node *nodes, size_t max, size_t *ret_n)
 {
 	if (!c || (!nodes && max) || !ret_n)

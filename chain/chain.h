@@ -502,6 +502,57 @@ struct chain_da_contract {
  * none (a Market from before DA, Market.da() zero), -ENOTSUP on the embedded ledger. */
 int chain_da_contract(struct chain *c, struct chain_da_contract *ret);
 
+/* ---- DA on the chain (docs/DA.md, "Signers, quorums and certificates") ----
+ *
+ * The DA contract's operations, for a signer (register, publish its VRF proof for the next
+ * epoch) and for whoever settles a certificate. The EVM backend sends them to the contract
+ * Market.da() names; the embedded ledger has none yet (-ENOTSUP). Reads are fresh
+ * (nothing cached). Transactions return once mined; a refusal is -CHAIN_EREVERTED with
+ * the contract's reason in chain_last_detail(). */
+struct chain_da_signer; /* chain/da.h */
+struct chain_da_quorum;
+struct chain_da_cert;
+
+/* A certificate as the contract records it. */
+struct chain_da_record {
+	uint64_t epoch, len;
+	uint8_t quorum[32];
+	unsigned slots_signed;
+	uint64_t block; /* where it was recorded */
+};
+
+/* Register this handle's account as a DA signer with its VRF public key and URL, adding
+ * stake (the value sent; 0 keeps the stake). -EINVAL for a URL of 0 or more than
+ * CHAIN_REGISTRY_URL_MAX bytes; -CHAIN_ENOKEY. */
+int chain_da_register(struct chain *c, const uint8_t vrf_key[32], const char *url, uint64_t stake);
+
+/* The registered signers in registration order (up to max), each with the proof it
+ * published for epoch (has_proof false when none). */
+int chain_da_signers(struct chain *c, uint64_t epoch, struct chain_da_signer *signers, size_t max,
+		     size_t *ret_n);
+
+/* The seed recorded for epoch e: -ENOENT when none is (yet). */
+int chain_da_seed(struct chain *c, uint64_t epoch, uint8_t ret_seed[32]);
+
+/* Record the current epoch's seed (makeSeed(); nothing changes when it is recorded). */
+int chain_da_make_seed(struct chain *c);
+
+/* Publish this account's VRF proof for epoch (the current one + 1). */
+int chain_da_publish(struct chain *c, uint64_t epoch, const uint8_t proof[80]);
+
+/* Settle certificate cert of quorum q (the slots' accounts and members come from q):
+ * *ret_slots (may be NULL) the slots the contract counted. */
+int chain_da_certify(struct chain *c, const struct chain_da_quorum *q,
+		     const struct chain_da_cert *cert, unsigned *ret_slots);
+
+/* The certificate recorded for a data root: -ENOENT when none is. */
+int chain_da_certificate(struct chain *c, const uint8_t data_root[32], struct chain_da_record *ret);
+
+/* A recoverable secp256k1 signature (r ‖ s ‖ v, v 0 or 1, low s) of digest by this
+ * handle's account key, as chain_da_sign() makes one. -CHAIN_ENOKEY without a key. */
+__attribute__((warn_unused_result)) int chain_sign_digest(struct chain *c, const uint8_t digest[32],
+							  uint8_t ret_sig[65]);
+
 /* chain_verify() telling fn (on the caller's thread, may be NULL) how far it got: blocks
  * replayed of the head's (embedded ledger) or entries checked of all (EVM). */
 typedef void chain_progress_fn(void *ctx, uint64_t done, uint64_t total);

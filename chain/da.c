@@ -136,6 +136,18 @@ int chain_da_quorum(const struct chain_da_epoch *ep, const struct chain_da_signe
 	return 0;
 }
 
+bool chain_da_holds(const struct chain_da_quorum *q, unsigned rank, unsigned row, unsigned rows)
+{
+	const unsigned m = rows < q->slots ? rows : q->slots;
+
+	if (m == 0)
+		return false;
+	for (unsigned i = row % m; i < q->slots; i += m)
+		if (q->slot_rank[i] == rank)
+			return true;
+	return false;
+}
+
 void chain_da_sign_digest(const struct chain_da_epoch *ep, const struct chain_da_quorum *q,
 			  const uint8_t data_root[32], uint64_t len, uint8_t ret_digest[32])
 {
@@ -262,4 +274,47 @@ int chain_da_cert_verify(const struct chain_da_epoch *ep, const struct chain_da_
 	if (ret_slots)
 		*ret_slots = held;
 	return 3 * held > 2 * q->slots ? 0 : -CHAIN_EDA_THRESHOLD;
+}
+
+/* --- the draw as the chain records it ---------------------------------------------------- */
+
+int chain_da_draw(struct chain *c, uint64_t epoch, struct chain_da_epoch *ret_ep,
+		  struct chain_da_signer *signers, size_t max, size_t *ret_n,
+		  struct chain_da_quorum *ret_q)
+{
+	struct chain_da_contract d;
+	struct chain_da_epoch ep = {.epoch = epoch};
+	struct chain_flow f;
+	size_t n = 0;
+	int r = chain_da_contract(c, &d);
+
+	if (r == 0)
+		r = chain_flow_info(c, &f);
+	if (r < 0)
+		return r;
+	if (epoch == 0) {
+		chain_set_detail("DA epoch 0 has no draw (it needs the seed of the epoch before)");
+		return -ENOENT;
+	}
+	ep.chain_id = f.chain_id;
+	memcpy(ep.contract, d.address, CHAIN_ADDRESS_SIZE);
+	ep.stake_unit = d.stake_unit;
+	ep.slots = d.slots;
+	r = chain_da_seed(c, epoch - 1, ep.seed);
+	if (r == -ENOENT)
+		chain_set_detail("DA epoch %llu has no seed yet, so epoch %llu has no draw",
+				 (unsigned long long)(epoch - 1), (unsigned long long)epoch);
+	if (r == 0)
+		r = chain_da_signers(c, epoch, signers, max, &n);
+	if (r == 0) {
+		r = chain_da_quorum(&ep, signers, n, ret_q);
+		if (r == -ENOENT)
+			chain_set_detail("no DA signer published a valid proof for epoch %llu",
+					 (unsigned long long)epoch);
+	}
+	if (r < 0)
+		return r;
+	*ret_ep = ep;
+	*ret_n = n;
+	return 0;
 }

@@ -12,6 +12,7 @@
 #ifndef CHAIN_DA_H
 #define CHAIN_DA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +42,8 @@ struct chain_da_signer {
 	uint8_t vrf_key[CODEC_VRF_PUBLIC_SIZE];
 	uint64_t stake;
 	uint8_t proof[CODEC_VRF_PROOF_SIZE];
+	bool has_proof;			      /* as chain_da_signers() read it */
+	char url[CHAIN_REGISTRY_URL_MAX + 1]; /* where its DA methods answer */
 };
 
 /* An epoch's quorum: its members in rank order (indexes into the signers given), who holds
@@ -54,6 +57,15 @@ struct chain_da_quorum {
 	uint8_t slot_rank[CHAIN_DA_SLOTS_MAX];			 /* slot → rank */
 	uint8_t digest[32];
 };
+
+/*
+ * chain_da_holds() - whether the member of rank `rank` holds row `row` of a blob whose
+ * extended square has `rows` rows (2k), in quorum q: slot i holds the rows r with
+ * r ≡ i (mod m), m = min(T, 2k) (docs/DA.md, "Quorum and slots"), so with 2k ≥ T slot i
+ * holds the rows ≡ i (mod T), and with fewer rows than slots every slot still holds one
+ * (row i mod 2k) and each row is held by several members. Pure.
+ */
+bool chain_da_holds(const struct chain_da_quorum *q, unsigned rank, unsigned row, unsigned rows);
 
 /* alpha, the VRF input of an epoch: "zgfs da quorum" 0x00 ‖ be64 chainId ‖ contract ‖
  * be64 epoch ‖ seed. */
@@ -111,5 +123,17 @@ __attribute__((warn_unused_result)) int chain_da_cert_verify(const struct chain_
 							     const struct chain_da_quorum *q,
 							     const struct chain_da_cert *c,
 							     unsigned *ret_slots);
+
+/*
+ * chain_da_draw() - epoch e's draw as chain c now records it: the DA contract's
+ * parameters and the seed of e − 1 in *ret_ep, the registered signers with the proofs they
+ * published for e (up to max, *ret_n of them, in registration order), and the quorum
+ * chain_da_quorum() derives from them. -ENOENT (a detail says which) when the chain has no
+ * DA contract, e − 1 has no seed yet or no signer qualifies; the errors of the reads.
+ * Not pure: it reads the chain (a few eth_calls per signer on EVM).
+ */
+int chain_da_draw(struct chain *c, uint64_t epoch, struct chain_da_epoch *ret_ep,
+		  struct chain_da_signer *signers, size_t max, size_t *ret_n,
+		  struct chain_da_quorum *ret_q);
 
 #endif

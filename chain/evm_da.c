@@ -1,12 +1,33 @@
 /*
- * evm_da.c - the DA contract (chain/contracts/DA.sol) as the EVM backend reads it: found
- * through Market.da(), its parameters, epoch, seed and signers (docs/DA.md).
+ * evm_da.c - the DA contract (chain/contracts/DA.sol) for the EVM backend: found through
+ * Market.da() on every call (nothing cached, so a redeployed Market is followed), its
+ * parameters, epoch, seeds, signers and certificates, and the transactions of signers and
+ * certifiers (docs/DA.md).
  */
 #include <errno.h>
 #include <string.h>
 
 #include "chain/abi_i.h"
+#include "chain/da.h"
 #include "chain/evm_i.h"
+
+static int da_address(struct chain_evm *c, uint8_t ret[CHAIN_ADDRESS_SIZE])
+{
+	static const uint8_t zero[CHAIN_ADDRESS_SIZE];
+	uint8_t w[32], a[CHAIN_ADDRESS_SIZE];
+	int r = chain_evm_view(c, c->market, "da()", false, 0, w, 1);
+
+	if (r == -CHAIN_EREVERTED || r == -EBADMSG ||
+	    (r == 0 &&
+	     (chain_abi_word_address(w, a) < 0 || memcmp(a, zero, CHAIN_ADDRESS_SIZE) == 0))) {
+		chain_set_detail("this chain's Market names no DA contract (zgfs chain deploy "
+				 "deploys one)");
+		return -ENOENT;
+	}
+	if (r == 0)
+		memcpy(ret, a, CHAIN_ADDRESS_SIZE);
+	return r;
+}
 
 /* One u64 view of the DA contract. */
 static int word(struct chain_evm *c, const uint8_t *da, const char *sig, bool has_arg, uint64_t arg,
@@ -22,20 +43,11 @@ static int word(struct chain_evm *c, const uint8_t *da, const char *sig, bool ha
 
 int chain_evm_da_contract(struct chain *base, struct chain_da_contract *ret)
 {
-	static const uint8_t zero[CHAIN_ADDRESS_SIZE];
 	struct chain_evm *c = to_evm(base);
 	struct chain_da_contract d = {0};
 	uint64_t slots = 0;
-	uint8_t w[32];
-	int r = chain_evm_view(c, c->market, "da()", false, 0, w, 1);
+	int r = da_address(c, d.address);
 
-	/* A Market from before DA has no da(): no contract, not an error. */
-	if (r == -CHAIN_EREVERTED || r == -EBADMSG ||
-	    (r == 0 && (chain_abi_word_address(w, d.address) < 0 ||
-			memcmp(d.address, zero, CHAIN_ADDRESS_SIZE) == 0))) {
-		chain_clear_detail();
-		return -ENOENT;
-	}
 	if (r == 0)
 		r = word(c, d.address, "epochBlocks()", false, 0, &d.epoch_blocks);
 	if (r == 0)
@@ -58,4 +70,235 @@ int chain_evm_da_contract(struct chain *base, struct chain_da_contract *ret)
 	d.has_seed = memcmp(d.seed, (const uint8_t[32]){0}, 32) != 0;
 	*ret = d;
 	return 0;
+}
+
+/* --- the DA contract's operations ------------------------------------------------------- */
+
+/* Send calldata w to the DA contract with value, once w holds it. */
+static int da_send(struct chain_evm *c, uint64_t value, struct chain_wbuf *w)
+{
+	uint8_t da[CHAIN_ADDRESS_SIZE];
+	int r = w->err;
+
+	if (r == 0 && !c->has_key)
+		r = -CHAIN_ENOKEY;
+	if (r == 0)
+		r = da_address(c, da);
+	if (r == 0)
+		r = chain_evm_send(c, da, value, w->data, w->len, NULL, NULL);
+	chain_wbuf_release(w);
+	return r;
+}
+
+int chain_evm_da_register(struct chain *base, const uint8_t vrf_key[32], const char *url,
+			  uint64_t stake)
+{
+	struct chain_wbuf w;
+
+	chain_wbuf_init(&w, 1024);
+	chain_abi_append_selector(&w, "register(bytes32,string)");
+	chain_wbuf_put(&w, vrf_key, 32);
+	chain_abi_append_u64(&w, 2 * CHAIN_ABI_WORD);
+	chain_abi_put_dynamic(&w, url, strlen(url));
+	return da_send(to_evm(base), stake, &w);
+}
+
+int chain_evm_da_make_seed(struct chain *base)
+{
+	struct chain_wbuf w;
+
+	chain_wbuf_init(&w, 64);
+	chain_abi_append_selector(&w, "makeSeed()");
+	return da_send(to_evm(base), 0, &w);
+}
+
+int chain_evm_da_publish(struct chain *base, uint64_t epoch, const uint8_t proof[80])
+{
+	struct chain_wbuf w;
+
+	chain_wbuf_init(&w, 512);
+	chain_abi_append_selector(&w, "publishProof(uint256,bytes)");
+	chain_abi_append_u64(&w, epoch);
+	chain_abi_append_u64(&w, 2 * CHAIN_ABI_WORD);
+	chain_abi_put_dynamic(&w, proof, CODEC_VRF_PROOF_SIZE);
+	return da_send(to_evm(base), 0, &w);
+}
+
+int chain_evm_da_seed(struct chain *base, uint64_t epoch, uint8_t ret_seed[32])
+{
+	struct chain_evm *c = to_evm(base);
+	uint8_t da[CHAIN_ADDRESS_SIZE], w[32];
+	int r = da_address(c, da);
+
+	if (r == 0)
+		r = chain_evm_view(c, da, "seedOf(uint256)", true, epoch, w, 1);
+	if (r == 0 && memcmp(w, (const uint8_t[32]){0}, 32) == 0)
+		r = -ENOENT;
+	if (r == 0)
+		memcpy(ret_seed, w, 32);
+	return r;
+}
+
+/* signerAt(i) into s, and proofOf(epoch, s->account). */
+static int read_signer(struct chain_evm *c, const uint8_t *da, uint64_t i, uint64_t epoch,
+		       struct chain_wbuf *in, struct chain_wbuf *res, struct chain_da_signer *s)
+{
+	const uint8_t *p;
+	uint8_t word[CHAIN_ABI_WORD];
+	size_t n;
+	int r;
+
+	in->len = res->len = 0;
+	chain_abi_encode_call_u64("signerAt(uint256)", i, in);
+	r = chain_evm_view_raw(c, da, in, "signerAt(uint256)", res);
+	if (r < 0)
+		return r;
+	memset(s, 0, sizeof(*s));
+	if (res->len < 4 * CHAIN_ABI_WORD || chain_abi_word_address(res->data, s->account) < 0 ||
+	    chain_abi_decode_dynamic(res->data, res->len, 3, 4, CHAIN_REGISTRY_URL_MAX, &p, &n) <
+		0 ||
+	    memchr(p, '\0', n))
+		goto bad;
+	memcpy(s->vrf_key, res->data + CHAIN_ABI_WORD, 32);
+	s->stake = chain_evm_u256_saturate(res->data + 2 * CHAIN_ABI_WORD);
+	memcpy(s->url, p, n);
+	in->len = res->len = 0;
+	chain_abi_append_selector(in, "proofOf(uint256,address)");
+	chain_abi_append_u64(in, epoch);
+	chain_abi_put_address(word, s->account);
+	chain_wbuf_put(in, word, sizeof(word));
+	r = in->err ? in->err : chain_evm_view_raw(c, da, in, "proofOf(uint256,address)", res);
+	if (r < 0)
+		return r;
+	if (chain_abi_decode_dynamic(res->data, res->len, 0, 1, CODEC_VRF_PROOF_SIZE, &p, &n) < 0)
+		goto bad;
+	s->has_proof = n == CODEC_VRF_PROOF_SIZE;
+	if (s->has_proof)
+		memcpy(s->proof, p, n);
+	return 0;
+bad:
+	chain_set_detail("the DA contract's signer %llu does not decode", (unsigned long long)i);
+	return -EBADMSG;
+}
+
+int chain_evm_da_signers(struct chain *base, uint64_t epoch, struct chain_da_signer *signers,
+			 size_t max, size_t *ret_n)
+{
+	struct chain_evm *c = to_evm(base);
+	struct chain_wbuf in, res;
+	uint8_t da[CHAIN_ADDRESS_SIZE];
+	uint64_t count = 0;
+	size_t i = 0;
+	int r = da_address(c, da);
+
+	if (r == 0)
+		r = word(c, da, "signerCount()", false, 0, &count);
+	chain_wbuf_init(&in, 256);
+	chain_wbuf_init(&res, 4096);
+	for (; r == 0 && i < max && i < count; i++)
+		r = read_signer(c, da, i, epoch, &in, &res, &signers[i]);
+	chain_wbuf_release(&in);
+	chain_wbuf_release(&res);
+	if (r == 0)
+		*ret_n = i;
+	return r;
+}
+
+/* certify(bytes32 dataRoot, uint64 length, uint64 e, address[] slotAccounts, uint256
+ * members, uint8[] ranks, bytes sigs): seven head words, then the three arrays. */
+static void encode_certify(const struct chain_da_quorum *q, const struct chain_da_cert *cert,
+			   struct chain_wbuf *w)
+{
+	uint8_t word[CHAIN_ABI_WORD];
+	uint64_t off = 7 * CHAIN_ABI_WORD;
+
+	chain_abi_append_selector(w,
+				  "certify(bytes32,uint64,uint64,address[],uint256,uint8[],bytes)");
+	chain_wbuf_put(w, cert->data_root, 32);
+	chain_abi_append_u64(w, cert->len);
+	chain_abi_append_u64(w, cert->epoch);
+	chain_abi_append_u64(w, off);
+	off += (1 + q->slots) * CHAIN_ABI_WORD;
+	chain_abi_append_u64(w, q->members);
+	chain_abi_append_u64(w, off);
+	off += (1 + cert->nsigs) * CHAIN_ABI_WORD;
+	chain_abi_append_u64(w, off);
+	chain_abi_append_u64(w, q->slots);
+	for (unsigned j = 0; j < q->slots; j++) {
+		chain_abi_put_address(word, q->account[q->slot_rank[j]]);
+		chain_wbuf_put(w, word, sizeof(word));
+	}
+	chain_abi_append_u64(w, cert->nsigs);
+	for (size_t i = 0; i < cert->nsigs; i++)
+		chain_abi_append_u64(w, cert->rank[i]);
+	chain_abi_append_u64(w, cert->nsigs * CHAIN_DA_SIGNATURE_SIZE);
+	for (size_t i = 0; i < cert->nsigs; i++)
+		chain_wbuf_put(w, cert->sig[i], CHAIN_DA_SIGNATURE_SIZE);
+	memset(word, 0, sizeof(word));
+	chain_wbuf_put(w, word,
+		       (CHAIN_ABI_WORD - cert->nsigs * CHAIN_DA_SIGNATURE_SIZE % CHAIN_ABI_WORD) %
+			   CHAIN_ABI_WORD);
+}
+
+int chain_evm_da_certificate(struct chain *base, const uint8_t data_root[32],
+			     struct chain_da_record *ret)
+{
+	struct chain_evm *c = to_evm(base);
+	struct chain_wbuf in, res;
+	uint8_t da[CHAIN_ADDRESS_SIZE];
+	struct chain_da_record d = {0};
+	uint64_t slots = 0;
+	int r = da_address(c, da);
+
+	chain_wbuf_init(&in, 64);
+	chain_wbuf_init(&res, 1024);
+	chain_abi_append_selector(&in, "certificate(bytes32)");
+	chain_wbuf_put(&in, data_root, 32);
+	if (r == 0)
+		r = in.err ? in.err : chain_evm_view_raw(c, da, &in, "certificate(bytes32)", &res);
+	if (r == 0 &&
+	    (res.len != 5 * CHAIN_ABI_WORD || chain_abi_word_u64(res.data, &d.epoch) < 0 ||
+	     chain_abi_word_u64(res.data + 32, &d.len) < 0 ||
+	     chain_abi_word_u64(res.data + 96, &slots) < 0 || slots > CHAIN_DA_SLOTS_MAX ||
+	     chain_abi_word_u64(res.data + 128, &d.block) < 0)) {
+		chain_set_detail("the DA contract's certificate() does not decode");
+		r = -EBADMSG;
+	}
+	if (r == 0) {
+		memcpy(d.quorum, res.data + 64, 32);
+		d.slots_signed = (unsigned)slots;
+		if (d.block == 0)
+			r = -ENOENT;
+	}
+	chain_wbuf_release(&in);
+	chain_wbuf_release(&res);
+	if (r == 0)
+		*ret = d;
+	return r;
+}
+
+int chain_evm_da_certify(struct chain *base, const struct chain_da_quorum *q,
+			 const struct chain_da_cert *cert, unsigned *ret_slots)
+{
+	struct chain_da_record rec;
+	struct chain_wbuf w;
+	int r;
+
+	chain_wbuf_init(&w, 16384);
+	encode_certify(q, cert, &w);
+	r = da_send(to_evm(base), 0, &w);
+	if (r == 0)
+		r = chain_evm_da_certificate(base, cert->data_root, &rec);
+	if (r == 0)
+		*ret_slots = rec.slots_signed;
+	return r;
+}
+
+int chain_evm_sign_digest(struct chain *base, const uint8_t digest[32], uint8_t ret_sig[65])
+{
+	struct chain_evm *c = to_evm(base);
+
+	if (!c->has_key)
+		return -CHAIN_ENOKEY;
+	return chain_evm_key_sign(&c->key, digest, ret_sig);
 }

@@ -102,6 +102,18 @@ int chain_evm_send(struct chain_evm *c, const uint8_t to[CHAIN_ADDRESS_SIZE], ui
 
 /* evm_da.c: the DA contract named by Market.da() and its state, for evm_ops. */
 int chain_evm_da_contract(struct chain *c, struct chain_da_contract *ret);
+int chain_evm_da_register(struct chain *c, const uint8_t vrf_key[32], const char *url,
+			  uint64_t stake);
+int chain_evm_da_signers(struct chain *c, uint64_t epoch, struct chain_da_signer *signers,
+			 size_t max, size_t *ret_n);
+int chain_evm_da_seed(struct chain *c, uint64_t epoch, uint8_t ret_seed[32]);
+int chain_evm_da_make_seed(struct chain *c);
+int chain_evm_da_publish(struct chain *c, uint64_t epoch, const uint8_t proof[80]);
+int chain_evm_da_certify(struct chain *c, const struct chain_da_quorum *q,
+			 const struct chain_da_cert *cert, unsigned *ret_slots);
+int chain_evm_da_certificate(struct chain *c, const uint8_t data_root[32],
+			     struct chain_da_record *ret);
+int chain_evm_sign_digest(struct chain *c, const uint8_t digest[32], uint8_t ret_sig[65]);
 
 /* evm_pora.c: reads Market.mine() and the Flow's epochs at open (no Mine: has_mine false). */
 int chain_evm_pora_load(struct chain_evm *c);

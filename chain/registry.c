@@ -44,32 +44,20 @@ int chain_shard_check(uint64_t shard_id, uint64_t num_shard)
 	return 0;
 }
 
-static void put_word_u64(struct chain_wbuf *w, uint64_t v)
-{
-	uint8_t word[CHAIN_ABI_WORD];
-
-	chain_abi_put_u64(word, v);
-	chain_wbuf_put(w, word, sizeof(word));
-}
-
 void chain_registry_encode_register(const char *url, uint64_t shard_id, uint64_t num_shard,
 				    const uint8_t *replaces, struct chain_wbuf *w)
 {
 	static const uint8_t zero[CHAIN_ADDRESS_SIZE];
-	static const uint8_t pad[CHAIN_ABI_WORD];
 	uint8_t sel[4], word[CHAIN_ABI_WORD];
-	size_t n = strlen(url);
 
 	chain_abi_selector(CHAIN_REGISTRY_SIG_REGISTER, sel);
 	chain_wbuf_put(w, sel, sizeof(sel));
-	put_word_u64(w, 4 * CHAIN_ABI_WORD); /* the string after the four head words */
-	put_word_u64(w, shard_id);
-	put_word_u64(w, num_shard);
+	chain_abi_append_u64(w, 4 * CHAIN_ABI_WORD); /* the string after the four head words */
+	chain_abi_append_u64(w, shard_id);
+	chain_abi_append_u64(w, num_shard);
 	chain_abi_put_address(word, replaces ? replaces : zero);
 	chain_wbuf_put(w, word, sizeof(word));
-	put_word_u64(w, n);
-	chain_wbuf_put(w, url, n);
-	chain_wbuf_put(w, pad, (CHAIN_ABI_WORD - n % CHAIN_ABI_WORD) % CHAIN_ABI_WORD);
+	chain_abi_put_dynamic(w, url, strlen(url));
 }
 
 void chain_registry_encode_index_of(const uint8_t id[CHAIN_ADDRESS_SIZE], struct chain_wbuf *w)
@@ -93,18 +81,16 @@ static int word_u64(const uint8_t *data, size_t len, size_t i, uint64_t *ret)
 int chain_registry_decode_node(const uint8_t *data, size_t len, struct chain_node *ret)
 {
 	struct chain_node n;
-	uint64_t off, ulen;
+	const uint8_t *url;
+	size_t ulen;
 
 	memset(&n, 0, sizeof(n));
 	if (!data || len < 5 * CHAIN_ABI_WORD || chain_abi_word_address(data, n.id) < 0 ||
-	    word_u64(data, len, 1, &off) < 0 || word_u64(data, len, 2, &n.shard_id) < 0 ||
-	    word_u64(data, len, 3, &n.num_shard) < 0 || word_u64(data, len, 4, &n.block) < 0)
+	    word_u64(data, len, 2, &n.shard_id) < 0 || word_u64(data, len, 3, &n.num_shard) < 0 ||
+	    word_u64(data, len, 4, &n.block) < 0 ||
+	    chain_abi_decode_dynamic(data, len, 1, 5, CHAIN_REGISTRY_URL_MAX, &url, &ulen) < 0)
 		return -EBADMSG;
-	if (off % CHAIN_ABI_WORD || off < 5 * CHAIN_ABI_WORD || off > len - CHAIN_ABI_WORD ||
-	    word_u64(data, len, off / CHAIN_ABI_WORD, &ulen) < 0 || ulen > CHAIN_REGISTRY_URL_MAX ||
-	    ulen > len - off - CHAIN_ABI_WORD)
-		return -EBADMSG;
-	memcpy(n.url, data + off + CHAIN_ABI_WORD, ulen);
+	memcpy(n.url, url, ulen);
 	if (memchr(n.url, '\0', ulen))
 		return -EBADMSG;
 	if (chain_shard_check(n.shard_id, n.num_shard) < 0) {
