@@ -407,13 +407,30 @@ static void proof_place(unsigned k, enum codec_da_axis axis, unsigned row, unsig
 	*ret_pos = axis == CODEC_DA_ROW ? col : row;
 }
 
+/* A share proof from the proofs of its leaf in its line's tree (lp) and of the line's root
+ * in the data tree (dp). */
+static void assemble(unsigned k, enum codec_da_axis axis, unsigned row, unsigned col,
+		     const struct codec_proof *lp, const struct codec_proof *dp,
+		     struct codec_da_proof *ret)
+{
+	const unsigned l2 = log2_of(k);
+
+	memset(ret, 0, sizeof(*ret));
+	ret->k = k;
+	ret->axis = axis;
+	ret->row = row;
+	ret->col = col;
+	memcpy(ret->line_root, dp->lemma[0], CODEC_HASH_SIZE);
+	memcpy(ret->line_sib, lp->lemma[1], (size_t)(l2 + 1) * CODEC_HASH_SIZE);
+	memcpy(ret->data_sib, dp->lemma[1], (size_t)(l2 + 2) * CODEC_HASH_SIZE);
+	memcpy(ret->data_root, dp->lemma[l2 + 3], CODEC_HASH_SIZE);
+}
+
 int codec_da_prove(const struct codec_da_square *sq, unsigned row, unsigned col,
 		   enum codec_da_axis axis, struct codec_da_proof *ret_proof)
 {
-	const unsigned l2 = log2_of(sq->k);
 	codec_hash buf[2 * CODEC_DA_MAX_K];
 	struct codec_proof lp, dp;
-	struct codec_da_proof p;
 	unsigned di, pos;
 	int err;
 
@@ -426,16 +443,80 @@ int codec_da_prove(const struct codec_da_square *sq, unsigned row, unsigned col,
 		err = codec_proof_build(sq->row_roots[0], 4 * (size_t)sq->k, di, &dp);
 	if (err)
 		return err;
-	memset(&p, 0, sizeof(p));
-	p.k = sq->k;
-	p.axis = axis;
-	p.row = row;
-	p.col = col;
-	memcpy(p.line_root, dp.lemma[0], CODEC_HASH_SIZE);
-	memcpy(p.line_sib, lp.lemma[1], (size_t)(l2 + 1) * CODEC_HASH_SIZE);
-	memcpy(p.data_sib, dp.lemma[1], (size_t)(l2 + 2) * CODEC_HASH_SIZE);
-	memcpy(p.data_root, dp.lemma[l2 + 3], CODEC_HASH_SIZE);
-	*ret_proof = p;
+	assemble(sq->k, axis, row, col, &lp, &dp, ret_proof);
+	return 0;
+}
+
+/* ---- one line at a time ---- */
+
+int codec_da_roots_check(unsigned k, const uint8_t *roots, const uint8_t data_root[CODEC_HASH_SIZE])
+{
+	uint8_t root[CODEC_HASH_SIZE];
+	int err;
+
+	if (!valid_k(k))
+		return -EINVAL;
+	err = codec_root_of_leaves(roots, 4 * (size_t)k, root);
+	if (err)
+		return err;
+	return memcmp(root, data_root, CODEC_HASH_SIZE) == 0 ? 0 : -CODEC_EDA_DATA_ROOT;
+}
+
+int codec_da_line_check(unsigned k, size_t share_size, const uint8_t *line,
+			const uint8_t root[CODEC_HASH_SIZE])
+{
+	const uint8_t *data[CODEC_RS_MAX_SHARDS];
+	uint8_t *parity[CODEC_RS_MAX_SHARDS], *buf;
+	codec_hash leaves[2 * CODEC_DA_MAX_K];
+	uint8_t got[CODEC_HASH_SIZE];
+	struct codec_rs *rs;
+	int err;
+
+	if (!valid_k(k) || !valid_share_size(share_size))
+		return -EINVAL;
+	buf = malloc((size_t)k * share_size);
+	if (!buf)
+		return -ENOMEM;
+	err = codec_rs_new(k, k, &rs);
+	if (err) {
+		free(buf);
+		return err;
+	}
+	for (unsigned i = 0; i < k; i++) {
+		data[i] = line + (size_t)i * share_size;
+		parity[i] = buf + (size_t)i * share_size;
+	}
+	codec_rs_encode(rs, share_size, data, parity);
+	codec_rs_free(rs);
+	if (memcmp(buf, line + (size_t)k * share_size, (size_t)k * share_size) != 0)
+		err = -CODEC_EDA_CODEWORD;
+	free(buf);
+	if (err)
+		return err;
+	codec_keccak256_batch(line, share_size, share_size, 2 * k, leaves);
+	err = codec_root_of_leaves(leaves[0], 2 * k, got);
+	if (!err && memcmp(got, root, CODEC_HASH_SIZE) != 0)
+		err = -CODEC_EDA_SHARE;
+	return err;
+}
+
+int codec_da_prove_row(unsigned k, size_t share_size, const uint8_t *row_shares,
+		       const uint8_t *roots, unsigned row, unsigned col,
+		       struct codec_da_proof *ret_proof)
+{
+	codec_hash leaves[2 * CODEC_DA_MAX_K];
+	struct codec_proof lp, dp;
+	int err;
+
+	if (!valid_k(k) || !valid_share_size(share_size) || row >= 2 * k || col >= 2 * k)
+		return -EINVAL;
+	codec_keccak256_batch(row_shares, share_size, share_size, 2 * k, leaves);
+	err = codec_proof_build(leaves[0], 2 * k, col, &lp);
+	if (!err)
+		err = codec_proof_build(roots, 4 * (size_t)k, row, &dp);
+	if (err)
+		return err;
+	assemble(k, CODEC_DA_ROW, row, col, &lp, &dp, ret_proof);
 	return 0;
 }
 
@@ -713,10 +794,8 @@ int codec_da_befp_build(const struct codec_da_square *sq, enum codec_da_axis axi
 	return 0;
 }
 
-/* The line from k of its shares (present[pos] non-NULL), into line (2k shares), and its
- * root. */
-static int rebuild_line(unsigned k, size_t s, const uint8_t *const *present, uint8_t *line,
-			uint8_t root[CODEC_HASH_SIZE])
+int codec_da_line_rebuild(unsigned k, size_t s, const uint8_t *const *present, uint8_t *line,
+			  uint8_t root[CODEC_HASH_SIZE])
 {
 	unsigned lost[CODEC_RS_MAX_SHARDS], nlost = 0;
 	uint8_t *shards[CODEC_RS_MAX_SHARDS];
@@ -724,6 +803,8 @@ static int rebuild_line(unsigned k, size_t s, const uint8_t *const *present, uin
 	struct codec_rs *rs;
 	int err;
 
+	if (!valid_k(k) || !valid_share_size(s))
+		return -EINVAL;
 	for (unsigned i = 0; i < 2 * k; i++) {
 		shards[i] = line + (size_t)i * s;
 		if (present[i])
@@ -731,6 +812,8 @@ static int rebuild_line(unsigned k, size_t s, const uint8_t *const *present, uin
 		else
 			lost[nlost++] = i;
 	}
+	if (nlost > k)
+		return -EINVAL;
 	err = codec_rs_new(k, k, &rs);
 	if (err)
 		return err;
@@ -803,7 +886,7 @@ int codec_da_befp_verify(const uint8_t *buf, size_t len, const uint8_t data_root
 	line = malloc((size_t)2 * k * share_size);
 	if (!line)
 		return -ENOMEM;
-	err = rebuild_line(k, share_size, present, line, root);
+	err = codec_da_line_rebuild(k, share_size, present, line, root);
 	free(line);
 	if (err)
 		return err;

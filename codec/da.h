@@ -163,6 +163,45 @@ size_t codec_da_proof_encode(const struct codec_da_proof *proof, uint8_t *out);
 __attribute__((warn_unused_result)) int codec_da_proof_decode(const uint8_t *in, size_t len,
 							      struct codec_da_proof *ret_proof);
 
+/* ---- one line at a time (a signer holds rows, not squares) ---- */
+
+/*
+ * codec_da_roots_check() - that roots, the 4k line roots of a square of side k (4k × 32
+ * bytes: the 2k row roots, then the 2k column roots), are the leaves of the data tree under
+ * data_root. Returns 0, -CODEC_EDA_DATA_ROOT, or -EINVAL for a k that is not a valid side.
+ */
+__attribute__((warn_unused_result)) int
+codec_da_roots_check(unsigned k, const uint8_t *roots, const uint8_t data_root[CODEC_HASH_SIZE]);
+
+/*
+ * codec_da_line_check() - that line, the 2k shares of one row or column (share_size bytes
+ * each, contiguous), is a codeword of the code (its last k shares are the parity of its
+ * first k) and that its shares hash to root. Returns 0, -CODEC_EDA_CODEWORD,
+ * -CODEC_EDA_SHARE (another root), -EINVAL (geometry), -ENOMEM.
+ */
+__attribute__((warn_unused_result)) int codec_da_line_check(unsigned k, size_t share_size,
+							    const uint8_t *line,
+							    const uint8_t root[CODEC_HASH_SIZE]);
+
+/*
+ * codec_da_line_rebuild() - a whole line (2k shares, into line) from at least k of its
+ * shares (present[pos] non-NULL for each one given, 2k pointers), and the root of what
+ * was rebuilt, for the caller to compare with the committed one. Returns 0, -EINVAL
+ * (fewer than k given, or bad geometry), -ENOMEM.
+ */
+int codec_da_line_rebuild(unsigned k, size_t share_size, const uint8_t *const *present,
+			  uint8_t *line, uint8_t root[CODEC_HASH_SIZE]);
+
+/*
+ * codec_da_prove_row() - the proof of share (row, col) through its row, from the row's 2k
+ * shares and the square's 4k line roots (as codec_da_roots_check() takes them), without
+ * the rest of the square: the same proof codec_da_prove() gives for axis CODEC_DA_ROW.
+ * Returns 0, -EINVAL (geometry or position), -ENOMEM.
+ */
+int codec_da_prove_row(unsigned k, size_t share_size, const uint8_t *row_shares,
+		       const uint8_t *roots, unsigned row, unsigned col,
+		       struct codec_da_proof *ret_proof);
+
 /*
  * codec_da_reconstruct() - rebuild a square from some of its shares.
  * @sq:   a square of the right geometry (codec_da_square_new()) holding the shares present

@@ -37,6 +37,8 @@ const char *codec_strerror(int err)
 		return "VRF public key is invalid";
 	case CODEC_EVRF_PROOF:
 		return "VRF proof does not verify";
+	case CODEC_EDA_CODEWORD:
+		return "DA row or column is not a codeword of the code";
 	default:
 		if (err < CODEC_EFIRST)
 			return strerror(err);

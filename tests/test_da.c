@@ -704,6 +704,64 @@ static void check_befp(void)
 	codec_da_square_free(sq);
 }
 
+/* One line at a time, as a signer and a sampler work: every row checks against its root
+ * and is a codeword, a changed byte or parity is caught, the roots check against the data
+ * root, a row's proof from the row alone equals codec_da_prove()'s, and a column rebuilt
+ * from k of its shares has the committed root. */
+static void check_lines(size_t len)
+{
+	struct codec_da_square *sq = encode_random(len, 2);
+	const unsigned k = sq->k, side = 2 * k;
+	const size_t s = sq->share_size, row_len = side * s;
+	const uint8_t *present[2 * CODEC_DA_MAX_K] = {NULL};
+	uint8_t *line = xmalloc(row_len), *col = xmalloc(row_len), root[CODEC_HASH_SIZE];
+	unsigned bad = 0, proofs = 0, c = (unsigned)(tap_rand() % side);
+	codec_hash roots[4 * CODEC_DA_MAX_K];
+	int err;
+
+	for (unsigned r = 0; r < side; r++)
+		bad += codec_da_line_check(k, s, codec_da_share(sq, r, 0), sq->row_roots[r]) != 0;
+	ok(bad == 0, "k=%u: every row is a codeword under its root", k);
+	memcpy(line, codec_da_share(sq, 1, 0), row_len);
+	line[row_len - 1] ^= 1; /* in the parity half: still hashes differently */
+	err = codec_da_line_check(k, s, line, sq->row_roots[1]);
+	ok(err == -CODEC_EDA_CODEWORD, "k=%u: a parity byte changed is not a codeword (%d)", k,
+	   err);
+	memcpy(line, codec_da_share(sq, 1, 0), row_len);
+	err = codec_da_line_check(k, s, line, sq->data_root);
+	ok(err == -CODEC_EDA_SHARE, "k=%u: a good row under another root is refused (%d)", k, err);
+	memcpy(roots, sq->row_roots, 4 * (size_t)k * CODEC_HASH_SIZE);
+	ok(codec_da_roots_check(k, roots[0], sq->data_root) == 0, "k=%u: the roots check", k);
+	roots[2 * k + 1][3] ^= 1;
+	ok(codec_da_roots_check(k, roots[0], sq->data_root) == -CODEC_EDA_DATA_ROOT,
+	   "k=%u: a column root changed is caught", k);
+	memcpy(roots, sq->row_roots, 4 * (size_t)k * CODEC_HASH_SIZE);
+	for (unsigned i = 0; i < 16; i++) {
+		unsigned r = (unsigned)(tap_rand() % side), cc = (unsigned)(tap_rand() % side);
+		struct codec_da_proof a, b;
+
+		proofs +=
+		    codec_da_prove_row(k, s, codec_da_share(sq, r, 0), roots[0], r, cc, &a) == 0 &&
+		    codec_da_prove(sq, r, cc, CODEC_DA_ROW, &b) == 0 &&
+		    memcmp(&a, &b, sizeof(a)) == 0 &&
+		    codec_da_proof_verify(&a, sq->data_root, k, r, cc, codec_da_share(sq, r, cc),
+					  s) == 0;
+	}
+	ok(proofs == 16, "k=%u: proofs from a row alone are codec_da_prove()'s and verify", k);
+	for (unsigned r = 0; r < side; r += 2) /* every other share of column c: k of them */
+		present[r] = codec_da_share(sq, r, c);
+	err = codec_da_line_rebuild(k, s, present, col, root);
+	ok(err == 0 && memcmp(root, sq->col_roots[c], CODEC_HASH_SIZE) == 0 &&
+	       memcmp(col + s, codec_da_share(sq, 1, c), s) == 0,
+	   "k=%u: column %u rebuilt from k shares has its committed root", k, c);
+	present[0] = NULL;
+	ok(codec_da_line_rebuild(k, s, present, col, root) == -EINVAL,
+	   "k=%u: k - 1 shares do not rebuild a line", k);
+	free(line);
+	free(col);
+	codec_da_square_free(sq);
+}
+
 int main(void)
 {
 	tap_seed(0x5eed0da);
@@ -726,5 +784,7 @@ int main(void)
 	check_reconstruct_large();
 	check_sampling();
 	check_befp();
+	check_lines(1);
+	check_lines(1 << 20);
 	return tap_done();
 }

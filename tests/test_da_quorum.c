@@ -111,6 +111,30 @@ static void test_slots(void)
 		held[q.slot_rank[j]]++;
 	ok(held[0] == 4 && held[1] == 4 && held[2] == 4 && held[3] == 4,
 	   "each holds 4 slots (a quarter of the rows)");
+
+	/* Rows per member: 256 rows, a quarter each, row r on slot r mod 16; 2 rows (fewer
+	 * than slots): every slot holds row j mod 2, so each row is on two members. */
+	for (unsigned rows = 2; rows <= 256; rows *= 8) {
+		unsigned per[4] = {0}, holders_ok = 1;
+
+		for (unsigned r = 0; r < rows; r++) {
+			unsigned h = 0;
+
+			for (unsigned rank = 0; rank < 4; rank++) {
+				bool x = chain_da_holds(&q, rank, r, rows);
+
+				per[rank] += x;
+				h += x;
+				if (rows >= 16 && x != (q.slot_rank[r % 16] == rank))
+					holders_ok = 0;
+			}
+			holders_ok &= h == (rows >= 16 ? 1u : 2u);
+		}
+		ok(holders_ok && per[0] == per[1] && per[2] == per[3] && per[0] == per[3] &&
+		       per[0] == (rows >= 16 ? rows / 4 : 1),
+		   "%u rows: each member holds %u, each row has %u holder(s)", rows, per[0],
+		   rows >= 16 ? 1 : 2);
+	}
 }
 
 /* Two signers, 1 and 3 tickets: the heavier ranks first about 3 times in 4. */
