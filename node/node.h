@@ -54,6 +54,11 @@ struct node_config {
 	 * chain's registry at open (needs the EVM key); NULL: not registered. Peers are also
 	 * learned from the registry, registered or not. */
 	const char *public_url;
+	/* DA (docs/DA.md): sign as a DA signer (needs an EVM chain with a DA contract, the EVM
+	 * key and public_url), with this stake (0: the contract's minimum). Every node on such
+	 * a chain serves the DA reads and settles certificates, signer or not. */
+	bool da;
+	uint64_t da_stake;
 };
 
 /* What the miner has done, for the daemon's log (node_mine_report). */

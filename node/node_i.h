@@ -72,6 +72,11 @@ int node_kv_encode_puts(const uint8_t stream[NODE_STREAM_ID_SIZE],
 /* The parts of a node opened with node_open_local(); NULL for a remote node (the store,
  * the KV state and the recovery record are in node.h, for the daemon's commands). */
 struct chain *node_local_chain(struct node *n);
+
+/* The DA part of an in-process node (node/da/da_i.h): NULL for another node, or when its
+ * chain has no DA contract. */
+struct node_da;
+struct node_da *node_local_da(struct node *n);
 struct node_peers *node_local_peers(struct node *n); /* node/peer/peers.h */
 /* The URL the node registered with (--url), or NULL. */
 const char *node_local_url(struct node *n);

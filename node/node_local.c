@@ -30,6 +30,7 @@
 #include "node/limits.h"
 #include "node/node_i.h"
 #include "node/store/store.h"
+#include "node/da/da_i.h"
 #include "node/pora/pora_i.h"
 #include "node/peer/peers.h"
 #include "node/peer/sync.h"
@@ -65,6 +66,7 @@ struct local {
 	struct inflight *inflight;
 	int follow_err;
 	struct node_pora *miner; /* --mine */
+	struct node_da *da;	 /* a DA contract on the chain; a signer with --da */
 	/* The shard of the flow kept here (0/1: all of it), the cluster's stripes (k 0: no
 	 * policy) and the other nodes. */
 	uint32_t shard_id, num_shard;
@@ -98,6 +100,38 @@ struct node_store *node_local_store(struct node *n)
 struct chain *node_local_chain(struct node *n)
 {
 	return L(n) ? L(n)->chain : NULL;
+}
+
+struct node_da *node_local_da(struct node *n)
+{
+	return L(n) ? L(n)->da : NULL;
+}
+
+/* The DA part: on an EVM chain whose Market names a DA contract; a signer with cfg->da. */
+static int da_setup(struct local *l, const struct node_config *cfg)
+{
+	int r;
+
+	if (cfg->da && (!l->following || !cfg->public_url)) {
+		chain_set_detail(l->following
+				     ? "a DA signer needs the public URL clients reach "
+				       "it at (--url URL)"
+				     : "a DA signer needs an EVM chain with a DA contract "
+				       "(zgfs chain deploy --rpc URL); the embedded ledger "
+				       "has none");
+		return -EINVAL;
+	}
+	if (!l->following)
+		return 0;
+	r = node_da_open(&(struct node_da_config){.data_dir = l->dir,
+						  .vrf_seed = cfg->da ? l->sk : NULL,
+						  .url = cfg->public_url,
+						  .stake = cfg->da_stake},
+			 l->chain, &l->da);
+	/* A chain without a DA contract serves no DA unless a signer was asked for. */
+	if ((r == -ENOENT || r == -ENOTSUP) && !cfg->da)
+		return 0;
+	return r;
 }
 
 /* Peers that do not answer are not waited for: their sync finds the entry by itself. */
@@ -499,6 +533,7 @@ static void local_close(struct node *n)
 	struct local *l = L(n);
 
 	node_pora_stop(l->miner);
+	node_da_close(l->da);
 	node_sync_stop(l->sync);
 	if (l->following) {
 		pthread_mutex_lock(&l->follow_mu);
@@ -691,6 +726,8 @@ int node_open_local(const struct node_config *cfg, struct node **ret_node)
 	}
 	if (r == 0)
 		r = pora_setup(l, cfg);
+	if (r == 0)
+		r = da_setup(l, cfg);
 	if (r < 0)
 		goto fail;
 	snprintf(sub, sizeof(sub), "%s/store", l->dir);

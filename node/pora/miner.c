@@ -454,9 +454,8 @@ json_t *node_pora_status(struct node_pora *m)
 /* Called with rw held for reading and mu held. */
 static void write_status(struct node_pora *m)
 {
-	char path[4200], tmp[4210], *text;
+	char path[4200], *text;
 	json_t *o = status_json(m);
-	int fd, r;
 
 	if (!o)
 		return;
@@ -465,16 +464,8 @@ static void write_status(struct node_pora *m)
 	if (!text)
 		return;
 	snprintf(path, sizeof(path), "%s/pora/status.json", m->dir);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = node_io_open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd >= 0) {
-		r = node_io_pwrite(fd, text, strlen(text), 0);
-		if (r == 0)
-			r = node_io_pwrite(fd, "\n", 1, strlen(text));
-		node_io_close(fd);
-		if (r == 0)
-			node_io_rename(tmp, path);
-	}
+	/* A status, not a promise: no sync. */
+	(void)node_io_write_file(path, text, strlen(text), 0644, false);
 	free(text);
 }
 
@@ -794,7 +785,7 @@ static void *worker_main(void *arg)
 static int load_or_register(struct node_pora *m, const char *path)
 {
 	uint8_t addr[CHAIN_ADDRESS_SIZE], beneficiary[CHAIN_ADDRESS_SIZE];
-	char text[80], tmp[4300];
+	char text[80];
 	uint64_t balance, seed;
 	ssize_t n;
 	int fd, r;
@@ -828,17 +819,9 @@ static int load_or_register(struct node_pora *m, const char *path)
 	if (r < 0)
 		return r;
 	codec_hex_encode(m->id, 32, text);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = node_io_open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	if (fd < 0)
-		return fd;
-	r = node_io_pwrite(fd, text, strlen(text), 0);
-	if (r == 0)
-		r = node_io_pwrite(fd, "\n", 1, strlen(text));
-	if (r == 0)
-		r = node_io_fsync(fd);
-	node_io_close(fd);
-	return r == 0 ? node_io_rename(tmp, path) : r;
+	text[2 * 32 + 2] = '\n'; /* "0x" and 64 digits, then a newline */
+	text[2 * 32 + 3] = '\0';
+	return node_io_write_file(path, text, strlen(text), 0600, true);
 }
 
 int node_pora_start(const struct node_pora_config *cfg, struct chain *chain,

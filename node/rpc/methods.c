@@ -26,6 +26,7 @@
 #include "node/node_i.h"
 #include "node/peer/peers.h"
 #include "node/peer/place.h"
+#include "node/rpc/params_i.h"
 #include "node/rpc/rpc.h"
 
 /* ---- JSON helpers (rpc.h) ---------------------------------------------------------- */
@@ -118,188 +119,18 @@ int node_rpc_get_u64(const json_t *v, uint64_t *ret)
 	return 0;
 }
 
-/* ---- errors ------------------------------------------------------------------------ */
-
-__attribute__((format(printf, 3, 4))) static int bad_param(struct node_rpc_error *err,
-							   const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	err->code = NODE_RPC_EINVALID_PARAMS;
-	err->node_err = 0;
-	snprintf(err->message, sizeof(err->message), "Invalid params: %s", name);
-	va_start(ap, fmt);
-	vsnprintf(err->data, sizeof(err->data), fmt, ap);
-	va_end(ap);
-	return NODE_RPC_EINVALID_PARAMS;
-}
-
-/* node_strerror() for any code the node layer returns, KV codes included. */
-static const char *rpc_strerror(int r)
-{
-	int e = r < 0 ? -r : r;
-
-	if (e > NODE_KV_EFIRST && e < NODE_KV_ELAST)
-		return node_kv_strerror(r);
-	return node_strerror(r);
-}
-
-static int node_fail(struct node_rpc_error *err, int r, const char *what)
-{
-	err->code = NODE_RPC_ENODE;
-	err->node_err = r;
-	snprintf(err->message, sizeof(err->message), "%s: %s", what, rpc_strerror(r));
-	/* What the chain said about it, when it was the chain that failed: a revert reason,
-	 * an endpoint that does not answer. */
-	snprintf(err->data, sizeof(err->data), "%s", chain_last_detail());
-	return NODE_RPC_ENODE;
-}
-
-static int no_memory(struct node_rpc_error *err)
-{
-	err->code = NODE_RPC_EINTERNAL;
-	err->node_err = 0;
-	snprintf(err->message, sizeof(err->message), "Internal error");
-	snprintf(err->data, sizeof(err->data), "out of memory");
-	return NODE_RPC_EINTERNAL;
-}
-
-static int not_here(struct node_rpc_error *err, const char *what)
-{
-	err->code = NODE_RPC_ENO_METHOD;
-	err->node_err = 0;
-	snprintf(err->message, sizeof(err->message), "Not supported");
-	snprintf(err->data, sizeof(err->data), "%s", what);
-	return NODE_RPC_ENO_METHOD;
-}
-
-/* Sets *ret to result, or fails with -32603 when building it ran out of memory. */
-static int done(json_t *result, json_t **ret, struct node_rpc_error *err)
-{
-	if (!result)
-		return no_memory(err);
-	*ret = result;
-	return 0;
-}
-
-/* ---- parameters --------------------------------------------------------------------- */
-
-/* Parameter i (positional) or `name` (by name); NULL when absent or JSON null. */
-static json_t *arg(json_t *params, size_t i, const char *name)
-{
-	json_t *v = NULL;
-
-	if (json_is_array(params))
-		v = json_array_get(params, i);
-	else if (json_is_object(params))
-		v = json_object_get(params, name);
-	return json_is_null(v) ? NULL : v;
-}
-
-static int at_most(json_t *params, size_t n, struct node_rpc_error *err)
-{
-	if (json_is_array(params) && json_array_size(params) > n)
-		return bad_param(err, "params", "expected at most %zu parameters, got %zu", n,
-				 json_array_size(params));
-	return 0;
-}
-
-/*
- * Typed getters: 0 with the value, 1 when the parameter is absent and optional,
- * NODE_RPC_EINVALID_PARAMS (naming it) when it is missing or malformed.
- */
-static int missing(bool optional, const char *name, struct node_rpc_error *err)
-{
-	return optional ? 1 : bad_param(err, name, "missing");
-}
-
-static int p_u64(json_t *ps, size_t i, const char *name, bool optional, uint64_t *out,
-		 struct node_rpc_error *err)
-{
-	json_t *v = arg(ps, i, name);
-
-	if (!v)
-		return missing(optional, name, err);
-	if (node_rpc_get_u64(v, out) < 0)
-		return bad_param(err, name, "expected a non-negative integer");
-	return 0;
-}
-
-static int p_bool(json_t *ps, size_t i, const char *name, bool optional, bool *out,
-		  struct node_rpc_error *err)
-{
-	json_t *v = arg(ps, i, name);
-
-	if (!v)
-		return missing(optional, name, err);
-	if (!json_is_boolean(v))
-		return bad_param(err, name, "expected true or false");
-	*out = json_is_true(v);
-	return 0;
-}
-
-static int p_hexn(json_t *ps, size_t i, const char *name, bool optional, uint8_t *out, size_t len,
-		  struct node_rpc_error *err)
-{
-	json_t *v = arg(ps, i, name);
-	const char *s = json_string_value(v);
-
-	if (!v)
-		return missing(optional, name, err);
-	if (!s || codec_hex_decode(s, out, len) < 0)
-		return bad_param(err, name, "expected 0x and %zu hex digits", 2 * len);
-	return 0;
-}
-
-static int p_hash(json_t *ps, size_t i, const char *name, bool optional,
-		  uint8_t out[CODEC_HASH_SIZE], struct node_rpc_error *err)
-{
-	return p_hexn(ps, i, name, optional, out, CODEC_HASH_SIZE, err);
-}
-
-static int p_addr(json_t *ps, size_t i, const char *name, uint8_t out[CHAIN_ADDRESS_SIZE],
-		  struct node_rpc_error *err)
-{
-	return p_hexn(ps, i, name, false, out, CHAIN_ADDRESS_SIZE, err);
-}
-
-/* Base64 bytes into a malloc'd buffer (*out; free it). The body limit bounds the size. */
-static int p_bytes(json_t *ps, size_t i, const char *name, bool optional, uint8_t **out,
-		   size_t *out_len, struct node_rpc_error *err)
-{
-	json_t *v = arg(ps, i, name);
-	size_t max, len;
-	uint8_t *buf;
-
-	if (!v)
-		return missing(optional, name, err);
-	if (!json_is_string(v))
-		return bad_param(err, name, "expected base64");
-	max = json_string_length(v) / 4 * 3;
-	buf = malloc(max ? max : 1);
-	if (!buf)
-		return no_memory(err);
-	if (node_rpc_unbase64(v, buf, max, &len) < 0) {
-		free(buf);
-		return bad_param(err, name, "expected base64");
-	}
-	*out = buf;
-	*out_len = len;
-	return 0;
-}
-
 /* A KV key: base64, not empty (0G: "key is empty"). */
 static int p_key(json_t *ps, size_t i, uint8_t **out, size_t *out_len, struct node_rpc_error *err)
 {
-	int r = p_bytes(ps, i, "key", false, out, out_len, err);
+	int r = rpc_bytes(ps, i, "key", false, out, out_len, err);
 
 	if (r == 0 && *out_len == 0) {
 		free(*out);
-		return bad_param(err, "key", "key is empty");
+		return rpc_bad_param(err, "key", "key is empty");
 	}
 	if (r == 0 && *out_len > NODE_KV_MAX_KEY_SIZE) {
 		free(*out);
-		return bad_param(err, "key", "key longer than %u bytes", NODE_KV_MAX_KEY_SIZE);
+		return rpc_bad_param(err, "key", "key longer than %u bytes", NODE_KV_MAX_KEY_SIZE);
 	}
 	return r;
 }
@@ -387,31 +218,31 @@ json_t *node_rpc_segment_to_json(const uint8_t root[CODEC_HASH_SIZE], const uint
 int node_rpc_segment_from_json(const json_t *obj, struct node_rpc_segment *s,
 			       struct node_rpc_error *err)
 {
-	json_t *o = (json_t *)obj; /* arg() takes non-const; nothing is changed */
+	json_t *o = (json_t *)obj; /* rpc_arg() takes non-const; nothing is changed */
 	int r;
 
 	if (!json_is_object(o))
-		return bad_param(err, "segment", "expected a SegmentWithProof object");
+		return rpc_bad_param(err, "segment", "expected a SegmentWithProof object");
 	/* Decoded in place (a segment is too large to stage): *s is scratch on failure. */
-	if ((r = p_hash(o, 0, "root", false, s->root, err)) < 0)
+	if ((r = rpc_hash(o, 0, "root", false, s->root, err)) < 0)
 		return r;
-	if ((r = p_u64(o, 0, "index", false, &s->index, err)) < 0)
+	if ((r = rpc_u64(o, 0, "index", false, &s->index, err)) < 0)
 		return r;
-	if ((r = p_u64(o, 0, "fileSize", false, &s->file_size, err)) < 0)
+	if ((r = rpc_u64(o, 0, "fileSize", false, &s->file_size, err)) < 0)
 		return r;
 	if (!json_object_get(o, "data"))
-		return bad_param(err, "data", "missing");
+		return rpc_bad_param(err, "data", "missing");
 	r = node_rpc_unbase64(json_object_get(o, "data"), s->data, sizeof(s->data), &s->len);
 	if (r == -E2BIG)
-		return bad_param(err, "data", "longer than one segment (%u bytes)",
-				 CODEC_SEGMENT_SIZE);
+		return rpc_bad_param(err, "data", "longer than one segment (%u bytes)",
+				     CODEC_SEGMENT_SIZE);
 	if (r < 0)
-		return bad_param(err, "data", "expected base64 (standard alphabet, padded)");
+		return rpc_bad_param(err, "data", "expected base64 (standard alphabet, padded)");
 	if (!json_object_get(o, "proof"))
-		return bad_param(err, "proof", "missing");
+		return rpc_bad_param(err, "proof", "missing");
 	r = codec_proof_from_jansson(json_object_get(o, "proof"), &s->proof);
 	if (r < 0)
-		return bad_param(err, "proof", "invalid proof: %s", codec_strerror(r));
+		return rpc_bad_param(err, "proof", "invalid proof: %s", codec_strerror(r));
 	return 0;
 }
 
@@ -423,19 +254,19 @@ static int segment_shape(const struct node_rpc_segment *seg, uint64_t *ret_chunk
 	uint64_t nseg, rest, padded_len, chunks;
 
 	if (seg->file_size == 0)
-		return bad_param(err, "file_size", "file is empty");
+		return rpc_bad_param(err, "file_size", "file is empty");
 	if (seg->file_size > CODEC_MAX_ENTRY_SIZE)
-		return bad_param(err, "file_size", "larger than %llu bytes",
-				 (unsigned long long)CODEC_MAX_ENTRY_SIZE);
+		return rpc_bad_param(err, "file_size", "larger than %llu bytes",
+				     (unsigned long long)CODEC_MAX_ENTRY_SIZE);
 	nseg = data_segments(seg->file_size);
 	if (seg->index >= nseg)
-		return bad_param(err, "index", "index out of bound");
+		return rpc_bad_param(err, "index", "index out of bound");
 	rest = seg->file_size - seg->index * CODEC_SEGMENT_SIZE;
 	if (rest > CODEC_SEGMENT_SIZE)
 		rest = CODEC_SEGMENT_SIZE;
 	padded_len = codec_num_chunks(rest) * CODEC_CHUNK_SIZE;
 	if (seg->len != padded_len && seg->len != rest)
-		return bad_param(err, "data", "invalid data length");
+		return rpc_bad_param(err, "data", "invalid data length");
 	/* The segment's chunks in the padded file: a whole segment, or what the padding rule
 	 * leaves of the last one; the bytes after len are zeros. */
 	chunks = codec_padded_chunks(codec_num_chunks(seg->file_size)) -
@@ -449,7 +280,7 @@ static int segment_shape(const struct node_rpc_segment *seg, uint64_t *ret_chunk
 /* The error 0G gives for a proof that does not verify (r: -CODEC_EPROOF_*). */
 static int bad_proof(struct node_rpc_error *err, int r)
 {
-	return bad_param(err, "proof", "validation failed: %s", codec_strerror(r));
+	return rpc_bad_param(err, "proof", "validation failed: %s", codec_strerror(r));
 }
 
 int node_rpc_segment_check(const struct node_rpc_segment *seg, struct node_rpc_error *err)
@@ -462,7 +293,7 @@ int node_rpc_segment_check(const struct node_rpc_segment *seg, struct node_rpc_e
 		return r;
 	r = codec_segment_root(seg->data, seg->len, (unsigned)chunks, leaf);
 	if (r < 0)
-		return bad_param(err, "data", "invalid data length");
+		return rpc_bad_param(err, "data", "invalid data length");
 	leaves = codec_num_segments(seg->file_size);
 	r = codec_proof_verify(&seg->proof, seg->root, leaf, seg->index, leaves);
 	return r < 0 ? bad_proof(err, r) : 0;
@@ -526,52 +357,52 @@ int node_rpc_segments_decode(const uint8_t *body, size_t len, struct node_rpc_se
 	uint64_t count;
 
 	if (len < NODE_RPC_BINARY_HEADER_SIZE || memcmp(p, NODE_RPC_BINARY_MAGIC, 8) != 0)
-		return bad_param(err, "body", "not a binary segment list (%s)",
-				 NODE_RPC_BINARY_MAGIC);
+		return rpc_bad_param(err, "body", "not a binary segment list (%s)",
+				     NODE_RPC_BINARY_MAGIC);
 	count = get_be(p + 8, 4);
 	p += NODE_RPC_BINARY_HEADER_SIZE;
 	if (count == 0 || count > max || count > NODE_RPC_SEGMENTS_MAX)
-		return bad_param(err, "body", "1 to %d segments", NODE_RPC_SEGMENTS_MAX);
+		return rpc_bad_param(err, "body", "1 to %d segments", NODE_RPC_SEGMENTS_MAX);
 	for (uint64_t i = 0; i < count; i++) {
 		struct node_rpc_segment *s = &segs[i];
 		size_t n, lemma;
 
 		if ((size_t)(end - p) < 8 + 8 + CODEC_HASH_SIZE + 4)
-			return bad_param(err, "body", "segment %llu: truncated",
-					 (unsigned long long)i);
+			return rpc_bad_param(err, "body", "segment %llu: truncated",
+					     (unsigned long long)i);
 		s->index = get_be(p, 8);
 		s->file_size = get_be(p + 8, 8);
 		memcpy(s->root, p + 16, CODEC_HASH_SIZE);
 		n = (size_t)get_be(p + 16 + CODEC_HASH_SIZE, 4);
 		p += 8 + 8 + CODEC_HASH_SIZE + 4;
 		if (n > CODEC_SEGMENT_SIZE)
-			return bad_param(err, "data", "longer than one segment (%u bytes)",
-					 CODEC_SEGMENT_SIZE);
+			return rpc_bad_param(err, "data", "longer than one segment (%u bytes)",
+					     CODEC_SEGMENT_SIZE);
 		if ((size_t)(end - p) < n + 1)
-			return bad_param(err, "body", "segment %llu: truncated",
-					 (unsigned long long)i);
+			return rpc_bad_param(err, "body", "segment %llu: truncated",
+					     (unsigned long long)i);
 		memcpy(s->data, p, n);
 		s->len = n;
 		p += n;
 		memset(&s->proof, 0, sizeof(s->proof));
 		s->proof.depth = *p++;
 		if (s->proof.depth > CODEC_PROOF_MAX_DEPTH)
-			return bad_param(err, "proof", "deeper than %d", CODEC_PROOF_MAX_DEPTH);
+			return rpc_bad_param(err, "proof", "deeper than %d", CODEC_PROOF_MAX_DEPTH);
 		lemma = codec_proof_lemma_len(s->proof.depth);
 		if ((size_t)(end - p) < lemma * CODEC_HASH_SIZE + s->proof.depth)
-			return bad_param(err, "body", "segment %llu: truncated",
-					 (unsigned long long)i);
+			return rpc_bad_param(err, "body", "segment %llu: truncated",
+					     (unsigned long long)i);
 		memcpy(s->proof.lemma, p, lemma * CODEC_HASH_SIZE);
 		p += lemma * CODEC_HASH_SIZE;
 		for (unsigned k = 0; k < s->proof.depth; k++) {
 			if (p[k] > 1)
-				return bad_param(err, "proof", "path entries are 0 or 1");
+				return rpc_bad_param(err, "proof", "path entries are 0 or 1");
 			s->proof.path[k] = p[k];
 		}
 		p += s->proof.depth;
 	}
 	if (p != end)
-		return bad_param(err, "body", "bytes after the last segment");
+		return rpc_bad_param(err, "body", "bytes after the last segment");
 	*ret_count = (size_t)count;
 	return 0;
 }
@@ -581,39 +412,39 @@ int node_rpc_segments_decode(const uint8_t *body, size_t len, struct node_rpc_se
 static int m_get_status(struct node *n, json_t *ps, json_t **ret, struct node_rpc_error *err)
 {
 	struct node_status st;
-	int r = at_most(ps, 0, err);
+	int r = rpc_at_most(ps, 0, err);
 
 	if (r < 0)
 		return r;
 	r = node_status(n, &st);
 	if (r < 0)
-		return node_fail(err, r, "status");
-	return done(json_pack("{s:I, s:o, s:o, s:o, s:{s:o, s:o, s:{s:i, s:i, s:i}}}",
-			      "connectedPeers", (json_int_t)st.connected_peers, "logSyncHeight",
-			      node_rpc_u64(st.log_sync_height), "logSyncBlock",
-			      node_rpc_hex(st.log_sync_block, CODEC_HASH_SIZE), "nextTxSeq",
-			      node_rpc_u64(st.next_tx_seq), "networkIdentity", "chainId",
-			      node_rpc_u64(st.chain_id), "flowAddress",
-			      node_rpc_hex(st.flow_address, CHAIN_ADDRESS_SIZE),
-			      "p2pProtocolVersion", "major", 0, "minor", 0, "build", 0),
-		    ret, err);
+		return rpc_node_fail(err, r, "status");
+	return rpc_done(json_pack("{s:I, s:o, s:o, s:o, s:{s:o, s:o, s:{s:i, s:i, s:i}}}",
+				  "connectedPeers", (json_int_t)st.connected_peers, "logSyncHeight",
+				  node_rpc_u64(st.log_sync_height), "logSyncBlock",
+				  node_rpc_hex(st.log_sync_block, CODEC_HASH_SIZE), "nextTxSeq",
+				  node_rpc_u64(st.next_tx_seq), "networkIdentity", "chainId",
+				  node_rpc_u64(st.chain_id), "flowAddress",
+				  node_rpc_hex(st.flow_address, CHAIN_ADDRESS_SIZE),
+				  "p2pProtocolVersion", "major", 0, "minor", 0, "build", 0),
+			ret, err);
 }
 
 static int m_get_shard_config(struct node *n, json_t *ps, json_t **ret, struct node_rpc_error *err)
 {
 	struct node_status st;
-	int r = at_most(ps, 0, err);
+	int r = rpc_at_most(ps, 0, err);
 
 	if (r < 0)
 		return r;
 	r = node_status(n, &st);
 	if (r < 0)
-		return node_fail(err, r, "status");
+		return rpc_node_fail(err, r, "status");
 	if (st.num_shard == 0) /* a node that does not say keeps everything */
 		st.num_shard = 1;
-	return done(json_pack("{s:I, s:I}", "shardId", (json_int_t)st.shard_id, "numShard",
-			      (json_int_t)st.num_shard),
-		    ret, err);
+	return rpc_done(json_pack("{s:I, s:I}", "shardId", (json_int_t)st.shard_id, "numShard",
+				  (json_int_t)st.num_shard),
+			ret, err);
 }
 
 /* The entry for a root or a seq; 1 when there is none (the answer is null). */
@@ -625,7 +456,7 @@ static int lookup(struct node *n, const uint8_t *root, uint64_t seq, struct node
 	if (r == -ENOENT)
 		return 1;
 	if (r < 0)
-		return node_fail(err, r, "file info");
+		return rpc_node_fail(err, r, "file info");
 	return 0;
 }
 
@@ -636,12 +467,12 @@ static int file_info_reply(struct node *n, const uint8_t *root, uint64_t seq, js
 	int r;
 
 	if (!fi)
-		return no_memory(err);
+		return rpc_no_memory(err);
 	r = lookup(n, root, seq, fi, err);
 	if (r == 1)
-		r = done(json_null(), ret, err);
+		r = rpc_done(json_null(), ret, err);
 	else if (r == 0)
-		r = done(file_info_json(fi), ret, err);
+		r = rpc_done(file_info_json(fi), ret, err);
 	free(fi);
 	return r;
 }
@@ -652,8 +483,9 @@ static int m_get_file_info(struct node *n, json_t *ps, json_t **ret, struct node
 	bool need_available;
 	int r;
 
-	if ((r = at_most(ps, 2, err)) < 0 || (r = p_hash(ps, 0, "root", false, root, err)) < 0 ||
-	    (r = p_bool(ps, 1, "needAvailable", true, &need_available, err)) < 0)
+	if ((r = rpc_at_most(ps, 2, err)) < 0 ||
+	    (r = rpc_hash(ps, 0, "root", false, root, err)) < 0 ||
+	    (r = rpc_bool(ps, 1, "needAvailable", true, &need_available, err)) < 0)
 		return r;
 	return file_info_reply(n, root, 0, ret, err);
 }
@@ -664,7 +496,8 @@ static int m_get_file_info_by_seq(struct node *n, json_t *ps, json_t **ret,
 	uint64_t seq;
 	int r;
 
-	if ((r = at_most(ps, 1, err)) < 0 || (r = p_u64(ps, 0, "txSeq", false, &seq, err)) < 0)
+	if ((r = rpc_at_most(ps, 1, err)) < 0 ||
+	    (r = rpc_u64(ps, 0, "txSeq", false, &seq, err)) < 0)
 		return r;
 	return file_info_reply(n, NULL, seq, ret, err);
 }
@@ -673,19 +506,20 @@ static int m_get_file_info_by_seq(struct node *n, json_t *ps, json_t **ret,
 static int p_seq_or_root(json_t *ps, size_t i, const char *name, uint64_t *seq,
 			 uint8_t root[CODEC_HASH_SIZE], bool *is_root, struct node_rpc_error *err)
 {
-	json_t *v = arg(ps, i, name);
+	json_t *v = rpc_arg(ps, i, name);
 	const char *s = json_string_value(v);
 
 	if (!v)
-		return bad_param(err, name, "missing");
+		return rpc_bad_param(err, name, "missing");
 	if (s && strncmp(s, "0x", 2) == 0) {
 		if (codec_hex_decode(s, root, CODEC_HASH_SIZE) < 0)
-			return bad_param(err, name, "expected a tx seq or 0x and 64 hex digits");
+			return rpc_bad_param(err, name,
+					     "expected a tx seq or 0x and 64 hex digits");
 		*is_root = true;
 		return 0;
 	}
 	if (node_rpc_get_u64(v, seq) < 0)
-		return bad_param(err, name, "expected a tx seq or 0x and 64 hex digits");
+		return rpc_bad_param(err, name, "expected a tx seq or 0x and 64 hex digits");
 	*is_root = false;
 	return 0;
 }
@@ -702,12 +536,12 @@ static int lookup_seq_or_root(struct node *n, json_t *ps, struct node_file_info 
 	bool is_root = false;
 	int r;
 
-	if ((r = at_most(ps, 1, err)) < 0 ||
+	if ((r = rpc_at_most(ps, 1, err)) < 0 ||
 	    (r = p_seq_or_root(ps, 0, "txSeqOrRoot", &seq, root, &is_root, err)) < 0)
 		return r;
 	*ret_fi = malloc(sizeof(**ret_fi));
 	if (!*ret_fi)
-		return no_memory(err);
+		return rpc_no_memory(err);
 	r = lookup(n, is_root ? root : NULL, seq, *ret_fi, err);
 	if (r < 0) {
 		free(*ret_fi);
@@ -723,9 +557,9 @@ static int m_check_file_finalized(struct node *n, json_t *ps, json_t **ret,
 	int r = lookup_seq_or_root(n, ps, &fi, err);
 
 	if (r == 1)
-		r = done(json_null(), ret, err);
+		r = rpc_done(json_null(), ret, err);
 	else if (r == 0)
-		r = done(json_boolean(fi->finalized), ret, err);
+		r = rpc_done(json_boolean(fi->finalized), ret, err);
 	free(fi);
 	return r;
 }
@@ -743,40 +577,41 @@ int node_rpc_put_segments(struct node *n, const struct node_rpc_segment *segs, s
 	int r = 0;
 
 	if (!node_local_store(n))
-		return not_here(err, "this node takes uploads only into a local store");
+		return rpc_not_here(err, "this node takes uploads only into a local store");
 	if (count > NODE_RPC_SEGMENTS_MAX)
-		return bad_param(err, "segments", "at most %d segments per call",
-				 NODE_RPC_SEGMENTS_MAX);
+		return rpc_bad_param(err, "segments", "at most %d segments per call",
+				     NODE_RPC_SEGMENTS_MAX);
 	if (count == 0)
 		return 0;
 	seqs = calloc(count, sizeof(*seqs));
 	fi = malloc(sizeof(*fi));
 	if (!seqs || !fi) {
-		r = no_memory(err);
+		r = rpc_no_memory(err);
 		goto out;
 	}
 	r = node_status(n, &st);
 	if (r < 0) {
-		r = node_fail(err, r, "status");
+		r = rpc_node_fail(err, r, "status");
 		goto out;
 	}
 	for (size_t i = 0; i < count; i++) {
 		r = lookup(n, tx_seq ? NULL : segs[i].root, tx_seq ? *tx_seq : 0, fi, err);
 		if (r == 1)
-			r = tx_seq ? bad_param(err, "tx_seq", "no entry with tx seq %llu",
-					       (unsigned long long)*tx_seq)
-				   : bad_param(err, "root",
-					       "no entry with this root is settled on this node");
+			r = tx_seq
+				? rpc_bad_param(err, "tx_seq", "no entry with tx seq %llu",
+						(unsigned long long)*tx_seq)
+				: rpc_bad_param(err, "root",
+						"no entry with this root is settled on this node");
 		if (r < 0)
 			goto out;
 		if (memcmp(fi->entry.root, segs[i].root, CODEC_HASH_SIZE) != 0) {
-			r = bad_param(err, "root", "segment root does not match tx %llu",
-				      (unsigned long long)fi->entry.tx_seq);
+			r = rpc_bad_param(err, "root", "segment root does not match tx %llu",
+					  (unsigned long long)fi->entry.tx_seq);
 			goto out;
 		}
 		if (fi->entry.length != segs[i].file_size) {
-			r = bad_param(err, "file_size",
-				      "segment file size not matched with tx file size");
+			r = rpc_bad_param(err, "file_size",
+					  "segment file size not matched with tx file size");
 			goto out;
 		}
 		if (st.num_shard > 1 &&
@@ -784,16 +619,17 @@ int node_rpc_put_segments(struct node *n, const struct node_rpc_segment *segs, s
 			st.shard_id) {
 			uint64_t flow_seg = fi->entry.start / CODEC_SEGMENT_CHUNKS + segs[i].index;
 
-			r = bad_param(err, "index",
-				      "segment %llu is flow segment %llu, of shard %llu/%u; this node "
-				      "keeps shard %u/%u",
-				      (unsigned long long)segs[i].index, (unsigned long long)flow_seg,
-				      (unsigned long long)(flow_seg % st.num_shard), st.num_shard,
-				      st.shard_id, st.num_shard);
+			r = rpc_bad_param(
+			    err, "index",
+			    "segment %llu is flow segment %llu, of shard %llu/%u; this node "
+			    "keeps shard %u/%u",
+			    (unsigned long long)segs[i].index, (unsigned long long)flow_seg,
+			    (unsigned long long)(flow_seg % st.num_shard), st.num_shard,
+			    st.shard_id, st.num_shard);
 			goto out;
 		}
 		if (fi->finalized) {
-			r = bad_param(err, "root", "already uploaded and finalized");
+			r = rpc_bad_param(err, "root", "already uploaded and finalized");
 			goto out;
 		}
 		r = segment_shape(&segs[i], &chunks, err);
@@ -818,7 +654,7 @@ int node_rpc_put_segments(struct node *n, const struct node_rpc_segment *segs, s
 		if (r <= -CODEC_EPROOF_LENGTH && r >= -CODEC_EPROOF_HASH)
 			r = bad_proof(err, r);
 		else if (r < 0)
-			r = node_fail(err, r, "storing the segment");
+			r = rpc_node_fail(err, r, "storing the segment");
 		if (r < 0)
 			goto out;
 	}
@@ -841,7 +677,7 @@ int node_rpc_put_segments_forward(struct node *n, const struct node_rpc_segment 
 	int r = node_status(n, &st);
 
 	if (r < 0)
-		return node_fail(err, r, "status");
+		return rpc_node_fail(err, r, "status");
 	if (st.num_shard <= 1 || !node_local_peers(n) || count == 0 ||
 	    count > NODE_RPC_SEGMENTS_MAX)
 		return node_rpc_put_segments(n, segs, count, &tx_seq, err);
@@ -849,12 +685,13 @@ int node_rpc_put_segments_forward(struct node *n, const struct node_rpc_segment 
 	mine = malloc(count * sizeof(*mine));
 	fi = malloc(sizeof(*fi));
 	if (!others || !mine || !fi) {
-		r = no_memory(err);
+		r = rpc_no_memory(err);
 		goto out;
 	}
 	r = lookup(n, NULL, tx_seq, fi, err);
 	if (r == 1)
-		r = bad_param(err, "tx_seq", "no entry with tx seq %llu", (unsigned long long)tx_seq);
+		r = rpc_bad_param(err, "tx_seq", "no entry with tx seq %llu",
+				  (unsigned long long)tx_seq);
 	if (r < 0)
 		goto out;
 	for (size_t i = 0; r == 0 && i < count; i++) {
@@ -868,8 +705,8 @@ int node_rpc_put_segments_forward(struct node *n, const struct node_rpc_segment 
 		/* Checked here too, so that nothing wrong is passed on. */
 		if (memcmp(segs[i].root, fi->entry.root, CODEC_HASH_SIZE) != 0 ||
 		    segs[i].file_size != fi->entry.length)
-			r = bad_param(err, "root", "segment does not belong to tx %llu",
-				      (unsigned long long)tx_seq);
+			r = rpc_bad_param(err, "root", "segment does not belong to tx %llu",
+					  (unsigned long long)tx_seq);
 		else
 			r = node_rpc_segment_check(&segs[i], err);
 		others[nothers++] = &segs[i];
@@ -883,9 +720,9 @@ int node_rpc_put_segments_forward(struct node *n, const struct node_rpc_segment 
 	memcpy(pe.root, fi->entry.root, CODEC_HASH_SIZE);
 	r = node_peers_forward(node_local_peers(n), &pe, others, nothers, &missing);
 	if (r < 0)
-		r = node_fail(err, r,
-			      missing ? "handing a segment to the shard that keeps it"
-				      : "handing segments to the shards that keep them");
+		r = rpc_node_fail(err, r,
+				  missing ? "handing a segment to the shard that keeps it"
+					  : "handing segments to the shards that keep them");
 out:
 	free(others);
 	free(mine);
@@ -902,75 +739,77 @@ static int put_segments(struct node *n, json_t *segs, bool by_seq, uint64_t tx_s
 	int r = 0;
 
 	if (!node_local_store(n))
-		return not_here(err, "this node takes uploads only into a local store");
+		return rpc_not_here(err, "this node takes uploads only into a local store");
 	if (count > NODE_RPC_SEGMENTS_MAX)
-		return bad_param(err, "segments", "at most %d segments per call",
-				 NODE_RPC_SEGMENTS_MAX);
+		return rpc_bad_param(err, "segments", "at most %d segments per call",
+				     NODE_RPC_SEGMENTS_MAX);
 	if (count == 0)
-		return done(json_null(), ret, err);
+		return rpc_done(json_null(), ret, err);
 	s = malloc(count * sizeof(*s));
 	if (!s)
-		return no_memory(err);
+		return rpc_no_memory(err);
 	for (size_t i = 0; i < count && r == 0; i++)
 		r = node_rpc_segment_from_json(json_is_array(segs) ? json_array_get(segs, i) : segs,
 					       &s[i], err);
 	if (r == 0)
 		r = node_rpc_put_segments(n, s, count, by_seq ? &tx_seq : NULL, err);
 	if (r == 0)
-		r = done(json_null(), ret, err);
+		r = rpc_done(json_null(), ret, err);
 	free(s);
 	return r;
 }
 
 static int m_upload_segment(struct node *n, json_t *ps, json_t **ret, struct node_rpc_error *err)
 {
-	json_t *seg = arg(ps, 0, "segment");
-	int r = at_most(ps, 1, err);
+	json_t *seg = rpc_arg(ps, 0, "segment");
+	int r = rpc_at_most(ps, 1, err);
 
 	if (r < 0)
 		return r;
 	if (!json_is_object(seg))
-		return bad_param(err, "segment", "expected a SegmentWithProof object");
+		return rpc_bad_param(err, "segment", "expected a SegmentWithProof object");
 	return put_segments(n, seg, false, 0, ret, err);
 }
 
 static int m_upload_segments(struct node *n, json_t *ps, json_t **ret, struct node_rpc_error *err)
 {
-	json_t *segs = arg(ps, 0, "segments");
-	int r = at_most(ps, 1, err);
+	json_t *segs = rpc_arg(ps, 0, "segments");
+	int r = rpc_at_most(ps, 1, err);
 
 	if (r < 0)
 		return r;
 	if (!json_is_array(segs))
-		return bad_param(err, "segments", "expected an array of SegmentWithProof");
+		return rpc_bad_param(err, "segments", "expected an array of SegmentWithProof");
 	return put_segments(n, segs, false, 0, ret, err);
 }
 
 static int m_upload_segment_by_seq(struct node *n, json_t *ps, json_t **ret,
 				   struct node_rpc_error *err)
 {
-	json_t *seg = arg(ps, 0, "segment");
+	json_t *seg = rpc_arg(ps, 0, "segment");
 	uint64_t seq;
 	int r;
 
-	if ((r = at_most(ps, 2, err)) < 0 || (r = p_u64(ps, 1, "txSeq", false, &seq, err)) < 0)
+	if ((r = rpc_at_most(ps, 2, err)) < 0 ||
+	    (r = rpc_u64(ps, 1, "txSeq", false, &seq, err)) < 0)
 		return r;
 	if (!json_is_object(seg))
-		return bad_param(err, "segment", "expected a SegmentWithProof object");
+		return rpc_bad_param(err, "segment", "expected a SegmentWithProof object");
 	return put_segments(n, seg, true, seq, ret, err);
 }
 
 static int m_upload_segments_by_seq(struct node *n, json_t *ps, json_t **ret,
 				    struct node_rpc_error *err)
 {
-	json_t *segs = arg(ps, 0, "segments");
+	json_t *segs = rpc_arg(ps, 0, "segments");
 	uint64_t seq;
 	int r;
 
-	if ((r = at_most(ps, 2, err)) < 0 || (r = p_u64(ps, 1, "txSeq", false, &seq, err)) < 0)
+	if ((r = rpc_at_most(ps, 2, err)) < 0 ||
+	    (r = rpc_u64(ps, 1, "txSeq", false, &seq, err)) < 0)
 		return r;
 	if (!json_is_array(segs))
-		return bad_param(err, "segments", "expected an array of SegmentWithProof");
+		return rpc_bad_param(err, "segments", "expected an array of SegmentWithProof");
 	return put_segments(n, segs, true, seq, ret, err);
 }
 
@@ -987,47 +826,47 @@ static int download_chunks(struct node *n, const uint8_t *root, uint64_t seq, js
 	size_t got = 0, len;
 	int r;
 
-	if ((r = at_most(ps, 3, err)) < 0 ||
-	    (r = p_u64(ps, 1, "startIndex", false, &start, err)) < 0 ||
-	    (r = p_u64(ps, 2, "endIndex", false, &end, err)) < 0)
+	if ((r = rpc_at_most(ps, 3, err)) < 0 ||
+	    (r = rpc_u64(ps, 1, "startIndex", false, &start, err)) < 0 ||
+	    (r = rpc_u64(ps, 2, "endIndex", false, &end, err)) < 0)
 		return r;
 	if (start >= end)
-		return bad_param(err, "end_index", "invalid chunk index");
+		return rpc_bad_param(err, "end_index", "invalid chunk index");
 	if (end - start > CODEC_SEGMENT_CHUNKS)
-		return bad_param(err, "end_index", "exceeds maximum chunks %d",
-				 CODEC_SEGMENT_CHUNKS);
+		return rpc_bad_param(err, "end_index", "exceeds maximum chunks %d",
+				     CODEC_SEGMENT_CHUNKS);
 	fi = malloc(sizeof(*fi));
 	if (!fi)
-		return no_memory(err);
+		return rpc_no_memory(err);
 	r = lookup(n, root, seq, fi, err);
 	if (r < 0)
 		goto out;
 	if (r == 1 || !fi->finalized) {
-		r = done(json_null(), ret, err);
+		r = rpc_done(json_null(), ret, err);
 		goto out;
 	}
 	padded = codec_padded_chunks(codec_num_chunks(fi->entry.length));
 	if (end > padded) {
-		r = bad_param(err, "end_index", "past the end of the entry (%llu chunks)",
-			      (unsigned long long)padded);
+		r = rpc_bad_param(err, "end_index", "past the end of the entry (%llu chunks)",
+				  (unsigned long long)padded);
 		goto out;
 	}
 	len = (size_t)(end - start) * CODEC_CHUNK_SIZE;
 	buf = calloc(1, len);
 	if (!buf) {
-		r = no_memory(err);
+		r = rpc_no_memory(err);
 		goto out;
 	}
 	r = node_read(n, fi->entry.tx_seq, start * CODEC_CHUNK_SIZE, buf, len, &got);
 	if (r == -EAGAIN || r == -ENOENT) {
-		r = done(json_null(), ret, err);
+		r = rpc_done(json_null(), ret, err);
 		goto out;
 	}
 	if (r < 0) {
-		r = node_fail(err, r, "reading the entry");
+		r = rpc_node_fail(err, r, "reading the entry");
 		goto out;
 	}
-	r = done(node_rpc_base64(buf, len), ret, err); /* bytes past `got` are the zeros */
+	r = rpc_done(node_rpc_base64(buf, len), ret, err); /* bytes past `got` are the zeros */
 out:
 	free(buf);
 	free(fi);
@@ -1037,7 +876,7 @@ out:
 static int m_download_segment(struct node *n, json_t *ps, json_t **ret, struct node_rpc_error *err)
 {
 	uint8_t root[CODEC_HASH_SIZE];
-	int r = p_hash(ps, 0, "root", false, root, err);
+	int r = rpc_hash(ps, 0, "root", false, root, err);
 
 	return r < 0 ? r : download_chunks(n, root, 0, ps, ret, err);
 }
@@ -1046,7 +885,7 @@ static int m_download_segment_by_seq(struct node *n, json_t *ps, json_t **ret,
 				     struct node_rpc_error *err)
 {
 	uint64_t seq;
-	int r = p_u64(ps, 0, "txSeq", false, &seq, err);
+	int r = rpc_u64(ps, 0, "txSeq", false, &seq, err);
 
 	return r < 0 ? r : download_chunks(n, NULL, seq, ps, ret, err);
 }
@@ -1058,7 +897,7 @@ int node_rpc_get_segment(struct node *n, const uint8_t *root, uint64_t tx_seq, u
 	int r;
 
 	if (!fi)
-		return no_memory(err);
+		return rpc_no_memory(err);
 	r = lookup(n, root, tx_seq, fi, err);
 	if (r != 0)
 		goto out;
@@ -1066,7 +905,7 @@ int node_rpc_get_segment(struct node *n, const uint8_t *root, uint64_t tx_seq, u
 	 * it waits for the rest of its shard (peers build parity from them); the store says
 	 * -EAGAIN for one it does not have yet. */
 	if (index >= data_segments(fi->entry.length)) {
-		r = bad_param(err, "index", "index out of bound");
+		r = rpc_bad_param(err, "index", "index out of bound");
 		goto out;
 	}
 	r = node_segment(n, fi->entry.tx_seq, index, s->data, &s->len, &s->proof);
@@ -1075,7 +914,7 @@ int node_rpc_get_segment(struct node *n, const uint8_t *root, uint64_t tx_seq, u
 		goto out;
 	}
 	if (r < 0) {
-		r = node_fail(err, r, "reading the segment");
+		r = rpc_node_fail(err, r, "reading the segment");
 		goto out;
 	}
 	memcpy(s->root, fi->entry.root, CODEC_HASH_SIZE);
@@ -1094,18 +933,19 @@ static int download_proof(struct node *n, const uint8_t *root, uint64_t seq, jso
 	uint64_t index;
 	int r;
 
-	if ((r = at_most(ps, 2, err)) < 0 || (r = p_u64(ps, 1, "index", false, &index, err)) < 0)
+	if ((r = rpc_at_most(ps, 2, err)) < 0 ||
+	    (r = rpc_u64(ps, 1, "index", false, &index, err)) < 0)
 		return r;
 	s = malloc(sizeof(*s));
 	if (!s)
-		return no_memory(err);
+		return rpc_no_memory(err);
 	r = node_rpc_get_segment(n, root, seq, index, s, err);
 	if (r == 1)
-		r = done(json_null(), ret, err);
+		r = rpc_done(json_null(), ret, err);
 	else if (r == 0)
-		r = done(node_rpc_segment_to_json(s->root, s->data, s->len, s->index, s->file_size,
-						  &s->proof),
-			 ret, err);
+		r = rpc_done(node_rpc_segment_to_json(s->root, s->data, s->len, s->index,
+						      s->file_size, &s->proof),
+			     ret, err);
 	free(s);
 	return r;
 }
@@ -1114,7 +954,7 @@ static int m_download_segment_with_proof(struct node *n, json_t *ps, json_t **re
 					 struct node_rpc_error *err)
 {
 	uint8_t root[CODEC_HASH_SIZE];
-	int r = p_hash(ps, 0, "root", false, root, err);
+	int r = rpc_hash(ps, 0, "root", false, root, err);
 
 	return r < 0 ? r : download_proof(n, root, 0, ps, ret, err);
 }
@@ -1123,7 +963,7 @@ static int m_download_segment_with_proof_by_seq(struct node *n, json_t *ps, json
 						struct node_rpc_error *err)
 {
 	uint64_t seq;
-	int r = p_u64(ps, 0, "txSeq", false, &seq, err);
+	int r = rpc_u64(ps, 0, "txSeq", false, &seq, err);
 
 	return r < 0 ? r : download_proof(n, NULL, seq, ps, ret, err);
 }
@@ -1138,26 +978,29 @@ static int m_zgfs_parity(struct node *n, json_t *ps, json_t **ret, struct node_r
 	uint8_t *buf;
 	int r;
 
-	if ((r = at_most(ps, 2, err)) < 0 || (r = p_u64(ps, 0, "txSeq", false, &seq, err)) < 0 ||
-	    (r = p_u64(ps, 1, "stripe", false, &stripe, err)) < 0)
+	if ((r = rpc_at_most(ps, 2, err)) < 0 ||
+	    (r = rpc_u64(ps, 0, "txSeq", false, &seq, err)) < 0 ||
+	    (r = rpc_u64(ps, 1, "stripe", false, &stripe, err)) < 0)
 		return r;
 	if (!st)
-		return not_here(err, "zgfs_getParityByTxSeq: not a node with a store");
+		return rpc_not_here(err, "zgfs_getParityByTxSeq: not a node with a store");
 	buf = malloc(CODEC_SEGMENT_SIZE);
 	if (!buf)
-		return no_memory(err);
+		return rpc_no_memory(err);
 	r = node_store_parity(st, seq, stripe, buf, &pos);
 	if (r == -ENOENT || r == -ENODATA)
-		r = done(json_null(), ret, err);
+		r = rpc_done(json_null(), ret, err);
 	else if (r == -EXDEV)
-		r = bad_param(err, "stripe", "this node keeps no parity of stripe %llu of entry %llu",
-			      (unsigned long long)stripe, (unsigned long long)seq);
+		r = rpc_bad_param(err, "stripe",
+				  "this node keeps no parity of stripe %llu of entry %llu",
+				  (unsigned long long)stripe, (unsigned long long)seq);
 	else if (r < 0)
-		r = node_fail(err, r, "reading parity");
+		r = rpc_node_fail(err, r, "reading parity");
 	else
-		r = done(json_pack("{s:o, s:I, s:o}", "stripe", node_rpc_u64(stripe), "position",
-				   (json_int_t)pos, "data", node_rpc_base64(buf, CODEC_SEGMENT_SIZE)),
-			 ret, err);
+		r = rpc_done(json_pack("{s:o, s:I, s:o}", "stripe", node_rpc_u64(stripe),
+				       "position", (json_int_t)pos, "data",
+				       node_rpc_base64(buf, CODEC_SEGMENT_SIZE)),
+			     ret, err);
 	free(buf);
 	return r;
 }
@@ -1172,32 +1015,34 @@ static int m_zgfs_segment_proof(struct node *n, json_t *ps, json_t **ret,
 	uint64_t seq, index;
 	int r;
 
-	if ((r = at_most(ps, 2, err)) < 0 || (r = p_u64(ps, 0, "txSeq", false, &seq, err)) < 0 ||
-	    (r = p_u64(ps, 1, "index", false, &index, err)) < 0)
+	if ((r = rpc_at_most(ps, 2, err)) < 0 ||
+	    (r = rpc_u64(ps, 0, "txSeq", false, &seq, err)) < 0 ||
+	    (r = rpc_u64(ps, 1, "index", false, &index, err)) < 0)
 		return r;
 	if (!st)
-		return not_here(err, "zgfs_getSegmentProofByTxSeq: not a node with a store");
+		return rpc_not_here(err, "zgfs_getSegmentProofByTxSeq: not a node with a store");
 	proof = malloc(sizeof(*proof));
 	if (!proof)
-		return no_memory(err);
+		return rpc_no_memory(err);
 	r = node_store_proof(st, seq, index, proof);
 	if (r == -ENOENT)
-		r = done(json_null(), ret, err);
+		r = rpc_done(json_null(), ret, err);
 	else if (r == -EINVAL)
-		r = bad_param(err, "index", "index out of bound");
+		r = rpc_bad_param(err, "index", "index out of bound");
 	else if (r < 0)
-		r = node_fail(err, r, "reading the proof");
+		r = rpc_node_fail(err, r, "reading the proof");
 	else
-		r = done(codec_proof_to_jansson(proof), ret, err);
+		r = rpc_done(codec_proof_to_jansson(proof), ret, err);
 	free(proof);
 	return r;
 }
 
 static int m_get_sector_proof(struct node *n, json_t *ps, json_t **ret, struct node_rpc_error *err)
 {
-	return not_here(err, "zgs_getSectorProof: this node keeps no Merkle tree over the whole "
-			     "flow yet; use zgs_downloadSegmentWithProof for proofs within an "
-			     "entry");
+	return rpc_not_here(err,
+			    "zgs_getSectorProof: this node keeps no Merkle tree over the whole "
+			    "flow yet; use zgs_downloadSegmentWithProof for proofs within an "
+			    "entry");
 }
 
 /* ---- zgfs_*: our own ------------------------------------------------------------------ */
@@ -1228,19 +1073,19 @@ static json_t *cluster_status(const struct node_status *st)
 static int m_zgfs_status(struct node *n, json_t *ps, json_t **ret, struct node_rpc_error *err)
 {
 	struct node_status st;
-	int r = at_most(ps, 0, err);
+	int r = rpc_at_most(ps, 0, err);
 
 	if (r < 0)
 		return r;
 	r = node_status(n, &st);
 	if (r < 0)
-		return node_fail(err, r, "status");
-	r = done(
+		return rpc_node_fail(err, r, "status");
+	r = rpc_done(
 	    json_pack(
 		"{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:o, s:o, s:o}",
-		"nextTxSeq",
-		node_rpc_u64(st.next_tx_seq), "logSyncHeight", node_rpc_u64(st.log_sync_height),
-		"logSyncBlock", node_rpc_hex(st.log_sync_block, CODEC_HASH_SIZE), "finalized",
+		"nextTxSeq", node_rpc_u64(st.next_tx_seq), "logSyncHeight",
+		node_rpc_u64(st.log_sync_height), "logSyncBlock",
+		node_rpc_hex(st.log_sync_block, CODEC_HASH_SIZE), "finalized",
 		node_rpc_u64(st.finalized), "kvNextTxSeq", node_rpc_u64(st.kv_next_tx_seq),
 		"flowLength", node_rpc_u64(st.flow_length), "flowRoot",
 		node_rpc_hex(st.flow_root, CODEC_HASH_SIZE), "chainId", node_rpc_u64(st.chain_id),
@@ -1254,7 +1099,7 @@ static int m_zgfs_status(struct node *n, json_t *ps, json_t **ret, struct node_r
 		json_t *cs = cluster_status(&st);
 
 		if (json_object_update(*ret, cs) < 0)
-			r = no_memory(err);
+			r = rpc_no_memory(err);
 		json_decref(cs);
 	}
 	return r;
@@ -1446,21 +1291,21 @@ static int m_zgfs_health(struct node *n, json_t *ps, json_t **ret, struct node_r
 	struct node_status st;
 	json_t *self = NULL, *res = NULL;
 	uint64_t seq = 0;
-	bool by_seq = arg(ps, 0, "txSeq") != NULL;
+	bool by_seq = rpc_arg(ps, 0, "txSeq") != NULL;
 	int r;
 
-	if ((r = at_most(ps, 1, err)) < 0 ||
-	    (by_seq && (r = p_u64(ps, 0, "txSeq", false, &seq, err)) < 0))
+	if ((r = rpc_at_most(ps, 1, err)) < 0 ||
+	    (by_seq && (r = rpc_u64(ps, 0, "txSeq", false, &seq, err)) < 0))
 		return r;
 	if (!peers)
-		return not_here(err, "zgfs_health: not a node with a store");
+		return rpc_not_here(err, "zgfs_health: not a node with a store");
 	r = node_status(n, &st);
 	if (r < 0)
-		return node_fail(err, r, "status");
+		return rpc_node_fail(err, r, "status");
 	h.nodes = calloc(h.max, sizeof(*h.nodes));
 	fi = malloc(sizeof(*fi));
 	if (!h.nodes || !fi) {
-		r = no_memory(err);
+		r = rpc_no_memory(err);
 		goto out;
 	}
 	r = m_zgfs_status(n, NULL, &self, err);
@@ -1475,12 +1320,12 @@ static int m_zgfs_health(struct node *n, json_t *ps, json_t **ret, struct node_r
 
 		r = node_file_info_by_seq(n, seq, fi);
 		if (r == -ENOENT) {
-			r = bad_param(err, "txSeq", "no entry %llu is settled",
-				      (unsigned long long)seq);
+			r = rpc_bad_param(err, "txSeq", "no entry %llu is settled",
+					  (unsigned long long)seq);
 			goto out;
 		}
 		if (r < 0) {
-			r = node_fail(err, r, "file info");
+			r = rpc_node_fail(err, r, "file info");
 			goto out;
 		}
 		h.nodes[0].finalized = fi->finalized;
@@ -1491,7 +1336,7 @@ static int m_zgfs_health(struct node *n, json_t *ps, json_t **ret, struct node_r
 	} else {
 		res = cluster_health(&h, &st);
 	}
-	r = done(res, ret, err);
+	r = rpc_done(res, ret, err);
 out:
 	for (size_t i = 0; h.nodes && i < h.n; i++)
 		json_decref(h.nodes[i].status);
@@ -1519,17 +1364,17 @@ static int m_zgfs_peers(struct node *n, json_t *ps, json_t **ret, struct node_rp
 {
 	struct node_peers *peers = node_local_peers(n);
 	json_t *a;
-	int r = at_most(ps, 0, err);
+	int r = rpc_at_most(ps, 0, err);
 
 	if (r < 0)
 		return r;
 	a = json_array();
 	if (!a)
-		return node_fail(err, -ENOMEM, "peers");
+		return rpc_node_fail(err, -ENOMEM, "peers");
 	r = peers ? node_peers_list(peers, peer_json, a) : 0;
 	if (r) {
 		json_decref(a);
-		return node_fail(err, -ENOMEM, "peers");
+		return rpc_node_fail(err, -ENOMEM, "peers");
 	}
 	*ret = a;
 	return 0;
@@ -1544,30 +1389,32 @@ static int m_zgfs_sync_now(struct node *n, json_t *ps, json_t **ret, struct node
 	bool relay = true;
 	int r;
 
-	if ((r = at_most(ps, 2, err)) < 0 || (r = p_u64(ps, 0, "txSeq", false, &seq, err)) < 0 ||
-	    (r = p_bool(ps, 1, "relay", true, &relay, err)) < 0)
+	if ((r = rpc_at_most(ps, 2, err)) < 0 ||
+	    (r = rpc_u64(ps, 0, "txSeq", false, &seq, err)) < 0 ||
+	    (r = rpc_bool(ps, 1, "relay", true, &relay, err)) < 0)
 		return r;
 	r = node_local_sync_now(n, seq, relay);
 	if (r == -ENOTSUP)
-		return not_here(err, "zgfs_syncNow: this node does not sync from peers");
+		return rpc_not_here(err, "zgfs_syncNow: this node does not sync from peers");
 	if (r < 0)
-		return node_fail(err, r, "sync");
-	return done(json_null(), ret, err);
+		return rpc_node_fail(err, r, "sync");
+	return rpc_done(json_null(), ret, err);
 }
 
 /* zgfs_mineStatus() → what `zgfs mine status --json` prints (docs/PORA.md). */
 static int m_zgfs_mine_status(struct node *n, json_t *ps, json_t **ret, struct node_rpc_error *err)
 {
 	json_t *o;
-	int r = at_most(ps, 0, err);
+	int r = rpc_at_most(ps, 0, err);
 
 	if (r < 0)
 		return r;
 	r = node_local_mine_status(n, &o);
 	if (r == -ENOENT)
-		return not_here(err, "zgfs_mineStatus: this node does not mine (zgfs node --mine)");
+		return rpc_not_here(err,
+				    "zgfs_mineStatus: this node does not mine (zgfs node --mine)");
 	if (r < 0)
-		return node_fail(err, r, "mine status");
+		return rpc_node_fail(err, r, "mine status");
 	*ret = o;
 	return 0;
 }
@@ -1578,12 +1425,12 @@ static int m_zgfs_file_info(struct node *n, json_t *ps, json_t **ret, struct nod
 	int r = lookup_seq_or_root(n, ps, &fi, err);
 
 	if (r == 1)
-		r = done(json_null(), ret, err);
+		r = rpc_done(json_null(), ret, err);
 	else if (r == 0)
-		r = done(json_pack("{s:o, s:b, s:o, s:b}", "entry", entry_json(&fi->entry),
-				   "finalized", fi->finalized, "uploadedSegments",
-				   node_rpc_u64(fi->uploaded_segments), "pruned", fi->pruned),
-			 ret, err);
+		r = rpc_done(json_pack("{s:o, s:b, s:o, s:b}", "entry", entry_json(&fi->entry),
+				       "finalized", fi->finalized, "uploadedSegments",
+				       node_rpc_u64(fi->uploaded_segments), "pruned", fi->pruned),
+			     ret, err);
 	free(fi);
 	return r;
 }
@@ -1592,27 +1439,27 @@ static int m_zgfs_file_info(struct node *n, json_t *ps, json_t **ret, struct nod
  * will follow in segments by tx seq. */
 static int m_zgfs_submit(struct node *n, json_t *ps, json_t **ret, struct node_rpc_error *err)
 {
-	json_t *o = arg(ps, 0, "submission"), *nodes, *tags;
+	json_t *o = rpc_arg(ps, 0, "submission"), *nodes, *tags;
 	struct chain_submission *sub = NULL;
 	struct chain_entry *e = NULL;
 	int r;
 
-	if ((r = at_most(ps, 1, err)) < 0)
+	if ((r = rpc_at_most(ps, 1, err)) < 0)
 		return r;
 	if (!node_local_store(n))
-		return not_here(err, "this node settles submissions only for a local store");
+		return rpc_not_here(err, "this node settles submissions only for a local store");
 	if (!json_is_object(o))
-		return bad_param(err, "submission", "expected {length, tags, nodes}");
+		return rpc_bad_param(err, "submission", "expected {length, tags, nodes}");
 	sub = calloc(1, sizeof(*sub));
 	e = malloc(sizeof(*e));
 	if (!sub || !e) {
-		r = no_memory(err);
+		r = rpc_no_memory(err);
 		goto out;
 	}
-	if ((r = p_u64(o, 0, "length", false, &sub->length, err)) < 0)
+	if ((r = rpc_u64(o, 0, "length", false, &sub->length, err)) < 0)
 		goto out;
 	if (sub->length == 0) {
-		r = bad_param(err, "length", "0G has no empty entries");
+		r = rpc_bad_param(err, "length", "0G has no empty entries");
 		goto out;
 	}
 	tags = json_object_get(o, "tags");
@@ -1624,8 +1471,8 @@ static int m_zgfs_submit(struct node *n, json_t *ps, json_t **ret, struct node_r
 			hex -= 2;
 		if (!s || hex % 2 || hex / 2 > CHAIN_TAGS_MAX ||
 		    codec_hex_decode(s, sub->tags, hex / 2) < 0) {
-			r = bad_param(err, "tags", "expected 0x and at most %d bytes of hex",
-				      CHAIN_TAGS_MAX);
+			r = rpc_bad_param(err, "tags", "expected 0x and at most %d bytes of hex",
+					  CHAIN_TAGS_MAX);
 			goto out;
 		}
 		sub->tags_len = hex / 2;
@@ -1633,8 +1480,8 @@ static int m_zgfs_submit(struct node *n, json_t *ps, json_t **ret, struct node_r
 	nodes = json_object_get(o, "nodes");
 	if (!json_is_array(nodes) || json_array_size(nodes) == 0 ||
 	    json_array_size(nodes) > CODEC_MAX_NODES) {
-		r = bad_param(err, "nodes", "expected 1 to %d nodes {root, height}",
-			      CODEC_MAX_NODES);
+		r = rpc_bad_param(err, "nodes", "expected 1 to %d nodes {root, height}",
+				  CODEC_MAX_NODES);
 		goto out;
 	}
 	sub->nnodes = json_array_size(nodes);
@@ -1643,19 +1490,20 @@ static int m_zgfs_submit(struct node *n, json_t *ps, json_t **ret, struct node_r
 		uint64_t h;
 
 		if (!json_is_object(nd) ||
-		    (r = p_hash(nd, 0, "root", false, sub->nodes[i].root, err)) < 0 ||
-		    (r = p_u64(nd, 0, "height", false, &h, err)) < 0 || h >= 64) {
-			r = bad_param(err, "nodes", "node %zu: expected {root, height < 64}", i);
+		    (r = rpc_hash(nd, 0, "root", false, sub->nodes[i].root, err)) < 0 ||
+		    (r = rpc_u64(nd, 0, "height", false, &h, err)) < 0 || h >= 64) {
+			r = rpc_bad_param(err, "nodes", "node %zu: expected {root, height < 64}",
+					  i);
 			goto out;
 		}
 		sub->nodes[i].height = (unsigned)h;
 	}
 	r = node_local_submit(n, sub, e);
 	if (r < 0) {
-		r = node_fail(err, r, "settling the submission");
+		r = rpc_node_fail(err, r, "settling the submission");
 		goto out;
 	}
-	r = done(entry_json(e), ret, err);
+	r = rpc_done(entry_json(e), ret, err);
 out:
 	free(e);
 	free(sub);
@@ -1705,43 +1553,43 @@ static int m_zgfs_kv_write(struct node *n, json_t *ps, json_t **ret, struct node
 	uint64_t seq = 0;
 	int r;
 
-	if ((r = at_most(ps, 2, err)) < 0 ||
-	    (r = p_hash(ps, 0, "streamId", false, stream, err)) < 0)
+	if ((r = rpc_at_most(ps, 2, err)) < 0 ||
+	    (r = rpc_hash(ps, 0, "streamId", false, stream, err)) < 0)
 		return r;
-	list = arg(ps, 1, "items");
+	list = rpc_arg(ps, 1, "items");
 	if (!json_is_array(list) || json_array_size(list) == 0)
-		return bad_param(err, "items", "expected a non-empty array of {key, value}");
+		return rpc_bad_param(err, "items", "expected a non-empty array of {key, value}");
 	if (json_array_size(list) > NODE_KV_MAX_SET_SIZE)
-		return bad_param(err, "items", "at most %u items", NODE_KV_MAX_SET_SIZE);
+		return rpc_bad_param(err, "items", "at most %u items", NODE_KV_MAX_SET_SIZE);
 	nitems = json_array_size(list);
 	items = calloc(nitems, sizeof(*items));
 	bufs = calloc(2 * nitems, sizeof(*bufs));
 	if (!items || !bufs) {
-		r = no_memory(err);
+		r = rpc_no_memory(err);
 		goto out;
 	}
 	for (size_t i = 0; i < nitems; i++) {
 		json_t *it = json_array_get(list, i);
 
 		if (!json_is_object(it)) {
-			r = bad_param(err, "items", "item %zu is not an object", i);
+			r = rpc_bad_param(err, "items", "item %zu is not an object", i);
 			goto out;
 		}
 		if ((r = p_key(it, 0, &bufs[2 * i], &items[i].key_len, err)) < 0 ||
-		    (r = p_bytes(it, 1, "value", false, &bufs[2 * i + 1], &items[i].value_len,
-				 err)) < 0)
+		    (r = rpc_bytes(it, 1, "value", false, &bufs[2 * i + 1], &items[i].value_len,
+				   err)) < 0)
 			goto out;
 		items[i].key = bufs[2 * i];
 		items[i].value = bufs[2 * i + 1];
 	}
 	r = node_kv_write(n, stream, items, nitems, &seq);
 	if (r < 0 && r != -EACCES && r != -ESTALE && r != -EINVAL) {
-		r = node_fail(err, r, "KV write");
+		r = rpc_node_fail(err, r, "KV write");
 		goto out;
 	}
-	r = done(json_pack("{s:o, s:s, s:i}", "txSeq", node_rpc_u64(seq), "result",
-			   r == 0 ? "Commit" : rpc_strerror(r), "error", r),
-		 ret, err);
+	r = rpc_done(json_pack("{s:o, s:s, s:i}", "txSeq", node_rpc_u64(seq), "result",
+			       r == 0 ? "Commit" : rpc_strerror(r), "error", r),
+		     ret, err);
 out:
 	for (size_t i = 0; bufs && i < 2 * nitems; i++)
 		free(bufs[i]);
@@ -1758,18 +1606,18 @@ static int m_zgfs_kv_history(struct node *n, json_t *ps, json_t **ret, struct no
 	size_t key_len;
 	int r;
 
-	if ((r = at_most(ps, 4, err)) < 0 ||
-	    (r = p_hash(ps, 0, "streamId", false, stream, err)) < 0)
+	if ((r = rpc_at_most(ps, 4, err)) < 0 ||
+	    (r = rpc_hash(ps, 0, "streamId", false, stream, err)) < 0)
 		return r;
-	r = p_u64(ps, 2, "after", true, &c.after, err);
+	r = rpc_u64(ps, 2, "after", true, &c.after, err);
 	if (r < 0)
 		return r;
 	c.has_after = r == 0;
-	r = p_u64(ps, 3, "limit", true, &limit, err);
+	r = rpc_u64(ps, 3, "limit", true, &limit, err);
 	if (r < 0)
 		return r;
 	if (r == 0 && (limit == 0 || limit > NODE_RPC_HISTORY_MAX))
-		return bad_param(err, "limit", "1 to %d", NODE_RPC_HISTORY_MAX);
+		return rpc_bad_param(err, "limit", "1 to %d", NODE_RPC_HISTORY_MAX);
 	if (r == 0)
 		c.limit = (size_t)limit;
 	if ((r = p_key(ps, 1, &key, &key_len, err)) < 0)
@@ -1777,7 +1625,7 @@ static int m_zgfs_kv_history(struct node *n, json_t *ps, json_t **ret, struct no
 	c.list = json_array();
 	if (!c.list) {
 		free(key);
-		return no_memory(err);
+		return rpc_no_memory(err);
 	}
 	r = node_kv_versions(n, stream, key, key_len, history_one, &c);
 	free(key);
@@ -1785,11 +1633,11 @@ static int m_zgfs_kv_history(struct node *n, json_t *ps, json_t **ret, struct no
 		r = c.err;
 	if (r == -ENOMEM) {
 		json_decref(c.list);
-		return no_memory(err);
+		return rpc_no_memory(err);
 	}
 	if (r < 0 && r != -ENOENT) {
 		json_decref(c.list);
-		return node_fail(err, r, "key history");
+		return rpc_node_fail(err, r, "key history");
 	}
 	*ret = c.list;
 	return 0;
@@ -1842,17 +1690,17 @@ static int m_zgfs_kv_list(struct node *n, json_t *ps, json_t **ret, struct node_
 	uint64_t limit = NODE_RPC_LIST_MAX, version = UINT64_MAX;
 	int r;
 
-	if ((r = at_most(ps, 4, err)) < 0 ||
-	    (r = p_hash(ps, 0, "streamId", false, stream, err)) < 0)
+	if ((r = rpc_at_most(ps, 4, err)) < 0 ||
+	    (r = rpc_hash(ps, 0, "streamId", false, stream, err)) < 0)
 		return r;
-	r = p_u64(ps, 2, "limit", true, &limit, err);
+	r = rpc_u64(ps, 2, "limit", true, &limit, err);
 	if (r == 0)
-		r = p_u64(ps, 3, "version", true, &version, err);
+		r = rpc_u64(ps, 3, "version", true, &version, err);
 	if (r < 0)
 		return r;
 	if (limit == 0 || limit > NODE_RPC_LIST_MAX)
-		return bad_param(err, "limit", "1 to %d", NODE_RPC_LIST_MAX);
-	r = p_bytes(ps, 1, "after", true, &after, &c.after_len, err);
+		return rpc_bad_param(err, "limit", "1 to %d", NODE_RPC_LIST_MAX);
+	r = rpc_bytes(ps, 1, "after", true, &after, &c.after_len, err);
 	if (r < 0)
 		return r;
 	c.after = after;
@@ -1860,7 +1708,7 @@ static int m_zgfs_kv_list(struct node *n, json_t *ps, json_t **ret, struct node_
 	c.items = json_array();
 	if (!c.items) {
 		free(after);
-		return no_memory(err);
+		return rpc_no_memory(err);
 	}
 	/* Two more than the limit: `after` itself, and one to tell whether more follow. */
 	r = node_kv_list_at(n, stream, after, c.after_len, version, (size_t)limit + 2, list_one,
@@ -1870,9 +1718,9 @@ static int m_zgfs_kv_list(struct node *n, json_t *ps, json_t **ret, struct node_
 		r = c.err;
 	if (r < 0 && r != -ENOENT) {
 		json_decref(c.items);
-		return r == -ENOMEM ? no_memory(err) : node_fail(err, r, "key list");
+		return r == -ENOMEM ? rpc_no_memory(err) : rpc_node_fail(err, r, "key list");
 	}
-	return done(json_pack("{s:o, s:b}", "items", c.items, "complete", !c.more), ret, err);
+	return rpc_done(json_pack("{s:o, s:b}", "items", c.items, "complete", !c.more), ret, err);
 }
 
 /* ---- kv_*: 0G's KV node queries over node/kv.h --------------------------------------- */
@@ -1880,13 +1728,13 @@ static int m_zgfs_kv_list(struct node *n, json_t *ps, json_t **ret, struct node_
 static int need_kv(struct node *n, struct node_kv **kv, struct node_rpc_error *err)
 {
 	*kv = node_local_kv(n);
-	return *kv ? 0 : not_here(err, "this node answers kv_* only for its own KV state");
+	return *kv ? 0 : rpc_not_here(err, "this node answers kv_* only for its own KV state");
 }
 
 /* Version parameter at position i: absent means the latest. */
 static int p_version(json_t *ps, size_t i, uint64_t *v, struct node_rpc_error *err)
 {
-	int r = p_u64(ps, i, "version", true, v, err);
+	int r = rpc_u64(ps, i, "version", true, v, err);
 
 	if (r == 1)
 		*v = NODE_KV_LATEST;
@@ -1897,12 +1745,12 @@ static int p_version(json_t *ps, size_t i, uint64_t *v, struct node_rpc_error *e
 static int p_len(json_t *ps, size_t i, size_t *len, struct node_rpc_error *err)
 {
 	uint64_t v;
-	int r = p_u64(ps, i, "len", false, &v, err);
+	int r = rpc_u64(ps, i, "len", false, &v, err);
 
 	if (r < 0)
 		return r;
 	if (v > NODE_RPC_KV_QUERY_MAX)
-		return bad_param(err, "len", "query length too large");
+		return rpc_bad_param(err, "len", "query length too large");
 	*len = (size_t)v;
 	return 0;
 }
@@ -1910,10 +1758,11 @@ static int p_len(json_t *ps, size_t i, size_t *len, struct node_rpc_error *err)
 static int kv_fail(struct node_rpc_error *err, int r, const char *what)
 {
 	if (r == -EINVAL)
-		return bad_param(err, "start_index", "start index is greater than value length");
+		return rpc_bad_param(err, "start_index",
+				     "start index is greater than value length");
 	if (r == -E2BIG)
-		return bad_param(err, "len", "query length too large");
-	return node_fail(err, r, what);
+		return rpc_bad_param(err, "len", "query length too large");
+	return rpc_node_fail(err, r, what);
 }
 
 static json_t *value_json(const struct node_kv_value *v)
@@ -1942,20 +1791,20 @@ static int m_kv_get_value(struct node *n, json_t *ps, json_t **ret, struct node_
 	size_t key_len, len = 0;
 	int r;
 
-	if ((r = at_most(ps, 5, err)) < 0 || (r = need_kv(n, &kv, err)) < 0 ||
-	    (r = p_hash(ps, 0, "streamId", false, stream, err)) < 0 ||
-	    (r = p_u64(ps, 2, "startIndex", false, &start, err)) < 0 ||
+	if ((r = rpc_at_most(ps, 5, err)) < 0 || (r = need_kv(n, &kv, err)) < 0 ||
+	    (r = rpc_hash(ps, 0, "streamId", false, stream, err)) < 0 ||
+	    (r = rpc_u64(ps, 2, "startIndex", false, &start, err)) < 0 ||
 	    (r = p_len(ps, 3, &len, err)) < 0 || (r = p_version(ps, 4, &version, err)) < 0 ||
 	    (r = p_key(ps, 1, &key, &key_len, err)) < 0)
 		return r;
 	r = node_kv_get(kv, stream, key, key_len, start, len, version, &v);
 	free(key);
 	if (r == -ENOENT)
-		return done(json_pack("{s:i, s:s, s:i}", "version", 0, "data", "", "size", 0), ret,
-			    err);
+		return rpc_done(json_pack("{s:i, s:s, s:i}", "version", 0, "data", "", "size", 0),
+				ret, err);
 	if (r < 0)
 		return kv_fail(err, r, "kv get");
-	r = done(value_json(&v), ret, err);
+	r = rpc_done(value_json(&v), ret, err);
 	node_kv_value_release(&v);
 	return r;
 }
@@ -1976,12 +1825,12 @@ static int kv_walk(struct node *n, json_t *ps, enum kv_walk how, json_t **ret,
 	uint64_t start, version;
 	int r;
 
-	if ((r = at_most(ps, keyed ? 6 : 4, err)) < 0 || (r = need_kv(n, &kv, err)) < 0 ||
-	    (r = p_hash(ps, 0, "streamId", false, stream, err)) < 0 ||
-	    (r = p_u64(ps, k + 1, "startIndex", false, &start, err)) < 0 ||
+	if ((r = rpc_at_most(ps, keyed ? 6 : 4, err)) < 0 || (r = need_kv(n, &kv, err)) < 0 ||
+	    (r = rpc_hash(ps, 0, "streamId", false, stream, err)) < 0 ||
+	    (r = rpc_u64(ps, k + 1, "startIndex", false, &start, err)) < 0 ||
 	    (r = p_len(ps, k + 2, &len, err)) < 0)
 		return r;
-	if (keyed && (r = p_bool(ps, 4, "inclusive", false, &inclusive, err)) < 0)
+	if (keyed && (r = rpc_bool(ps, 4, "inclusive", false, &inclusive, err)) < 0)
 		return r;
 	if ((r = p_version(ps, keyed ? 5 : 3, &version, err)) < 0)
 		return r;
@@ -2003,10 +1852,10 @@ static int kv_walk(struct node *n, json_t *ps, enum kv_walk how, json_t **ret,
 	}
 	free(key);
 	if (r == -ENOENT)
-		return done(json_null(), ret, err);
+		return rpc_done(json_null(), ret, err);
 	if (r < 0)
 		return kv_fail(err, r, "kv iteration");
-	r = done(pair_json(&p), ret, err);
+	r = rpc_done(pair_json(&p), ret, err);
 	node_kv_pair_release(&p);
 	return r;
 }
@@ -2041,20 +1890,20 @@ static int m_kv_tx_result(struct node *n, json_t *ps, json_t **ret, struct node_
 	uint64_t seq;
 	int r;
 
-	if ((r = at_most(ps, 1, err)) < 0 || (r = need_kv(n, &kv, err)) < 0 ||
-	    (r = p_u64(ps, 0, "txSeq", false, &seq, err)) < 0)
+	if ((r = rpc_at_most(ps, 1, err)) < 0 || (r = need_kv(n, &kv, err)) < 0 ||
+	    (r = rpc_u64(ps, 0, "txSeq", false, &seq, err)) < 0)
 		return r;
 	r = node_kv_result(kv, seq, &res);
 	if (r == -ENOENT || (r == 0 && res.outcome == NODE_KV_SKIPPED))
-		return done(json_null(), ret, err);
+		return rpc_done(json_null(), ret, err);
 	if (r < 0)
-		return node_fail(err, r, "kv transaction result");
+		return rpc_node_fail(err, r, "kv transaction result");
 	res.text[sizeof(res.text) - 1] = 0;
 	/* The text may quote a key's bytes: json_string() refuses invalid UTF-8. */
 	text = json_string(res.text);
 	if (!text)
 		text = json_string(node_kv_outcome_name(res.outcome));
-	return done(text, ret, err);
+	return rpc_done(text, ret, err);
 }
 
 static int stream_one(void *ctx, const uint8_t *stream)
@@ -2075,15 +1924,15 @@ static int m_kv_holding_streams(struct node *n, json_t *ps, json_t **ret,
 	json_t *list;
 	int r;
 
-	if ((r = at_most(ps, 0, err)) < 0 || (r = need_kv(n, &kv, err)) < 0)
+	if ((r = rpc_at_most(ps, 0, err)) < 0 || (r = need_kv(n, &kv, err)) < 0)
 		return r;
 	list = json_array();
 	if (!list)
-		return no_memory(err);
+		return rpc_no_memory(err);
 	r = node_kv_holding_stream_ids(kv, stream_one, list);
 	if (r < 0) {
 		json_decref(list);
-		return r == -ENOMEM ? no_memory(err) : node_fail(err, r, "stream ids");
+		return r == -ENOMEM ? rpc_no_memory(err) : rpc_node_fail(err, r, "stream ids");
 	}
 	*ret = list;
 	return 0;
@@ -2114,11 +1963,12 @@ static int kv_acl(struct node *n, json_t *ps, enum kv_acl_query q, json_t **ret,
 	bool is = false;
 	int r;
 
-	if ((r = at_most(ps, has_account + has_key + 2, err)) < 0 || (r = need_kv(n, &kv, err)) < 0)
+	if ((r = rpc_at_most(ps, has_account + has_key + 2, err)) < 0 ||
+	    (r = need_kv(n, &kv, err)) < 0)
 		return r;
-	if (has_account && (r = p_addr(ps, i++, "account", account, err)) < 0)
+	if (has_account && (r = rpc_addr(ps, i++, "account", account, err)) < 0)
 		return r;
-	if ((r = p_hash(ps, i++, "streamId", false, stream, err)) < 0)
+	if ((r = rpc_hash(ps, i++, "streamId", false, stream, err)) < 0)
 		return r;
 	if (has_key && (r = p_version(ps, i + 1, &version, err)) < 0)
 		return r;
@@ -2145,8 +1995,8 @@ static int kv_acl(struct node *n, json_t *ps, enum kv_acl_query q, json_t **ret,
 	}
 	free(key);
 	if (r < 0)
-		return node_fail(err, r, "kv access control");
-	return done(json_boolean(is), ret, err);
+		return rpc_node_fail(err, r, "kv access control");
+	return rpc_done(json_boolean(is), ret, err);
 }
 
 static int m_kv_has_write_permission(struct node *n, json_t *ps, json_t **ret,
@@ -2182,20 +2032,14 @@ static int m_kv_get_status(struct node *n, json_t *ps, json_t **ret, struct node
 	struct node_kv *kv;
 	int r;
 
-	if ((r = at_most(ps, 0, err)) < 0 || (r = need_kv(n, &kv, err)) < 0)
+	if ((r = rpc_at_most(ps, 0, err)) < 0 || (r = need_kv(n, &kv, err)) < 0)
 		return r;
-	return done(json_true(), ret, err);
+	return rpc_done(json_true(), ret, err);
 }
 
 /* ---- the table ------------------------------------------------------------------------ */
 
-typedef int method_fn(struct node *n, json_t *params, json_t **ret_result,
-		      struct node_rpc_error *err);
-
-static const struct {
-	const char *name;
-	method_fn *fn;
-} methods[] = {
+static const struct node_rpc_method methods[] = {
     {"zgs_getStatus", m_get_status},
     {"zgs_getShardConfig", m_get_shard_config},
     {"zgs_getFileInfo", m_get_file_info},
@@ -2236,17 +2080,23 @@ static const struct {
     {"zgfs_kvHistory", m_zgfs_kv_history},
     {"zgfs_kvList", m_zgfs_kv_list},
     {"zgfs_kvWrite", m_zgfs_kv_write},
+    {NULL, NULL},
 };
 
 int node_rpc_dispatch(struct node *n, const char *method, json_t *params, json_t **ret_result,
 		      struct node_rpc_error *err)
 {
-	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
-		if (strcmp(methods[i].name, method) != 0)
-			continue;
-		if (params && !json_is_array(params) && !json_is_object(params))
-			return bad_param(err, "params", "expected an array or an object");
-		return methods[i].fn(n, params, ret_result, err);
+	const struct node_rpc_method *const tables[] = {methods, node_rpc_da_methods};
+
+	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
+		for (const struct node_rpc_method *m = tables[t]; m->name; m++) {
+			if (strcmp(m->name, method) != 0)
+				continue;
+			if (params && !json_is_array(params) && !json_is_object(params))
+				return rpc_bad_param(err, "params",
+						     "expected an array or an object");
+			return m->fn(n, params, ret_result, err);
+		}
 	}
 	err->code = NODE_RPC_ENO_METHOD;
 	err->node_err = 0;

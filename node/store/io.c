@@ -590,6 +590,51 @@ int node_io_mkdir(const char *path, mode_t mode)
 	return mkdir(path, mode) < 0 ? -errno : 0;
 }
 
+int node_io_write_file(const char *path, const void *data, size_t len, mode_t mode, bool sync)
+{
+	char tmp[PATH_MAX], dir[PATH_MAX], *slash;
+	int fd, r;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = node_io_open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode);
+	if (fd < 0)
+		return fd;
+	r = node_io_pwrite(fd, data, len, 0);
+	if (r == 0 && sync)
+		r = node_io_fsync(fd);
+	node_io_close(fd);
+	if (r == 0)
+		r = node_io_rename(tmp, path);
+	if (r == 0 && sync) {
+		snprintf(dir, sizeof(dir), "%s", path);
+		slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = '\0';
+			r = node_io_fsync_dir(dir);
+		}
+	}
+	return r;
+}
+
+int node_io_read_file(const char *path, void *buf, size_t max, size_t *ret_len)
+{
+	uint8_t extra;
+	ssize_t n;
+	int fd = node_io_open(path, O_RDONLY, 0);
+
+	if (fd < 0)
+		return fd;
+	n = node_io_pread(fd, buf, max, 0);
+	if (n >= 0 && (size_t)n == max && node_io_pread(fd, &extra, 1, max) == 1)
+		n = -E2BIG;
+	node_io_close(fd);
+	if (n < 0)
+		return (int)n;
+	*ret_len = (size_t)n;
+	return 0;
+}
+
 int node_io_fstat(int fd, struct stat *ret_st)
 {
 	int err = fault_check(NODE_IO_STAT);

@@ -84,6 +84,17 @@ int node_io_rename(const char *from, const char *to);
 int node_io_unlink(const char *path);
 int node_io_mkdir(const char *path, mode_t mode);
 
+/*
+ * node_io_write_file() - path holds exactly len bytes of data afterwards, or what it held
+ * before: written to path.tmp, synced when sync is true, then renamed over path (and the
+ * directory synced when sync is true). Returns 0 or -errno (path.tmp may be left behind).
+ */
+int node_io_write_file(const char *path, const void *data, size_t len, mode_t mode, bool sync);
+
+/* node_io_read_file() - the whole file at path into buf (max bytes): *ret_len bytes read.
+ * -E2BIG when it holds more than max; -errno. */
+int node_io_read_file(const char *path, void *buf, size_t max, size_t *ret_len);
+
 /* fstat(2) and statvfs(3). Return 0 or -errno. */
 int node_io_fstat(int fd, struct stat *ret_st);
 int node_io_statvfs(const char *path, struct statvfs *ret_st);
