@@ -77,6 +77,7 @@ int cli_wait_redundant(const char *url, uint64_t tx_seq, unsigned timeout_s, cha
 int cmd_kv(int argc, char **argv);
 int cmd_chain(int argc, char **argv);
 int cmd_mine(int argc, char **argv);
+int cmd_da(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
 
 struct node;
@@ -88,11 +89,16 @@ int cli_data_dir(const char *opt, char *buf, size_t size);
  * in this process on the data directory. Prints its own error; returns 0 or -1. */
 int cli_open_node(const char *url, const char *data_dir, struct node **ret_node);
 
-/* The file in a data directory where a running mount names its loopback RPC URL. */
+/* The file in a data directory where a running mount or node names its RPC URL. */
 #define CLI_RUNNING_URL "rpc.url"
 
-/* The URL of the mount running on data directory dir, into buf: 0 or -errno. */
+/* The URL of the mount or node running on data directory dir, into buf: 0 or -errno. */
 int cli_running_url(const char *dir, char *buf, size_t size);
+
+/* Names url in data directory dir (CLI_RUNNING_URL), so that commands reach the node of
+ * the mount or node holding it; NULL removes the name. Best effort: without it they say
+ * the directory is in use. */
+void cli_running_url_set(const char *dir, const char *url);
 
 /* cli_open_node(), except that a data directory held by a running mount is reached
  * through that mount's RPC listener (CLI_RUNNING_URL), and one that does not exist is an

@@ -287,30 +287,6 @@ static int check_fuse(void)
 	return 0;
 }
 
-/* Names url in the data directory (CLI_RUNNING_URL), so that commands reach this mount's
- * node while it holds the directory; NULL removes the name. Best effort: without it they
- * say the directory is in use. */
-static void running_url(const char *dir, const char *url)
-{
-	char path[PATH_MAX + 16], tmp[PATH_MAX + 32];
-	bool ok;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/" CLI_RUNNING_URL, dir);
-	if (!url) {
-		unlink(path);
-		return;
-	}
-	snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return;
-	ok = dprintf(fd, "%s\n", url) > 0;
-	ok = close(fd) == 0 && ok;
-	if (!ok || rename(tmp, path) < 0)
-		unlink(tmp);
-}
-
 /* The snapshot o->snapshot names (an id or a name in the volume's registry), loaded. */
 static int load_snapshot(const struct mount_opts *o, struct node *n, struct fs_snap *ret, char *msg,
 			 size_t size)
@@ -390,7 +366,7 @@ static int serve(const struct mount_opts *o, const char *dir, int ready_fd)
 		node_rpc_set_metrics(rpc, fs_metrics_text, NULL);
 		if (!o->node_url && node_local_store(n)) {
 			node_url = murl;
-			running_url(dir, murl);
+			cli_running_url_set(dir, murl);
 			named = true;
 		}
 	}
@@ -415,7 +391,7 @@ static int serve(const struct mount_opts *o, const char *dir, int ready_fd)
 					.snapshot = o->snapshot ? &snap : NULL});
 	fs_snap_release(&snap);
 	if (named)
-		running_url(dir, NULL);
+		cli_running_url_set(dir, NULL);
 	node_rpc_stop(rpc);
 	node_close(n);
 	return r < 0 ? 1 : 0;

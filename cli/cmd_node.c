@@ -32,6 +32,8 @@ enum {
 	OPT_SHARD,
 	OPT_PEER,
 	OPT_URL,
+	OPT_DA,
+	OPT_DA_STAKE,
 };
 
 #define PEERS_MAX 64
@@ -185,6 +187,8 @@ const struct option cli_node_options[] = {
     {"shard", required_argument, NULL, OPT_SHARD},
     {"peer", required_argument, NULL, OPT_PEER},
     {"url", required_argument, NULL, OPT_URL},
+    {"da", no_argument, NULL, OPT_DA},
+    {"da-stake", required_argument, NULL, OPT_DA_STAKE},
     {NULL, 0, NULL, 0},
 };
 
@@ -200,7 +204,8 @@ int cmd_node(int argc, char **argv)
 	struct node_mine_report mined = {0};
 	const char *miner_key = NULL;
 	unsigned long long threads = 1, tick_ms = 0;
-	bool mine = false;
+	bool mine = false, da = false;
+	unsigned long long da_stake = 0;
 	const char *data = NULL, *listen = DEFAULT_RPC, *chain = NULL, *key_file = NULL;
 	const struct node_recovery *rec;
 	struct node_status st;
@@ -281,6 +286,16 @@ int cmd_node(int argc, char **argv)
 			}
 			peers[npeers++] = optarg;
 			break;
+		case OPT_DA:
+			da = true;
+			break;
+		case OPT_DA_STAKE:
+			if (cli_parse_u64(optarg, &da_stake) < 0) {
+				cli_error("node: --da-stake takes an amount in wei, not '%s'",
+					  optarg);
+				return 2;
+			}
+			break;
 		case OPT_URL:
 			if (strncmp(optarg, "http://", 7) != 0 && strncmp(optarg, "https://", 8) != 0) {
 				cli_error("node: --url takes the URL peers reach this node at "
@@ -335,7 +350,9 @@ int cmd_node(int argc, char **argv)
 						  .num_shard = num_shard,
 						  .peers = peers,
 						  .npeers = npeers,
-						  .public_url = public_url},
+						  .public_url = public_url,
+						  .da = da,
+						  .da_stake = da_stake},
 			    &n);
 	if (r == -EBUSY) {
 		cli_error("node: %s is in use by another node or mount (see %s/lock)", dir, dir);
@@ -343,6 +360,10 @@ int cmd_node(int argc, char **argv)
 	}
 	if (r == -CHAIN_EPORA_OFF && mine) {
 		cli_error("node: --mine: %s (docs/PORA.md)", cli_why(r));
+		return 1;
+	}
+	if (r < 0 && da && (r == -EINVAL || r == -ENOENT || r == -ENOTSUP)) {
+		cli_error("node: --da: %s (docs/DA.md)", cli_why(r));
 		return 1;
 	}
 	if (r < 0) {
@@ -371,6 +392,21 @@ int cmd_node(int argc, char **argv)
 	if (num_shard > 1 || npeers)
 		fprintf(stderr, "zgfs node: keeps shard %u/%u of the flow, %zu peer%s\n",
 			shard_id, num_shard, npeers, npeers == 1 ? "" : "s");
+	if (da)
+		fprintf(stderr,
+			"zgfs node: DA signer at %s, publishing its VRF proof every epoch\n",
+			public_url);
+	{
+		/* Where client commands on this data directory reach the node (a wildcard
+		 * address is reached on loopback). */
+		bool any = strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0;
+		char url[300];
+
+		snprintf(url, sizeof(url), "http://%s%s%s:%u", strchr(host, ':') && !any ? "[" : "",
+			 any ? "127.0.0.1" : host, strchr(host, ':') && !any ? "]" : "",
+			 node_rpc_port(rpc));
+		cli_running_url_set(dir, url);
+	}
 	fprintf(stderr, "zgfs node: serving http://%s%s%s:%u\n", strchr(host, ':') ? "[" : "",
 		host, strchr(host, ':') ? "]" : "", node_rpc_port(rpc));
 	fflush(stderr);
@@ -388,6 +424,7 @@ int cmd_node(int argc, char **argv)
 			prune_pass(n, &prune);
 	}
 	fprintf(stderr, "zgfs node: %s, stopping\n", sig == SIGINT ? "interrupted" : "terminated");
+	cli_running_url_set(dir, NULL);
 	node_rpc_stop(rpc);
 	node_close(n);
 	fprintf(stderr, "zgfs node: stopped\n");

@@ -30,6 +30,27 @@ int cli_data_dir(const char *opt, char *buf, size_t size)
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
+void cli_running_url_set(const char *dir, const char *url)
+{
+	char path[PATH_MAX + 16], tmp[PATH_MAX + 32];
+	bool ok;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/" CLI_RUNNING_URL, dir);
+	if (!url) {
+		unlink(path);
+		return;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	ok = dprintf(fd, "%s\n", url) > 0;
+	ok = close(fd) == 0 && ok;
+	if (!ok || rename(tmp, path) < 0)
+		unlink(tmp);
+}
+
 int cli_running_url(const char *dir, char *buf, size_t size)
 {
 	char path[PATH_MAX + 16];
