@@ -17,7 +17,9 @@
 #                           repair of a wiped node against ISA-L's decode, parity encode
 #                           against ISA-L's raw encode
 #   bench/run.sh da         the DA square of the largest blob (encode and commit,
-#                           reconstruction) against ISA-L's raw encode of the same bytes
+#                           reconstruction) against ISA-L's raw encode of the same bytes;
+#                           da put, get and sample on four DA signers on anvil against
+#                           zgfs upload of the same bytes to one node
 #   bench/run.sh snapshot   dataset snapshots of a mounted tree (create, verify, mount)
 #                           against zgfs root -j1 of the same files (needs /dev/fuse)
 #   bench/run.sh            all eight
@@ -188,6 +190,81 @@ da_bench() {
 	echo "## Data availability square"
 	echo
 	"$build/bench/bench_da"
+	echo
+	da_cluster_bench
+}
+
+# A field of a JSON object on standard input.
+json_field() { python3 -c "import json, sys; print(json.load(sys.stdin)['$1'])"; }
+
+# zgfs da put, get and sample of the largest blob on four DA signers (anvil, a block a
+# second, DA epochs of 4 blocks) against zgfs upload of the same bytes to one node.
+da_cluster_bench() {
+	local anvil port url flow size=32505852 i t0 t_up t_get best_put= out root enc dis cer smp
+	anvil=$top/tests/compat/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
+	[ -x "$anvil" ] || anvil=$top/tests/compat/node_modules/.bin/anvil
+	if [ ! -x "$anvil" ]; then
+		echo "da cluster: anvil is not installed (run ./setup.sh); skipped"
+		return 0
+	fi
+	head -c $size /dev/urandom >"$scratch/da-blob"
+	port=$(free_port)
+	url=http://127.0.0.1:$port
+	"$anvil" --host 127.0.0.1 --port "$port" --silent --block-time 1 >/dev/null 2>&1 &
+	cl_pids+=($!)
+	for _ in $(seq 100); do
+		curl -s -o /dev/null -d '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' "$url" && break
+		sleep 0.1
+	done
+	flow=$(ZGFS_KEY=${anvil_keys[0]} "$zgfs" chain deploy --rpc "$url" --data "$scratch/da0" --da-epoch-blocks 4 |
+		awk '$1 == "flow" {print $2}')
+	local us=()
+	for i in 0 1 2 3; do
+		[ $i = 0 ] || "$zgfs" chain attach --rpc "$url" --flow "$flow" --data "$scratch/da$i" >/dev/null
+		local pi
+		pi=$(free_port)
+		us+=("http://127.0.0.1:$pi")
+		cl_node "da$i" "${anvil_keys[$((1 + i))]}" "$pi" --url "http://127.0.0.1:$pi" --da
+	done
+	# The baseline: the same bytes stored and settled through one node of the same chain.
+	t0=$(now)
+	"$zgfs" upload --node "${us[0]}" "$scratch/da-blob" >/dev/null
+	t_up=$(python3 -c "print($(now) - $t0)")
+	# The first put waits for an epoch whose draw has every signer; the next two are timed.
+	"$zgfs" da put "$scratch/da-blob" --node "${us[0]}" --json >/dev/null
+	for i in 1 2; do
+		head -c $size /dev/urandom >"$scratch/da-blob$i"
+		t0=$(now)
+		out=$("$zgfs" da put "$scratch/da-blob$i" --node "${us[0]}" --json)
+		local dt
+		dt=$(python3 -c "print($(now) - $t0)")
+		if [ -z "$best_put" ] || python3 -c "import sys; sys.exit(0 if $dt < $best_put else 1)"; then
+			best_put=$dt
+			root=$(echo "$out" | json_field blob)
+			enc=$(echo "$out" | json_field encodeSeconds)
+			dis=$(echo "$out" | json_field disperseSeconds)
+			cer=$(echo "$out" | json_field certifySeconds)
+		fi
+	done
+	t_get=$(best_of_3 "$zgfs" da get "$root" "$scratch/da-back" --node "${us[1]}")
+	for i in 1 2; do cmp -s "$scratch/da-blob$i" "$scratch/da-back" && break; done ||
+		{ echo "da cluster: da get differs!" >&2; exit 1; }
+	smp=$("$zgfs" da sample "$root" --node "${us[2]}" --json | json_field seconds)
+	local r_up r_put r_get
+	r_up=$(rate $size "$t_up")
+	r_put=$(rate $size "$best_put")
+	r_get=$(rate $size "$t_get")
+	echo "### da put, get and sample on four signers over loopback (32,505,852-byte blobs)"
+	echo
+	echo "| what | MB/s of blob | ratio to zgfs upload | note |"
+	echo "|---|---:|---:|---|"
+	echo "| zgfs upload --node of the same bytes to one node (baseline) | $r_up | 1.00 | |"
+	echo "| zgfs da put, end to end, until certified on chain | $r_put | $(ratio "$r_put" "$r_up") | anchors: EigenDA 100 MB/s, Celestia ~8 MiB per block |"
+	echo "| zgfs da get, rebuilt from the rows of the signers, verified | $r_get | $(ratio "$r_get" "$r_up") | |"
+	echo
+	echo "da put: $(printf %.2f "$best_put") s = encode $(printf %.2f "$enc") s + disperse (rows to 4 signers, each checking and syncing) $(printf %.2f "$dis") s + certify (one transaction) $(printf %.2f "$cer") s. 16-sample check: $(python3 -c "print('%.1f' % ($smp * 1000))") ms."
+	for i in "${!cl_pids[@]}"; do kill -9 "${cl_pids[$i]}" 2>/dev/null || true; done
+	cl_pids=()
 }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }

@@ -215,11 +215,11 @@ function runMain(main, tap, logs = () => []) {
 
 // Runs checks(chain, tmp) on a fresh anvil with a scratch directory (prefix), both removed
 // afterwards, then ends the TAP run; an exception is one failed point and exit 1.
-function onAnvil(prefix, checks, tap) {
+function onAnvil(prefix, checks, tap, anvilOpts = {}) {
   const os = require('os');
   const startAnvil = needAnvil();
   runMain(async () => {
-    const chain = await startAnvil();
+    const chain = await startAnvil(anvilOpts);
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
     try {
       await checks(chain, tmp);

@@ -1,0 +1,230 @@
+// Data availability on a cluster: four zgfs DA signers on one EVM chain (anvil, a block a
+// second, DA epochs of 4 blocks), driven through `zgfs da` as a user would.
+//
+// usage: node da_cluster.js ZGFS DATOOL ARTIFACTS_DIR
+//
+//   - four `zgfs node --da` register as signers and publish a VRF proof every epoch;
+//     `zgfs da status` (no root) shows each node's signer state;
+//   - blobs of 1 B, 1 MiB and 32,505,852 B (0G's maximum): `zgfs da put` prints the data
+//     root, then "certified epoch E quorum Q signed 16 of 16" and exits 0; `zgfs da get`
+//     through another node gives the bytes back identical; `zgfs da sample` says available
+//     with at least 99 % confidence; `zgfs da status` shows the certificate, the epoch's
+//     draw and the four signers;
+//   - bad input over the RPC changes nothing: roots that are not the data root's, a row
+//     with one byte changed, a row that is not a codeword, base64 that is not, an index
+//     past the square, a certificate that does not decode, one of 8 of 16 slots, one with
+//     a non-member's signature in a member's place (chain_da_cert_verify before anything
+//     is sent), a blob over the maximum refused before anything is sent;
+//   - a certificate the contract accepts but whose quorum is not the epoch's draw (the
+//     members in another order) is reported as not trusted by `zgfs da status` and refused
+//     by `zgfs da get`;
+//   - a signer that signed but lost its rows is named by `zgfs da sample`, which still
+//     shows the blob available through the other signers (each share rebuilt from its
+//     column and checked against the column root);
+//   - SIGKILL one signer, then a second: `zgfs da get` and `zgfs da sample` still succeed
+//     (two of four hold exactly half of the rows, which is enough); a third: `zgfs da
+//     sample` says unavailable (exit 1) and `zgfs da get` fails cleanly, writing nothing,
+//     except for the 1-byte blob, whose two rows are each held by two signers.
+// DA_CLUSTER_SIZES=a,b,c picks the blob sizes. Exit status: 0 passed, 1 failed, 77 skipped.
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const { execFileSync, spawnSync } = require('child_process');
+const harness = require('./harness.js');
+
+const [zgfs, tool, artifactsDir] = process.argv.slice(2);
+harness.needAnvil();
+const { ethers } = harness.loadModule('ethers');
+const daArtifact = harness.loadArtifact(artifactsDir, 'DA');
+const tap = new harness.Tap();
+const ok = tap.ok.bind(tap);
+const rand = harness.rng(0xda4);
+const N = 4, SLOTS = 16, MAX = 32505852;
+const sizes = process.env.DA_CLUSTER_SIZES ? process.env.DA_CLUSTER_SIZES.split(',').map(Number)
+  : [1, 1 << 20, MAX];
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function run(args, opts = {}) {
+  const r = spawnSync(zgfs, args, { timeout: 300000, maxBuffer: 64 << 20, ...opts });
+  return { status: r.status, out: String(r.stdout || '').trim(), err: String(r.stderr || '').trim() };
+}
+
+async function rpcErr(url, method, params) {
+  const a = await harness.rpc(url, method, params);
+  return a.error ? `${a.error.message}${a.error.data ? `: ${a.error.data}` : ''}` : null;
+}
+
+harness.onAnvil('zgfs-da-cluster-', async (chain, dir) => {
+  const data = (i) => path.join(dir, `node${i}`);
+  const key = (i) => chain.accounts[2 + i].key;
+  const dep = execFileSync(zgfs, ['chain', 'deploy', '--rpc', chain.url, '--data', data(0), '--da-epoch-blocks', '4'],
+    { env: { ...process.env, ZGFS_KEY: chain.accounts[0].key }, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+  const flow = (dep.match(/^flow (0x[0-9a-f]{40})$/m) || [])[1];
+  const daAddr = (dep.match(/^da (0x[0-9a-f]{40})$/m) || [])[1];
+  ok(flow && daAddr, `zgfs chain deploy --da-epoch-blocks 4 deploys the DA contract (${daAddr})`);
+  for (let i = 1; i < N; i++) harness.attachChain(zgfs, chain.url, flow, data(i));
+  const ports = [];
+  for (let i = 0; i < N; i++) ports.push(await harness.freePort());
+  const urls = ports.map((p) => `http://127.0.0.1:${p}`);
+  const nodes = [];
+  for (let i = 0; i < N; i++) {
+    nodes[i] = await harness.startNode(zgfs, data(i), ports[i], { ...process.env, ZGFS_KEY: key(i) }, null,
+      ['--url', urls[i], '--da']);
+  }
+  const kill = async (i) => {
+    nodes[i].removeAllListeners('exit');
+    const gone = new Promise((r) => nodes[i].on('exit', r));
+    nodes[i].kill('SIGKILL');
+    await gone;
+  };
+
+  // Each signer registered and publishes; a put waits for an epoch whose draw has all four.
+  const st = JSON.parse(run(['da', 'status', '--node', urls[1]]).out || '{}');
+  ok(st.signer === true && st.url === urls[1] && st.account === new ethers.Wallet(key(1)).address.toLowerCase(),
+    `zgfs da status (no root): node 1 is a signer at its URL with its account (${st.account})`);
+  const provider = new ethers.JsonRpcProvider(chain.url);
+  const da = new ethers.Contract(daAddr, daArtifact.abi, new ethers.Wallet(chain.accounts[0].key, provider));
+  const e0 = Number(await da.epoch());
+  for (let t = 0; t < 60 && Number(await da.epoch()) < e0 + 2; t++) await sleep(500);
+
+  const blobs = [];
+  for (const size of sizes) {
+    const f = path.join(dir, `blob-${size}`);
+    const bytes = harness.randomBytes(rand, size);
+    fs.writeFileSync(f, bytes);
+    const t0 = Date.now();
+    const put = run(['da', 'put', f, '--node', urls[0]]);
+    const root = (put.out.match(/^blob (0x[0-9a-f]{64})$/m) || [])[1];
+    const cert = put.out.match(/^certified epoch (\d+) quorum (0x[0-9a-f]{64}) signed (\d+) of (\d+)$/m);
+    ok(put.status === 0 && root && cert && cert[3] === '16' && cert[4] === '16',
+      `zgfs da put of ${size} B: ${put.out.replace(/\n/g, ' | ') || put.err} (${Date.now() - t0} ms)`);
+    if (!root) continue;
+    blobs.push({ size, bytes, root, f });
+    let k = 1;
+    while (k < 128 && k * k * 1984 < size + 4) k *= 2;
+    const out = path.join(dir, `back-${size}`);
+    const get = run(['da', 'get', root, out, '--node', urls[2]]);
+    ok(get.status === 0 && fs.readFileSync(out).equals(bytes),
+      `zgfs da get through another node gives the ${size} B back identical (${get.err})`);
+    const smp = run(['da', 'sample', root, '--node', urls[3], '--json']);
+    const s = JSON.parse(smp.out || '{}');
+    ok(smp.status === 0 && s.available && s.verified === s.samples && s.samples === Math.min(16, 4 * k * k) && s.confidence >= 0.99,
+      `zgfs da sample: ${s.verified}/${s.samples} shares verified, confidence ${(100 * s.confidence).toFixed(3)} %`);
+  }
+  const blob = blobs.find((b) => b.size === (1 << 20)) || blobs[0];
+  {
+    const s = run(['da', 'status', blob.root, '--node', urls[1]]);
+    ok(s.status === 0 && /the epoch's draw/.test(s.out) && (s.out.match(/^signer /mg) || []).length === N &&
+      /^sampling +available/m.test(s.out), `zgfs da status ROOT: ${s.out.split('\n').slice(0, 2).join(' | ')}`);
+  }
+
+  // --- bad input changes nothing ----------------------------------------------------------
+  {
+    const big = path.join(dir, 'too-big');
+    fs.writeFileSync(big, Buffer.alloc(MAX + 1));
+    const r = run(['da', 'put', big, '--node', urls[0]]);
+    ok(r.status === 1 && /larger than a blob may be/.test(r.err), `a blob over the maximum is refused: ${r.err}`);
+    fs.rmSync(big);
+  }
+  const fake = ethers.keccak256(ethers.toUtf8Bytes('no such blob'));
+  const rootsOf = (b) => harness.rpc(urls[0], 'zgfs_daGetRoots', [b.root]).then((a) => a.result);
+  const held = await rootsOf(blob);
+  ok(held && Number(held.size) === blob.size, 'zgfs_daGetRoots gives the blob\'s length and line roots');
+  ok(/not the data root|another data root/.test(await rpcErr(urls[0], 'zgfs_daBegin', [fake, blob.size, held.roots]) || ''),
+    'zgfs_daBegin with roots that are not the data root\'s is refused');
+  ok(/Invalid params/.test(await rpcErr(urls[0], 'zgfs_daBegin', [blob.root, blob.size, 'not base64!']) || ''),
+    'zgfs_daBegin with roots that are not base64 is refused');
+  {
+    // The first row this node holds, changed by one byte: refused, and the row kept intact.
+    let idx = -1, row;
+    for (let r = 0; r < 256 && idx < 0; r++) {
+      const a = await harness.rpc(urls[0], 'zgfs_daGetRow', [blob.root, r]);
+      if (a.result) { idx = r; row = Buffer.from(a.result, 'base64'); }
+    }
+    const bad = Buffer.from(row);
+    bad[7] ^= 1;
+    const e1 = await rpcErr(urls[0], 'zgfs_daPutRows', [blob.root, [{ index: idx, data: bad.toString('base64') }]]);
+    const after = await harness.rpc(urls[0], 'zgfs_daGetRow', [blob.root, idx]);
+    ok(/codeword|not under/.test(e1 || '') && Buffer.from(after.result, 'base64').equals(row),
+      `a row with one byte changed is refused (${e1}) and the stored row is unchanged`);
+    const e2 = await rpcErr(urls[0], 'zgfs_daPutRows', [blob.root, [{ index: 100000, data: row.toString('base64') }]]);
+    const e3 = await rpcErr(urls[0], 'zgfs_daPutRows', [blob.root, [{ index: idx, data: row.subarray(1).toString('base64') }]]);
+    const e4 = await rpcErr(urls[0], 'zgfs_daPutRows', [fake, [{ index: 0, data: row.toString('base64') }]]);
+    ok(/Invalid params/.test(e2 || '') && /Invalid params/.test(e3 || '') && /No such file|not found|ENOENT|such/.test(e4 || ''),
+      `rows off the square, of the wrong length or of an unknown blob are refused: ${e2}; ${e3}; ${e4}`);
+  }
+  ok(/Invalid params: certificate/.test(await rpcErr(urls[0], 'zgfs_daCertify', [Buffer.from('junk').toString('base64')]) || ''),
+    'zgfs_daCertify of bytes that are not a certificate is refused');
+  {
+    // Certificates for a blob no one certified: 2 of 4 members, and a stranger in a member's
+    // place; the node refuses both before sending anything, the chain records nothing.
+    const draw = (await harness.rpc(urls[0], 'zgfs_daDraw', [])).result;
+    const e = Number(draw.epoch), len = 1000;
+    const digest = await da.signDigest(fake, len, e, draw.quorum);
+    const byAccount = Object.fromEntries([0, 1, 2, 3].map((i) => [new ethers.Wallet(key(i)).address.toLowerCase(), key(i)]));
+    const sign = (k) => {
+      const sg = new ethers.SigningKey(k).sign(digest);
+      return ethers.concat([sg.r, sg.s, ethers.toBeHex(sg.yParity, 1)]);
+    };
+    const cert = (ranks, keys) => Buffer.from(ethers.getBytes(ethers.concat([fake, ethers.toBeHex(len, 8),
+      ethers.toBeHex(e, 8), draw.quorum, ethers.toBeHex(ranks.length, 1),
+      ...ranks.map((r, j) => ethers.concat([ethers.toBeHex(r, 1), sign(keys[j])]))]))).toString('base64');
+    const memberKey = (r) => byAccount[draw.members[r].account];
+    const few = await rpcErr(urls[0], 'zgfs_daCertify', [cert([0, 1], [memberKey(0), memberKey(1)])]);
+    const stranger = await rpcErr(urls[0], 'zgfs_daCertify', [cert([0, 1, 2], [memberKey(0), memberKey(1), chain.accounts[8].key])]);
+    const rec = await da.certificate(fake);
+    ok(/2\/3/.test(few || '') && /not the member|signature/.test(stranger || '') && rec.block === 0n,
+      `certificates of 8 of 16 slots (${few}) and with a non-member's signature (${stranger}) are refused; nothing recorded`);
+
+    // A quorum the contract cannot tell from the draw (members in another order): recorded
+    // on chain, but every node refuses to trust it.
+    const other = ethers.keccak256(ethers.toUtf8Bytes('misordered'));
+    const order = [1, 0, 2, 3].map((r) => ethers.getAddress(draw.members[r].account));
+    const slotAccounts = Array.from({ length: SLOTS }, (_, j) => order[j % N]);
+    const q2 = await da.quorumDigest(e, slotAccounts);
+    const d2 = await da.signDigest(other, len, e, q2);
+    const sigs = ethers.concat(order.slice(0, 3).map((a) => {
+      const sg = new ethers.SigningKey(byAccount[a.toLowerCase()]).sign(d2);
+      return ethers.concat([sg.r, sg.s, ethers.toBeHex(sg.yParity, 1)]);
+    }));
+    await (await da.certify(other, len, e, slotAccounts, N, [0, 1, 2], sigs)).wait();
+    const s = run(['da', 'status', other, '--node', urls[1]]);
+    const g = run(['da', 'get', other, path.join(dir, 'other'), '--node', urls[1]]);
+    ok(s.status === 1 && /NOT the epoch's draw/.test(s.out) && g.status === 1 && /not epoch \d+'s draw/.test(g.err) &&
+      !fs.existsSync(path.join(dir, 'other')),
+      `a certificate the contract took with the members reordered is not trusted: ${g.err}`);
+  }
+
+  // --- a signer that signed but lost its rows is named by sampling ---------------------------
+  {
+    const lost = path.join(data(3), 'da', blob.root.slice(2));
+    const rows = fs.readdirSync(lost).filter((n) => n.startsWith('row.'));
+    for (const n of rows) fs.rmSync(path.join(lost, n));
+    const smp = run(['da', 'sample', blob.root, '--node', urls[0], '--samples', '64', '--json']);
+    const s = JSON.parse(smp.out || '{}');
+    ok(smp.status === 0 && s.available && s.missed > 0 && s.rebuilt === s.missed && s.failed.includes(urls[3]),
+      `after signer 3 lost its ${rows.length} rows: sampling still shows the blob available (${s.rebuilt} of 64 shares rebuilt from their columns) and names the signer`);
+  }
+
+  // --- SIGKILL signers: one, two, three ----------------------------------------------------
+  for (const [victim, survive] of [[3, true], [2, true], [1, false]]) {
+    await kill(victim);
+    const alive = N - [3, 2, 1].indexOf(victim) - 1;
+    for (const b of blobs.filter((x) => x.size <= (1 << 20))) {
+      const out = path.join(dir, `after-${victim}-${b.size}`);
+      const get = run(['da', 'get', b.root, out, '--node', urls[0]]);
+      const smp = run(['da', 'sample', b.root, '--node', urls[0]]);
+      // A 1-byte blob has 2 rows and 16 slots: each row is held by two signers, and one
+      // row rebuilds it, so it outlives even three losses.
+      if (survive || b.size === 1) {
+        ok(get.status === 0 && fs.readFileSync(out).equals(b.bytes) && smp.status === 0 && /^available/.test(smp.out),
+          `${alive} of ${N} signers alive: ${b.size} B still rebuilt identical and sampled available`);
+      } else {
+        ok(get.status === 1 && !fs.existsSync(out) && /only \d+ of the \d+ rows/.test(get.err) &&
+          smp.status === 1 && /^unavailable/.test(smp.out),
+          `${alive} of ${N} alive: da get fails cleanly (${get.err.slice(0, 90)}), nothing written; sample says unavailable`);
+      }
+    }
+  }
+  for (let i = 0; i < N; i++) if (nodes[i].exitCode === null && nodes[i].signalCode === null) await harness.stopNode(nodes[i]);
+}, tap, { blockTime: 1 });
