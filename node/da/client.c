@@ -171,11 +171,6 @@ struct put_job {
 	char why[256];
 };
 
-static json_t *hexj(const uint8_t *p, size_t n)
-{
-	return node_rpc_hex(p, n);
-}
-
 static int put_rows(struct put_job *j)
 {
 	const struct codec_da_square *sq = j->sq;
@@ -196,8 +191,8 @@ static int put_rows(struct put_job *j)
 		}
 		if (rows && (last || json_array_size(rows) >= per)) {
 			r = call(j->url, "zgfs_daPutRows",
-				 json_pack("[o, o]", hexj(sq->data_root, 32), rows), &res, j->why,
-				 sizeof(j->why));
+				 json_pack("[o, o]", node_rpc_hex(sq->data_root, 32), rows), &res,
+				 j->why, sizeof(j->why));
 			json_decref(res);
 			res = NULL;
 			rows = NULL;
@@ -215,7 +210,7 @@ static void *put_main(void *arg)
 	int r;
 
 	r = call(j->url, "zgfs_daBegin",
-		 json_pack("[o, I, o]", hexj(sq->data_root, 32), (json_int_t)j->len,
+		 json_pack("[o, I, o]", node_rpc_hex(sq->data_root, 32), (json_int_t)j->len,
 			   node_rpc_base64(sq->row_roots[0], 4 * (size_t)sq->k * CODEC_HASH_SIZE)),
 		 &res, j->why, sizeof(j->why));
 	json_decref(res);
@@ -224,8 +219,8 @@ static void *put_main(void *arg)
 		r = put_rows(j);
 	if (r == 0)
 		r = call(j->url, "zgfs_daSign",
-			 json_pack("[o, I, o]", hexj(sq->data_root, 32), (json_int_t)j->d->ep.epoch,
-				   hexj(j->d->q.digest, 32)),
+			 json_pack("[o, I, o]", node_rpc_hex(sq->data_root, 32),
+				   (json_int_t)j->d->ep.epoch, node_rpc_hex(j->d->q.digest, 32)),
 			 &res, j->why, sizeof(j->why));
 	if (r == 0 && (jhex(res, "signature", j->sig, sizeof(j->sig)) < 0 ||
 		       json_integer_value(json_object_get(res, "rank")) != (json_int_t)j->rank)) {
@@ -379,7 +374,8 @@ static int blob_info(const char *url, const uint8_t root[32], struct blob_info *
 	json_t *o = NULL, *res = NULL;
 	uint8_t quorum[32];
 	uint64_t epoch;
-	int r = call(url, "zgfs_daCertificate", json_pack("[o]", hexj(root, 32)), &o, why, size);
+	int r = call(url, "zgfs_daCertificate", json_pack("[o]", node_rpc_hex(root, 32)), &o, why,
+		     size);
 
 	if (r < 0)
 		return r;
@@ -410,7 +406,7 @@ static int blob_info(const char *url, const uint8_t root[32], struct blob_info *
 
 		res = NULL;
 		if (call(member_url(&b->d, rank), "zgfs_daGetRoots",
-			 json_pack("[o]", hexj(root, 32)), &res, NULL, 0) < 0)
+			 json_pack("[o]", node_rpc_hex(root, 32)), &res, NULL, 0) < 0)
 			continue;
 		r = ju64(res, "size", &len) == 0 && len == b->len &&
 		    node_rpc_unbase64(json_object_get(res, "roots"), buf, sizeof(buf), &n) == 0 &&
@@ -451,8 +447,8 @@ static void *get_main(void *arg)
 		if (!holds(&b->d, j->rank, row, 2 * b->k))
 			continue;
 		if (call(member_url(&b->d, j->rank), "zgfs_daGetRow",
-			 json_pack("[o, I]", hexj(j->root, 32), (json_int_t)row), &res, NULL,
-			 0) < 0)
+			 json_pack("[o, I]", node_rpc_hex(j->root, 32), (json_int_t)row), &res,
+			 NULL, 0) < 0)
 			break; /* a signer that does not answer: the others' rows are asked */
 		ok = !json_is_null(res) &&
 		     node_rpc_unbase64(res, codec_da_share(j->sq, row, 0), row_len, &n) == 0 &&
@@ -561,9 +557,10 @@ static int ask_share(const struct blob_info *b, const uint8_t root[32], const ch
 	struct codec_da_proof proof;
 	json_t *res = NULL;
 	size_t n, pn;
-	int r = call(url, "zgfs_daGetShare",
-		     json_pack("[o, I, I]", hexj(root, 32), (json_int_t)row, (json_int_t)col), &res,
-		     why, size);
+	int r =
+	    call(url, "zgfs_daGetShare",
+		 json_pack("[o, I, I]", node_rpc_hex(root, 32), (json_int_t)row, (json_int_t)col),
+		 &res, why, size);
 
 	if (r == 0 && json_is_null(res)) {
 		fail(why, size, "%s has no such share", url);
@@ -651,7 +648,7 @@ static int from_column(const struct blob_info *b, const uint8_t root[32], unsign
 			continue;
 		}
 		if (call(member_url(&b->d, rank), "zgfs_daGetShares",
-			 json_pack("[o, o]", hexj(root, 32), json_incref(pos)), &res, NULL,
+			 json_pack("[o, o]", node_rpc_hex(root, 32), json_incref(pos)), &res, NULL,
 			 0) == 0 &&
 		    json_is_array(res)) {
 			json_array_foreach(res, i, a)

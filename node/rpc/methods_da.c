@@ -29,11 +29,6 @@ static int need_da(struct node *n, struct node_da **ret, struct node_rpc_error *
 					"--rpc URL deploys one)");
 }
 
-static json_t *hex(const uint8_t *p, size_t n)
-{
-	return node_rpc_hex(p, n);
-}
-
 /* zgfs_daDraw(epoch?): the public inputs of an epoch's draw and the quorum derived from
  * them, for a disperser to check (chain_da_quorum() on the signers gives the same). */
 static json_t *draw_json(const struct chain_da_epoch *ep, const struct chain_da_signer *s, size_t n,
@@ -42,25 +37,25 @@ static json_t *draw_json(const struct chain_da_epoch *ep, const struct chain_da_
 	json_t *signers = json_array(), *members = json_array(), *slots = json_array();
 
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(signers,
-				      json_pack("{s:o, s:o, s:o, s:s, s:o?}", "account",
-						hex(s[i].account, CHAIN_ADDRESS_SIZE), "vrfKey",
-						hex(s[i].vrf_key, 32), "stake",
-						node_rpc_u64(s[i].stake), "url", s[i].url, "proof",
-						s[i].has_proof ? hex(s[i].proof, 80) : NULL));
+		json_array_append_new(
+		    signers, json_pack("{s:o, s:o, s:o, s:s, s:o?}", "account",
+				       node_rpc_hex(s[i].account, CHAIN_ADDRESS_SIZE), "vrfKey",
+				       node_rpc_hex(s[i].vrf_key, 32), "stake",
+				       node_rpc_u64(s[i].stake), "url", s[i].url, "proof",
+				       s[i].has_proof ? node_rpc_hex(s[i].proof, 80) : NULL));
 	for (size_t r = 0; r < q->members; r++)
-		json_array_append_new(members, json_pack("{s:I, s:o, s:s}", "index",
-							 (json_int_t)q->member[r], "account",
-							 hex(q->account[r], CHAIN_ADDRESS_SIZE),
-							 "url", s[q->member[r]].url));
+		json_array_append_new(
+		    members, json_pack("{s:I, s:o, s:s}", "index", (json_int_t)q->member[r],
+				       "account", node_rpc_hex(q->account[r], CHAIN_ADDRESS_SIZE),
+				       "url", s[q->member[r]].url));
 	for (unsigned j = 0; j < q->slots; j++)
 		json_array_append_new(slots, json_integer(q->slot_rank[j]));
 	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:o}", "epoch",
 			 node_rpc_u64(ep->epoch), "chainId", node_rpc_u64(ep->chain_id), "contract",
-			 hex(ep->contract, CHAIN_ADDRESS_SIZE), "seed", hex(ep->seed, 32),
-			 "stakeUnit", node_rpc_u64(ep->stake_unit), "slots", (json_int_t)ep->slots,
-			 "quorum", hex(q->digest, 32), "members", members, "slotRanks", slots,
-			 "signers", signers);
+			 node_rpc_hex(ep->contract, CHAIN_ADDRESS_SIZE), "seed",
+			 node_rpc_hex(ep->seed, 32), "stakeUnit", node_rpc_u64(ep->stake_unit),
+			 "slots", (json_int_t)ep->slots, "quorum", node_rpc_hex(q->digest, 32),
+			 "members", members, "slotRanks", slots, "signers", signers);
 }
 
 static int m_draw(struct node *n, json_t *ps, json_t **ret, struct node_rpc_error *err)
@@ -187,9 +182,9 @@ static int m_sign(struct node *n, json_t *ps, json_t **ret, struct node_rpc_erro
 	}
 	if (r < 0)
 		return rpc_node_fail(err, r, "zgfs_daSign");
-	return rpc_done(
-	    json_pack("{s:I, s:o}", "rank", (json_int_t)rank, "signature", hex(sig, sizeof(sig))),
-	    ret, err);
+	return rpc_done(json_pack("{s:I, s:o}", "rank", (json_int_t)rank, "signature",
+				  node_rpc_hex(sig, sizeof(sig))),
+			ret, err);
 }
 
 static int m_get_roots(struct node *n, json_t *ps, json_t **ret, struct node_rpc_error *err)
@@ -361,8 +356,9 @@ static int m_certificate(struct node *n, json_t *ps, json_t **ret, struct node_r
 		return rpc_node_fail(err, r, "zgfs_daCertificate");
 	return rpc_done(json_pack("{s:o, s:o, s:o, s:I, s:o, s:b}", "epoch",
 				  node_rpc_u64(rec.epoch), "size", node_rpc_u64(rec.len), "quorum",
-				  hex(rec.quorum, 32), "slotsSigned", (json_int_t)rec.slots_signed,
-				  "block", node_rpc_u64(rec.block), "quorumMatchesDraw", ok),
+				  node_rpc_hex(rec.quorum, 32), "slotsSigned",
+				  (json_int_t)rec.slots_signed, "block", node_rpc_u64(rec.block),
+				  "quorumMatchesDraw", ok),
 			ret, err);
 }
 

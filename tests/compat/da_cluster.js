@@ -150,7 +150,7 @@ harness.onAnvil('zgfs-da-cluster-', async (chain, dir) => {
     const e2 = await rpcErr(urls[0], 'zgfs_daPutRows', [blob.root, [{ index: 100000, data: row.toString('base64') }]]);
     const e3 = await rpcErr(urls[0], 'zgfs_daPutRows', [blob.root, [{ index: idx, data: row.subarray(1).toString('base64') }]]);
     const e4 = await rpcErr(urls[0], 'zgfs_daPutRows', [fake, [{ index: 0, data: row.toString('base64') }]]);
-    ok(/Invalid params/.test(e2 || '') && /Invalid params/.test(e3 || '') && /No such file|not found|ENOENT|such/.test(e4 || ''),
+    ok(/Invalid params/.test(e2 || '') && /Invalid params/.test(e3 || '') && /No such file/.test(e4 || ''),
       `rows off the square, of the wrong length or of an unknown blob are refused: ${e2}; ${e3}; ${e4}`);
   }
   ok(/Invalid params: certificate/.test(await rpcErr(urls[0], 'zgfs_daCertify', [Buffer.from('junk').toString('base64')]) || ''),
