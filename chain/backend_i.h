@@ -61,6 +61,14 @@ struct chain_ops {
 			  const struct chain_da_cert *cert, unsigned *ret_slots);
 	int (*da_certificate)(struct chain *c, const uint8_t data_root[32],
 			      struct chain_da_record *ret);
+	int (*da_make_sample_seed)(struct chain *c);
+	int (*da_challenge)(struct chain *c, const uint8_t data_root[32],
+			    const uint8_t account[CHAIN_ADDRESS_SIZE],
+			    struct chain_da_challenge *ret);
+	int (*da_answer)(struct chain *c, const uint8_t data_root[32], const uint8_t *share,
+			 size_t share_size, const struct codec_da_proof *proof);
+	int (*da_earned)(struct chain *c, const uint8_t account[CHAIN_ADDRESS_SIZE],
+			 uint64_t *ret_wei);
 	int (*sign_digest)(struct chain *c, const uint8_t digest[32], uint8_t ret_sig[65]);
 };
 

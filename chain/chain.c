@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "chain/backend_i.h"
+#include "codec/da.h"
 
 static _Thread_local char detail[512];
 
@@ -302,6 +303,42 @@ int chain_da_certificate(struct chain *c, const uint8_t data_root[32], struct ch
 		return -EINVAL;
 	chain_clear_detail();
 	return c->ops->da_certificate ? c->ops->da_certificate(c, data_root, ret) : -ENOTSUP;
+}
+
+int chain_da_make_sample_seed(struct chain *c)
+{
+	if (!c)
+		return -EINVAL;
+	chain_clear_detail();
+	return c->ops->da_make_sample_seed ? c->ops->da_make_sample_seed(c) : -ENOTSUP;
+}
+
+int chain_da_challenge(struct chain *c, const uint8_t data_root[32],
+		       const uint8_t account[CHAIN_ADDRESS_SIZE], struct chain_da_challenge *ret)
+{
+	if (!c || !data_root || !account || !ret)
+		return -EINVAL;
+	chain_clear_detail();
+	return c->ops->da_challenge ? c->ops->da_challenge(c, data_root, account, ret) : -ENOTSUP;
+}
+
+int chain_da_answer(struct chain *c, const uint8_t data_root[32], const uint8_t *share,
+		    size_t share_size, const struct codec_da_proof *proof)
+{
+	if (!c || !data_root || !share || !proof || share_size == 0 ||
+	    share_size > CODEC_DA_MAX_SHARE || proof->axis != CODEC_DA_ROW)
+		return -EINVAL;
+	chain_clear_detail();
+	return c->ops->da_answer ? c->ops->da_answer(c, data_root, share, share_size, proof)
+				 : -ENOTSUP;
+}
+
+int chain_da_earned(struct chain *c, const uint8_t account[CHAIN_ADDRESS_SIZE], uint64_t *ret_wei)
+{
+	if (!c || !account || !ret_wei)
+		return -EINVAL;
+	chain_clear_detail();
+	return c->ops->da_earned ? c->ops->da_earned(c, account, ret_wei) : -ENOTSUP;
 }
 
 int chain_sign_digest(struct chain *c, const uint8_t digest[32], uint8_t ret_sig[65])

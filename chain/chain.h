@@ -182,16 +182,20 @@ int chain_policy_check(const struct chain_policy *p);
 struct chain_pora_params; /* below, with PoRA */
 
 /* The DA contract's parameters (docs/DA.md): epochs of epoch_blocks blocks, one ticket per
- * stake_unit wei, signers with at least min_stake, quorums of slots (1 to 64). */
+ * stake_unit wei, signers with at least min_stake, quorums of slots (1 to 64); sampling
+ * periods of sample_blocks blocks, each certified blob sampled for sample_window periods;
+ * a blob fee of fee_per_kib wei per KiB. */
 struct chain_da_config {
 	uint64_t epoch_blocks, stake_unit, min_stake;
 	unsigned slots;
+	uint64_t sample_blocks, sample_window, fee_per_kib;
 };
 /* The defaults of `zgfs chain deploy`: epochs of 100 blocks, a ticket per 0.001 ETH, that
- * much at least, 16 slots. */
+ * much at least, 16 slots; sampling every 30 blocks (0G's PoDAS period) for 960 periods
+ * (28,800 blocks); 1 gwei per KiB. */
 #define CHAIN_DA_DEFAULTS                                                                          \
 	{                                                                                          \
-		100, 1000000000000000ull, 1000000000000000ull, 16                                  \
+		100, 1000000000000000ull, 1000000000000000ull, 16, 30, 960, 1000000000ull          \
 	}
 
 /* What chain_evm_deploy() created. */
@@ -496,6 +500,10 @@ struct chain_da_contract {
 	uint64_t signers; /* registered */
 	bool has_seed;	  /* the current epoch's seed is recorded ... */
 	uint8_t seed[32]; /* ... and is this */
+	uint64_t sample_blocks, sample_window, fee_per_kib;
+	uint64_t period;      /* the current sampling period */
+	bool has_sample_seed; /* whose seed is recorded */
+	uint64_t reward_pool; /* wei, saturated */
 };
 
 /* chain_da_contract() - the chain's DA contract and its state: -ENOENT when the chain has
@@ -518,7 +526,9 @@ struct chain_da_record {
 	uint64_t epoch, len;
 	uint8_t quorum[32];
 	unsigned slots_signed;
-	uint64_t block; /* where it was recorded */
+	uint64_t block;		   /* where it was recorded */
+	uint64_t fee;		   /* wei paid into the reward pool, saturated */
+	unsigned members, signers; /* of the quorum; who signed */
 };
 
 /* Register this handle's account as a DA signer with its VRF public key and URL, adding
@@ -547,6 +557,34 @@ int chain_da_certify(struct chain *c, const struct chain_da_quorum *q,
 
 /* The certificate recorded for a data root: -ENOENT when none is. */
 int chain_da_certificate(struct chain *c, const uint8_t data_root[32], struct chain_da_record *ret);
+
+/* ---- DA sampling rewards (docs/DA.md, "Sampling rewards") ----
+ *
+ * certify() pays the blob fee into the reward pool (chain_da_certify sends it). Every
+ * sampling period the signers of each blob certified within the last sample_window
+ * periods are challenged for one share of their rows; an answer with its proof earns a
+ * part of the blob's fee. */
+struct codec_da_proof;
+
+/* What the contract asks of account for data_root in the current period: due false when
+ * nothing (not a signer of it, outside its window, answered already). -ENOENT when the
+ * period's seed is not recorded yet (chain_da_make_sample_seed()). */
+struct chain_da_challenge {
+	bool due;
+	uint64_t period;
+	unsigned row, col;
+};
+int chain_da_make_sample_seed(struct chain *c);
+int chain_da_challenge(struct chain *c, const uint8_t data_root[32],
+		       const uint8_t account[CHAIN_ADDRESS_SIZE], struct chain_da_challenge *ret);
+
+/* Answer this account's challenge for data_root with the share (share_size bytes) and its
+ * proof through its row (codec_da_prove_row()). A wrong answer is -CHAIN_EREVERTED. */
+int chain_da_answer(struct chain *c, const uint8_t data_root[32], const uint8_t *share,
+		    size_t share_size, const struct codec_da_proof *proof);
+
+/* What account's answers earned and it has not withdrawn, in wei (saturated). */
+int chain_da_earned(struct chain *c, const uint8_t account[CHAIN_ADDRESS_SIZE], uint64_t *ret_wei);
 
 /* A recoverable secp256k1 signature (r ‖ s ‖ v, v 0 or 1, low s) of digest by this
  * handle's account key, as chain_da_sign() makes one. -CHAIN_ENOKEY without a key. */

@@ -1316,7 +1316,7 @@ static int create(struct chain_evm *c, const char *hex, const uint8_t *words, si
 /* The DA contract with its parameters, then Market.setDA (docs/DA.md). */
 static int deploy_da(struct chain_evm *c, const struct chain_da_config *da, uint8_t ret[20])
 {
-	uint8_t words[4][32], call[4 + 32];
+	uint8_t words[7][32], call[4 + 32];
 	uint64_t block;
 	struct sent s;
 	int r;
@@ -1325,7 +1325,10 @@ static int deploy_da(struct chain_evm *c, const struct chain_da_config *da, uint
 	chain_abi_put_u64(words[1], da->stake_unit);
 	chain_abi_put_u64(words[2], da->min_stake);
 	chain_abi_put_u64(words[3], da->slots);
-	r = create(c, chain_evm_da_bytecode, words[0], 4, ret, &block);
+	chain_abi_put_u64(words[4], da->sample_blocks);
+	chain_abi_put_u64(words[5], da->sample_window);
+	chain_abi_put_u64(words[6], da->fee_per_kib);
+	r = create(c, chain_evm_da_bytecode, words[0], 7, ret, &block);
 	if (r < 0)
 		return r;
 	chain_abi_selector("setDA(address)", call);
@@ -1365,9 +1368,9 @@ int chain_evm_deploy(const struct chain_evm_config *cfg, uint64_t price_per_sect
 	if (!da)
 		da = &da_defaults;
 	if (da->epoch_blocks < 1 || da->stake_unit < 1 || da->slots < 1 ||
-	    da->slots > CHAIN_DA_SLOTS_MAX) {
+	    da->slots > CHAIN_DA_SLOTS_MAX || da->sample_blocks < 1 || da->sample_window < 1) {
 		chain_set_detail("DA parameters out of range (epoch blocks >= 1, stake unit >= 1, "
-				 "slots 1 to 64)");
+				 "slots 1 to 64, sample blocks and window >= 1)");
 		return -EINVAL;
 	}
 	if (strlen(chain_evm_flow_bytecode) % 2 || !chain_evm_flow_bytecode[0] ||
@@ -1548,6 +1551,10 @@ static const struct chain_ops evm_ops = {
     .da_publish = chain_evm_da_publish,
     .da_certify = chain_evm_da_certify,
     .da_certificate = chain_evm_da_certificate,
+    .da_make_sample_seed = chain_evm_da_make_sample_seed,
+    .da_challenge = chain_evm_da_challenge,
+    .da_answer = chain_evm_da_answer,
+    .da_earned = chain_evm_da_earned,
     .sign_digest = chain_evm_sign_digest,
     .account_balance = evm_account_balance,
     .pora_info = chain_evm_pora_info,

@@ -10,6 +10,7 @@
 #include "chain/abi_i.h"
 #include "chain/da.h"
 #include "chain/evm_i.h"
+#include "codec/da.h"
 
 static int da_address(struct chain_evm *c, uint8_t ret[CHAIN_ADDRESS_SIZE])
 {
@@ -46,6 +47,7 @@ int chain_evm_da_contract(struct chain *base, struct chain_da_contract *ret)
 	struct chain_evm *c = to_evm(base);
 	struct chain_da_contract d = {0};
 	uint64_t slots = 0;
+	uint8_t w[32];
 	int r = da_address(c, d.address);
 
 	if (r == 0)
@@ -64,10 +66,23 @@ int chain_evm_da_contract(struct chain *base, struct chain_da_contract *ret)
 		r = word(c, d.address, "signerCount()", false, 0, &d.signers);
 	if (r == 0)
 		r = chain_evm_view(c, d.address, "seedOf(uint256)", true, d.epoch, d.seed, 1);
+	if (r == 0)
+		r = word(c, d.address, "samplePeriod()", false, 0, &d.sample_blocks);
+	if (r == 0)
+		r = word(c, d.address, "sampleWindow()", false, 0, &d.sample_window);
+	if (r == 0)
+		r = word(c, d.address, "feePerKiB()", false, 0, &d.fee_per_kib);
+	if (r == 0)
+		r = word(c, d.address, "rewardPool()", false, 0, &d.reward_pool);
+	if (r == 0)
+		r = word(c, d.address, "period()", false, 0, &d.period);
+	if (r == 0)
+		r = chain_evm_view(c, d.address, "sampleSeedOf(uint256)", true, d.period, w, 1);
 	if (r < 0)
 		return r;
 	d.slots = (unsigned)slots;
 	d.has_seed = memcmp(d.seed, (const uint8_t[32]){0}, 32) != 0;
+	d.has_sample_seed = memcmp(w, (const uint8_t[32]){0}, 32) != 0;
 	*ret = d;
 	return 0;
 }
@@ -247,7 +262,7 @@ int chain_evm_da_certificate(struct chain *base, const uint8_t data_root[32],
 	struct chain_wbuf in, res;
 	uint8_t da[CHAIN_ADDRESS_SIZE];
 	struct chain_da_record d = {0};
-	uint64_t slots = 0;
+	uint64_t slots = 0, members = 0, signers = 0;
 	int r = da_address(c, da);
 
 	chain_wbuf_init(&in, 64);
@@ -257,16 +272,21 @@ int chain_evm_da_certificate(struct chain *base, const uint8_t data_root[32],
 	if (r == 0)
 		r = in.err ? in.err : chain_evm_view_raw(c, da, &in, "certificate(bytes32)", &res);
 	if (r == 0 &&
-	    (res.len != 5 * CHAIN_ABI_WORD || chain_abi_word_u64(res.data, &d.epoch) < 0 ||
+	    (res.len != 8 * CHAIN_ABI_WORD || chain_abi_word_u64(res.data, &d.epoch) < 0 ||
 	     chain_abi_word_u64(res.data + 32, &d.len) < 0 ||
 	     chain_abi_word_u64(res.data + 96, &slots) < 0 || slots > CHAIN_DA_SLOTS_MAX ||
-	     chain_abi_word_u64(res.data + 128, &d.block) < 0)) {
+	     chain_abi_word_u64(res.data + 128, &d.block) < 0 ||
+	     chain_abi_word_u64(res.data + 192, &members) < 0 || members > CHAIN_DA_SLOTS_MAX ||
+	     chain_abi_word_u64(res.data + 224, &signers) < 0 || signers > members)) {
 		chain_set_detail("the DA contract's certificate() does not decode");
 		r = -EBADMSG;
 	}
 	if (r == 0) {
 		memcpy(d.quorum, res.data + 64, 32);
 		d.slots_signed = (unsigned)slots;
+		d.fee = chain_evm_u256_saturate(res.data + 160);
+		d.members = (unsigned)members;
+		d.signers = (unsigned)signers;
 		if (d.block == 0)
 			r = -ENOENT;
 	}
@@ -280,13 +300,20 @@ int chain_evm_da_certificate(struct chain *base, const uint8_t data_root[32],
 int chain_evm_da_certify(struct chain *base, const struct chain_da_quorum *q,
 			 const struct chain_da_cert *cert, unsigned *ret_slots)
 {
+	struct chain_evm *c = to_evm(base);
 	struct chain_da_record rec;
 	struct chain_wbuf w;
-	int r;
+	uint8_t da[CHAIN_ADDRESS_SIZE];
+	uint64_t fee = 0;
+	int r = da_address(c, da);
 
+	if (r == 0)
+		r = word(c, da, "blobFee(uint64)", true, cert->len, &fee);
+	if (r < 0)
+		return r;
 	chain_wbuf_init(&w, 16384);
 	encode_certify(q, cert, &w);
-	r = da_send(to_evm(base), 0, &w);
+	r = da_send(c, fee, &w);
 	if (r == 0)
 		r = chain_evm_da_certificate(base, cert->data_root, &rec);
 	if (r == 0)
@@ -301,4 +328,108 @@ int chain_evm_sign_digest(struct chain *base, const uint8_t digest[32], uint8_t 
 	if (!c->has_key)
 		return -CHAIN_ENOKEY;
 	return chain_evm_key_sign(&c->key, digest, ret_sig);
+}
+
+/* --- sampling rewards -------------------------------------------------------------------- */
+
+int chain_evm_da_make_sample_seed(struct chain *base)
+{
+	struct chain_wbuf w;
+
+	chain_wbuf_init(&w, 64);
+	chain_abi_append_selector(&w, "makeSampleSeed()");
+	return da_send(to_evm(base), 0, &w);
+}
+
+int chain_evm_da_challenge(struct chain *base, const uint8_t data_root[32],
+			   const uint8_t account[CHAIN_ADDRESS_SIZE],
+			   struct chain_da_challenge *ret)
+{
+	struct chain_evm *c = to_evm(base);
+	struct chain_wbuf in, res;
+	uint8_t da[CHAIN_ADDRESS_SIZE], word[CHAIN_ABI_WORD];
+	struct chain_da_challenge ch = {0};
+	uint64_t due = 0, row = 0, col = 0;
+	int r = da_address(c, da);
+
+	chain_wbuf_init(&in, 128);
+	chain_wbuf_init(&res, 256);
+	chain_abi_append_selector(&in, "challenge(bytes32,address)");
+	chain_wbuf_put(&in, data_root, 32);
+	chain_abi_put_address(word, account);
+	chain_wbuf_put(&in, word, sizeof(word));
+	if (r == 0)
+		r = in.err ? in.err
+			   : chain_evm_view_raw(c, da, &in, "challenge(bytes32,address)", &res);
+	/* The one refusal of the view: no seed for the period yet. */
+	if (r == -CHAIN_EREVERTED && strstr(chain_last_detail(), "no sampling seed"))
+		r = -ENOENT;
+	if (r == 0 && (res.len != 4 * CHAIN_ABI_WORD || chain_abi_word_u64(res.data, &due) < 0 ||
+		       due > 1 || chain_abi_word_u64(res.data + 32, &ch.period) < 0 ||
+		       chain_abi_word_u64(res.data + 64, &row) < 0 || row >= 2 * CODEC_DA_MAX_K ||
+		       chain_abi_word_u64(res.data + 96, &col) < 0 || col >= 2 * CODEC_DA_MAX_K)) {
+		chain_set_detail("the DA contract's challenge() does not decode");
+		r = -EBADMSG;
+	}
+	chain_wbuf_release(&in);
+	chain_wbuf_release(&res);
+	if (r < 0)
+		return r;
+	ch.due = due == 1;
+	ch.row = (unsigned)row;
+	ch.col = (unsigned)col;
+	*ret = ch;
+	return 0;
+}
+
+/* answerSample(bytes32 dataRoot, bytes share, bytes32[] proof): the proof is the row root,
+ * its log2(2k) siblings in the row tree, then log2(4k) in the data tree. */
+int chain_evm_da_answer(struct chain *base, const uint8_t data_root[32], const uint8_t *share,
+			size_t share_size, const struct codec_da_proof *p)
+{
+	unsigned depth = 0;
+	struct chain_wbuf w;
+
+	while ((1u << depth) < 2 * p->k)
+		depth++;
+	chain_wbuf_init(&w, 4096);
+	chain_abi_append_selector(&w, "answerSample(bytes32,bytes,bytes32[])");
+	chain_wbuf_put(&w, data_root, 32);
+	chain_abi_append_u64(&w, 3 * CHAIN_ABI_WORD);
+	chain_abi_append_u64(&w, (4 + (share_size + CHAIN_ABI_WORD - 1) / CHAIN_ABI_WORD) *
+				     CHAIN_ABI_WORD);
+	chain_abi_put_dynamic(&w, share, share_size);
+	chain_abi_append_u64(&w, 2 * (uint64_t)depth + 2);
+	chain_wbuf_put(&w, p->line_root, 32);
+	for (unsigned i = 0; i < depth; i++)
+		chain_wbuf_put(&w, p->line_sib[i], 32);
+	for (unsigned i = 0; i <= depth; i++)
+		chain_wbuf_put(&w, p->data_sib[i], 32);
+	return da_send(to_evm(base), 0, &w);
+}
+
+int chain_evm_da_earned(struct chain *base, const uint8_t account[CHAIN_ADDRESS_SIZE],
+			uint64_t *ret_wei)
+{
+	struct chain_evm *c = to_evm(base);
+	struct chain_wbuf in, res;
+	uint8_t da[CHAIN_ADDRESS_SIZE], word[CHAIN_ABI_WORD];
+	int r = da_address(c, da);
+
+	chain_wbuf_init(&in, 64);
+	chain_wbuf_init(&res, 64);
+	chain_abi_append_selector(&in, "earned(address)");
+	chain_abi_put_address(word, account);
+	chain_wbuf_put(&in, word, sizeof(word));
+	if (r == 0)
+		r = in.err ? in.err : chain_evm_view_raw(c, da, &in, "earned(address)", &res);
+	if (r == 0 && res.len != CHAIN_ABI_WORD) {
+		chain_set_detail("the DA contract's earned() does not decode");
+		r = -EBADMSG;
+	}
+	if (r == 0)
+		*ret_wei = chain_evm_u256_saturate(res.data);
+	chain_wbuf_release(&in);
+	chain_wbuf_release(&res);
+	return r;
 }

@@ -113,6 +113,14 @@ int chain_evm_da_certify(struct chain *c, const struct chain_da_quorum *q,
 			 const struct chain_da_cert *cert, unsigned *ret_slots);
 int chain_evm_da_certificate(struct chain *c, const uint8_t data_root[32],
 			     struct chain_da_record *ret);
+int chain_evm_da_make_sample_seed(struct chain *c);
+int chain_evm_da_challenge(struct chain *c, const uint8_t data_root[32],
+			   const uint8_t account[CHAIN_ADDRESS_SIZE],
+			   struct chain_da_challenge *ret);
+int chain_evm_da_answer(struct chain *c, const uint8_t data_root[32], const uint8_t *share,
+			size_t share_size, const struct codec_da_proof *proof);
+int chain_evm_da_earned(struct chain *c, const uint8_t account[CHAIN_ADDRESS_SIZE],
+			uint64_t *ret_wei);
 int chain_evm_sign_digest(struct chain *c, const uint8_t digest[32], uint8_t ret_sig[65]);
 
 /* evm_pora.c: reads Market.mine() and the Flow's epochs at open (no Mine: has_mine false). */

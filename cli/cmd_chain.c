@@ -4,7 +4,8 @@
  *                     [--ec K+M] [--pora-difficulty N] [--epoch-blocks N]
  *                     [--target-answers N] [--base-reward WEI] [--donate WEI]
  *                     [--da-epoch-blocks N] [--da-slots N] [--da-stake-unit WEI]
- *                     [--da-min-stake WEI]
+ *                     [--da-min-stake WEI] [--da-sample-blocks N] [--da-sample-window N]
+ *                     [--da-fee WEI]
  *                                  the Registry (with the cluster's policy), Flow, Market,
  *                                  Mine (with the mining parameters), DA, and a donation
  *   zgfs chain attach --rpc URL --flow 0xADDR [--data DIR] [--confirmations N]
@@ -39,6 +40,9 @@ enum {
 	OPT_DA_SLOTS,
 	OPT_DA_STAKE_UNIT,
 	OPT_DA_MIN_STAKE,
+	OPT_DA_SAMPLE_BLOCKS,
+	OPT_DA_SAMPLE_WINDOW,
+	OPT_DA_FEE,
 };
 
 #define SHOW_POOLS 16
@@ -160,6 +164,11 @@ static void da_info(struct chain *c)
 	printf("da epoch:        %llu, seed %s\n", (unsigned long long)d.epoch,
 	       d.has_seed ? hex : "not recorded yet");
 	printf("da signers:      %llu\n", (unsigned long long)d.signers);
+	printf("da sampling:     periods of %llu blocks, blobs sampled for %llu periods, "
+	       "fee %llu wei per KiB, reward pool %llu wei; period %llu, seed %s\n",
+	       (unsigned long long)d.sample_blocks, (unsigned long long)d.sample_window,
+	       (unsigned long long)d.fee_per_kib, (unsigned long long)d.reward_pool,
+	       (unsigned long long)d.period, d.has_sample_seed ? "recorded" : "not recorded yet");
 }
 
 /* The registry, its policy and its nodes; nothing for a Flow that names no registry. */
@@ -494,6 +503,32 @@ bad:
 	return -1;
 }
 
+static void set_da_option(struct chain_da_config *da, int opt, uint64_t num)
+{
+	switch (opt) {
+	case OPT_DA_EPOCH_BLOCKS:
+		da->epoch_blocks = num;
+		break;
+	case OPT_DA_STAKE_UNIT:
+		da->stake_unit = num;
+		break;
+	case OPT_DA_MIN_STAKE:
+		da->min_stake = num;
+		break;
+	case OPT_DA_SLOTS:
+		da->slots = (unsigned)num;
+		break;
+	case OPT_DA_SAMPLE_BLOCKS:
+		da->sample_blocks = num;
+		break;
+	case OPT_DA_SAMPLE_WINDOW:
+		da->sample_window = num;
+		break;
+	default:
+		da->fee_per_kib = num;
+	}
+}
+
 int cmd_chain(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -508,6 +543,9 @@ int cmd_chain(int argc, char **argv)
 	    {"da-slots", required_argument, NULL, OPT_DA_SLOTS},
 	    {"da-stake-unit", required_argument, NULL, OPT_DA_STAKE_UNIT},
 	    {"da-min-stake", required_argument, NULL, OPT_DA_MIN_STAKE},
+	    {"da-sample-blocks", required_argument, NULL, OPT_DA_SAMPLE_BLOCKS},
+	    {"da-sample-window", required_argument, NULL, OPT_DA_SAMPLE_WINDOW},
+	    {"da-fee", required_argument, NULL, OPT_DA_FEE},
 	    CLI_PORA_OPTIONS,
 	    {NULL, 0, NULL, 0},
 	};
@@ -552,23 +590,19 @@ int cmd_chain(int argc, char **argv)
 		case OPT_DA_STAKE_UNIT:
 		case OPT_DA_MIN_STAKE:
 		case OPT_DA_SLOTS:
+		case OPT_DA_SAMPLE_BLOCKS:
+		case OPT_DA_SAMPLE_WINDOW:
+		case OPT_DA_FEE:
 			if (cli_parse_u64(optarg, &num) < 0 ||
-			    (ch != OPT_DA_MIN_STAKE && num == 0) ||
+			    (ch != OPT_DA_MIN_STAKE && ch != OPT_DA_FEE && num == 0) ||
 			    (ch == OPT_DA_SLOTS && num > 64)) {
-				cli_error(
-				    "chain: --da-epoch-blocks and --da-stake-unit take a whole "
-				    "number > 0, --da-min-stake one >= 0 (wei), --da-slots 1 to "
-				    "64");
+				cli_error("chain: --da-epoch-blocks, --da-stake-unit, "
+					  "--da-sample-blocks and --da-sample-window take a whole "
+					  "number > 0, --da-min-stake and --da-fee one >= 0 (wei), "
+					  "--da-slots 1 to 64");
 				return 2;
 			}
-			if (ch == OPT_DA_EPOCH_BLOCKS)
-				a.da.epoch_blocks = num;
-			else if (ch == OPT_DA_STAKE_UNIT)
-				a.da.stake_unit = num;
-			else if (ch == OPT_DA_MIN_STAKE)
-				a.da.min_stake = num;
-			else
-				a.da.slots = (unsigned)num;
+			set_da_option(&a.da, ch, num);
 			break;
 		case OPT_CONFIRMATIONS: {
 			unsigned long v;

@@ -390,10 +390,11 @@ static int da_status(struct da_args *a)
 		json_t *m;
 		size_t i;
 
-		printf("certificate  epoch %lld, %lld bytes, block %lld\n",
+		printf("certificate  epoch %lld, %lld bytes, block %lld, fee %lld wei\n",
 		       (long long)json_integer_value(json_object_get(cert, "epoch")),
 		       (long long)json_integer_value(json_object_get(cert, "size")),
-		       (long long)json_integer_value(json_object_get(cert, "block")));
+		       (long long)json_integer_value(json_object_get(cert, "block")),
+		       (long long)json_integer_value(json_object_get(cert, "feeWei")));
 		printf("quorum       %s, %lld slots signed%s\n",
 		       json_string_value(json_object_get(cert, "quorum")),
 		       (long long)json_integer_value(json_object_get(cert, "slotsSigned")),

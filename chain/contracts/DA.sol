@@ -17,6 +17,14 @@ pragma solidity ^0.8.20;
 /// takes the quorum's order from the certifier. Every node re-derives the quorum from the
 /// published proofs (chain/da.h, chain_da_quorum) and rejects a certificate whose quorum
 /// digest differs (chain_da_cert_verify).
+///
+/// Sampling rewards (PoDAS, docs/DA.md "Sampling rewards"): certify() takes a blob fee
+/// (blobFee(length)) into the reward pool; every sampling period (samplePeriod blocks) has
+/// a seed, recorded by makeSampleSeed(); for samplePeriods periods after its certificate,
+/// each signer of a blob is challenged for one share of the rows it holds (challenge()),
+/// and a correct answer with its proof through the row root to the data root
+/// (answerSample()) earns fee / (sampleWindow · signers) from the pool. A wrong answer is
+/// refused; a missing one earns nothing, and its part stays in the pool.
 contract DA {
     uint256 public constant MAX_SLOTS = 64; // CHAIN_DA_SLOTS_MAX
     uint256 public constant MAX_URL = 256;
@@ -37,34 +45,61 @@ contract DA {
         bytes32 quorum;
         uint16 slotsSigned;
         uint256 block;
+        uint256 fee; // paid into the reward pool
+        uint8 members; // ranks in the quorum
+        uint8 signers; // of them, signatures in the certificate
     }
 
     event SignerRegistered(address indexed account, bytes32 vrfKey, uint256 stake, string url);
     event ProofPublished(address indexed account, uint256 indexed epoch, bytes proof);
     event EpochSeed(uint256 indexed epoch, bytes32 seed);
     event Certified(bytes32 indexed dataRoot, uint256 indexed epoch, uint64 length, bytes32 quorum, uint16 slotsSigned);
+    event SampleSeed(uint256 indexed period, bytes32 seed);
+    event SampleAnswered(bytes32 indexed dataRoot, uint256 indexed period, address indexed account, uint256 row, uint256 col, uint256 reward);
+    event Withdrawn(address indexed account, uint256 amount);
 
     uint256 public immutable epochBlocks;
     uint256 public immutable firstBlock;
     uint256 public immutable stakeUnit;
     uint256 public immutable minStake;
     uint256 public immutable slots;
+    uint256 public immutable samplePeriod; // blocks
+    uint256 public immutable sampleWindow; // periods a certified blob is sampled
+    uint256 public immutable feePerKiB; // wei per KiB of blob, rounded up
+
+    uint256 public rewardPool;
+    mapping(address => uint256) public earned;
 
     mapping(address => Signer) private signerOf;
     address[] private accounts;
     mapping(uint256 => bytes32) private seeds;
     mapping(uint256 => mapping(address => bytes)) private proofs;
     mapping(bytes32 => Certificate) private certs;
+    mapping(bytes32 => mapping(address => uint256)) private rankOf; // rank + 1 of a signer
+    mapping(uint256 => bytes32) private sampleSeeds;
+    mapping(bytes32 => mapping(uint256 => mapping(address => bool))) private answered;
 
-    constructor(uint256 epochBlocks_, uint256 stakeUnit_, uint256 minStake_, uint256 slots_) {
+    constructor(
+        uint256 epochBlocks_,
+        uint256 stakeUnit_,
+        uint256 minStake_,
+        uint256 slots_,
+        uint256 samplePeriod_,
+        uint256 sampleWindow_,
+        uint256 feePerKiB_
+    ) {
         require(epochBlocks_ >= 1, "DA: epochBlocks must be at least 1");
         require(stakeUnit_ >= 1, "DA: stakeUnit must be at least 1");
         require(slots_ >= 1 && slots_ <= MAX_SLOTS, "DA: slots must be 1 to 64");
+        require(samplePeriod_ >= 1 && sampleWindow_ >= 1, "DA: samplePeriod and sampleWindow must be at least 1");
         epochBlocks = epochBlocks_;
         firstBlock = block.number;
         stakeUnit = stakeUnit_;
         minStake = minStake_ > stakeUnit_ ? minStake_ : stakeUnit_;
         slots = slots_;
+        samplePeriod = samplePeriod_;
+        sampleWindow = sampleWindow_;
+        feePerKiB = feePerKiB_;
     }
 
     function epoch() public view returns (uint256) {
@@ -104,13 +139,18 @@ contract DA {
         uint256 e = epoch();
         bytes32 s = seeds[e];
         if (s != bytes32(0)) return s;
-        uint256 start = firstBlock + e * epochBlocks;
-        s = start < block.number && block.number - start <= 256
-            ? blockhash(start)
-            : keccak256(abi.encodePacked(e, blockhash(block.number - 1)));
+        s = seedAt(firstBlock + e * epochBlocks, e);
         seeds[e] = s;
         emit EpochSeed(e, s);
         return s;
+    }
+
+    /// The hash of block start, or keccak256(n, previous block's hash) when it has none yet
+    /// or is out of blockhash's reach.
+    function seedAt(uint256 start, uint256 n) private view returns (bytes32) {
+        return start < block.number && block.number - start <= 256
+            ? blockhash(start)
+            : keccak256(abi.encodePacked(n, blockhash(block.number - 1)));
     }
 
     function seedOf(uint256 e) external view returns (bytes32) {
@@ -157,15 +197,32 @@ contract DA {
         uint256 members,
         uint8[] calldata ranks,
         bytes calldata sigs
-    ) external returns (uint16 slotsSigned) {
+    ) external payable returns (uint16 slotsSigned) {
         require(e <= epoch(), "DA: a future epoch");
         require(certs[dataRoot].block == 0, "DA: already certified");
+        require(msg.value >= blobFee(length), "DA: the blob fee is blobFee(length)");
         bytes32 quorum = checkQuorum(e, slotAccounts, members);
         uint256 held = countSigned(signDigest(dataRoot, length, e, quorum), slotAccounts, members, ranks, sigs);
         require(3 * held > 2 * slots, "DA: not more than 2/3 of the slots signed");
         slotsSigned = uint16(held);
-        certs[dataRoot] = Certificate(e, length, quorum, slotsSigned, block.number);
+        markSigners(dataRoot, slotAccounts, ranks);
+        rewardPool += msg.value;
+        Certificate storage c = certs[dataRoot];
+        (c.epoch, c.length, c.quorum, c.slotsSigned, c.block) = (e, length, quorum, slotsSigned, block.number);
+        (c.fee, c.members, c.signers) = (msg.value, uint8(members), uint8(ranks.length));
         emit Certified(dataRoot, e, length, quorum, slotsSigned);
+    }
+
+    /// Who signed blob dataRoot, and at which rank.
+    function markSigners(bytes32 dataRoot, address[] calldata slotAccounts, uint8[] calldata ranks) private {
+        for (uint256 i = 0; i < ranks.length; i++) rankOf[dataRoot][slotAccounts[ranks[i]]] = uint256(ranks[i]) + 1;
+    }
+
+    /// @notice The fee certify() takes for a blob of length bytes: feePerKiB per KiB,
+    /// rounded up (a blob of 0 bytes pays for one).
+    function blobFee(uint64 length) public view returns (uint256) {
+        uint256 kib = (uint256(length) + 1023) / 1024;
+        return feePerKiB * (kib == 0 ? 1 : kib);
     }
 
     /// The quorum's layout and members, checked; its digest.
@@ -201,6 +258,121 @@ contract DA {
 
     function certificate(bytes32 dataRoot) external view returns (Certificate memory) {
         return certs[dataRoot];
+    }
+
+    // --- sampling rewards (PoDAS) ---------------------------------------------------------
+
+    function period() public view returns (uint256) {
+        return (block.number - firstBlock) / samplePeriod;
+    }
+
+    /// @notice The seed of the current sampling period, recorded on first use as makeSeed()
+    /// records an epoch's.
+    function makeSampleSeed() public returns (bytes32) {
+        uint256 p = period();
+        bytes32 s = sampleSeeds[p];
+        if (s != bytes32(0)) return s;
+        s = seedAt(firstBlock + p * samplePeriod, p);
+        sampleSeeds[p] = s;
+        emit SampleSeed(p, s);
+        return s;
+    }
+
+    function sampleSeedOf(uint256 p) external view returns (bytes32) {
+        return sampleSeeds[p];
+    }
+
+    /// @notice The blob's geometry (codec/da.h): k, the smallest power of two up to 128
+    /// with k²·1984 ≥ length + 4, and the share size s = 32·⌈(length + 4) / (32·k²)⌉.
+    function geometry(uint64 length) public pure returns (uint256 k, uint256 s) {
+        uint256 n = uint256(length) + 4;
+        k = 1;
+        while (k * k * 1984 < n) k *= 2;
+        s = ((n + k * k * 32 - 1) / (k * k * 32)) * 32;
+    }
+
+    /// @notice The share account must answer for blob dataRoot in the current period: due
+    /// is false when the blob is not certified, account did not sign it, the period is
+    /// outside the blob's sampling window, or the answer is in; reverts when the period's
+    /// seed is not recorded yet. The share is drawn from the rows account's slots hold:
+    /// x = keccak256("zgfs da sample" 0x00 ‖ seed ‖ dataRoot ‖ account); one of its slots
+    /// j = rank + members·(x mod its slots), one row of that slot, r = j mod m + m·((x >> 64)
+    /// mod its rows) with m = min(slots, 2k), and the column (x >> 128) mod 2k.
+    function challenge(bytes32 dataRoot, address account)
+        public
+        view
+        returns (bool due, uint256 p, uint256 row, uint256 col)
+    {
+        p = period();
+        bytes32 seed = sampleSeeds[p];
+        require(seed != bytes32(0), "DA: no sampling seed for this period yet (makeSampleSeed)");
+        Certificate storage c = certs[dataRoot];
+        uint256 rank = rankOf[dataRoot][account];
+        if (c.block == 0 || rank == 0 || answered[dataRoot][p][account]) return (false, p, 0, 0);
+        uint256 certPeriod = (c.block - firstBlock) / samplePeriod;
+        if (p <= certPeriod || p > certPeriod + sampleWindow) return (false, p, 0, 0);
+        (uint256 k, ) = geometry(c.length);
+        uint256 x = uint256(keccak256(abi.encodePacked("zgfs da sample", bytes1(0), seed, dataRoot, account)));
+        uint256 members = c.members;
+        uint256 j = rank - 1 + members * (x % ((slots - rank + members) / members));
+        uint256 m = 2 * k < slots ? 2 * k : slots;
+        uint256 r0 = j % m;
+        row = r0 + m * ((x >> 64) % ((2 * k - r0 + m - 1) / m));
+        col = (x >> 128) % (2 * k);
+        due = true;
+    }
+
+    /// @notice Answer this period's challenge for blob dataRoot with the share and its
+    /// proof: the row's root, then the share's siblings in the row tree (log2 k + 1 of
+    /// them, bottom-up), then the row root's in the data tree (log2 k + 2); earn
+    /// fee / (sampleWindow · signers).
+    function answerSample(bytes32 dataRoot, bytes calldata share, bytes32[] calldata proof)
+        external
+        returns (uint256 reward)
+    {
+        (bool due, uint256 p, uint256 row, uint256 col) = challenge(dataRoot, msg.sender);
+        require(due, "DA: no sample due from this account for this blob");
+        Certificate storage c = certs[dataRoot];
+        uint256 depth = checkShare(c.length, share, proof.length);
+        require(fold(keccak256(share), col, proof[1:1 + depth]) == proof[0], "DA: the share is not under the row root");
+        require(fold(proof[0], row, proof[1 + depth:]) == dataRoot, "DA: the row root is not under the data root");
+        answered[dataRoot][p][msg.sender] = true;
+        reward = c.fee / (sampleWindow * c.signers);
+        if (reward > rewardPool) reward = rewardPool;
+        rewardPool -= reward;
+        earned[msg.sender] += reward;
+        emit SampleAnswered(dataRoot, p, msg.sender, row, col, reward);
+    }
+
+    /// A share of the blob's share size and a proof of the square's depths; the row
+    /// tree's depth, log2(2k).
+    function checkShare(uint64 length, bytes calldata share, uint256 proofLength) private pure returns (uint256 depth) {
+        (uint256 k, uint256 s) = geometry(length);
+        require(share.length == s, "DA: a share of the blob's share size");
+        depth = 1;
+        while ((1 << depth) < 2 * k) depth++;
+        require(proofLength == 2 * depth + 2, "DA: a proof of the square's depth");
+    }
+
+    /// The root a leaf at index hashes up to with its siblings, bottom-up (0G's tree:
+    /// parent = keccak256(left ‖ right)).
+    function fold(bytes32 h, uint256 index, bytes32[] calldata path) private pure returns (bytes32) {
+        for (uint256 i = 0; i < path.length; i++) {
+            h = (index >> i) & 1 == 0
+                ? keccak256(abi.encodePacked(h, path[i]))
+                : keccak256(abi.encodePacked(path[i], h));
+        }
+        return h;
+    }
+
+    /// @notice Pay the sender what its sampling answers earned.
+    function withdraw() external {
+        uint256 a = earned[msg.sender];
+        require(a > 0, "DA: nothing earned");
+        earned[msg.sender] = 0;
+        (bool sent, ) = payable(msg.sender).call{value: a}("");
+        require(sent, "DA: the transfer failed");
+        emit Withdrawn(msg.sender, a);
     }
 
     function recover(bytes32 digest, bytes calldata sig) private pure returns (address) {

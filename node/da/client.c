@@ -427,43 +427,60 @@ static int blob_info(const char *url, const uint8_t root[32], struct blob_info *
 struct get_job {
 	const struct blob_info *b;
 	struct codec_da_square *sq;
-	uint8_t *have_row; /* 2k */
+	uint8_t *have_row;   /* 2k, under *mu */
+	pthread_mutex_t *mu; /* have_row and the square's rows */
 	atomic_uint *rows, *bad;
 	unsigned rank;
 	const uint8_t *root;
 };
 
+/* A row checked in buf goes into the square unless another member's copy is there. */
+static void keep_row(struct get_job *j, unsigned row, const uint8_t *buf, size_t len)
+{
+	pthread_mutex_lock(j->mu);
+	if (!j->have_row[row]) {
+		memcpy(codec_da_share(j->sq, row, 0), buf, len);
+		j->have_row[row] = 1;
+		atomic_fetch_add(j->rows, 1);
+	}
+	pthread_mutex_unlock(j->mu);
+}
+
+/* Rows held by several members (small squares) may come from any of them: each is
+ * fetched into a buffer of this thread's own and checked there, so a lying copy never
+ * touches the square. */
 static void *get_main(void *arg)
 {
 	struct get_job *j = arg;
 	const struct blob_info *b = j->b;
 	const size_t row_len = 2 * (size_t)b->k * b->share;
+	uint8_t *buf = malloc(row_len);
 
-	for (unsigned row = 0; row < 2 * b->k && atomic_load(j->rows) < b->k; row++) {
+	for (unsigned row = 0; buf && row < 2 * b->k && atomic_load(j->rows) < b->k; row++) {
 		json_t *res = NULL;
 		size_t n;
-		bool ok;
+		bool ok, have;
 
 		if (!holds(&b->d, j->rank, row, 2 * b->k))
+			continue;
+		pthread_mutex_lock(j->mu);
+		have = j->have_row[row];
+		pthread_mutex_unlock(j->mu);
+		if (have)
 			continue;
 		if (call(member_url(&b->d, j->rank), "zgfs_daGetRow",
 			 json_pack("[o, I]", node_rpc_hex(j->root, 32), (json_int_t)row), &res,
 			 NULL, 0) < 0)
 			break; /* a signer that does not answer: the others' rows are asked */
-		ok = !json_is_null(res) &&
-		     node_rpc_unbase64(res, codec_da_share(j->sq, row, 0), row_len, &n) == 0 &&
-		     n == row_len &&
-		     codec_da_line_check(b->k, b->share, codec_da_share(j->sq, row, 0),
-					 b->roots[row]) == 0;
+		ok = !json_is_null(res) && node_rpc_unbase64(res, buf, row_len, &n) == 0 &&
+		     n == row_len && codec_da_line_check(b->k, b->share, buf, b->roots[row]) == 0;
 		json_decref(res);
-		if (ok) {
-			j->have_row[row] = 1;
-			atomic_fetch_add(j->rows, 1);
-		} else {
-			memset(codec_da_share(j->sq, row, 0), 0, row_len);
+		if (ok)
+			keep_row(j, row, buf, row_len);
+		else
 			atomic_fetch_add(j->bad, 1);
-		}
 	}
+	free(buf);
 	return NULL;
 }
 
@@ -494,6 +511,7 @@ int node_da_get(const char *url, const uint8_t root[32], uint8_t **ret_blob, siz
 	uint8_t have_row[2 * CODEC_DA_MAX_K] = {0};
 	struct codec_da_square *sq = NULL;
 	struct blob_info *b = calloc(1, sizeof(*b));
+	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 	atomic_uint rows = 0, bad = 0;
 	double t0 = sys_now_s();
 	int r;
@@ -509,6 +527,7 @@ int node_da_get(const char *url, const uint8_t root[32], uint8_t **ret_blob, siz
 		jobs[rank] = (struct get_job){.b = b,
 					      .sq = sq,
 					      .have_row = have_row,
+					      .mu = &mu,
 					      .rows = &rows,
 					      .bad = &bad,
 					      .rank = rank,

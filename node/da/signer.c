@@ -8,6 +8,7 @@
  * itself from the chain (the epoch's quorum) and holds on disk, synced. A disperser that
  * lies gets an error and changes nothing.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -55,6 +56,10 @@ struct node_da {
 	/* counters for zgfs_daStatus */
 	uint64_t epoch, published_for, rows, signatures;
 	int last_error;
+	/* sampling: the period whose challenges were all answered or found unanswerable */
+	bool swept;
+	uint64_t swept_period, answered, missed;
+	int last_sample_error;
 };
 
 /* --- paths and files ------------------------------------------------------------------ */
@@ -440,18 +445,89 @@ static int tick(struct node_da *d)
 	return r;
 }
 
+/* Answer this period's challenge for one held blob, if it has one: 1 when answered, 0 when
+ * nothing is due, -ENODATA when the share is not here (a lost row: nothing to answer
+ * with, and nothing earned), or the chain's error (retried at the next tick). */
+static int answer(struct node_da *d, const uint8_t root[32], uint64_t period)
+{
+	struct chain_da_challenge ch;
+	struct codec_da_proof proof;
+	uint8_t share[CODEC_DA_MAX_SHARE];
+	size_t size;
+	int r = chain_da_challenge(d->chain, root, d->account, &ch);
+
+	if (r < 0)
+		return r;
+	if (!ch.due || ch.period != period)
+		return 0;
+	if (node_da_share(d, root, ch.row, ch.col, share, &size, &proof) < 0)
+		return -ENODATA;
+	r = chain_da_answer(d->chain, root, share, size, &proof);
+	return r < 0 ? r : 1;
+}
+
+/* Once per sampling period: record its seed if no one has, then answer the challenge of
+ * every blob held under DIR/da. */
+static int sample_tick(struct node_da *d)
+{
+	struct chain_da_contract c;
+	uint64_t answered = 0, missed = 0;
+	uint8_t root[32];
+	struct dirent *e;
+	DIR *dir;
+	int r = chain_da_contract(d->chain, &c), first = 0;
+
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&d->mu);
+	r = d->swept && d->swept_period == c.period;
+	pthread_mutex_unlock(&d->mu);
+	if (r)
+		return 0;
+	if (!c.has_sample_seed) {
+		r = chain_da_make_sample_seed(d->chain);
+		if (r < 0)
+			return r;
+	}
+	dir = opendir(d->dir);
+	if (!dir)
+		return -errno;
+	while ((e = readdir(dir)) != NULL) {
+		if (strlen(e->d_name) != 64 || codec_hex_decode(e->d_name, root, 32) < 0)
+			continue;
+		r = answer(d, root, c.period);
+		if (r == 1)
+			answered++;
+		else if (r == -ENODATA)
+			missed++;
+		else if (r < 0 && first == 0)
+			first = r;
+	}
+	closedir(dir);
+	pthread_mutex_lock(&d->mu);
+	d->answered += answered;
+	d->missed += missed;
+	/* A chain error leaves the period to sweep again; answered blobs are no longer due. */
+	d->swept = first == 0;
+	d->swept_period = c.period;
+	pthread_mutex_unlock(&d->mu);
+	return first;
+}
+
 static void *signer_main(void *arg)
 {
 	struct node_da *d = arg;
 
 	pthread_mutex_lock(&d->mu);
 	while (!d->stop) {
-		int r;
+		int r, rs;
 
 		pthread_mutex_unlock(&d->mu);
 		r = tick(d);
+		rs = sample_tick(d);
 		pthread_mutex_lock(&d->mu);
 		d->last_error = r;
+		d->last_sample_error = rs;
 		if (!d->stop) {
 			struct timespec until = sys_deadline_ms(d->tick_ms);
 
@@ -570,16 +646,24 @@ bool node_da_is_signer(const struct node_da *d)
 
 json_t *node_da_status(struct node_da *d)
 {
-	char account[67];
+	char account[67], earned[24] = "";
+	uint64_t wei;
 	json_t *o;
 
 	codec_hex_encode(d->account, CHAIN_ADDRESS_SIZE, account);
+	/* wei can pass what a JSON integer holds: a decimal string */
+	if (d->signer && chain_da_earned(d->chain, d->account, &wei) == 0)
+		snprintf(earned, sizeof(earned), "%llu", (unsigned long long)wei);
 	pthread_mutex_lock(&d->mu);
-	o = json_pack("{s:b, s:s?, s:s?, s:I, s:I, s:I, s:I, s:s?}", "signer", d->signer, "account",
-		      d->signer ? account : NULL, "url", d->signer ? d->url : NULL, "epoch",
-		      (json_int_t)d->epoch, "publishedFor", (json_int_t)d->published_for,
-		      "rowsStored", (json_int_t)d->rows, "signatures", (json_int_t)d->signatures,
-		      "lastError", d->last_error ? chain_strerror(d->last_error) : NULL);
+	o = json_pack("{s:b, s:s?, s:s?, s:I, s:I, s:I, s:I, s:s?, s:I, s:I, s:s?, s:s?}", "signer",
+		      d->signer, "account", d->signer ? account : NULL, "url",
+		      d->signer ? d->url : NULL, "epoch", (json_int_t)d->epoch, "publishedFor",
+		      (json_int_t)d->published_for, "rowsStored", (json_int_t)d->rows, "signatures",
+		      (json_int_t)d->signatures, "lastError",
+		      d->last_error ? chain_strerror(d->last_error) : NULL, "samplesAnswered",
+		      (json_int_t)d->answered, "samplesMissed", (json_int_t)d->missed, "earnedWei",
+		      earned[0] ? earned : NULL, "lastSampleError",
+		      d->last_sample_error ? chain_strerror(d->last_sample_error) : NULL);
 	pthread_mutex_unlock(&d->mu);
 	return o;
 }

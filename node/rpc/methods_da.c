@@ -354,11 +354,12 @@ static int m_certificate(struct node *n, json_t *ps, json_t **ret, struct node_r
 		return rpc_done(json_null(), ret, err);
 	if (r < 0)
 		return rpc_node_fail(err, r, "zgfs_daCertificate");
-	return rpc_done(json_pack("{s:o, s:o, s:o, s:I, s:o, s:b}", "epoch",
+	return rpc_done(json_pack("{s:o, s:o, s:o, s:I, s:o, s:b, s:o, s:I}", "epoch",
 				  node_rpc_u64(rec.epoch), "size", node_rpc_u64(rec.len), "quorum",
 				  node_rpc_hex(rec.quorum, 32), "slotsSigned",
 				  (json_int_t)rec.slots_signed, "block", node_rpc_u64(rec.block),
-				  "quorumMatchesDraw", ok),
+				  "quorumMatchesDraw", ok, "feeWei", node_rpc_u64(rec.fee),
+				  "signers", (json_int_t)rec.signers),
 			ret, err);
 }
 

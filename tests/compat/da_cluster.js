@@ -21,6 +21,10 @@
 //   - a signer that signed but lost its rows is named by `zgfs da sample`, which still
 //     shows the blob available through the other signers (each share rebuilt from its
 //     column and checked against the column root);
+//   - sampling rewards: `da put` paid the blob fee into the pool; in the sampling periods
+//     after the loss, every signer that holds its rows answers the chain's challenge for
+//     that blob and is paid, the one that lost them answers nothing and earns nothing for
+//     it, and `zgfs da status` of that node counts the challenges it missed;
 //   - SIGKILL one signer, then a second: `zgfs da get` and `zgfs da sample` still succeed
 //     (two of four hold exactly half of the rows, which is enough); a third: `zgfs da
 //     sample` says unavailable (exit 1) and `zgfs da get` fails cleanly, writing nothing,
@@ -39,7 +43,7 @@ const daArtifact = harness.loadArtifact(artifactsDir, 'DA');
 const tap = new harness.Tap();
 const ok = tap.ok.bind(tap);
 const rand = harness.rng(0xda4);
-const N = 4, SLOTS = 16, MAX = 32505852;
+const N = 4, SLOTS = 16, MAX = 32505852, SAMPLE_BLOCKS = 8;
 const sizes = process.env.DA_CLUSTER_SIZES ? process.env.DA_CLUSTER_SIZES.split(',').map(Number)
   : [1, 1 << 20, MAX];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -57,7 +61,8 @@ async function rpcErr(url, method, params) {
 harness.onAnvil('zgfs-da-cluster-', async (chain, dir) => {
   const data = (i) => path.join(dir, `node${i}`);
   const key = (i) => chain.accounts[2 + i].key;
-  const dep = execFileSync(zgfs, ['chain', 'deploy', '--rpc', chain.url, '--data', data(0), '--da-epoch-blocks', '4'],
+  const dep = execFileSync(zgfs, ['chain', 'deploy', '--rpc', chain.url, '--data', data(0), '--da-epoch-blocks', '4',
+    '--da-sample-blocks', String(SAMPLE_BLOCKS), '--da-sample-window', '1000'],
     { env: { ...process.env, ZGFS_KEY: chain.accounts[0].key }, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
   const flow = (dep.match(/^flow (0x[0-9a-f]{40})$/m) || [])[1];
   const daAddr = (dep.match(/^da (0x[0-9a-f]{40})$/m) || [])[1];
@@ -187,7 +192,7 @@ harness.onAnvil('zgfs-da-cluster-', async (chain, dir) => {
       const sg = new ethers.SigningKey(byAccount[a.toLowerCase()]).sign(d2);
       return ethers.concat([sg.r, sg.s, ethers.toBeHex(sg.yParity, 1)]);
     }));
-    await (await da.certify(other, len, e, slotAccounts, N, [0, 1, 2], sigs)).wait();
+    await (await da.certify(other, len, e, slotAccounts, N, [0, 1, 2], sigs, { value: await da.blobFee(len) })).wait();
     const s = run(['da', 'status', other, '--node', urls[1]]);
     const g = run(['da', 'get', other, path.join(dir, 'other'), '--node', urls[1]]);
     ok(s.status === 1 && /NOT the epoch's draw/.test(s.out) && g.status === 1 && /not epoch \d+'s draw/.test(g.err) &&
@@ -204,6 +209,24 @@ harness.onAnvil('zgfs-da-cluster-', async (chain, dir) => {
     const s = JSON.parse(smp.out || '{}');
     ok(smp.status === 0 && s.available && s.missed > 0 && s.rebuilt === s.missed && s.failed.includes(urls[3]),
       `after signer 3 lost its ${rows.length} rows: sampling still shows the blob available (${s.rebuilt} of 64 shares rebuilt from their columns) and names the signer`);
+
+    // The chain's challenges: two whole sampling periods after the loss.
+    const lostAt = await da.period();
+    const rec = await da.certificate(blob.root);
+    ok(rec.fee === await da.blobFee(blob.size) && rec.fee > 0n && (await da.rewardPool()) > 0n,
+      `zgfs da put paid the blob fee (${rec.fee} wei) into the reward pool`);
+    for (let t = 0; t < 120 && (await da.period()) < lostAt + 3n; t++) await sleep(500);
+    const evs = await da.queryFilter(da.filters.SampleAnswered(blob.root), Number(rec.block));
+    const after = evs.filter((x) => x.args.period > lostAt);
+    const by = (i) => after.filter((x) => x.args.account.toLowerCase() === new ethers.Wallet(key(i)).address.toLowerCase());
+    const paid = [0, 1, 2].every((i) => by(i).length >= 1 && by(i).every((x) => x.args.reward > 0n));
+    const earned = await Promise.all([0, 1, 2, 3].map((i) => da.earned(new ethers.Wallet(key(i)).address)));
+    ok(paid && by(3).length === 0 && earned.slice(0, 3).every((w) => w > 0n),
+      `in periods ${lostAt + 1n}..${lostAt + 2n} the three signers holding their rows answered and were paid ` +
+      `(${[0, 1, 2].map((i) => by(i).length).join(', ')} answers), the one that lost them answered nothing (earned so far ${earned.join(', ')} wei)`);
+    const st3 = JSON.parse(run(['da', 'status', '--node', urls[3]]).out || '{}');
+    ok(st3.samplesMissed >= 2 && st3.samplesAnswered >= 0 && /^\d+$/.test(st3.earnedWei || ''),
+      `zgfs da status of that node: ${st3.samplesMissed} challenges missed, ${st3.samplesAnswered} answered, ${st3.earnedWei} wei earned`);
   }
 
   // --- SIGKILL signers: one, two, three ----------------------------------------------------

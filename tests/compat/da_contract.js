@@ -17,7 +17,14 @@
 //     certificate of the same blob are refused and change nothing;
 //   - the contract cannot check VRF proofs, so it accepts a certificate whose quorum lists
 //     the members in another order; chain_da_cert_verify, as every node runs it, refuses
-//     that one (another quorum) and accepts the real one.
+//     that one (another quorum) and accepts the real one;
+//   - sampling rewards: certify() takes the blob fee (blobFee(length), --da-fee wei per
+//     KiB) into the reward pool and refuses less; DA.geometry agrees with codec/da.h; no
+//     challenge before the period's seed; in the periods after the certificate each of the
+//     three signers is challenged for a share of its own rows, a share with one byte
+//     changed or from another row is refused, the right share with its proof (datool
+//     share, the codec's proof) earns fee / (window · signers) once; the member that did not
+//     sign and a stranger owe nothing; after the window nothing is due; withdraw() pays.
 // Exit status: 0 passed, 1 failed, 77 skipped (no anvil, ethers or compiled contracts).
 'use strict';
 const fs = require('fs');
@@ -33,6 +40,7 @@ const artifacts = harness.loadArtifact(artifactsDir, 'DA');
 const tap = new harness.Tap();
 const ok = tap.ok.bind(tap);
 const EPOCH_BLOCKS = 32, UNIT = 10n ** 15n, SLOTS = 16;
+const SAMPLE_BLOCKS = 64, WINDOW = 4, FEE_PER_KIB = 1000n;
 
 function da(...args) {
   return execFileSync(tool, args.map(String), { encoding: 'utf8' }).trim();
@@ -71,7 +79,8 @@ async function checks(chain, tmp) {
   ok(bad.status === 2 && /--da-slots 1 to/.test(bad.err) && !fs.existsSync(path.join(tmp, 'bad')),
     `--da-slots 65 is refused before anything is sent (${bad.err.trim()})`);
   const dep = run(zgfs, ['chain', 'deploy', '--rpc', chain.url, '--data', path.join(tmp, 'a'), '--da-epoch-blocks',
-    EPOCH_BLOCKS, '--da-slots', SLOTS, '--da-stake-unit', UNIT, '--da-min-stake', UNIT].map(String), env);
+    EPOCH_BLOCKS, '--da-slots', SLOTS, '--da-stake-unit', UNIT, '--da-min-stake', UNIT, '--da-sample-blocks', SAMPLE_BLOCKS,
+    '--da-sample-window', WINDOW, '--da-fee', FEE_PER_KIB].map(String), env);
   const word = (name) => (dep.out.match(new RegExp(`^${name} (\\S+)$`, 'm')) || [])[1];
   if (!ok(dep.status === 0 && word('da'), `zgfs chain deploy prints the DA contract ${word('da')} (${dep.err.trim()})`)) return;
   const market = new ethers.Contract(word('market'), ['function da() view returns (address)'], provider);
@@ -80,8 +89,9 @@ async function checks(chain, tmp) {
   const c = new ethers.Contract(addr, artifacts.abi, deployer);
   const chainId = (await provider.getNetwork()).chainId;
   ok((await c.slots()) === BigInt(SLOTS) && (await c.epochBlocks()) === BigInt(EPOCH_BLOCKS) &&
-    (await c.stakeUnit()) === UNIT && (await c.minStake()) === UNIT,
-  'with the parameters given: 16 slots, epochs of 32 blocks, a ticket and the least stake of 10^15 wei');
+    (await c.stakeUnit()) === UNIT && (await c.minStake()) === UNIT && (await c.samplePeriod()) === BigInt(SAMPLE_BLOCKS) &&
+    (await c.sampleWindow()) === BigInt(WINDOW) && (await c.feePerKiB()) === FEE_PER_KIB,
+  'with the parameters given: 16 slots, epochs of 32 blocks, a ticket and the least stake of 10^15 wei, sampling periods of 64 blocks, a window of 4, 1000 wei per KiB');
 
   // --- four signers ----------------------------------------------------------------------------
   const signers = [1, 2, 3, 4].map((i) => {
@@ -129,8 +139,8 @@ async function checks(chain, tmp) {
   const slotAccounts = [...q.out.matchAll(/^slot \d+ (0x\S+)$/mg)].map((m) => ethers.getAddress(m[1]));
   ok(q.status === 0 && members === 4 && slotAccounts.length === SLOTS, `the epoch's quorum: 4 members over 16 slots`);
   ok(qd === await c.quorumDigest(e, slotAccounts), 'DA.quorumDigest equals chain_da_quorum\'s digest');
-  const root = ethers.keccak256(ethers.toUtf8Bytes('a blob'));
   const len = 1048576;
+  const root = da('share', len).split(' ')[1];
   const digest = da('digest', chainId, addr, e, qd, root, len);
   ok(digest === await c.signDigest(root, len, e, qd), 'DA.signDigest equals chain_da_sign_digest');
 
@@ -142,7 +152,12 @@ async function checks(chain, tmp) {
     ethers.toBeHex(ranks.length, 1), ...ranks.map((r, k) => ethers.concat([ethers.toBeHex(r, 1), sig(ss[k])]))]);
 
   // --- refusals: nothing recorded ------------------------------------------------------------------
-  const certify = (sa, m, ranks, s) => c.connect(deployer).certify(root, len, e, sa, m, ranks, s);
+  const fee = await c.blobFee(len);
+  ok(fee === 1024n * FEE_PER_KIB && (await c.blobFee(0)) === FEE_PER_KIB && (await c.blobFee(1025)) === 2n * FEE_PER_KIB,
+    `the blob fee is ${FEE_PER_KIB} wei per KiB, rounded up (1 MiB: ${fee} wei)`);
+  const certify = (sa, m, ranks, s, value = fee) => c.connect(deployer).certify(root, len, e, sa, m, ranks, s, { value });
+  ok(await reverts(certify(slotAccounts, 4, [0, 1, 2], sigs(byRank.slice(0, 3)), fee - 1n)) ===
+    'DA: the blob fee is blobFee(length)', 'a certificate that pays less than the blob fee is refused');
   ok(await reverts(certify(slotAccounts, 4, [0, 1], sigs(byRank.slice(0, 2)))) ===
     'DA: not more than 2/3 of the slots signed', '2 of 4 members (8 of 16 slots) are not enough');
   const stranger = { key: acct[6].key };
@@ -189,12 +204,63 @@ async function checks(chain, tmp) {
   const root2 = ethers.keccak256(ethers.toUtf8Bytes('another blob'));
   const d2 = await c.signDigest(root2, len, e, fq);
   const ranked2 = [byRank[1], byRank[0], byRank[2]];
-  await (await c.connect(deployer).certify(root2, len, e, forgedSlots, 4, [0, 1, 2], sigs(ranked2, d2))).wait();
+  await (await c.connect(deployer).certify(root2, len, e, forgedSlots, 4, [0, 1, 2], sigs(ranked2, d2), { value: fee })).wait();
   ok((await c.certificate(root2)).slotsSigned === 12n, 'the contract records a certificate whose quorum order is forged');
   const forgedCert = ethers.concat([root2, ethers.toBeHex(len, 8), ethers.toBeHex(e, 8), fq, ethers.toBeHex(3, 1),
     ...ranked2.map((s, k) => ethers.concat([ethers.toBeHex(k, 1), sig(s, d2)]))]);
   const node = daIn(list, 'verify', chainId, addr, e, seed, 100, SLOTS, forgedCert);
   ok(node.status === 1 && /another quorum/.test(node.out), `every node refuses it: ${node.out}`);
+  ok((await c.rewardPool()) === 2n * fee, `both fees are in the reward pool (${2n * fee} wei)`);
+
+  // --- sampling rewards -------------------------------------------------------------------------------
+  for (const [L, k, sz] of [[0, 1, 32], [1024, 1, 1056], [1048576, 32, 1056], [8388608, 128, 544], [32505852, 128, 1984]]) {
+    const [gk, gs] = await c.geometry(L);
+    ok(gk === BigInt(k) && gs === BigInt(sz), `DA.geometry(${L}) = k ${gk}, s ${gs}, as codec/da.h lays it out`);
+  }
+  const certPeriod = (rec.block - (await c.firstBlock())) / BigInt(SAMPLE_BLOCKS);
+  ok(await reverts(c.challenge(root, byRank[0].wallet.address)) === 'DA: no sampling seed for this period yet (makeSampleSeed)',
+    'no challenge before the period has a seed');
+  await rpc(chain.url, 'anvil_mine', [ethers.toQuantity(Number((certPeriod + 1n) * BigInt(SAMPLE_BLOCKS) + (await c.firstBlock())) - await provider.getBlockNumber())]);
+  await (await c.connect(deployer).makeSampleSeed()).wait();
+  const reward = fee / BigInt(WINDOW * 3);
+  let answered = 0;
+  for (const s of byRank.slice(0, 3)) {
+    const [due, , row, col] = await c.challenge(root, s.wallet.address);
+    // A signer's challenge is in its own rows: rank j holds the rows ≡ its slots mod 16.
+    const owns = due && slotAccounts[Number(row) % SLOTS] === s.wallet.address;
+    const out = da('share', len, row, col).split('\n');
+    const share = out[1].split(' ')[1], proof = out[2].split(' ').slice(1);
+    const bad = ethers.concat([ethers.toBeHex(ethers.getBytes(share)[0] ^ 1, 1), ethers.dataSlice(share, 1)]);
+    const other = da('share', len, (Number(row) + 1) % 64, col).split('\n')[1].split(' ')[1];
+    const as = c.connect(s.wallet);
+    const e1 = await reverts(as.answerSample(root, bad, proof));
+    const e2 = await reverts(as.answerSample(root, other, proof));
+    const e3 = await reverts(as.answerSample(root, share, proof.slice(1)));
+    const rc2 = await (await as.answerSample(root, share, proof)).wait();
+    const got = rc2.logs.map((l) => c.interface.parseLog(l)).find((x) => x && x.name === 'SampleAnswered');
+    const again = await reverts(as.answerSample(root, share, proof));
+    if (owns && e1 === 'DA: the share is not under the row root' && e2 === e1 && e3 === 'DA: a proof of the square\'s depth' &&
+      got && got.args.reward === reward && (await c.earned(s.wallet.address)) === reward &&
+      again === 'DA: no sample due from this account for this blob') answered++;
+    else ok(false, `signer at rank ${rankOf(s.wallet.address)}: due ${due} row ${row} col ${col}: ${e1}; ${e2}; ${e3}; ${again}`);
+  }
+  ok(answered === 3, `each of the 3 signers is challenged for a share of its own rows; a changed share, another row's share and a short proof are refused; the right one earns ${reward} wei once`);
+  const [due3] = await c.challenge(root, byRank[3].wallet.address);
+  const [dueS] = await c.challenge(root, new ethers.Wallet(acct[6].key).address);
+  ok(!due3 && !dueS, 'the member that did not sign and a stranger owe no answer');
+  ok((await c.rewardPool()) === 2n * fee - 3n * reward, 'the pool paid exactly those rewards');
+  {
+    const before = await provider.getBalance(byRank[0].wallet.address);
+    const rc3 = await (await c.connect(byRank[0].wallet).withdraw()).wait();
+    const after = await provider.getBalance(byRank[0].wallet.address);
+    ok(after - before + rc3.gasUsed * rc3.gasPrice === reward && (await c.earned(byRank[0].wallet.address)) === 0n,
+      `withdraw() pays the ${reward} wei earned`);
+    ok(await reverts(c.connect(byRank[0].wallet).withdraw()) === 'DA: nothing earned', 'and nothing twice');
+  }
+  await rpc(chain.url, 'anvil_mine', [ethers.toQuantity(WINDOW * SAMPLE_BLOCKS)]);
+  await (await c.connect(deployer).makeSampleSeed()).wait();
+  const [late] = await c.challenge(root, byRank[1].wallet.address);
+  ok(!late, `after ${WINDOW} periods the blob is no longer sampled`);
 }
 
 harness.onAnvil('zgfs-da-', checks, tap);

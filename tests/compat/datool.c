@@ -14,6 +14,12 @@
  *   datool verify CHAIN DA EPOCH SEED UNIT T CERT   the quorum as for `quorum`, then the
  *                                               certificate (hex) checked against it:
  *                                               "ok SLOTS", or "refused CODE: MESSAGE"
+ *   datool share LEN [ROW COL]                  the blob of LEN bytes i·7 mod 251 encoded:
+ *                                               "root 0x…", and with ROW COL that share
+ *                                               ("share 0x…") and its proof through its
+ *                                               row as DA.answerSample takes it ("proof
+ *                                               0x… 0x…": row root, row tree siblings,
+ *                                               data tree siblings)
  *
  * Numbers are decimal, byte strings 0x-hex. Exit 0 on success, 1 on a refusal or
  * failure, 2 on bad usage.
@@ -25,6 +31,7 @@
 #include <string.h>
 
 #include "chain/da.h"
+#include "codec/da.h"
 #include "codec/hex.h"
 #include "codec/vrf.h"
 
@@ -82,6 +89,52 @@ static int draw(const struct chain_da_epoch *ep, struct chain_da_quorum *q)
 	if (r < 0)
 		printf("refused %d: %s\n", r, chain_strerror(r));
 	return r;
+}
+
+/* datool share LEN [ROW COL] */
+static int share(size_t len, int nrc, char **rc)
+{
+	struct codec_da_square *sq;
+	struct codec_da_proof p;
+	uint8_t *blob = malloc(len ? len : 1);
+	unsigned depth = 0;
+	int r;
+
+	if (!blob)
+		return 1;
+	for (size_t i = 0; i < len; i++)
+		blob[i] = (uint8_t)(i * 7 % 251);
+	r = codec_da_encode(blob, len, 1, &sq);
+	free(blob);
+	if (r < 0)
+		return 1;
+	printf("root ");
+	hex_out(sq->data_root, 32);
+	if (nrc == 2) {
+		unsigned row = (unsigned)strtoul(rc[0], NULL, 10),
+			 col = (unsigned)strtoul(rc[1], NULL, 10);
+
+		r = codec_da_prove(sq, row, col, CODEC_DA_ROW, &p);
+		if (r == 0) {
+			printf("share ");
+			hex_out(codec_da_share(sq, row, col), sq->share_size);
+			while ((1u << depth) < 2 * sq->k)
+				depth++;
+			printf("proof");
+			for (unsigned i = 0; i < 2 * depth + 2; i++) {
+				const uint8_t *h = i == 0	? p.line_root
+						   : i <= depth ? p.line_sib[i - 1]
+								: p.data_sib[i - 1 - depth];
+				char x[67];
+
+				codec_hex_encode(h, 32, x);
+				printf(" %s", x);
+			}
+			printf("\n");
+		}
+	}
+	codec_da_square_free(sq);
+	return r < 0 ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -151,6 +204,8 @@ int main(int argc, char **argv)
 		else
 			printf("refused %d: %s\n", r, chain_strerror(r));
 		return r == 0 ? 0 : 1;
+	} else if (strcmp(cmd, "share") == 0 && (argc == 3 || argc == 5)) {
+		return share(strtoull(argv[2], NULL, 10), argc - 3, argv + 3);
 	} else {
 		fprintf(stderr, "datool: bad usage (see the top of tests/compat/datool.c)\n");
 		return 2;
