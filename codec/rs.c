@@ -92,6 +92,16 @@ int codec_rs_new(unsigned k, unsigned m, struct codec_rs **ret_rs)
 	return 0;
 }
 
+uint8_t codec_rs_parity_byte(unsigned k, unsigned j, const uint8_t *bytes)
+{
+	uint8_t acc = 0;
+
+	/* gf_gen_cauchy1_matrix(): row j, column d is gf_inv(j ^ d) */
+	for (unsigned d = 0; d < k; d++)
+		acc ^= gf_mul(gf_inv((unsigned char)(j ^ d)), bytes[d]);
+	return acc;
+}
+
 void codec_rs_free(struct codec_rs *rs)
 {
 	free(rs);

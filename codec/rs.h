@@ -72,6 +72,15 @@ __attribute__((warn_unused_result)) int codec_rs_reconstruct(const struct codec_
 							     unsigned nlost);
 
 /*
+ * codec_rs_parity_byte() - one byte of parity shard j (k <= j < 256) of a code with k data
+ * shards, from the byte at the same offset of each data shard (bytes[0..k-1]): the sum over
+ * d of 1/(j + d) · bytes[d] in GF(2^8), the row of ISA-L's Cauchy matrix that
+ * codec_rs_encode() applies, whatever m is. For checks that need one symbol of a codeword,
+ * such as a bad-encoding proof (docs/DA.md); the chain's DA contract computes the same.
+ */
+uint8_t codec_rs_parity_byte(unsigned k, unsigned j, const uint8_t *bytes);
+
+/*
  * A reconstruction plan: the decode tables for one set of lost shards, built once and
  * applied to any number of shard sets with that same loss (the rows or columns of a DA
  * square that miss the same positions). Read-only once built; threads may share it.

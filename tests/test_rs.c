@@ -319,6 +319,24 @@ static void check_plan(const struct codec_rs *rs, struct set *s)
 	ok(!failed, "k=%u m=%u: one plan rebuilds 4 shard sets (%u wrong)", s->k, s->m, failed);
 }
 
+/* codec_rs_parity_byte() gives every byte of every parity shard that the encoder wrote. */
+static void check_parity_byte(const struct codec_rs *rs, struct set *s)
+{
+	uint8_t col[CODEC_RS_MAX_SHARDS];
+	const size_t len = 97;
+	bool good = true;
+
+	set_make(s, rs, len);
+	for (size_t b = 0; b < len && good; b++) {
+		for (unsigned d = 0; d < s->k; d++)
+			col[d] = s->sh[d][b];
+		for (unsigned j = s->k; j < s->n && good; j++)
+			good = codec_rs_parity_byte(s->k, j, col) == s->sh[j][b];
+	}
+	ok(good, "k=%u m=%u: codec_rs_parity_byte() is every parity byte the encoder wrote", s->k,
+	   s->m);
+}
+
 static void check_code(unsigned k, unsigned m)
 {
 	struct codec_rs *rs = NULL;
@@ -330,6 +348,7 @@ static void check_code(unsigned k, unsigned m)
 		return;
 	}
 	check_encode(rs, &s);
+	check_parity_byte(rs, &s);
 	check_reconstruct(rs, &s);
 	check_plan(rs, &s);
 	check_refused(rs, &s);
