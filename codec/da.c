@@ -22,7 +22,7 @@
 #include "codec/rs.h"
 
 #define SQ_ALIGN  64
-#define BEFP_HEAD 6
+#define BEFP_HEAD 10
 
 static bool valid_k(unsigned k)
 {
@@ -533,14 +533,32 @@ static int check_line_root(unsigned k, const uint8_t line_root[CODEC_HASH_SIZE],
 		   : -CODEC_EDA_LINE_ROOT;
 }
 
+/* That leaf is at (row, col) under data_root through the proof's line; the checks of
+ * codec_da_proof_verify() after the share is hashed. */
+static int verify_leaf(const struct codec_da_proof *proof, const uint8_t data_root[CODEC_HASH_SIZE],
+		       unsigned k, const uint8_t leaf[CODEC_HASH_SIZE])
+{
+	struct codec_proof lp;
+	unsigned di, pos;
+	int err;
+
+	if (memcmp(proof->data_root, data_root, CODEC_HASH_SIZE) != 0)
+		return -CODEC_EDA_DATA_ROOT;
+	proof_place(k, proof->axis, proof->row, proof->col, &di, &pos);
+	err = check_line_root(k, proof->line_root, proof->data_sib, di, data_root);
+	if (err)
+		return err;
+	perfect_proof(leaf, proof->line_sib, log2_of(k) + 1, proof->line_root, pos, &lp);
+	if (codec_proof_verify(&lp, proof->line_root, leaf, pos, 2 * (uint64_t)k) != 0)
+		return -CODEC_EDA_SHARE;
+	return 0;
+}
+
 int codec_da_proof_verify(const struct codec_da_proof *proof,
 			  const uint8_t data_root[CODEC_HASH_SIZE], unsigned k, unsigned row,
 			  unsigned col, const uint8_t *share, size_t share_size)
 {
 	uint8_t leaf[CODEC_HASH_SIZE];
-	struct codec_proof lp;
-	unsigned di, pos;
-	int err;
 
 	if (!valid_k(k) || row >= 2 * k || col >= 2 * k)
 		return -EINVAL;
@@ -550,17 +568,8 @@ int codec_da_proof_verify(const struct codec_da_proof *proof,
 	    (proof->axis != CODEC_DA_ROW && proof->axis != CODEC_DA_COL))
 		return -CODEC_EPROOF_POSITION;
 	/* Top down, so that each tampered part has its own error. */
-	if (memcmp(proof->data_root, data_root, CODEC_HASH_SIZE) != 0)
-		return -CODEC_EDA_DATA_ROOT;
-	proof_place(k, proof->axis, row, col, &di, &pos);
-	err = check_line_root(k, proof->line_root, proof->data_sib, di, data_root);
-	if (err)
-		return err;
 	codec_keccak256(share, share_size, leaf);
-	perfect_proof(leaf, proof->line_sib, log2_of(k) + 1, proof->line_root, pos, &lp);
-	if (codec_proof_verify(&lp, proof->line_root, leaf, pos, 2 * (uint64_t)k) != 0)
-		return -CODEC_EDA_SHARE;
-	return 0;
+	return verify_leaf(proof, data_root, k, leaf);
 }
 
 size_t codec_da_proof_encode(const struct codec_da_proof *proof, uint8_t *out)
@@ -737,30 +746,81 @@ out:
 
 /* ---- bad-encoding proofs ---- */
 
-static size_t befp_size(unsigned k, size_t share_size)
+/* Members of a proof of kind: k + 1 shares, or 2k leaves. */
+static unsigned befp_members_of(unsigned k, unsigned kind)
 {
-	return BEFP_HEAD + (size_t)CODEC_HASH_SIZE * (log2_of(k) + 3) +
-	       (size_t)k * (codec_da_proof_size(k) + share_size);
+	return kind == CODEC_DA_BEFP_CODEWORD ? k + 1 : 2 * k;
 }
 
-int codec_da_befp_build(const struct codec_da_square *sq, enum codec_da_axis axis, unsigned index,
-			uint8_t **ret_buf, size_t *ret_len)
+static size_t befp_size(unsigned k, size_t share_size, unsigned kind)
+{
+	const size_t body = kind == CODEC_DA_BEFP_CODEWORD ? share_size : CODEC_HASH_SIZE;
+
+	return BEFP_HEAD + (size_t)CODEC_HASH_SIZE * (log2_of(k) + 3) +
+	       befp_members_of(k, kind) * (codec_da_proof_size(k) + body);
+}
+
+/* Share `pos` of line (axis, index). */
+static const uint8_t *line_share(const struct codec_da_square *sq, enum codec_da_axis axis,
+				 unsigned index, unsigned pos)
+{
+	return axis == CODEC_DA_ROW ? codec_da_share(sq, index, pos)
+				    : codec_da_share(sq, pos, index);
+}
+
+/* The first parity position j and byte b at which the line's shares break the code; false
+ * when its data positions and every present parity position agree. */
+static bool find_break(const struct codec_da_square *sq, enum codec_da_axis axis, unsigned index,
+		       const uint8_t *present, unsigned *ret_j, size_t *ret_b)
+{
+	const unsigned k = sq->k;
+	uint8_t col[CODEC_DA_MAX_K];
+
+	for (size_t b = 0; b < sq->share_size; b++) {
+		for (unsigned d = 0; d < k; d++)
+			col[d] = line_share(sq, axis, index, d)[b];
+		for (unsigned j = k; j < 2 * k; j++) {
+			if (present && !present[j])
+				continue;
+			if (codec_rs_parity_byte(k, j, col) != line_share(sq, axis, index, j)[b]) {
+				*ret_j = j;
+				*ret_b = b;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+int codec_da_befp_build_partial(const struct codec_da_square *sq, enum codec_da_axis axis,
+				unsigned index, const uint8_t *present, uint8_t **ret_buf,
+				size_t *ret_len)
 {
 	const unsigned k = sq->k, l2 = log2_of(k);
 	const enum codec_da_axis other = axis == CODEC_DA_ROW ? CODEC_DA_COL : CODEC_DA_ROW;
-	const size_t size = befp_size(k, sq->share_size);
 	struct codec_da_proof line;
+	unsigned kind = CODEC_DA_BEFP_ROOT, j = 0, nm;
+	size_t b = 0, size;
 	uint8_t *buf, *p;
 	int err;
 
 	if (index >= 2 * k || (axis != CODEC_DA_ROW && axis != CODEC_DA_COL))
 		return -EINVAL;
+	for (unsigned pos = 0; present && pos < k; pos++)
+		if (!present[pos])
+			return -ENODATA;
+	if (find_break(sq, axis, index, present, &j, &b))
+		kind = CODEC_DA_BEFP_CODEWORD;
+	for (unsigned pos = 0; kind == CODEC_DA_BEFP_ROOT && present && pos < 2 * k; pos++)
+		if (!present[pos])
+			return -ENODATA;
 	/* The line root's path to the data root is the upper half of any of its shares'
 	 * proofs through it. */
 	err = codec_da_prove(sq, axis == CODEC_DA_ROW ? index : 0, axis == CODEC_DA_ROW ? 0 : index,
 			     axis, &line);
 	if (err)
 		return err;
+	size = befp_size(k, sq->share_size, kind);
 	buf = malloc(size);
 	if (!buf)
 		return -ENOMEM;
@@ -768,14 +828,20 @@ int codec_da_befp_build(const struct codec_da_square *sq, enum codec_da_axis axi
 	*p++ = (uint8_t)l2;
 	*p++ = (uint8_t)axis;
 	*p++ = (uint8_t)index;
-	*p++ = 0;
+	*p++ = (uint8_t)kind;
 	*p++ = (uint8_t)sq->share_size;
 	*p++ = (uint8_t)(sq->share_size >> 8);
+	*p++ = (uint8_t)j;
+	*p++ = (uint8_t)b;
+	*p++ = (uint8_t)(b >> 8);
+	*p++ = 0;
 	memcpy(p, line.line_root, CODEC_HASH_SIZE);
 	p += CODEC_HASH_SIZE;
 	memcpy(p, line.data_sib, (size_t)(l2 + 2) * CODEC_HASH_SIZE);
 	p += (size_t)(l2 + 2) * CODEC_HASH_SIZE;
-	for (unsigned pos = 0; pos < k; pos++) {
+	nm = befp_members_of(k, kind);
+	for (unsigned m = 0; m < nm; m++) {
+		const unsigned pos = kind == CODEC_DA_BEFP_CODEWORD && m == k ? j : m;
 		const unsigned r = axis == CODEC_DA_ROW ? index : pos;
 		const unsigned c = axis == CODEC_DA_ROW ? pos : index;
 		struct codec_da_proof member;
@@ -786,12 +852,23 @@ int codec_da_befp_build(const struct codec_da_square *sq, enum codec_da_axis axi
 			return err;
 		}
 		p += codec_da_proof_encode(&member, p);
-		memcpy(p, codec_da_share(sq, r, c), sq->share_size);
-		p += sq->share_size;
+		if (kind == CODEC_DA_BEFP_CODEWORD) {
+			memcpy(p, codec_da_share(sq, r, c), sq->share_size);
+			p += sq->share_size;
+		} else {
+			memcpy(p, sq->leaves[(size_t)r * 2 * k + c], CODEC_HASH_SIZE);
+			p += CODEC_HASH_SIZE;
+		}
 	}
 	*ret_buf = buf;
 	*ret_len = size;
 	return 0;
+}
+
+int codec_da_befp_build(const struct codec_da_square *sq, enum codec_da_axis axis, unsigned index,
+			uint8_t **ret_buf, size_t *ret_len)
+{
+	return codec_da_befp_build_partial(sq, axis, index, NULL, ret_buf, ret_len);
 }
 
 int codec_da_line_rebuild(unsigned k, size_t s, const uint8_t *const *present, uint8_t *line,
@@ -825,14 +902,19 @@ int codec_da_line_rebuild(unsigned k, size_t s, const uint8_t *const *present, u
 	return codec_root_of_leaves(leaves[0], 2 * k, root);
 }
 
-/* Checks every member of a decoded proof's body and collects its shares by position. */
+/* Checks every member of a decoded proof's body, at the positions its kind names, and
+ * collects their bodies (shares or leaves) by member. */
 static int befp_members(const uint8_t *p, const uint8_t data_root[CODEC_HASH_SIZE], unsigned k,
-			size_t s, enum codec_da_axis axis, unsigned index, const uint8_t **present)
+			size_t s, enum codec_da_axis axis, unsigned index, unsigned kind,
+			unsigned j, const uint8_t **body)
 {
 	const size_t psize = codec_da_proof_size(k);
-	int last = -1;
+	const size_t bsize = kind == CODEC_DA_BEFP_CODEWORD ? s : CODEC_HASH_SIZE;
+	const unsigned nm = befp_members_of(k, kind);
 
-	for (unsigned m = 0; m < k; m++, p += psize + s) {
+	for (unsigned m = 0; m < nm; m++, p += psize + bsize) {
+		const unsigned want = kind == CODEC_DA_BEFP_CODEWORD && m == k ? j : m;
+		uint8_t leaf[CODEC_HASH_SIZE];
 		struct codec_da_proof member;
 		unsigned on, pos;
 		int err;
@@ -842,14 +924,16 @@ static int befp_members(const uint8_t *p, const uint8_t data_root[CODEC_HASH_SIZ
 			return -CODEC_EFORMAT;
 		on = axis == CODEC_DA_ROW ? member.row : member.col;
 		pos = axis == CODEC_DA_ROW ? member.col : member.row;
-		if (on != index || (int)pos <= last)
+		if (on != index || pos != want)
 			return -CODEC_EFORMAT;
-		last = (int)pos;
-		err = codec_da_proof_verify(&member, data_root, k, member.row, member.col,
-					    p + psize, s);
+		if (kind == CODEC_DA_BEFP_CODEWORD)
+			codec_keccak256(p + psize, s, leaf);
+		else
+			memcpy(leaf, p + psize, CODEC_HASH_SIZE);
+		err = verify_leaf(&member, data_root, k, leaf);
 		if (err)
 			return err;
-		present[pos] = p + psize;
+		body[m] = p + psize;
 	}
 	return 0;
 }
@@ -858,21 +942,29 @@ int codec_da_befp_verify(const uint8_t *buf, size_t len, const uint8_t data_root
 			 unsigned k, size_t share_size)
 {
 	const unsigned l2 = log2_of(k);
-	const uint8_t *present[CODEC_RS_MAX_SHARDS] = {NULL};
-	uint8_t root[CODEC_HASH_SIZE];
+	const uint8_t *body[2 * CODEC_DA_MAX_K];
+	uint8_t col[CODEC_DA_MAX_K], root[CODEC_HASH_SIZE];
+	codec_hash leaves[2 * CODEC_DA_MAX_K];
 	const uint8_t *line_root, *p;
 	enum codec_da_axis axis;
-	unsigned index;
-	uint8_t *line;
+	unsigned index, kind, j;
+	size_t b;
 	int err;
 
 	if (!valid_k(k) || !valid_share_size(share_size))
 		return -EINVAL;
-	if (len != befp_size(k, share_size) || buf[0] != l2 || buf[1] > CODEC_DA_COL ||
-	    buf[2] >= 2 * k || buf[3] != 0 || (size_t)(buf[4] | buf[5] << 8) != share_size)
+	if (len < BEFP_HEAD || buf[0] != l2 || buf[1] > CODEC_DA_COL || buf[2] >= 2 * k ||
+	    buf[3] > CODEC_DA_BEFP_ROOT || (size_t)(buf[4] | buf[5] << 8) != share_size ||
+	    buf[9] != 0 || len != befp_size(k, share_size, buf[3]))
 		return -CODEC_EFORMAT;
 	axis = buf[1] == 0 ? CODEC_DA_ROW : CODEC_DA_COL;
 	index = buf[2];
+	kind = buf[3];
+	j = buf[6];
+	b = (size_t)(buf[7] | buf[8] << 8);
+	if (kind == CODEC_DA_BEFP_CODEWORD ? j < k || j >= 2 * k || b >= share_size
+					   : j != 0 || b != 0)
+		return -CODEC_EFORMAT;
 	line_root = buf + BEFP_HEAD;
 	p = line_root + CODEC_HASH_SIZE;
 	err = check_line_root(k, line_root, (const uint8_t(*)[CODEC_HASH_SIZE])p,
@@ -880,14 +972,18 @@ int codec_da_befp_verify(const uint8_t *buf, size_t len, const uint8_t data_root
 	if (err)
 		return err;
 	p += (size_t)(l2 + 2) * CODEC_HASH_SIZE;
-	err = befp_members(p, data_root, k, share_size, axis, index, present);
+	err = befp_members(p, data_root, k, share_size, axis, index, kind, j, body);
 	if (err)
 		return err;
-	line = malloc((size_t)2 * k * share_size);
-	if (!line)
-		return -ENOMEM;
-	err = codec_da_line_rebuild(k, share_size, present, line, root);
-	free(line);
+	if (kind == CODEC_DA_BEFP_CODEWORD) {
+		/* One symbol of the code: the data members' bytes at b determine parity j's. */
+		for (unsigned d = 0; d < k; d++)
+			col[d] = body[d][b];
+		return codec_rs_parity_byte(k, j, col) != body[k][b] ? 0 : -CODEC_EDA_GOOD_LINE;
+	}
+	for (unsigned m = 0; m < 2 * k; m++)
+		memcpy(leaves[m], body[m], CODEC_HASH_SIZE);
+	err = codec_root_of_leaves(leaves[0], 2 * k, root);
 	if (err)
 		return err;
 	return memcmp(root, line_root, CODEC_HASH_SIZE) != 0 ? 0 : -CODEC_EDA_GOOD_LINE;

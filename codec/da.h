@@ -220,24 +220,45 @@ codec_da_reconstruct(struct codec_da_square *sq, const uint8_t *have,
 		     const uint8_t data_root[CODEC_HASH_SIZE], unsigned nthreads);
 
 /*
- * codec_da_befp_build() - a bad-encoding proof of line `index` of `axis` in a committed
- * square: the line's root with its path to the data root, and the line's first k shares,
- * each with its proof through the other axis. Malloc'd into *ret_buf (*ret_len bytes, at
- * most CODEC_DA_BEFP_MAX). It proves something only if the line is not the codeword its
- * first k shares determine, which codec_da_befp_verify() decides. Returns 0, -EINVAL,
- * -ENOMEM.
+ * Bad-encoding proofs (docs/DA.md, "Bad-encoding proofs"). A proof shows that line `index`
+ * of `axis`, as the shares proved through the other axis give it, is not what the data
+ * root commits to, in one of two ways:
+ *   CODEC_DA_BEFP_CODEWORD: the line is no codeword: its k data shares and one parity
+ *     share j, each with its proof through the other axis, disagree at one byte b;
+ *   CODEC_DA_BEFP_ROOT: the line is a codeword, but the root over its 2k leaves, each
+ *     proved through the other axis, is not the committed line root.
+ * Either needs only keccak and one symbol of the code (codec_rs_parity_byte()) to verify,
+ * so the chain's DA contract checks the same bytes.
+ */
+enum { CODEC_DA_BEFP_CODEWORD = 0, CODEC_DA_BEFP_ROOT = 1 };
+
+/*
+ * codec_da_befp_build() - the bad-encoding proof of line `index` of `axis` in a committed
+ * square: of kind CODEWORD when a parity share of the line breaks the code (the first
+ * such j and byte b), else of kind ROOT. Malloc'd into *ret_buf (*ret_len bytes, at most
+ * CODEC_DA_BEFP_MAX). It proves something only if the line is badly encoded, which
+ * codec_da_befp_verify() decides. Returns 0, -EINVAL, -ENOMEM.
+ *
+ * codec_da_befp_build_partial() - the same from a square of which only some shares of the
+ * line are known: present[pos] (2k flags along the line) nonzero for each, and sq's leaves
+ * of the other axis's lines through them and all its roots as committed (a client that
+ * fetched some rows). A CODEWORD proof needs the k data positions and a breaking parity
+ * position present; a ROOT proof all 2k. -ENODATA when those are not present.
  */
 int codec_da_befp_build(const struct codec_da_square *sq, enum codec_da_axis axis, unsigned index,
 			uint8_t **ret_buf, size_t *ret_len);
+int codec_da_befp_build_partial(const struct codec_da_square *sq, enum codec_da_axis axis,
+				unsigned index, const uint8_t *present, uint8_t **ret_buf,
+				size_t *ret_len);
 
 /*
  * codec_da_befp_verify() - check a bad-encoding proof (len bytes) against data_root for a
- * blob of geometry (k, share_size). Returns 0 when it proves that the line is not
- * correctly encoded: every proof holds and the k shares rebuild a line whose root is not
- * the committed one. Else -CODEC_EFORMAT (malformed, or not of this geometry),
- * -CODEC_EDA_DATA_ROOT, -CODEC_EDA_LINE_ROOT or -CODEC_EDA_SHARE (a proof fails, as in
- * codec_da_proof_verify()), -CODEC_EDA_GOOD_LINE (the line is correctly encoded), -EINVAL
- * (k or share_size invalid), -ENOMEM.
+ * blob of geometry (k, share_size). Returns 0 when it proves that the line is badly
+ * encoded: every proof holds, and the members break the code at the byte named (CODEWORD)
+ * or hash to another root than the committed one (ROOT). Else -CODEC_EFORMAT (malformed,
+ * or not of this geometry), -CODEC_EDA_DATA_ROOT, -CODEC_EDA_LINE_ROOT or -CODEC_EDA_SHARE
+ * (a proof fails, as in codec_da_proof_verify()), -CODEC_EDA_GOOD_LINE (the members agree
+ * with the code and the root), -EINVAL (k or share_size invalid).
  */
 __attribute__((warn_unused_result)) int
 codec_da_befp_verify(const uint8_t *buf, size_t len, const uint8_t data_root[CODEC_HASH_SIZE],

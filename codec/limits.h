@@ -28,10 +28,10 @@
 #define CODEC_DA_MAX_THREADS 64
 /* Encoded share proof at k = 128: 4 + 32·(2·7 + 5). */
 #define CODEC_DA_PROOF_MAX (4 + 32 * (2 * CODEC_DA_MAX_LOG2K + 5))
-/* Encoded bad-encoding proof at k = 128, s = 1984: header, line root and its 9 siblings,
- * then 128 × (share proof + share). 332,614 bytes. */
+/* Encoded bad-encoding proof at k = 128, s = 1984, the larger kind (CODEWORD): header, line
+ * root and its 9 siblings, then 129 × (share proof + share). 335,214 bytes. */
 #define CODEC_DA_BEFP_MAX                                                                          \
-	(6 + 32 * (CODEC_DA_MAX_LOG2K + 3) +                                                       \
-	 CODEC_DA_MAX_K * (CODEC_DA_PROOF_MAX + CODEC_DA_MAX_SHARE))
+	(10 + 32 * (CODEC_DA_MAX_LOG2K + 3) +                                                      \
+	 (CODEC_DA_MAX_K + 1) * (CODEC_DA_PROOF_MAX + CODEC_DA_MAX_SHARE))
 
 #endif

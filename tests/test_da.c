@@ -632,6 +632,57 @@ static void check_sampling(void)
 
 /* ---- bad-encoding proofs ---- */
 
+/* A square whose lines are codewords but whose committed column root is not its column's:
+ * a proof of kind ROOT; and what a client with only some rows can build. */
+static void check_befp_root(void)
+{
+	struct codec_da_square *sq = encode_random(40000, 1); /* k = 8 */
+	const unsigned k = sq->k, c = 3;
+	uint8_t present[2 * CODEC_DA_MAX_K], *buf;
+	size_t len;
+	int err;
+
+	memset(present, 1, sizeof(present));
+	sq->col_roots[c][0] ^= 1;
+	codec_root_of_leaves(sq->row_roots[0], 4 * (size_t)k, sq->data_root);
+	codec_da_befp_build(sq, CODEC_DA_COL, c, &buf, &len);
+	err = codec_da_befp_verify(buf, len, sq->data_root, k, sq->share_size);
+	ok(err == 0 && buf[3] == CODEC_DA_BEFP_ROOT &&
+	       len == 10 + 32 * 6 + 2 * k * (codec_da_proof_size(k) + 32),
+	   "k=%u, a column root that is not its column's: the proof of its %u leaves (%zu "
+	   "bytes) is accepted (%d)",
+	   k, 2 * k, len, err);
+	free(buf);
+	codec_da_befp_build(sq, CODEC_DA_COL, c + 1, &buf, &len);
+	ok(codec_da_befp_verify(buf, len, sq->data_root, k, sq->share_size) == -CODEC_EDA_GOOD_LINE,
+	   "the same square: the next column's is refused");
+	free(buf);
+	present[2 * k - 1] = 0;
+	ok(codec_da_befp_build_partial(sq, CODEC_DA_COL, c, present, &buf, &len) == -ENODATA,
+	   "a ROOT proof needs every row of the column: one missing is ENODATA");
+	present[2 * k - 1] = 1;
+	present[0] = 0;
+	codec_da_share(sq, 2 * k - 1, c)[0] ^= 1; /* breaks the code in row 2k - 1 */
+	codec_da_commit(sq, 1);
+	ok(codec_da_befp_build_partial(sq, CODEC_DA_COL, c, present, &buf, &len) == -ENODATA,
+	   "a CODEWORD proof needs the k data rows: row 0 missing is ENODATA");
+	present[0] = 1;
+	present[5] = 0; /* a data row missing: ENODATA; a parity row other than j may be */
+	present[k + 1] = 0;
+	err = codec_da_befp_build_partial(sq, CODEC_DA_COL, c, present, &buf, &len);
+	present[5] = 1;
+	ok(err == -ENODATA, "nor any other data row");
+	err = codec_da_befp_build_partial(sq, CODEC_DA_COL, c, present, &buf, &len);
+	ok(err == 0 && buf[3] == CODEC_DA_BEFP_CODEWORD && buf[6] == 2 * k - 1 &&
+	       codec_da_befp_verify(buf, len, sq->data_root, k, sq->share_size) == 0,
+	   "with the data rows and the breaking row present, parity row %u absent: a CODEWORD "
+	   "proof naming row %u, accepted",
+	   k + 1, 2 * k - 1);
+	if (err == 0)
+		free(buf);
+	codec_da_square_free(sq);
+}
+
 static void check_befp(void)
 {
 	struct codec_da_square *sq = encode_random(40000, 1); /* k = 8 */
@@ -657,8 +708,9 @@ static void check_befp(void)
 	codec_da_commit(sq, 1);
 	codec_da_befp_build(sq, CODEC_DA_ROW, 2, &buf, &len);
 	e_row = codec_da_befp_verify(buf, len, sq->data_root, k, sq->share_size);
-	ok(len == 6 + 32 * 6 + k * (codec_da_proof_size(k) + sq->share_size),
-	   "the proof is %zu bytes: header, line root and path, %u shares with proofs", len, k);
+	ok(len == 10 + 32 * 6 + (k + 1) * (codec_da_proof_size(k) + sq->share_size) &&
+	       buf[3] == CODEC_DA_BEFP_CODEWORD,
+	   "the proof is %zu bytes: header, line root and path, %u + 1 shares with proofs", len, k);
 	memcpy(root, sq->data_root, CODEC_HASH_SIZE);
 	root[0] ^= 1;
 	ok(codec_da_befp_verify(buf, len, root, k, sq->share_size) == -CODEC_EDA_LINE_ROOT,
@@ -693,12 +745,23 @@ static void check_befp(void)
 	free(buf);
 	codec_da_square_free(sq);
 
+	check_befp_root();
+
 	sq = encode_random(CODEC_DA_MAX_BLOB, 2);
 	codec_da_befp_build(sq, CODEC_DA_COL, 200, &buf, &len);
-	ok(len == CODEC_DA_BEFP_MAX && codec_da_befp_verify(buf, len, sq->data_root, sq->k,
-							    sq->share_size) == -CODEC_EDA_GOOD_LINE,
-	   "k=128: a column's proof is CODEC_DA_BEFP_MAX = %zu bytes and refused for a good "
-	   "square",
+	ok(buf[3] == CODEC_DA_BEFP_ROOT &&
+	       codec_da_befp_verify(buf, len, sq->data_root, sq->k, sq->share_size) ==
+		   -CODEC_EDA_GOOD_LINE,
+	   "k=128, a good square: a column's proof (%zu bytes, of its 256 leaves) is refused", len);
+	free(buf);
+	codec_da_share(sq, 130, 200)[1983] ^= 0x80;
+	codec_da_commit(sq, 2);
+	codec_da_befp_build(sq, CODEC_DA_COL, 200, &buf, &len);
+	ok(len == CODEC_DA_BEFP_MAX && buf[3] == CODEC_DA_BEFP_CODEWORD && buf[6] == 130 &&
+	       (buf[7] | buf[8] << 8) == 1983 &&
+	       codec_da_befp_verify(buf, len, sq->data_root, sq->k, sq->share_size) == 0,
+	   "k=128, one parity byte changed: the column's proof names row 130, byte 1983, is "
+	   "CODEC_DA_BEFP_MAX = %zu bytes and is accepted",
 	   len);
 	free(buf);
 	codec_da_square_free(sq);
