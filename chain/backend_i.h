@@ -61,6 +61,8 @@ struct chain_ops {
 			  const struct chain_da_cert *cert, unsigned *ret_slots);
 	int (*da_certificate)(struct chain *c, const uint8_t data_root[32],
 			      struct chain_da_record *ret);
+	int (*da_void)(struct chain *c, const uint8_t data_root[32], const uint8_t *proof,
+		       size_t len);
 	int (*da_make_sample_seed)(struct chain *c);
 	int (*da_challenge)(struct chain *c, const uint8_t data_root[32],
 			    const uint8_t account[CHAIN_ADDRESS_SIZE],

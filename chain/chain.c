@@ -305,6 +305,14 @@ int chain_da_certificate(struct chain *c, const uint8_t data_root[32], struct ch
 	return c->ops->da_certificate ? c->ops->da_certificate(c, data_root, ret) : -ENOTSUP;
 }
 
+int chain_da_void(struct chain *c, const uint8_t data_root[32], const uint8_t *proof, size_t len)
+{
+	if (!c || !data_root || !proof || len == 0 || len > CODEC_DA_BEFP_MAX)
+		return -EINVAL;
+	chain_clear_detail();
+	return c->ops->da_void ? c->ops->da_void(c, data_root, proof, len) : -ENOTSUP;
+}
+
 int chain_da_make_sample_seed(struct chain *c)
 {
 	if (!c)

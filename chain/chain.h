@@ -529,6 +529,7 @@ struct chain_da_record {
 	uint64_t block;		   /* where it was recorded */
 	uint64_t fee;		   /* wei paid into the reward pool, saturated */
 	unsigned members, signers; /* of the quorum; who signed */
+	bool voided;		   /* by a bad-encoding proof: not available */
 };
 
 /* Register this handle's account as a DA signer with its VRF public key and URL, adding
@@ -557,6 +558,12 @@ int chain_da_certify(struct chain *c, const struct chain_da_quorum *q,
 
 /* The certificate recorded for a data root: -ENOENT when none is. */
 int chain_da_certificate(struct chain *c, const uint8_t data_root[32], struct chain_da_record *ret);
+
+/* Void the certificate of data_root with a bad-encoding proof of one of its lines
+ * (codec_da_befp_build(), len bytes, at most CODEC_DA_BEFP_MAX); the contract verifies it
+ * itself. A proof it refuses is -CHAIN_EREVERTED with the reason; -EINVAL for an empty or
+ * oversized proof. */
+int chain_da_void(struct chain *c, const uint8_t data_root[32], const uint8_t *proof, size_t len);
 
 /* ---- DA sampling rewards (docs/DA.md, "Sampling rewards") ----
  *

@@ -1551,6 +1551,7 @@ static const struct chain_ops evm_ops = {
     .da_publish = chain_evm_da_publish,
     .da_certify = chain_evm_da_certify,
     .da_certificate = chain_evm_da_certificate,
+    .da_void = chain_evm_da_void,
     .da_make_sample_seed = chain_evm_da_make_sample_seed,
     .da_challenge = chain_evm_da_challenge,
     .da_answer = chain_evm_da_answer,

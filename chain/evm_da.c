@@ -262,7 +262,7 @@ int chain_evm_da_certificate(struct chain *base, const uint8_t data_root[32],
 	struct chain_wbuf in, res;
 	uint8_t da[CHAIN_ADDRESS_SIZE];
 	struct chain_da_record d = {0};
-	uint64_t slots = 0, members = 0, signers = 0;
+	uint64_t slots = 0, members = 0, signers = 0, voided = 0;
 	int r = da_address(c, da);
 
 	chain_wbuf_init(&in, 64);
@@ -272,12 +272,13 @@ int chain_evm_da_certificate(struct chain *base, const uint8_t data_root[32],
 	if (r == 0)
 		r = in.err ? in.err : chain_evm_view_raw(c, da, &in, "certificate(bytes32)", &res);
 	if (r == 0 &&
-	    (res.len != 8 * CHAIN_ABI_WORD || chain_abi_word_u64(res.data, &d.epoch) < 0 ||
+	    (res.len != 9 * CHAIN_ABI_WORD || chain_abi_word_u64(res.data, &d.epoch) < 0 ||
 	     chain_abi_word_u64(res.data + 32, &d.len) < 0 ||
 	     chain_abi_word_u64(res.data + 96, &slots) < 0 || slots > CHAIN_DA_SLOTS_MAX ||
 	     chain_abi_word_u64(res.data + 128, &d.block) < 0 ||
 	     chain_abi_word_u64(res.data + 192, &members) < 0 || members > CHAIN_DA_SLOTS_MAX ||
-	     chain_abi_word_u64(res.data + 224, &signers) < 0 || signers > members)) {
+	     chain_abi_word_u64(res.data + 224, &signers) < 0 || signers > members ||
+	     chain_abi_word_u64(res.data + 256, &voided) < 0 || voided > 1)) {
 		chain_set_detail("the DA contract's certificate() does not decode");
 		r = -EBADMSG;
 	}
@@ -287,6 +288,7 @@ int chain_evm_da_certificate(struct chain *base, const uint8_t data_root[32],
 		d.fee = chain_evm_u256_saturate(res.data + 160);
 		d.members = (unsigned)members;
 		d.signers = (unsigned)signers;
+		d.voided = voided == 1;
 		if (d.block == 0)
 			r = -ENOENT;
 	}
@@ -328,6 +330,19 @@ int chain_evm_sign_digest(struct chain *base, const uint8_t digest[32], uint8_t 
 	if (!c->has_key)
 		return -CHAIN_ENOKEY;
 	return chain_evm_key_sign(&c->key, digest, ret_sig);
+}
+
+int chain_evm_da_void(struct chain *base, const uint8_t data_root[32], const uint8_t *proof,
+		      size_t len)
+{
+	struct chain_wbuf w;
+
+	chain_wbuf_init(&w, len + 256);
+	chain_abi_append_selector(&w, "voidCertificate(bytes32,bytes)");
+	chain_wbuf_put(&w, data_root, 32);
+	chain_abi_append_u64(&w, 2 * CHAIN_ABI_WORD);
+	chain_abi_put_dynamic(&w, proof, len);
+	return da_send(to_evm(base), 0, &w);
 }
 
 /* --- sampling rewards -------------------------------------------------------------------- */

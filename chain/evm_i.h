@@ -113,6 +113,8 @@ int chain_evm_da_certify(struct chain *c, const struct chain_da_quorum *q,
 			 const struct chain_da_cert *cert, unsigned *ret_slots);
 int chain_evm_da_certificate(struct chain *c, const uint8_t data_root[32],
 			     struct chain_da_record *ret);
+int chain_evm_da_void(struct chain *c, const uint8_t data_root[32], const uint8_t *proof,
+		      size_t len);
 int chain_evm_da_make_sample_seed(struct chain *c);
 int chain_evm_da_challenge(struct chain *c, const uint8_t data_root[32],
 			   const uint8_t account[CHAIN_ADDRESS_SIZE],

@@ -25,6 +25,12 @@ pragma solidity ^0.8.20;
 /// and a correct answer with its proof through the row root to the data root
 /// (answerSample()) earns fee / (sampleWindow · signers) from the pool. A wrong answer is
 /// refused; a missing one earns nothing, and its part stays in the pool.
+///
+/// Bad encoding (docs/DA.md "Bad-encoding proofs"): voidCertificate() takes the codec's
+/// bad-encoding proof of one line (chain/../codec/da.h), checks every share proof against
+/// the data root and either one symbol of the Reed–Solomon code (GF(2^8), ISA-L's Cauchy
+/// matrix) or the line's root, and voids the blob's certificate: it no longer counts as
+/// available and is no longer sampled.
 contract DA {
     uint256 public constant MAX_SLOTS = 64; // CHAIN_DA_SLOTS_MAX
     uint256 public constant MAX_URL = 256;
@@ -48,7 +54,27 @@ contract DA {
         uint256 fee; // paid into the reward pool
         uint8 members; // ranks in the quorum
         uint8 signers; // of them, signatures in the certificate
+        bool voided; // by a bad-encoding proof
     }
+
+    /// A bad-encoding proof's header (codec/da.h).
+    struct Befp {
+        uint256 k;
+        uint256 s;
+        uint256 l2;
+        uint256 axis;
+        uint256 index;
+        uint256 kind; // 0 CODEWORD, 1 ROOT
+        uint256 j;
+        uint256 b;
+        uint256 psize; // an encoded share proof
+        uint256 bsize; // a member's body: a share or a leaf
+        uint256 members;
+    }
+
+    // GF(2^8) with ISA-L's polynomial 0x11d: exp of 0..509 and log of 0..255 to base 2.
+    bytes private constant GF_EXP = hex"01020408102040801d3a74e8cd8713264c982d5ab475eac98f03060c183060c09d274e9c254a94356ad4b577eec19f23468c050a142850a05dba69d2b96fdea15fbe61c2992f5ebc65ca890f1e3c78f0fde7d3bb6bd6b17ffee1dfa35bb671e2d9af4386112244880d1a3468d0bd67ce811f3e7cf8edc7933b76ecc5973366cc85172e5cb86ddaa94f9e214284152a54a84d9a2952a455aa49923972e4d5b773e6d1bf63c6913f7efce5d7b37bf6f1ffe3dbab4b963162c495376edca557ae4182193264c88d070e1c3870e0dda753a651a259b279f2f9efc39b2b56ac458a09122448903d7af4f5f7f3fbebcb8b0b162c58b07dfae9cf831b366cd8ad478e01020408102040801d3a74e8cd8713264c982d5ab475eac98f03060c183060c09d274e9c254a94356ad4b577eec19f23468c050a142850a05dba69d2b96fdea15fbe61c2992f5ebc65ca890f1e3c78f0fde7d3bb6bd6b17ffee1dfa35bb671e2d9af4386112244880d1a3468d0bd67ce811f3e7cf8edc7933b76ecc5973366cc85172e5cb86ddaa94f9e214284152a54a84d9a2952a455aa49923972e4d5b773e6d1bf63c6913f7efce5d7b37bf6f1ffe3dbab4b963162c495376edca557ae4182193264c88d070e1c3870e0dda753a651a259b279f2f9efc39b2b56ac458a09122448903d7af4f5f7f3fbebcb8b0b162c58b07dfae9cf831b366cd8ad478e";
+    bytes private constant GF_LOG = hex"0000011902321ac603df33ee1b68c74b0464e00e348def811cc169f8c8084c71058a652fe1240f2135938edaf01282451db5c27d6a27f9b9c99a09784de472a606bf8b6266dd30fde29825b31091228836d094ce8f96dbbdf1d2135c833846401e42b6a3c3487e6e6b3a2854fa85ba3dca5e9b9f0a15792b4ed4e5ac73f3a7570770c0f78c80630d674adeed31c5fe18e3a5997726b8b47c114492d92320892e373fd15b95bccfcd908797b2dcfcbe61f256d3ab142a5d9e843c3953476d41a21f2d43d8b77ba476c41749ec7f0c6ff66ca13b52299d55aafb6086b1bbcc3e5acb595fb09ca9a0510bf516eb7a752cd74faed5e9e6e7ade874d6f4eaa85058af";
 
     event SignerRegistered(address indexed account, bytes32 vrfKey, uint256 stake, string url);
     event ProofPublished(address indexed account, uint256 indexed epoch, bytes proof);
@@ -57,6 +83,7 @@ contract DA {
     event SampleSeed(uint256 indexed period, bytes32 seed);
     event SampleAnswered(bytes32 indexed dataRoot, uint256 indexed period, address indexed account, uint256 row, uint256 col, uint256 reward);
     event Withdrawn(address indexed account, uint256 amount);
+    event Voided(bytes32 indexed dataRoot, address indexed prover, uint8 axis, uint8 index, uint8 kind);
 
     uint256 public immutable epochBlocks;
     uint256 public immutable firstBlock;
@@ -308,7 +335,7 @@ contract DA {
         require(seed != bytes32(0), "DA: no sampling seed for this period yet (makeSampleSeed)");
         Certificate storage c = certs[dataRoot];
         uint256 rank = rankOf[dataRoot][account];
-        if (c.block == 0 || rank == 0 || answered[dataRoot][p][account]) return (false, p, 0, 0);
+        if (c.block == 0 || c.voided || rank == 0 || answered[dataRoot][p][account]) return (false, p, 0, 0);
         uint256 certPeriod = (c.block - firstBlock) / samplePeriod;
         if (p <= certPeriod || p > certPeriod + sampleWindow) return (false, p, 0, 0);
         (uint256 k, ) = geometry(c.length);
@@ -373,6 +400,117 @@ contract DA {
         (bool sent, ) = payable(msg.sender).call{value: a}("");
         require(sent, "DA: the transfer failed");
         emit Withdrawn(msg.sender, a);
+    }
+
+    // --- bad-encoding proofs ---------------------------------------------------------------
+
+    /// @notice Void blob dataRoot's certificate with a bad-encoding proof of one of its
+    /// lines (codec_da_befp_build): refused unless every member's share proof holds under
+    /// dataRoot and the members break the code at the byte named (CODEWORD) or hash to
+    /// another root than the committed line root (ROOT).
+    function voidCertificate(bytes32 dataRoot, bytes calldata proof) external {
+        Certificate storage c = certs[dataRoot];
+        require(c.block != 0, "DA: no certificate for this blob");
+        require(!c.voided, "DA: already voided");
+        Befp memory h = befpHeader(c.length, proof);
+        require(
+            foldBytes(bytes32(proof[10:42]), h.axis == 0 ? h.index : 2 * h.k + h.index, proof[42:42 + 32 * (h.l2 + 2)]) ==
+                dataRoot,
+            "DA: the line root is not under the data root"
+        );
+        bytes32[] memory leaves = new bytes32[](h.members);
+        for (uint256 m = 0; m < h.members; m++) leaves[m] = befpMember(dataRoot, h, proof, m);
+        if (h.kind == 0) require(breaksCode(h, proof), "DA: the line is correctly encoded");
+        else require(rootOf(leaves) != bytes32(proof[10:42]), "DA: the line is correctly encoded");
+        c.voided = true;
+        emit Voided(dataRoot, msg.sender, uint8(h.axis), uint8(h.index), uint8(h.kind));
+    }
+
+    function befpHeader(uint64 length, bytes calldata proof) private pure returns (Befp memory h) {
+        (h.k, h.s) = geometry(length);
+        while ((1 << h.l2) < h.k) h.l2++;
+        require(proof.length >= 10 && uint8(proof[0]) == h.l2, "DA: a bad-encoding proof for another square");
+        h.axis = uint8(proof[1]);
+        h.index = uint8(proof[2]);
+        h.kind = uint8(proof[3]);
+        h.j = uint8(proof[6]);
+        h.b = uint256(uint8(proof[7])) | (uint256(uint8(proof[8])) << 8);
+        h.psize = 4 + 32 * (2 * h.l2 + 5);
+        h.bsize = h.kind == 0 ? h.s : 32;
+        h.members = h.kind == 0 ? h.k + 1 : 2 * h.k;
+        require(
+            h.axis <= 1 && h.index < 2 * h.k && h.kind <= 1 && proof[9] == 0 &&
+                (uint256(uint8(proof[4])) | (uint256(uint8(proof[5])) << 8)) == h.s &&
+                (h.kind == 0 ? h.j >= h.k && h.j < 2 * h.k && h.b < h.s : h.j == 0 && h.b == 0) &&
+                proof.length == 10 + 32 * (h.l2 + 3) + h.members * (h.psize + h.bsize),
+            "DA: a malformed bad-encoding proof"
+        );
+    }
+
+    /// Member m's share proof through the other axis, checked at the position its kind
+    /// names; its leaf.
+    function befpMember(bytes32 dataRoot, Befp memory h, bytes calldata proof, uint256 m) private pure returns (bytes32) {
+        bytes calldata mp = proof[10 + 32 * (h.l2 + 3) + m * (h.psize + h.bsize):][:h.psize + h.bsize];
+        uint256 place = memberPlace(h, mp, h.kind == 0 && m == h.k ? h.j : m, dataRoot);
+        return memberProves(h, mp, place, dataRoot);
+    }
+
+    /// That member proof mp is through the other axis at position pos of the bad line:
+    /// its line's leaf in the data tree (<< 8) and the member's position in its line.
+    function memberPlace(Befp memory h, bytes calldata mp, uint256 pos, bytes32 dataRoot) private pure returns (uint256) {
+        uint256 r = uint8(mp[2]);
+        uint256 c = uint8(mp[3]);
+        require(
+            uint8(mp[0]) == h.l2 && uint8(mp[1]) == 1 - h.axis &&
+                (h.axis == 0 ? r == h.index && c == pos : c == h.index && r == pos) &&
+                bytes32(mp[h.psize - 32:h.psize]) == dataRoot,
+            "DA: a bad-encoding proof member off its line"
+        );
+        // a bad row's members are proved through their columns (data leaf 2k + c), at row r
+        return h.axis == 0 ? ((2 * h.k + c) << 8) | r : (r << 8) | c;
+    }
+
+    /// codec_da_proof_verify's two trees: the member's leaf to its line root, that to
+    /// dataRoot. Its leaf: keccak256 of its share, or the leaf itself (ROOT).
+    function memberProves(Befp memory h, bytes calldata mp, uint256 place, bytes32 dataRoot) private pure returns (bytes32 leaf) {
+        leaf = h.kind == 0 ? keccak256(mp[h.psize:]) : bytes32(mp[h.psize:]);
+        require(
+            foldBytes(bytes32(mp[4:36]), place >> 8, mp[36 + 32 * (h.l2 + 1):h.psize - 32]) == dataRoot &&
+                foldBytes(leaf, place & 0xff, mp[36:36 + 32 * (h.l2 + 1)]) == bytes32(mp[4:36]),
+            "DA: a bad-encoding proof member does not prove"
+        );
+    }
+
+    /// Whether the parity member's byte b differs from the code's: the sum over the data
+    /// members d of 1/(j + d) · byte_d in GF(2^8).
+    function breaksCode(Befp memory h, bytes calldata proof) private pure returns (bool) {
+        bytes memory gexp = GF_EXP;
+        bytes memory glog = GF_LOG;
+        uint256 acc = 0;
+        uint256 base = 10 + 32 * (h.l2 + 3) + h.psize + h.b;
+        for (uint256 d = 0; d < h.k; d++) {
+            uint256 x = uint8(proof[base + d * (h.psize + h.s)]);
+            if (x == 0) continue;
+            // 1/(j ^ d) · x = exp(log x − log(j ^ d) mod 255)
+            acc ^= uint8(gexp[uint256(uint8(glog[x])) + 255 - uint256(uint8(glog[h.j ^ d]))]);
+        }
+        return acc != uint8(proof[base + h.k * (h.psize + h.s)]);
+    }
+
+    /// The root over a power-of-two number of leaves (0G's tree).
+    function rootOf(bytes32[] memory a) private pure returns (bytes32) {
+        for (uint256 n = a.length; n > 1; n /= 2)
+            for (uint256 i = 0; i < n / 2; i++) a[i] = keccak256(abi.encodePacked(a[2 * i], a[2 * i + 1]));
+        return a[0];
+    }
+
+    /// fold() with the siblings as 32-byte words of a byte string.
+    function foldBytes(bytes32 h, uint256 index, bytes calldata sib) private pure returns (bytes32) {
+        for (uint256 i = 0; i < sib.length / 32; i++) {
+            bytes32 w = bytes32(sib[32 * i:32 * i + 32]);
+            h = (index >> i) & 1 == 0 ? keccak256(abi.encodePacked(h, w)) : keccak256(abi.encodePacked(w, h));
+        }
+        return h;
     }
 
     function recover(bytes32 digest, bytes calldata sig) private pure returns (address) {

@@ -24,7 +24,13 @@
 //     three signers is challenged for a share of its own rows, a share with one byte
 //     changed or from another row is refused, the right share with its proof (datool
 //     share, the codec's proof) earns fee / (window · signers) once; the member that did not
-//     sign and a stranger owe nothing; after the window nothing is due; withdraw() pays.
+//     sign and a stranger owe nothing; after the window nothing is due; withdraw() pays;
+//   - bad-encoding proofs (datool befp, the codec's): for blobs whose square has one share
+//     changed (of a 1 MiB blob and of a 32,505,852-byte one, a CODEWORD proof) or a column
+//     root that is not its column's (a ROOT proof), voidCertificate() accepts the proof and
+//     voids the certificate (no longer sampled; a second void is refused); the proof of a
+//     good line, a proof with one member byte changed and a proof of another blob are
+//     refused and change nothing.
 // Exit status: 0 passed, 1 failed, 77 skipped (no anvil, ethers or compiled contracts).
 'use strict';
 const fs = require('fs');
@@ -261,6 +267,55 @@ async function checks(chain, tmp) {
   await (await c.connect(deployer).makeSampleSeed()).wait();
   const [late] = await c.challenge(root, byRank[1].wallet.address);
   ok(!late, `after ${WINDOW} periods the blob is no longer sampled`);
+
+  // --- bad-encoding proofs ---------------------------------------------------------------------------
+  const certifyAs = async (r, L) => {
+    const dg = await c.signDigest(r, L, e, qd);
+    await (await c.connect(deployer).certify(r, L, e, slotAccounts, 4, [0, 1, 2], sigs(byRank.slice(0, 3), dg),
+      { value: await c.blobFee(L) })).wait();
+  };
+  const befp = (L, how, axis, index) => {
+    const out = da('befp', L, how, axis, index).split('\n');
+    return { root: out[0].split(' ')[1], proof: out[1].split(' ')[1] };
+  };
+  const voids = (r, proof) => c.connect(byRank[3].wallet).voidCertificate(r, proof);
+  const good = befp(len, 'good', 'col', 3);
+  ok(good.root === root && await reverts(voids(root, good.proof)) === 'DA: the line is correctly encoded' &&
+    !(await c.certificate(root)).voided, 'the proof of a good line is refused (the line is correctly encoded); nothing voided');
+  const badSq = befp(len, 'share:40:3', 'col', 3);
+  await certifyAs(badSq.root, len);
+  const flipped = ethers.concat([ethers.dataSlice(badSq.proof, 0, 2000), ethers.toBeHex(ethers.getBytes(badSq.proof)[2000] ^ 1, 1),
+    ethers.dataSlice(badSq.proof, 2001)]);
+  const e1 = await reverts(voids(badSq.root, flipped));
+  const e2 = await reverts(voids(root, badSq.proof));
+  const e3 = await reverts(voids(badSq.root, ethers.dataSlice(badSq.proof, 1)));
+  ok(/does not prove|off its line/.test(e1 || '') && e2 === 'DA: the line root is not under the data root' &&
+    /malformed|another square/.test(e3 || '') && !(await c.certificate(badSq.root)).voided,
+  `a proof with a member byte changed (${e1}), a proof of another blob (${e2}) and one cut short (${e3}) are refused`);
+  {
+    const rc = await (await voids(badSq.root, badSq.proof)).wait();
+    const ev = rc.logs.map((l) => c.interface.parseLog(l)).find((x) => x && x.name === 'Voided');
+    const [due] = await c.challenge(badSq.root, byRank[0].wallet.address);
+    ok(ev && ev.args.axis === 1n && ev.args.index === 3n && ev.args.kind === 0n && (await c.certificate(badSq.root)).voided && !due,
+      `a 1 MiB blob with share (40, 3) changed: column 3's CODEWORD proof (${(badSq.proof.length - 2) / 2} bytes) voids its certificate, gas ${rc.gasUsed}; it is no longer sampled`);
+    ok(await reverts(voids(badSq.root, badSq.proof)) === 'DA: already voided', 'a second void is refused');
+  }
+  {
+    const wr = befp(len, 'colroot:5', 'col', 5);
+    await certifyAs(wr.root, len);
+    const rc = await (await voids(wr.root, wr.proof)).wait();
+    const ev = rc.logs.map((l) => c.interface.parseLog(l)).find((x) => x && x.name === 'Voided');
+    ok(ev && ev.args.kind === 1n && (await c.certificate(wr.root)).voided,
+      `a column root that is not its column's: the ROOT proof of its 64 leaves voids the certificate, gas ${rc.gasUsed}`);
+  }
+  {
+    const MAX = 32505852;
+    const big = befp(MAX, 'share:200:7', 'col', 7);
+    await certifyAs(big.root, MAX);
+    const rc = await (await voids(big.root, big.proof)).wait();
+    ok((await c.certificate(big.root)).voided,
+      `the largest blob (k = 128): a CODEWORD proof of ${(big.proof.length - 2) / 2} bytes voids its certificate, gas ${rc.gasUsed}`);
+  }
 }
 
 harness.onAnvil('zgfs-da-', checks, tap);

@@ -20,6 +20,12 @@
  *                                               row as DA.answerSample takes it ("proof
  *                                               0x… 0x…": row root, row tree siblings,
  *                                               data tree siblings)
+ *   datool befp LEN HOW AXIS INDEX               the same blob's square made bad (HOW:
+ *                                               "good", "share:R:C" one byte of share
+ *                                               (R, C) changed, "colroot:C" column root C
+ *                                               changed, each then committed): "root 0x…"
+ *                                               and the bad-encoding proof of line INDEX
+ *                                               of AXIS (row or col), "proof 0x…"
  *
  * Numbers are decimal, byte strings 0x-hex. Exit 0 on success, 1 on a refusal or
  * failure, 2 on bad usage.
@@ -33,6 +39,7 @@
 #include "chain/da.h"
 #include "codec/da.h"
 #include "codec/hex.h"
+#include "codec/merkle.h"
 #include "codec/vrf.h"
 
 static void hex_out(const uint8_t *p, size_t n)
@@ -91,23 +98,59 @@ static int draw(const struct chain_da_epoch *ep, struct chain_da_quorum *q)
 	return r;
 }
 
+/* The blob of len bytes i·7 mod 251, encoded. */
+static struct codec_da_square *test_square(size_t len)
+{
+	struct codec_da_square *sq = NULL;
+	uint8_t *blob = malloc(len ? len : 1);
+
+	if (!blob)
+		exit(1);
+	for (size_t i = 0; i < len; i++)
+		blob[i] = (uint8_t)(i * 7 % 251);
+	if (codec_da_encode(blob, len, 2, &sq) < 0)
+		exit(1);
+	free(blob);
+	return sq;
+}
+
+/* datool befp LEN HOW AXIS INDEX */
+static int befp(size_t len, const char *how, const char *axis, unsigned index)
+{
+	struct codec_da_square *sq = test_square(len);
+	unsigned r, c;
+	uint8_t *buf;
+	size_t n;
+
+	if (sscanf(how, "share:%u:%u", &r, &c) == 2 && r < 2 * sq->k && c < 2 * sq->k) {
+		codec_da_share(sq, r, c)[0] ^= 0x5a;
+		codec_da_commit(sq, 2);
+	} else if (sscanf(how, "colroot:%u", &c) == 1 && c < 2 * sq->k) {
+		sq->col_roots[c][0] ^= 1;
+		codec_root_of_leaves(sq->row_roots[0], 4 * (size_t)sq->k, sq->data_root);
+	} else if (strcmp(how, "good") != 0) {
+		return 2;
+	}
+	printf("root ");
+	hex_out(sq->data_root, 32);
+	if (codec_da_befp_build(sq, strcmp(axis, "col") == 0 ? CODEC_DA_COL : CODEC_DA_ROW, index,
+				&buf, &n) < 0)
+		return 1;
+	printf("proof ");
+	hex_out(buf, n);
+	free(buf);
+	codec_da_square_free(sq);
+	return 0;
+}
+
 /* datool share LEN [ROW COL] */
 static int share(size_t len, int nrc, char **rc)
 {
-	struct codec_da_square *sq;
+	struct codec_da_square *sq = test_square(len);
 	struct codec_da_proof p;
-	uint8_t *blob = malloc(len ? len : 1);
 	unsigned depth = 0;
-	int r;
+	int r = 0;
 
-	if (!blob)
-		return 1;
-	for (size_t i = 0; i < len; i++)
-		blob[i] = (uint8_t)(i * 7 % 251);
-	r = codec_da_encode(blob, len, 1, &sq);
-	free(blob);
-	if (r < 0)
-		return 1;
 	printf("root ");
 	hex_out(sq->data_root, 32);
 	if (nrc == 2) {
@@ -204,6 +247,9 @@ int main(int argc, char **argv)
 		else
 			printf("refused %d: %s\n", r, chain_strerror(r));
 		return r == 0 ? 0 : 1;
+	} else if (strcmp(cmd, "befp") == 0 && argc == 6) {
+		return befp(strtoull(argv[2], NULL, 10), argv[3], argv[4],
+			    (unsigned)strtoul(argv[5], NULL, 10));
 	} else if (strcmp(cmd, "share") == 0 && (argc == 3 || argc == 5)) {
 		return share(strtoull(argv[2], NULL, 10), argc - 3, argv + 3);
 	} else {
