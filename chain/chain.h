@@ -60,6 +60,7 @@ enum chain_error {
 	CHAIN_EDA_MEMBER,    /* a signer rank beyond the quorum, or ranks not increasing */
 	CHAIN_EDA_SIGNATURE, /* a signature that is not the member's */
 	CHAIN_EDA_THRESHOLD, /* valid signatures of not more than 2/3 of the slots */
+	CHAIN_EDA_VOIDED,    /* the certificate was voided by a bad-encoding proof */
 	CHAIN_ELAST,
 };
 

@@ -57,6 +57,8 @@ const char *chain_strerror(int err)
 		return "DA certificate signature is not its member's";
 	case CHAIN_EDA_THRESHOLD:
 		return "DA certificate holds no more than 2/3 of the quorum's slots";
+	case CHAIN_EDA_VOIDED:
+		return "DA certificate voided by a bad-encoding proof: the blob is not available";
 	default:
 		/* Chain functions pass codec errors through (hashing, proofs). */
 		if (err >= CODEC_EFIRST && err < CHAIN_EFIRST)

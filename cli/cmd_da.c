@@ -401,6 +401,8 @@ static int da_status(struct da_args *a)
 		       json_is_true(json_object_get(cert, "quorumMatchesDraw"))
 			   ? ", the epoch's draw"
 			   : ", NOT the epoch's draw: not trusted as available");
+		if (json_is_true(json_object_get(cert, "voided")))
+			printf("VOIDED       by a bad-encoding proof: the blob is not available\n");
 		json_array_foreach(draw ? json_object_get(draw, "members") : NULL, i, m) printf(
 		    "signer %-5zu %s %s\n", i, json_string_value(json_object_get(m, "account")),
 		    json_string_value(json_object_get(m, "url")));
@@ -410,7 +412,8 @@ static int da_status(struct da_args *a)
 		else
 			print_sample(&s, false);
 	}
-	ok = r == 0 && json_is_true(json_object_get(cert, "quorumMatchesDraw"));
+	ok = r == 0 && json_is_true(json_object_get(cert, "quorumMatchesDraw")) &&
+	     !json_is_true(json_object_get(cert, "voided"));
 	json_decref(cert);
 	json_decref(draw);
 	return ok ? 0 : 1;

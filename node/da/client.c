@@ -18,6 +18,7 @@
 #include "codec/da.h"
 #include "codec/errors.h"
 #include "codec/hex.h"
+#include "codec/keccak.h"
 #include "node/da.h"
 #include "node/limits.h"
 #include "node/rpc/rpc.h"
@@ -364,6 +365,7 @@ struct blob_info {
 	unsigned k;
 	size_t share;
 	codec_hash roots[4 * CODEC_DA_MAX_K];
+	bool voided, allow_voided; /* the certificate's state; whether to go on when it is */
 };
 
 /* The certificate of root, its epoch's draw, and the roots from the first member that has
@@ -390,7 +392,12 @@ static int blob_info(const char *url, const uint8_t root[32], struct blob_info *
 		fail(why, size, "the certificate does not decode");
 		return -EBADMSG;
 	}
+	b->voided = json_is_true(json_object_get(o, "voided"));
 	json_decref(o);
+	if (b->voided && !b->allow_voided) {
+		fail(why, size, "%s", chain_strerror(-CHAIN_EDA_VOIDED));
+		return -CHAIN_EDA_VOIDED;
+	}
 	r = get_draw(url, epoch, &b->d, why, size);
 	if (r < 0)
 		return r;
@@ -430,7 +437,7 @@ struct get_job {
 	uint8_t *have_row;   /* 2k, under *mu */
 	pthread_mutex_t *mu; /* have_row and the square's rows */
 	atomic_uint *rows, *bad;
-	unsigned rank;
+	unsigned rank, want; /* stop once want rows are in */
 	const uint8_t *root;
 };
 
@@ -456,7 +463,7 @@ static void *get_main(void *arg)
 	const size_t row_len = 2 * (size_t)b->k * b->share;
 	uint8_t *buf = malloc(row_len);
 
-	for (unsigned row = 0; buf && row < 2 * b->k && atomic_load(j->rows) < b->k; row++) {
+	for (unsigned row = 0; buf && row < 2 * b->k && atomic_load(j->rows) < j->want; row++) {
 		json_t *res = NULL;
 		size_t n;
 		bool ok, have;
@@ -502,16 +509,91 @@ static int rebuild(struct blob_info *b, struct codec_da_square *sq, const uint8_
 	return r;
 }
 
+/* Rows from every member, one thread each, until want rows are in the square (have_row
+ * marks them; those present already are not fetched again). */
+static void fetch_rows(const struct blob_info *b, struct codec_da_square *sq, uint8_t *have_row,
+		       const uint8_t root[32], unsigned want, atomic_uint *rows, atomic_uint *bad)
+{
+	struct get_job jobs[CHAIN_DA_SLOTS_MAX];
+	pthread_t threads[CHAIN_DA_SLOTS_MAX];
+	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+
+	for (unsigned rank = 0; rank < b->d.q.members; rank++) {
+		jobs[rank] = (struct get_job){.b = b,
+					      .sq = sq,
+					      .have_row = have_row,
+					      .mu = &mu,
+					      .rows = rows,
+					      .bad = bad,
+					      .rank = rank,
+					      .want = want,
+					      .root = root};
+		if (pthread_create(&threads[rank], NULL, get_main, &jobs[rank]) != 0)
+			get_main(&jobs[rank]), threads[rank] = 0;
+	}
+	for (unsigned rank = 0; rank < b->d.q.members; rank++)
+		if (threads[rank])
+			pthread_join(threads[rank], NULL);
+}
+
+/*
+ * The rows rebuilt a square that is not the data root's: the blob is badly encoded. Fetch
+ * every row the signers still serve, look for a column whose rows break the code or hash
+ * to another root than its committed one (codec_da_befp_build_partial), and have the entry
+ * node void the certificate with that proof. -CHAIN_EDA_VOIDED once it is (or was); else
+ * -CODEC_EDA_DATA_ROOT, with why saying the proof could not be made from the rows served.
+ */
+static int prove_bad(const char *url, const struct blob_info *b, struct codec_da_square *sq,
+		     uint8_t *have_row, const uint8_t root[32], atomic_uint *rows, atomic_uint *bad,
+		     char *why, size_t size)
+{
+	const unsigned side = 2 * b->k;
+	uint8_t *proof = NULL;
+	size_t n = 0;
+	unsigned c;
+	int r = -ENODATA;
+
+	fetch_rows(b, sq, have_row, root, side, rows, bad);
+	memcpy(sq->row_roots, b->roots, 4 * (size_t)b->k * CODEC_HASH_SIZE);
+	memcpy(sq->data_root, root, CODEC_HASH_SIZE);
+	for (unsigned row = 0; row < side; row++)
+		if (have_row[row])
+			codec_keccak256_batch(codec_da_share(sq, row, 0), b->share, b->share, side,
+					      &sq->leaves[(size_t)row * side]);
+	for (c = 0; c < side && r < 0; c++) {
+		r = codec_da_befp_build_partial(sq, CODEC_DA_COL, c, have_row, &proof, &n);
+		if (r == 0 && codec_da_befp_verify(proof, n, root, b->k, b->share) != 0) {
+			free(proof);
+			r = -ENODATA;
+		}
+	}
+	if (r < 0) {
+		fail(why, size,
+		     "the %u rows served rebuild a square that is not the data root's, and no "
+		     "column of them proves why (%u of %u rows)",
+		     atomic_load(rows), atomic_load(rows), side);
+		return -CODEC_EDA_DATA_ROOT;
+	}
+	r = call(url, "zgfs_daVoid",
+		 json_pack("[o, o]", node_rpc_hex(root, 32), node_rpc_base64(proof, n)), NULL, why,
+		 size);
+	free(proof);
+	if (r < 0)
+		return r;
+	fail(why, size,
+	     "the blob is badly encoded: column %u of its rows is not what the data root "
+	     "commits to; the bad-encoding proof voided its certificate on the chain",
+	     c - 1);
+	return -CHAIN_EDA_VOIDED;
+}
+
 int node_da_get(const char *url, const uint8_t root[32], uint8_t **ret_blob, size_t *ret_len,
 		struct node_da_get_report *ret, char *why, size_t why_size)
 {
 	struct node_da_get_report rep = {0};
-	struct get_job jobs[CHAIN_DA_SLOTS_MAX];
-	pthread_t threads[CHAIN_DA_SLOTS_MAX];
 	uint8_t have_row[2 * CODEC_DA_MAX_K] = {0};
 	struct codec_da_square *sq = NULL;
 	struct blob_info *b = calloc(1, sizeof(*b));
-	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 	atomic_uint rows = 0, bad = 0;
 	double t0 = sys_now_s();
 	int r;
@@ -523,21 +605,7 @@ int node_da_get(const char *url, const uint8_t root[32], uint8_t **ret_blob, siz
 		r = codec_da_square_new(b->k, b->share, &sq);
 	if (r < 0)
 		goto out;
-	for (unsigned rank = 0; rank < b->d.q.members; rank++) {
-		jobs[rank] = (struct get_job){.b = b,
-					      .sq = sq,
-					      .have_row = have_row,
-					      .mu = &mu,
-					      .rows = &rows,
-					      .bad = &bad,
-					      .rank = rank,
-					      .root = root};
-		if (pthread_create(&threads[rank], NULL, get_main, &jobs[rank]) != 0)
-			get_main(&jobs[rank]), threads[rank] = 0;
-	}
-	for (unsigned rank = 0; rank < b->d.q.members; rank++)
-		if (threads[rank])
-			pthread_join(threads[rank], NULL);
+	fetch_rows(b, sq, have_row, root, b->k, &rows, &bad);
 	rep.fetch_s = sys_now_s() - t0;
 	rep.rows_fetched = atomic_load(&rows);
 	rep.rows_bad = atomic_load(&bad);
@@ -552,7 +620,9 @@ int node_da_get(const char *url, const uint8_t root[32], uint8_t **ret_blob, siz
 	t0 = sys_now_s();
 	r = rebuild(b, sq, have_row, root, ret_blob, ret_len);
 	rep.rebuild_s = sys_now_s() - t0;
-	if (r < 0)
+	if (r == -CODEC_EDA_DATA_ROOT)
+		r = prove_bad(url, b, sq, have_row, root, &rows, &bad, why, why_size);
+	else if (r < 0)
 		fail(why, why_size, "rebuilding the square: %s", codec_strerror(r));
 	rep.len = b->len;
 	rep.epoch = b->d.ep.epoch;

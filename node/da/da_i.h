@@ -101,6 +101,12 @@ int node_da_draw(struct node_da *d, uint64_t epoch, struct chain_da_epoch *ret_e
  * blob is certified already (then *ret_slots is what the chain records). */
 int node_da_certify(struct node_da *d, const uint8_t *cert, size_t len, unsigned *ret_slots);
 
+/* Void the certificate of root with a bad-encoding proof (len bytes), checked here first
+ * (codec_da_befp_verify() for the certified length's geometry) so that a proof the
+ * contract would refuse is never sent. -ENOENT: no certificate; -EALREADY: voided
+ * already; the verifier's -CODEC_* errors; the chain's. */
+int node_da_void(struct node_da *d, const uint8_t root[32], const uint8_t *proof, size_t len);
+
 /* The certificate the chain records for root, and whether its quorum digest is the one
  * this node derives for its epoch (a certificate whose quorum is not the epoch's draw is
  * not trusted as available). -ENOENT when none is recorded. */

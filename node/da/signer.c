@@ -381,6 +381,25 @@ int node_da_certify(struct node_da *d, const uint8_t *cert, size_t len, unsigned
 	return r;
 }
 
+int node_da_void(struct node_da *d, const uint8_t root[32], const uint8_t *proof, size_t len)
+{
+	struct chain_da_record rec;
+	unsigned k;
+	size_t s;
+	int r = chain_da_certificate(d->chain, root, &rec);
+
+	if (r < 0)
+		return r;
+	if (rec.voided)
+		return -EALREADY;
+	if (codec_da_geometry(rec.len, &k, &s) < 0)
+		return -EIO;
+	r = codec_da_befp_verify(proof, len, root, k, s);
+	if (r == 0)
+		r = chain_da_void(d->chain, root, proof, len);
+	return r;
+}
+
 int node_da_certificate(struct node_da *d, const uint8_t root[32], struct chain_da_record *ret,
 			bool *ret_quorum_ok)
 {

@@ -354,13 +354,35 @@ static int m_certificate(struct node *n, json_t *ps, json_t **ret, struct node_r
 		return rpc_done(json_null(), ret, err);
 	if (r < 0)
 		return rpc_node_fail(err, r, "zgfs_daCertificate");
-	return rpc_done(json_pack("{s:o, s:o, s:o, s:I, s:o, s:b, s:o, s:I}", "epoch",
+	return rpc_done(json_pack("{s:o, s:o, s:o, s:I, s:o, s:b, s:o, s:I, s:b}", "epoch",
 				  node_rpc_u64(rec.epoch), "size", node_rpc_u64(rec.len), "quorum",
 				  node_rpc_hex(rec.quorum, 32), "slotsSigned",
 				  (json_int_t)rec.slots_signed, "block", node_rpc_u64(rec.block),
 				  "quorumMatchesDraw", ok, "feeWei", node_rpc_u64(rec.fee),
-				  "signers", (json_int_t)rec.signers),
+				  "signers", (json_int_t)rec.signers, "voided", rec.voided),
 			ret, err);
+}
+
+static int m_void(struct node *n, json_t *ps, json_t **ret, struct node_rpc_error *err)
+{
+	struct node_da *d;
+	uint8_t root[32], *proof;
+	size_t len;
+	int r;
+
+	if ((r = rpc_at_most(ps, 2, err)) < 0 || (r = need_da(n, &d, err)) < 0 ||
+	    (r = rpc_hash(ps, 0, "root", false, root, err)) < 0 ||
+	    (r = rpc_bytes(ps, 1, "proof", false, &proof, &len, err)) < 0)
+		return r;
+	r = len > CODEC_DA_BEFP_MAX ? -CODEC_EFORMAT : node_da_void(d, root, proof, len);
+	free(proof);
+	if (r == -CODEC_EFORMAT)
+		return rpc_bad_param(err, "proof",
+				     "not a bad-encoding proof of this blob's square (docs/DA.md)");
+	if (r < 0 && r != -EALREADY)
+		return rpc_node_fail(err, r, "zgfs_daVoid");
+	return rpc_done(json_pack("{s:b, s:b}", "voided", true, "already", r == -EALREADY), ret,
+			err);
 }
 
 static int m_status(struct node *n, json_t *ps, json_t **ret, struct node_rpc_error *err)
@@ -374,10 +396,17 @@ static int m_status(struct node *n, json_t *ps, json_t **ret, struct node_rpc_er
 }
 
 const struct node_rpc_method node_rpc_da_methods[] = {
-    {"zgfs_daDraw", m_draw},	      {"zgfs_daBegin", m_begin},
-    {"zgfs_daPutRows", m_put_rows},   {"zgfs_daSign", m_sign},
-    {"zgfs_daGetRoots", m_get_roots}, {"zgfs_daGetRow", m_get_row},
-    {"zgfs_daGetShare", m_get_share}, {"zgfs_daGetShares", m_get_shares},
-    {"zgfs_daCertify", m_certify},    {"zgfs_daCertificate", m_certificate},
-    {"zgfs_daStatus", m_status},      {NULL, NULL},
+    {"zgfs_daDraw", m_draw},
+    {"zgfs_daBegin", m_begin},
+    {"zgfs_daPutRows", m_put_rows},
+    {"zgfs_daSign", m_sign},
+    {"zgfs_daGetRoots", m_get_roots},
+    {"zgfs_daGetRow", m_get_row},
+    {"zgfs_daGetShare", m_get_share},
+    {"zgfs_daGetShares", m_get_shares},
+    {"zgfs_daCertify", m_certify},
+    {"zgfs_daCertificate", m_certificate},
+    {"zgfs_daStatus", m_status},
+    {"zgfs_daVoid", m_void},
+    {NULL, NULL},
 };

@@ -25,6 +25,13 @@
 //     after the loss, every signer that holds its rows answers the chain's challenge for
 //     that blob and is paid, the one that lost them answers nothing and earns nothing for
 //     it, and `zgfs da status` of that node counts the challenges it missed;
+//   - a badly encoded blob (datool square: one row changed to another codeword, so every
+//     row is a codeword under its root and the columns are not) is dispersed by hand over
+//     the RPC and certified: `zgfs da get` finds the square does not rebuild to the data
+//     root, fetches every row, proves a bad column (a CODEWORD proof) and has the entry
+//     node void the certificate on chain; it writes nothing and exits 1; after that `da
+//     get`, `da sample` and `da status` refuse the blob as voided; zgfs_daVoid refuses a
+//     proof of another square before sending anything, and says "already" once voided;
 //   - SIGKILL one signer, then a second: `zgfs da get` and `zgfs da sample` still succeed
 //     (two of four hold exactly half of the rows, which is enough); a third: `zgfs da
 //     sample` says unavailable (exit 1) and `zgfs da get` fails cleanly, writing nothing,
@@ -227,6 +234,52 @@ harness.onAnvil('zgfs-da-cluster-', async (chain, dir) => {
     const st3 = JSON.parse(run(['da', 'status', '--node', urls[3]]).out || '{}');
     ok(st3.samplesMissed >= 2 && st3.samplesAnswered >= 0 && /^\d+$/.test(st3.earnedWei || ''),
       `zgfs da status of that node: ${st3.samplesMissed} challenges missed, ${st3.samplesAnswered} answered, ${st3.earnedWei} wei earned`);
+  }
+
+  // --- a badly encoded blob is proved so and its certificate voided --------------------------
+  {
+    const L = 1 << 20, sqDir = path.join(dir, 'badsq');
+    fs.mkdirSync(sqDir);
+    const o = execFileSync(tool, ['square', String(L), '33', sqDir]).toString();
+    const broot = o.match(/^root (0x\S+)$/m)[1], k = Number(o.match(/^k (\d+)$/m)[1]);
+    const roots = fs.readFileSync(path.join(sqDir, 'roots')).toString('base64');
+    const draw = (await harness.rpc(urls[0], 'zgfs_daDraw', [])).result;
+    const m = Math.min(SLOTS, 2 * k), members = draw.members.length;
+    const holds = (q, r) => { for (let i = r % m; i < SLOTS; i += m) if (draw.slotRanks[i] === q) return true; return false; };
+    const sigs = [];
+    for (let q = 0; q < members; q++) {
+      const u = draw.members[q].url;
+      const rows = [];
+      for (let r = 0; r < 2 * k; r++) {
+        if (holds(q, r)) rows.push({ index: r, data: fs.readFileSync(path.join(sqDir, `row.${r}`)).toString('base64') });
+      }
+      const b1 = await rpcErr(u, 'zgfs_daBegin', [broot, L, roots]);
+      const b2 = await rpcErr(u, 'zgfs_daPutRows', [broot, rows]);
+      const sg = await harness.rpc(u, 'zgfs_daSign', [broot, Number(draw.epoch), draw.quorum]);
+      if (b1 || b2 || !sg.result) ok(false, `dispersing the bad square to rank ${q}: ${b1}; ${b2}; ${JSON.stringify(sg.error)}`);
+      else sigs.push(ethers.concat([ethers.toBeHex(sg.result.rank, 1), sg.result.signature]));
+    }
+    const certB = Buffer.from(ethers.getBytes(ethers.concat([broot, ethers.toBeHex(L, 8), ethers.toBeHex(Number(draw.epoch), 8),
+      draw.quorum, ethers.toBeHex(sigs.length, 1), ...sigs]))).toString('base64');
+    const cr = await harness.rpc(urls[0], 'zgfs_daCertify', [certB]);
+    ok(cr.result && cr.result.slotsSigned === SLOTS,
+      `a square whose rows are all codewords and whose columns are not is signed by all ${members} signers and certified (${JSON.stringify(cr.error || cr.result)})`);
+    const good = await rpcErr(urls[0], 'zgfs_daVoid', [blob.root, Buffer.from(ethers.getBytes(
+      execFileSync(tool, ['befp', String(blob.size), 'good', 'col', '0']).toString().match(/^proof (0x\S+)$/m)[1])).toString('base64')]);
+    ok(/Invalid params: proof|correctly encoded|not under|line root/.test(good || '') && !(await da.certificate(blob.root)).voided,
+      `zgfs_daVoid of a good blob with a proof of another square is refused before anything is sent: ${good}`);
+    const out = path.join(dir, 'bad-out');
+    const g = run(['da', 'get', broot, out, '--node', urls[0]]);
+    const rec = await da.certificate(broot);
+    ok(g.status === 1 && /badly encoded/.test(g.err) && /voided/.test(g.err) && !fs.existsSync(out) && rec.voided,
+      `zgfs da get proves the blob badly encoded and voids its certificate on chain, writing nothing: ${g.err}`);
+    const g2 = run(['da', 'get', broot, out, '--node', urls[1]]);
+    const s2 = run(['da', 'status', broot, '--node', urls[1]]);
+    const smp = run(['da', 'sample', broot, '--node', urls[2]]);
+    ok(g2.status === 1 && /voided/.test(g2.err) && s2.status === 1 && /^VOIDED/m.test(s2.out) && smp.status !== 0 &&
+      /voided/.test(smp.err + smp.out), `then da get (${g2.err}), da status and da sample refuse it as voided`);
+    const again = await harness.rpc(urls[0], 'zgfs_daVoid', [broot, Buffer.from('junk').toString('base64')]);
+    ok(again.result && again.result.already === true, 'zgfs_daVoid of a voided blob says it is voided already');
   }
 
   // --- SIGKILL signers: one, two, three ----------------------------------------------------

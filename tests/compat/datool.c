@@ -26,6 +26,13 @@
  *                                               changed, each then committed): "root 0x…"
  *                                               and the bad-encoding proof of line INDEX
  *                                               of AXIS (row or col), "proof 0x…"
+ *   datool square LEN R DIR                      the same blob's square with row R changed
+ *                                               to another codeword (its first share
+ *                                               altered, its parity half re-encoded), so
+ *                                               every row is a codeword and the columns
+ *                                               are not; committed, written as DIR/roots
+ *                                               (4k line roots) and DIR/row.N; prints
+ *                                               "root 0x…", "k K"
  *
  * Numbers are decimal, byte strings 0x-hex. Exit 0 on success, 1 on a refusal or
  * failure, 2 on bad usage.
@@ -40,6 +47,7 @@
 #include "codec/da.h"
 #include "codec/hex.h"
 #include "codec/merkle.h"
+#include "codec/rs.h"
 #include "codec/vrf.h"
 
 static void hex_out(const uint8_t *p, size_t n)
@@ -139,6 +147,46 @@ static int befp(size_t len, const char *how, const char *axis, unsigned index)
 	printf("proof ");
 	hex_out(buf, n);
 	free(buf);
+	codec_da_square_free(sq);
+	return 0;
+}
+
+/* datool square LEN R DIR */
+static int square(size_t len, unsigned row, const char *dir)
+{
+	struct codec_da_square *sq = test_square(len);
+	const unsigned k = sq->k;
+	const uint8_t *data[CODEC_DA_MAX_K];
+	uint8_t *parity[CODEC_DA_MAX_K];
+	struct codec_rs *rs;
+	char path[4096];
+	FILE *f;
+
+	if (row >= 2 * k || codec_rs_new(k, k, &rs) < 0)
+		return 2;
+	codec_da_share(sq, row, 0)[0] ^= 0x5a;
+	for (unsigned c = 0; c < k; c++) {
+		data[c] = codec_da_share(sq, row, c);
+		parity[c] = codec_da_share(sq, row, k + c);
+	}
+	codec_rs_encode(rs, sq->share_size, data, parity);
+	codec_rs_free(rs);
+	codec_da_commit(sq, 2);
+	snprintf(path, sizeof(path), "%s/roots", dir);
+	f = fopen(path, "wb");
+	if (!f || fwrite(sq->row_roots, CODEC_HASH_SIZE, 4 * (size_t)k, f) != 4 * (size_t)k)
+		return 1;
+	fclose(f);
+	for (unsigned r = 0; r < 2 * k; r++) {
+		snprintf(path, sizeof(path), "%s/row.%u", dir, r);
+		f = fopen(path, "wb");
+		if (!f || fwrite(codec_da_share(sq, r, 0), sq->share_size, 2 * k, f) != 2 * k)
+			return 1;
+		fclose(f);
+	}
+	printf("root ");
+	hex_out(sq->data_root, 32);
+	printf("k %u\n", k);
 	codec_da_square_free(sq);
 	return 0;
 }
@@ -247,6 +295,9 @@ int main(int argc, char **argv)
 		else
 			printf("refused %d: %s\n", r, chain_strerror(r));
 		return r == 0 ? 0 : 1;
+	} else if (strcmp(cmd, "square") == 0 && argc == 5) {
+		return square(strtoull(argv[2], NULL, 10), (unsigned)strtoul(argv[3], NULL, 10),
+			      argv[4]);
 	} else if (strcmp(cmd, "befp") == 0 && argc == 6) {
 		return befp(strtoull(argv[2], NULL, 10), argv[3], argv[4],
 			    (unsigned)strtoul(argv[5], NULL, 10));
