@@ -34,6 +34,7 @@ enum {
 	OPT_URL,
 	OPT_DA,
 	OPT_DA_STAKE,
+	OPT_DA_MAX_BLOBS,
 };
 
 #define PEERS_MAX 64
@@ -189,6 +190,7 @@ const struct option cli_node_options[] = {
     {"url", required_argument, NULL, OPT_URL},
     {"da", no_argument, NULL, OPT_DA},
     {"da-stake", required_argument, NULL, OPT_DA_STAKE},
+    {"da-max-blobs", required_argument, NULL, OPT_DA_MAX_BLOBS},
     {NULL, 0, NULL, 0},
 };
 
@@ -205,7 +207,7 @@ int cmd_node(int argc, char **argv)
 	const char *miner_key = NULL;
 	unsigned long long threads = 1, tick_ms = 0;
 	bool mine = false, da = false;
-	unsigned long long da_stake = 0;
+	unsigned long long da_stake = 0, da_max_blobs = 0;
 	const char *data = NULL, *listen = DEFAULT_RPC, *chain = NULL, *key_file = NULL;
 	const struct node_recovery *rec;
 	struct node_status st;
@@ -296,6 +298,14 @@ int cmd_node(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case OPT_DA_MAX_BLOBS:
+			if (cli_parse_u64(optarg, &da_max_blobs) < 0 || da_max_blobs == 0 ||
+			    da_max_blobs > 1000000) {
+				cli_error("node: --da-max-blobs takes 1 to 1000000, not '%s'",
+					  optarg);
+				return 2;
+			}
+			break;
 		case OPT_URL:
 			if (strncmp(optarg, "http://", 7) != 0 && strncmp(optarg, "https://", 8) != 0) {
 				cli_error("node: --url takes the URL peers reach this node at "
@@ -352,7 +362,8 @@ int cmd_node(int argc, char **argv)
 						  .npeers = npeers,
 						  .public_url = public_url,
 						  .da = da,
-						  .da_stake = da_stake},
+						  .da_stake = da_stake,
+						  .da_max_blobs = (unsigned)da_max_blobs},
 			    &n);
 	if (r == -EBUSY) {
 		cli_error("node: %s is in use by another node or mount (see %s/lock)", dir, dir);

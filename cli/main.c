@@ -145,7 +145,7 @@ static const struct cli_command commands[] = {
      "                 [--mine [--miner-key FILE] [--mine-threads N]] [PoRA options]\n"
      "                 [--prune-keep N [--prune-interval SECONDS]]\n"
      "                 [--shard I/N] [--url PUBLIC_URL] [--peer URL]... [--config FILE]\n"
-     "                 [--da [--da-stake WEI]]\n"
+     "                 [--da [--da-stake WEI] [--da-max-blobs N]]\n"
      "\n"
      "Defaults for these options come from [node] of --config FILE, else of\n"
      "$XDG_CONFIG_HOME/zgfs/config (~/.config/zgfs/config); docs/CONFIG.md.\n"
@@ -181,7 +181,11 @@ static const struct cli_command commands[] = {
      "  --da           sign as a DA signer (docs/DA.md): register on the chain's DA\n"
      "                 contract with the node key as VRF key, --url and a stake, publish\n"
      "                 a VRF proof every epoch, store and sign the rows dispersed to it\n"
-     "  --da-stake WEI the stake to register with (default: the contract's minimum)\n"},
+     "  --da-stake WEI the stake to register with (default: the contract's minimum)\n"
+     "  --da-max-blobs N  blobs held at once (default 1024); a signer also refuses a\n"
+     "                 blob that would leave less than 64 MiB free, and drops blobs\n"
+     "                 never certified after 3 epochs, voided ones, and certified ones\n"
+     "                 once their sampling window is over\n"},
     {"da", cmd_da, "disperse, fetch and sample blobs of the data-availability layer",
      "usage: zgfs da put FILE [--node URL] [--wait S] [--json]\n"
      "       zgfs da get 0xROOT OUT [--node URL]\n"

@@ -707,6 +707,25 @@ static int peel(struct codec_da_square *sq, const struct codec_rs *rs, uint8_t *
 	return 0;
 }
 
+/* Whether the square is the extension of its data quarter (every line a codeword):
+ * -CODEC_EDA_CODEWORD when not. */
+static int product_code_check(const struct codec_da_square *sq, unsigned nthreads)
+{
+	const size_t rowlen = (size_t)sq->k * sq->share_size;
+	struct codec_da_square *t;
+	int err = codec_da_square_new(sq->k, sq->share_size, &t);
+
+	if (err)
+		return err;
+	for (unsigned r = 0; r < sq->k; r++)
+		memcpy(codec_da_share(t, r, 0), codec_da_share(sq, r, 0), rowlen);
+	err = codec_da_extend(t, nthreads);
+	if (!err && memcmp(t->shares, sq->shares, 4 * (size_t)sq->k * rowlen) != 0)
+		err = -CODEC_EDA_CODEWORD;
+	codec_da_square_free(t);
+	return err;
+}
+
 int codec_da_reconstruct(struct codec_da_square *sq, const uint8_t *have,
 			 const uint8_t data_root[CODEC_HASH_SIZE], unsigned nthreads)
 {
@@ -734,6 +753,12 @@ int codec_da_reconstruct(struct codec_da_square *sq, const uint8_t *have,
 		err = codec_da_commit(sq, nthreads);
 	if (!err && memcmp(sq->data_root, data_root, CODEC_HASH_SIZE) != 0)
 		err = -CODEC_EDA_DATA_ROOT;
+	/* Lines with more than k shares present were decoded from k of them: the others
+	 * must agree, or another reader's k would give another square under the same root. */
+	if (!err)
+		err = product_code_check(sq, nthreads);
+	if (err == -CODEC_EDA_CODEWORD)
+		goto out; /* complete and committed: what a bad-encoding proof is built from */
 	if (err) /* past the dry run: the rebuilt shares are not to be trusted */
 		for (size_t i = 0; i < n; i++)
 			if (!have[i])

@@ -213,7 +213,10 @@ int codec_da_prove_row(unsigned k, size_t share_size, const uint8_t *row_shares,
  * nothing changes. Returns 0 with sq complete and committed (roots equal to data_root);
  * -CODEC_EDA_UNRECOVERABLE when the shares present cannot rebuild the square (nothing
  * written); -CODEC_EDA_DATA_ROOT when the rebuilt square does not commit to data_root (the
- * shares that were absent are zeroed again); -ENOMEM.
+ * shares that were absent are zeroed again); -CODEC_EDA_CODEWORD when it does but is not
+ * the extension of its data quarter (a line with more than k shares present whose other
+ * shares disagree with the k it was decoded from): sq is then complete and committed, for
+ * codec_da_befp_build(); -ENOMEM.
  */
 __attribute__((warn_unused_result)) int
 codec_da_reconstruct(struct codec_da_square *sq, const uint8_t *have,

@@ -133,4 +133,17 @@
  * hands over at most NODE_RPC_SEGMENTS_MAX at once). */
 #define NODE_STORE_PUT_SEGMENTS_MAX 64u
 
+/* ---- DA signer (node/da/) ---- */
+
+/* Blobs a DA signer holds at once unless `zgfs node --da-max-blobs N` says otherwise; a
+ * zgfs_daBegin beyond is refused (ENOSPC). */
+#define NODE_DA_BLOBS_DEFAULT 1024u
+
+/* Free bytes a DA signer leaves on its data disk: a blob whose whole extended square
+ * would not fit above this (64 MiB) is refused at zgfs_daBegin (ENOSPC). */
+#define NODE_DA_DISK_RESERVE (64ull << 20)
+
+/* Epochs a begun blob may wait for its certificate before the signer drops it. */
+#define NODE_DA_PENDING_EPOCHS 3u
+
 #endif

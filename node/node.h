@@ -59,6 +59,7 @@ struct node_config {
 	 * a chain serves the DA reads and settles certificates, signer or not. */
 	bool da;
 	uint64_t da_stake;
+	unsigned da_max_blobs; /* blobs a signer holds at once; 0: NODE_DA_BLOBS_DEFAULT */
 };
 
 /* What the miner has done, for the daemon's log (node_mine_report). */

@@ -126,7 +126,8 @@ static int da_setup(struct local *l, const struct node_config *cfg)
 	r = node_da_open(&(struct node_da_config){.data_dir = l->dir,
 						  .vrf_seed = cfg->da ? l->sk : NULL,
 						  .url = cfg->public_url,
-						  .stake = cfg->da_stake},
+						  .stake = cfg->da_stake,
+						  .max_blobs = cfg->da_max_blobs},
 			 l->chain, &l->da);
 	/* A chain without a DA contract serves no DA unless a signer was asked for. */
 	if ((r == -ENOENT || r == -ENOTSUP) && !cfg->da)

@@ -13,6 +13,7 @@
 #include "codec/errors.h"
 #include "codec/keccak.h"
 #include "codec/rs.h"
+#include "tests/da_bad_square.h"
 #include "tests/tap.h"
 
 static void *xmalloc(size_t n)
@@ -632,6 +633,43 @@ static void check_sampling(void)
 
 /* ---- bad-encoding proofs ---- */
 
+/* A square in which one row was swapped for another codeword: every row is a codeword
+ * under its root, the columns are not. Rebuilt from all its rows but a few shares, it
+ * commits to its data root but is no product code: CODEC_EDA_CODEWORD, and the square,
+ * complete, gives an accepted proof of a column. */
+static void check_reconstruct_bad_columns(void)
+{
+	struct codec_da_square *sq = encode_random(40000, 1), *got;
+	const unsigned k = sq->k, side = 2 * k, row = k + 1;
+	uint8_t *have = xmalloc((size_t)side * side), *buf;
+	size_t len;
+	int err;
+
+	da_swap_row(sq, row, 1);
+	codec_da_square_new(k, sq->share_size, &got);
+	memcpy(got->shares, sq->shares, (size_t)side * side * sq->share_size);
+	memset(have, 1, (size_t)side * side);
+	for (unsigned c = 0; c < 3; c++) { /* row 2 loses three shares: they are decoded */
+		have[2 * side + c] = 0;
+		memset(codec_da_share(got, 2, c), 0, sq->share_size);
+	}
+	err = codec_da_reconstruct(got, have, sq->data_root, 1);
+	ok(err == -CODEC_EDA_CODEWORD &&
+	       memcmp(got->data_root, sq->data_root, CODEC_HASH_SIZE) == 0,
+	   "k=%u, row %u swapped for another codeword: the square rebuilds under its data root "
+	   "but is no product code (%d)",
+	   k, row, err);
+	err = codec_da_befp_build(got, CODEC_DA_COL, 0, &buf, &len);
+	ok(err == 0 && buf[3] == CODEC_DA_BEFP_CODEWORD && buf[6] == row &&
+	       codec_da_befp_verify(buf, len, sq->data_root, k, sq->share_size) == 0,
+	   "and the rebuilt square proves column 0 breaks the code at row %u", row);
+	if (err == 0)
+		free(buf);
+	free(have);
+	codec_da_square_free(got);
+	codec_da_square_free(sq);
+}
+
 /* A square whose lines are codewords but whose committed column root is not its column's:
  * a proof of kind ROOT; and what a client with only some rows can build. */
 static void check_befp_root(void)
@@ -847,6 +885,7 @@ int main(void)
 	check_reconstruct_large();
 	check_sampling();
 	check_befp();
+	check_reconstruct_bad_columns();
 	check_lines(1);
 	check_lines(1 << 20);
 	return tap_done();

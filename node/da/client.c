@@ -537,8 +537,9 @@ static void fetch_rows(const struct blob_info *b, struct codec_da_square *sq, ui
 }
 
 /*
- * The rows rebuilt a square that is not the data root's: the blob is badly encoded. Fetch
- * every row the signers still serve, look for a column whose rows break the code or hash
+ * The rows rebuilt a square that is not the data root's, or that is but whose lines are not
+ * all codewords: the blob is badly encoded. Fetch every row the signers still serve (none
+ * when the square is complete), look for a column whose rows break the code or hash
  * to another root than its committed one (codec_da_befp_build_partial), and have the entry
  * node void the certificate with that proof. -CHAIN_EDA_VOIDED once it is (or was); else
  * -CODEC_EDA_DATA_ROOT, with why saying the proof could not be made from the rows served.
@@ -620,7 +621,9 @@ int node_da_get(const char *url, const uint8_t root[32], uint8_t **ret_blob, siz
 	t0 = sys_now_s();
 	r = rebuild(b, sq, have_row, root, ret_blob, ret_len);
 	rep.rebuild_s = sys_now_s() - t0;
-	if (r == -CODEC_EDA_DATA_ROOT)
+	if (r == -CODEC_EDA_CODEWORD) /* the square is complete: every row is at hand */
+		memset(have_row, 1, 2 * (size_t)b->k);
+	if (r == -CODEC_EDA_DATA_ROOT || r == -CODEC_EDA_CODEWORD)
 		r = prove_bad(url, b, sq, have_row, root, &rows, &bad, why, why_size);
 	else if (r < 0)
 		fail(why, why_size, "rebuilding the square: %s", codec_strerror(r));

@@ -41,7 +41,8 @@ struct node_da_config {
 	const uint8_t *vrf_seed;
 	const char *url;
 	uint64_t stake;
-	unsigned tick_ms; /* how often the signer looks at the epoch; 0: 500 */
+	unsigned tick_ms;   /* how often the signer looks at the epoch; 0: 500 */
+	unsigned max_blobs; /* blobs held at once; 0: NODE_DA_BLOBS_DEFAULT */
 };
 
 /* Opens the DA part of a node on chain (which must outlive it). A signer registers (or
@@ -55,8 +56,12 @@ bool node_da_is_signer(const struct node_da *d);
 
 /* A blob to hold rows of: its length and its 4k line roots (row roots, then column roots)
  * under data root `root`. -EINVAL: nroots is not 4k for the length's geometry, or len over
- * CODEC_DA_MAX_BLOB; -CODEC_EDA_DATA_ROOT: the roots are not the data root's. Again for a
- * known blob: 0 when it is the same, -EEXIST when the length differs. */
+ * CODEC_DA_MAX_BLOB; -CODEC_EDA_DATA_ROOT: the roots are not the data root's; -ENOSPC: the
+ * signer holds max_blobs already, or the blob's extended square would leave less than
+ * NODE_DA_DISK_RESERVE free. Again for a known blob: 0 when it is the same, -EEXIST when
+ * the length differs. The signer's thread drops blobs not certified within
+ * NODE_DA_PENDING_EPOCHS epochs of their beginning, voided ones, and certified ones once
+ * their sampling window is over. */
 int node_da_begin(struct node_da *d, const uint8_t root[32], uint64_t len, const codec_hash *roots,
 		  size_t nroots);
 

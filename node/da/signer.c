@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <sodium.h>
 
@@ -30,8 +31,12 @@
 #include "node/store/io.h"
 #include "sys/clock.h"
 
-#define ROOTS_MAGIC "zgfsda1\n"
-#define ROOTS_HEAD  16 /* magic, be64 length */
+/* roots: magic, be64 length, be64 the epoch it was begun in (version 2), then the 4k line
+ * roots. Version 1 had no epoch. */
+#define ROOTS_MAGIC_V1 "zgfsda1\n"
+#define ROOTS_MAGIC    "zgfsda2\n"
+#define ROOTS_HEAD_V1  16
+#define ROOTS_HEAD     24
 
 struct node_da {
 	char dir[PATH_MAX]; /* DIR/da */
@@ -41,7 +46,7 @@ struct node_da {
 	uint8_t account[CHAIN_ADDRESS_SIZE];
 	char url[CHAIN_REGISTRY_URL_MAX + 1];
 	uint64_t stake;
-	unsigned tick_ms;
+	unsigned tick_ms, max_blobs;
 
 	pthread_mutex_t mu; /* the draw cache, the counters, stop */
 	pthread_cond_t cv;
@@ -58,7 +63,7 @@ struct node_da {
 	int last_error;
 	/* sampling: the period whose challenges were all answered or found unanswerable */
 	bool swept;
-	uint64_t swept_period, answered, missed;
+	uint64_t swept_period, answered, missed, dropped;
 	int last_sample_error;
 };
 
@@ -74,13 +79,13 @@ static void blob_dir(const struct node_da *d, const uint8_t root[32], char *out,
 		out[0] = '\0';
 }
 
-/* The length and roots of a held blob. */
-static int load_roots(struct node_da *d, const uint8_t root[32], uint64_t *ret_len,
-		      codec_hash *roots, size_t *ret_n)
+/* The length, roots and beginning epoch (0 for version 1) of a held blob. */
+static int load_roots_at(struct node_da *d, const uint8_t root[32], uint64_t *ret_len,
+			 codec_hash *roots, size_t *ret_n, uint64_t *ret_begun)
 {
 	uint8_t buf[ROOTS_HEAD + 4 * CODEC_DA_MAX_K * CODEC_HASH_SIZE];
 	char path[PATH_MAX + 80];
-	size_t n, share;
+	size_t n, share, head;
 	unsigned k;
 	uint64_t len;
 	int r;
@@ -90,16 +95,86 @@ static int load_roots(struct node_da *d, const uint8_t root[32], uint64_t *ret_l
 	r = node_io_read_file(path, buf, sizeof(buf), &n);
 	if (r < 0)
 		return r;
-	if (n < ROOTS_HEAD || memcmp(buf, ROOTS_MAGIC, 8) != 0)
+	if (n >= ROOTS_HEAD && memcmp(buf, ROOTS_MAGIC, 8) == 0)
+		head = ROOTS_HEAD;
+	else if (n >= ROOTS_HEAD_V1 && memcmp(buf, ROOTS_MAGIC_V1, 8) == 0)
+		head = ROOTS_HEAD_V1;
+	else
 		return -EIO;
 	len = codec_get_be64(buf + 8);
-	if (codec_da_geometry(len, &k, &share) < 0 ||
-	    n != ROOTS_HEAD + 4 * (size_t)k * CODEC_HASH_SIZE)
+	if (codec_da_geometry(len, &k, &share) < 0 || n != head + 4 * (size_t)k * CODEC_HASH_SIZE)
 		return -EIO;
-	memcpy(roots, buf + ROOTS_HEAD, n - ROOTS_HEAD);
+	memcpy(roots, buf + head, n - head);
 	*ret_len = len;
 	*ret_n = 4 * (size_t)k;
+	if (ret_begun)
+		*ret_begun = head == ROOTS_HEAD ? codec_get_be64(buf + 16) : 0;
 	return 0;
+}
+
+static int load_roots(struct node_da *d, const uint8_t root[32], uint64_t *ret_len,
+		      codec_hash *roots, size_t *ret_n)
+{
+	return load_roots_at(d, root, ret_len, roots, ret_n, NULL);
+}
+
+/* The blobs held: names of 64 hex digits under DIR/da. */
+static unsigned count_blobs(const struct node_da *d)
+{
+	uint8_t root[32];
+	struct dirent *e;
+	unsigned n = 0;
+	DIR *dir = opendir(d->dir);
+
+	while (dir && (e = readdir(dir)) != NULL)
+		n += strlen(e->d_name) == 64 && codec_hex_decode(e->d_name, root, 32) == 0;
+	if (dir)
+		closedir(dir);
+	return n;
+}
+
+/* Room for a new blob: under the count bound, and its whole extended square above the
+ * disk reserve. */
+static int room_for(struct node_da *d, unsigned k, size_t share)
+{
+	const uint64_t square = 4 * (uint64_t)k * k * share;
+	struct statvfs st;
+
+	if (count_blobs(d) >= d->max_blobs)
+		return -ENOSPC;
+	if (node_io_statvfs(d->dir, &st) == 0 &&
+	    (uint64_t)st.f_bavail * st.f_frsize < square + NODE_DA_DISK_RESERVE)
+		return -ENOSPC;
+	return 0;
+}
+
+/* Drop a blob: its rows, then its roots, then the directory, so that a crash between
+ * leaves a directory the next sweep finishes. */
+static int remove_blob(struct node_da *d, const uint8_t root[32])
+{
+	char dir_path[PATH_MAX], path[PATH_MAX + 300];
+	struct dirent *e;
+	DIR *dir;
+	int r = 0;
+
+	blob_dir(d, root, dir_path, sizeof(dir_path));
+	dir = opendir(dir_path);
+	if (!dir)
+		return -errno;
+	while ((e = readdir(dir)) != NULL) {
+		if (e->d_name[0] == '.' || strcmp(e->d_name, "roots") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir_path, e->d_name);
+		if (r == 0)
+			r = node_io_unlink(path);
+	}
+	closedir(dir);
+	snprintf(path, sizeof(path), "%s/roots", dir_path);
+	if (r == 0)
+		r = node_io_unlink(path);
+	if (r == 0 || r == -ENOENT)
+		r = node_io_rmdir(dir_path);
+	return r;
 }
 
 static void row_path(const struct node_da *d, const uint8_t root[32], unsigned r, char *out,
@@ -126,6 +201,7 @@ int node_da_begin(struct node_da *d, const uint8_t root[32], uint64_t len, const
 {
 	uint8_t buf[ROOTS_HEAD + 4 * CODEC_DA_MAX_K * CODEC_HASH_SIZE];
 	codec_hash held[4 * CODEC_DA_MAX_K];
+	struct chain_da_contract c;
 	char path[PATH_MAX + 80];
 	uint64_t held_len;
 	size_t share, n;
@@ -140,6 +216,11 @@ int node_da_begin(struct node_da *d, const uint8_t root[32], uint64_t len, const
 	r = load_roots(d, root, &held_len, held, &n);
 	if (r == 0)
 		return held_len == len ? 0 : -EEXIST;
+	r = room_for(d, k, share);
+	if (r == 0)
+		r = chain_da_contract(d->chain, &c);
+	if (r < 0)
+		return r;
 	blob_dir(d, root, path, sizeof(path) - 8);
 	r = mkdir_p(path);
 	if (r < 0)
@@ -147,6 +228,7 @@ int node_da_begin(struct node_da *d, const uint8_t root[32], uint64_t len, const
 	strncat(path, "/roots", sizeof(path) - strlen(path) - 1);
 	memcpy(buf, ROOTS_MAGIC, 8);
 	codec_put_be64(buf + 8, len);
+	codec_put_be64(buf + 16, c.epoch);
 	memcpy(buf + ROOTS_HEAD, roots, nroots * CODEC_HASH_SIZE);
 	return node_io_write_file(path, buf, ROOTS_HEAD + nroots * CODEC_HASH_SIZE, 0600, true);
 }
@@ -485,8 +567,30 @@ static int answer(struct node_da *d, const uint8_t root[32], uint64_t period)
 	return r < 0 ? r : 1;
 }
 
-/* Once per sampling period: record its seed if no one has, then answer the challenge of
- * every blob held under DIR/da. */
+/* Whether a held blob is still kept: begun less than NODE_DA_PENDING_EPOCHS ago and not
+ * yet certified, or certified, not voided and within its sampling window. A chain error
+ * keeps it. */
+static bool retained(struct node_da *d, const uint8_t root[32], const struct chain_da_contract *c)
+{
+	codec_hash roots[4 * CODEC_DA_MAX_K];
+	struct chain_da_record rec;
+	uint64_t len, begun;
+	size_t n;
+	int r = chain_da_certificate(d->chain, root, &rec);
+
+	if (r == -ENOENT)
+		return load_roots_at(d, root, &len, roots, &n, &begun) != 0 ||
+		       c->epoch <= begun + NODE_DA_PENDING_EPOCHS;
+	if (r < 0)
+		return true;
+	if (rec.voided)
+		return false;
+	return rec.block < c->first_block ||
+	       c->period <= (rec.block - c->first_block) / c->sample_blocks + c->sample_window;
+}
+
+/* Once per sampling period: record its seed if no one has, drop the blobs no longer kept
+ * (retained()), and answer the challenge of every other blob held under DIR/da. */
 static int sample_tick(struct node_da *d)
 {
 	struct chain_da_contract c;
@@ -514,6 +618,14 @@ static int sample_tick(struct node_da *d)
 	while ((e = readdir(dir)) != NULL) {
 		if (strlen(e->d_name) != 64 || codec_hex_decode(e->d_name, root, 32) < 0)
 			continue;
+		if (!retained(d, root, &c)) {
+			if (remove_blob(d, root) == 0) {
+				pthread_mutex_lock(&d->mu);
+				d->dropped++;
+				pthread_mutex_unlock(&d->mu);
+			}
+			continue;
+		}
 		r = answer(d, root, c.period);
 		if (r == 1)
 			answered++;
@@ -612,6 +724,7 @@ int node_da_open(const struct node_da_config *cfg, struct chain *chain, struct n
 	pthread_cond_init(&d->cv, NULL);
 	d->chain = chain;
 	d->tick_ms = cfg->tick_ms ? cfg->tick_ms : 500;
+	d->max_blobs = cfg->max_blobs ? cfg->max_blobs : NODE_DA_BLOBS_DEFAULT;
 	snprintf(d->dir, sizeof(d->dir), "%s/da", cfg->data_dir);
 	r = mkdir_p(d->dir);
 	if (r == 0 && cfg->vrf_seed) {
@@ -674,15 +787,16 @@ json_t *node_da_status(struct node_da *d)
 	if (d->signer && chain_da_earned(d->chain, d->account, &wei) == 0)
 		snprintf(earned, sizeof(earned), "%llu", (unsigned long long)wei);
 	pthread_mutex_lock(&d->mu);
-	o = json_pack("{s:b, s:s?, s:s?, s:I, s:I, s:I, s:I, s:s?, s:I, s:I, s:s?, s:s?}", "signer",
-		      d->signer, "account", d->signer ? account : NULL, "url",
-		      d->signer ? d->url : NULL, "epoch", (json_int_t)d->epoch, "publishedFor",
-		      (json_int_t)d->published_for, "rowsStored", (json_int_t)d->rows, "signatures",
-		      (json_int_t)d->signatures, "lastError",
-		      d->last_error ? chain_strerror(d->last_error) : NULL, "samplesAnswered",
-		      (json_int_t)d->answered, "samplesMissed", (json_int_t)d->missed, "earnedWei",
-		      earned[0] ? earned : NULL, "lastSampleError",
-		      d->last_sample_error ? chain_strerror(d->last_sample_error) : NULL);
+	o = json_pack(
+	    "{s:b, s:s?, s:s?, s:I, s:I, s:I, s:I, s:s?, s:I, s:I, s:s?, s:s?, s:I, s:I}", "signer",
+	    d->signer, "account", d->signer ? account : NULL, "url", d->signer ? d->url : NULL,
+	    "epoch", (json_int_t)d->epoch, "publishedFor", (json_int_t)d->published_for,
+	    "rowsStored", (json_int_t)d->rows, "signatures", (json_int_t)d->signatures, "lastError",
+	    d->last_error ? chain_strerror(d->last_error) : NULL, "samplesAnswered",
+	    (json_int_t)d->answered, "samplesMissed", (json_int_t)d->missed, "earnedWei",
+	    earned[0] ? earned : NULL, "lastSampleError",
+	    d->last_sample_error ? chain_strerror(d->last_sample_error) : NULL, "blobsHeld",
+	    (json_int_t)count_blobs(d), "blobsDropped", (json_int_t)d->dropped);
 	pthread_mutex_unlock(&d->mu);
 	return o;
 }

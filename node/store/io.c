@@ -581,6 +581,15 @@ int node_io_unlink(const char *path)
 	return unlink(path) < 0 ? -errno : 0;
 }
 
+int node_io_rmdir(const char *path)
+{
+	int err = fault_check(NODE_IO_UNLINK);
+
+	if (err)
+		return -err;
+	return rmdir(path) < 0 ? -errno : 0;
+}
+
 int node_io_mkdir(const char *path, mode_t mode)
 {
 	int err = fault_check(NODE_IO_MKDIR);

@@ -83,6 +83,7 @@ int node_io_punch(int fd, uint64_t off, uint64_t len);
 int node_io_rename(const char *from, const char *to);
 int node_io_unlink(const char *path);
 int node_io_mkdir(const char *path, mode_t mode);
+int node_io_rmdir(const char *path); /* counted as an unlink */
 
 /*
  * node_io_write_file() - path holds exactly len bytes of data afterwards, or what it held

@@ -32,6 +32,9 @@
 //     node void the certificate on chain; it writes nothing and exits 1; after that `da
 //     get`, `da sample` and `da status` refuse the blob as voided; zgfs_daVoid refuses a
 //     proof of another square before sending anything, and says "already" once voided;
+//   - bounds: signer 3 (--da-max-blobs 6) refuses a seventh blob (ENOSPC) and changes
+//     nothing; the blobs begun and never certified are dropped after 3 epochs, and the
+//     voided one too, so it has room again;
 //   - SIGKILL one signer, then a second: `zgfs da get` and `zgfs da sample` still succeed
 //     (two of four hold exactly half of the rows, which is enough); a third: `zgfs da
 //     sample` says unavailable (exit 1) and `zgfs da get` fails cleanly, writing nothing,
@@ -50,7 +53,7 @@ const daArtifact = harness.loadArtifact(artifactsDir, 'DA');
 const tap = new harness.Tap();
 const ok = tap.ok.bind(tap);
 const rand = harness.rng(0xda4);
-const N = 4, SLOTS = 16, MAX = 32505852, SAMPLE_BLOCKS = 8;
+const N = 4, SLOTS = 16, MAX = 32505852, SAMPLE_BLOCKS = 8, MAX_BLOBS = 6;
 const sizes = process.env.DA_CLUSTER_SIZES ? process.env.DA_CLUSTER_SIZES.split(',').map(Number)
   : [1, 1 << 20, MAX];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -81,7 +84,7 @@ harness.onAnvil('zgfs-da-cluster-', async (chain, dir) => {
   const nodes = [];
   for (let i = 0; i < N; i++) {
     nodes[i] = await harness.startNode(zgfs, data(i), ports[i], { ...process.env, ZGFS_KEY: key(i) }, null,
-      ['--url', urls[i], '--da']);
+      ['--url', urls[i], '--da', ...(i === 3 ? ['--da-max-blobs', String(MAX_BLOBS)] : [])]);
   }
   const kill = async (i) => {
     nodes[i].removeAllListeners('exit');
@@ -280,6 +283,34 @@ harness.onAnvil('zgfs-da-cluster-', async (chain, dir) => {
       /voided/.test(smp.err + smp.out), `then da get (${g2.err}), da status and da sample refuse it as voided`);
     const again = await harness.rpc(urls[0], 'zgfs_daVoid', [broot, Buffer.from('junk').toString('base64')]);
     ok(again.result && again.result.already === true, 'zgfs_daVoid of a voided blob says it is voided already');
+  }
+
+  // --- a signer's bounds, and what it drops ---------------------------------------------------
+  {
+    const held = () => JSON.parse(run(['da', 'status', '--node', urls[3]]).out || '{}');
+    const begin = (L) => {
+      const d = path.join(dir, `pending-${L}`);
+      fs.mkdirSync(d);
+      const r = execFileSync(tool, ['square', String(L), '0', d]).toString().match(/^root (0x\S+)$/m)[1];
+      return rpcErr(urls[3], 'zgfs_daBegin', [r, L, fs.readFileSync(path.join(d, 'roots')).toString('base64')])
+        .then((e) => ({ r, e }));
+    };
+    const before = held().blobsHeld;
+    const begun = [];
+    let refused = null;
+    for (let L = 100; L < 100 + 10 * MAX_BLOBS && !refused; L += 10) {
+      const b = await begin(L);
+      if (b.e) refused = b; else begun.push(b.r);
+    }
+    const dirOf = (r) => path.join(data(3), 'da', r.slice(2));
+    ok(refused && /No space left/.test(refused.e) && before + begun.length === MAX_BLOBS && !fs.existsSync(dirOf(refused.r)),
+      `--da-max-blobs ${MAX_BLOBS}: with ${before} held, ${begun.length} more are begun and the next is refused (${refused && refused.e}), nothing written for it`);
+    const e0 = await da.epoch();
+    for (let t = 0; t < 120 && (begun.some((r) => fs.existsSync(dirOf(r))) || held().blobsHeld > before); t++) await sleep(500);
+    const st = held();
+    ok(begun.every((r) => !fs.existsSync(dirOf(r))) && (await da.epoch()) >= e0 + 3n && st.blobsDropped >= begun.length,
+      `blobs never certified are dropped after 3 epochs (now ${st.blobsHeld} held, ${st.blobsDropped} dropped, the voided one among them)`);
+    ok(!(await begin(100 + 10 * MAX_BLOBS + 5)).e, 'and the signer has room again');
   }
 
   // --- SIGKILL signers: one, two, three ----------------------------------------------------

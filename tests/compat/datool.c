@@ -47,8 +47,8 @@
 #include "codec/da.h"
 #include "codec/hex.h"
 #include "codec/merkle.h"
-#include "codec/rs.h"
 #include "codec/vrf.h"
+#include "tests/da_bad_square.h"
 
 static void hex_out(const uint8_t *p, size_t n)
 {
@@ -156,22 +156,11 @@ static int square(size_t len, unsigned row, const char *dir)
 {
 	struct codec_da_square *sq = test_square(len);
 	const unsigned k = sq->k;
-	const uint8_t *data[CODEC_DA_MAX_K];
-	uint8_t *parity[CODEC_DA_MAX_K];
-	struct codec_rs *rs;
 	char path[4096];
 	FILE *f;
 
-	if (row >= 2 * k || codec_rs_new(k, k, &rs) < 0)
+	if (da_swap_row(sq, row, 2) < 0)
 		return 2;
-	codec_da_share(sq, row, 0)[0] ^= 0x5a;
-	for (unsigned c = 0; c < k; c++) {
-		data[c] = codec_da_share(sq, row, c);
-		parity[c] = codec_da_share(sq, row, k + c);
-	}
-	codec_rs_encode(rs, sq->share_size, data, parity);
-	codec_rs_free(rs);
-	codec_da_commit(sq, 2);
 	snprintf(path, sizeof(path), "%s/roots", dir);
 	f = fopen(path, "wb");
 	if (!f || fwrite(sq->row_roots, CODEC_HASH_SIZE, 4 * (size_t)k, f) != 4 * (size_t)k)
