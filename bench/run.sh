@@ -246,7 +246,7 @@ da_cluster_bench() {
 			cer=$(echo "$out" | json_field certifySeconds)
 		fi
 	done
-	t_get=$(best_of_3 "$zgfs" da get "$root" "$scratch/da-back" --node "${us[1]}")
+	t_get=$(best_of_3 "$zgfs" da get "$root" "$scratch/da-back" --node "${us[1]}" 2>/dev/null)
 	for i in 1 2; do cmp -s "$scratch/da-blob$i" "$scratch/da-back" && break; done ||
 		{ echo "da cluster: da get differs!" >&2; exit 1; }
 	smp=$("$zgfs" da sample "$root" --node "${us[2]}" --json | json_field seconds)
@@ -263,7 +263,9 @@ da_cluster_bench() {
 	echo "| zgfs da get, rebuilt from the rows of the signers, verified | $r_get | $(ratio "$r_get" "$r_up") | |"
 	echo
 	echo "da put: $(printf %.2f "$best_put") s = encode $(printf %.2f "$enc") s + disperse (rows to 4 signers, each checking and syncing) $(printf %.2f "$dis") s + certify (one transaction) $(printf %.2f "$cer") s. 16-sample check: $(python3 -c "print('%.1f' % ($smp * 1000))") ms."
+	# Waited for, so that the shell reports no "Killed" jobs.
 	for i in "${!cl_pids[@]}"; do kill -9 "${cl_pids[$i]}" 2>/dev/null || true; done
+	for i in "${!cl_pids[@]}"; do wait "${cl_pids[$i]}" 2>/dev/null || true; done
 	cl_pids=()
 }
 
