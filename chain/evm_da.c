@@ -5,6 +5,7 @@
  * certifiers (docs/DA.md).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "chain/abi_i.h"
@@ -42,36 +43,62 @@ static int word(struct chain_evm *c, const uint8_t *da, const char *sig, bool ha
 	return r;
 }
 
+/* The parameters the DA contract fixed at deployment, into d (whose address is set): read
+ * once for each address Market.da() names. */
+static int da_params(struct chain_evm *c, struct chain_da_contract *d)
+{
+	struct chain_da_contract p;
+	uint64_t slots = 0;
+	int r;
+
+	pthread_mutex_lock(&c->mu);
+	p = c->da_params;
+	r = c->da_known && memcmp(p.address, d->address, CHAIN_ADDRESS_SIZE) == 0;
+	pthread_mutex_unlock(&c->mu);
+	if (r) {
+		*d = p;
+		return 0;
+	}
+	r = word(c, d->address, "epochBlocks()", false, 0, &d->epoch_blocks);
+	if (r == 0)
+		r = word(c, d->address, "firstBlock()", false, 0, &d->first_block);
+	if (r == 0)
+		r = word(c, d->address, "stakeUnit()", false, 0, &d->stake_unit);
+	if (r == 0)
+		r = word(c, d->address, "minStake()", false, 0, &d->min_stake);
+	if (r == 0)
+		r = word(c, d->address, "slots()", false, 0, &slots);
+	if (r == 0)
+		r = word(c, d->address, "samplePeriod()", false, 0, &d->sample_blocks);
+	if (r == 0)
+		r = word(c, d->address, "sampleWindow()", false, 0, &d->sample_window);
+	if (r == 0)
+		r = word(c, d->address, "feePerKiB()", false, 0, &d->fee_per_kib);
+	if (r < 0)
+		return r;
+	d->slots = (unsigned)slots;
+	pthread_mutex_lock(&c->mu);
+	c->da_params = *d;
+	c->da_known = true;
+	pthread_mutex_unlock(&c->mu);
+	return 0;
+}
+
 int chain_evm_da_contract(struct chain *base, struct chain_da_contract *ret)
 {
 	struct chain_evm *c = to_evm(base);
 	struct chain_da_contract d = {0};
-	uint64_t slots = 0;
 	uint8_t w[32];
 	int r = da_address(c, d.address);
 
 	if (r == 0)
-		r = word(c, d.address, "epochBlocks()", false, 0, &d.epoch_blocks);
-	if (r == 0)
-		r = word(c, d.address, "firstBlock()", false, 0, &d.first_block);
-	if (r == 0)
-		r = word(c, d.address, "stakeUnit()", false, 0, &d.stake_unit);
-	if (r == 0)
-		r = word(c, d.address, "minStake()", false, 0, &d.min_stake);
-	if (r == 0)
-		r = word(c, d.address, "slots()", false, 0, &slots);
+		r = da_params(c, &d);
 	if (r == 0)
 		r = word(c, d.address, "epoch()", false, 0, &d.epoch);
 	if (r == 0)
 		r = word(c, d.address, "signerCount()", false, 0, &d.signers);
 	if (r == 0)
 		r = chain_evm_view(c, d.address, "seedOf(uint256)", true, d.epoch, d.seed, 1);
-	if (r == 0)
-		r = word(c, d.address, "samplePeriod()", false, 0, &d.sample_blocks);
-	if (r == 0)
-		r = word(c, d.address, "sampleWindow()", false, 0, &d.sample_window);
-	if (r == 0)
-		r = word(c, d.address, "feePerKiB()", false, 0, &d.fee_per_kib);
 	if (r == 0)
 		r = word(c, d.address, "rewardPool()", false, 0, &d.reward_pool);
 	if (r == 0)
@@ -80,7 +107,6 @@ int chain_evm_da_contract(struct chain *base, struct chain_da_contract *ret)
 		r = chain_evm_view(c, d.address, "sampleSeedOf(uint256)", true, d.period, w, 1);
 	if (r < 0)
 		return r;
-	d.slots = (unsigned)slots;
 	d.has_seed = memcmp(d.seed, (const uint8_t[32]){0}, 32) != 0;
 	d.has_sample_seed = memcmp(w, (const uint8_t[32]){0}, 32) != 0;
 	*ret = d;

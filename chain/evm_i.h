@@ -64,6 +64,9 @@ struct chain_evm {
 	uint8_t head_hash[CODEC_HASH_SIZE];
 	bool diverged;
 	struct timespec last_sync;
+	/* the DA contract's immutable parameters, read once per address it is at */
+	bool da_known;
+	struct chain_da_contract da_params;
 
 	/* Submitting: the group commit queue (qmu), the leader's nonce. */
 	pthread_mutex_t qmu;

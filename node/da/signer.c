@@ -500,17 +500,14 @@ int node_da_certificate(struct node_da *d, const uint8_t root[32], struct chain_
 
 /* --- the signer's thread ------------------------------------------------------------------ */
 
-/* Publish the proof for the next epoch once per epoch. */
-static int tick(struct node_da *d)
+/* Publish the proof for the next epoch once per epoch; c is the contract as just read. */
+static int tick(struct node_da *d, struct chain_da_contract c)
 {
-	struct chain_da_contract c;
 	struct chain_da_epoch ep = {0};
 	uint8_t alpha[CHAIN_DA_ALPHA_SIZE], proof[CODEC_VRF_PROOF_SIZE];
 	struct chain_flow f;
-	int r = chain_da_contract(d->chain, &c);
+	int r = chain_flow_info(d->chain, &f);
 
-	if (r == 0)
-		r = chain_flow_info(d->chain, &f);
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&d->mu);
@@ -591,17 +588,15 @@ static bool retained(struct node_da *d, const uint8_t root[32], const struct cha
 
 /* Once per sampling period: record its seed if no one has, drop the blobs no longer kept
  * (retained()), and answer the challenge of every other blob held under DIR/da. */
-static int sample_tick(struct node_da *d)
+static int sample_tick(struct node_da *d, const struct chain_da_contract *cp)
 {
-	struct chain_da_contract c;
+	const struct chain_da_contract c = *cp;
 	uint64_t answered = 0, missed = 0;
 	uint8_t root[32];
 	struct dirent *e;
 	DIR *dir;
-	int r = chain_da_contract(d->chain, &c), first = 0;
+	int r, first = 0;
 
-	if (r < 0)
-		return r;
 	pthread_mutex_lock(&d->mu);
 	r = d->swept && d->swept_period == c.period;
 	pthread_mutex_unlock(&d->mu);
@@ -651,11 +646,15 @@ static void *signer_main(void *arg)
 
 	pthread_mutex_lock(&d->mu);
 	while (!d->stop) {
+		struct chain_da_contract c;
 		int r, rs;
 
 		pthread_mutex_unlock(&d->mu);
-		r = tick(d);
-		rs = sample_tick(d);
+		r = rs = chain_da_contract(d->chain, &c);
+		if (r == 0) {
+			r = tick(d, c);
+			rs = sample_tick(d, &c);
+		}
 		pthread_mutex_lock(&d->mu);
 		d->last_error = r;
 		d->last_sample_error = rs;
@@ -740,7 +739,9 @@ int node_da_open(const struct node_da_config *cfg, struct chain *chain, struct n
 		/* The first proof now, so that the next epoch can draw this signer; a failure
 		 * (an epoch that turned meanwhile) is the thread's to retry. */
 		if (r == 0)
-			d->last_error = tick(d);
+			d->last_error = chain_da_contract(chain, &c);
+		if (r == 0 && d->last_error == 0)
+			d->last_error = tick(d, c);
 		if (r == 0) {
 			r = -pthread_create(&d->thread, NULL, signer_main, d);
 			d->thread_started = r == 0;
