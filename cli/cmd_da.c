@@ -22,11 +22,11 @@
 #include "node/da.h"
 #include "node/rpc/rpc.h"
 
-enum { OPT_DATA = 0x100, OPT_NODE, OPT_JSON, OPT_SAMPLES, OPT_WAIT };
+enum { OPT_DATA = 0x100, OPT_NODE, OPT_JSON, OPT_SAMPLES, OPT_WAIT, OPT_NO_LOG };
 
 struct da_args {
 	const char *data, *url;
-	bool json;
+	bool json, no_log;
 	unsigned long long samples, wait_s;
 	char buf[PATH_MAX];
 	int nargs;
@@ -41,6 +41,7 @@ static int parse(int argc, char **argv, struct da_args *a)
 	    {"json", no_argument, NULL, OPT_JSON},
 	    {"samples", required_argument, NULL, OPT_SAMPLES},
 	    {"wait", required_argument, NULL, OPT_WAIT},
+	    {"no-log", no_argument, NULL, OPT_NO_LOG},
 	    {NULL, 0, NULL, 0},
 	};
 	char dir[PATH_MAX];
@@ -59,6 +60,9 @@ static int parse(int argc, char **argv, struct da_args *a)
 			break;
 		case OPT_JSON:
 			a->json = true;
+			break;
+		case OPT_NO_LOG:
+			a->no_log = true;
 			break;
 		case OPT_SAMPLES:
 			if (cli_parse_u64(optarg, &a->samples) < 0 || a->samples == 0 ||
@@ -159,7 +163,7 @@ static void print_root(void *ctx, const uint8_t root[32])
 static int da_put(struct da_args *a)
 {
 	struct node_da_put_report rep;
-	char why[512] = "", hex[67], quorum[67];
+	char why[512] = "", hex[67], quorum[67], log_hex[67];
 	uint8_t *blob;
 	size_t len;
 	int r;
@@ -170,27 +174,33 @@ static int da_put(struct da_args *a)
 	}
 	if (read_blob(a->args[0], &blob, &len) < 0)
 		return 1;
-	r = node_da_put(a->url, blob, len, (unsigned)a->wait_s, print_root, &a->json, &rep, why,
-			sizeof(why));
+	r = node_da_put(a->url, blob, len, (unsigned)a->wait_s, !a->no_log, print_root, &a->json,
+			&rep, why, sizeof(why));
 	free(blob);
 	if (r < 0) {
 		cli_error("da put: %s", why[0] ? why : cli_why(r));
 		return 1;
 	}
 	codec_hex_encode(rep.root, 32, hex);
+	codec_hex_encode(rep.log_root, 32, log_hex);
 	if (a->json) {
 		printf(
 		    "{\"blob\":\"%s\",\"size\":%llu,\"k\":%u,\"epoch\":%llu,\"slotsSigned\":%u,"
 		    "\"slots\":%u,\"members\":%u,\"encodeSeconds\":%.3f,\"disperseSeconds\":%.3f,"
-		    "\"certifySeconds\":%.3f}\n",
+		    "\"certifySeconds\":%.3f,\"storeSeconds\":%.3f,\"logTxSeq\":%lld,"
+		    "\"logRoot\":%s%s%s}\n",
 		    hex, (unsigned long long)rep.len, rep.k, (unsigned long long)rep.epoch,
 		    rep.slots_signed, rep.slots, rep.members, rep.encode_s, rep.disperse_s,
-		    rep.certify_s);
+		    rep.certify_s, rep.store_s, a->no_log ? -1LL : (long long)rep.log_tx_seq,
+		    a->no_log ? "" : "\"", a->no_log ? "null" : log_hex, a->no_log ? "" : "\"");
 		return 0;
 	}
 	codec_hex_encode(rep.quorum, 32, quorum);
 	printf("certified epoch %llu quorum %s signed %u of %u\n", (unsigned long long)rep.epoch,
 	       quorum, rep.slots_signed, rep.slots);
+	if (!a->no_log)
+		printf("stored in the log: tx seq %llu root %s\n",
+		       (unsigned long long)rep.log_tx_seq, log_hex);
 	return 0;
 }
 

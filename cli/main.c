@@ -187,7 +187,7 @@ static const struct cli_command commands[] = {
      "                 never certified after 3 epochs, voided ones, and certified ones\n"
      "                 once their sampling window is over\n"},
     {"da", cmd_da, "disperse, fetch and sample blobs of the data-availability layer",
-     "usage: zgfs da put FILE [--node URL] [--wait S] [--json]\n"
+     "usage: zgfs da put FILE [--node URL] [--wait S] [--no-log] [--json]\n"
      "       zgfs da get 0xROOT OUT [--node URL]\n"
      "       zgfs da sample 0xROOT [--node URL] [--samples N] [--json]\n"
      "       zgfs da status [0xROOT] [--node URL] [--samples N] [--json]\n"
@@ -200,7 +200,9 @@ static const struct cli_command commands[] = {
      "  put     prints \"blob 0x<data root>\" once encoded, then \"certified epoch E\n"
      "          quorum 0x<digest> signed S of T\" once the certificate is on chain; exit\n"
      "          0 only then. --wait S: how long to wait for an epoch with a quorum\n"
-     "          (default 120).\n"
+     "          (default 120). Then the extended square is stored as one log entry\n"
+     "          through the node (\"stored in the log: tx seq N root 0x...\"), unless\n"
+     "          --no-log.\n"
      "  get     rebuilds the blob from any k of its 2k rows, each checked against the\n"
      "          data root, and writes OUT (- for standard output); nothing is written\n"
      "          when it cannot be rebuilt (exit 1).\n"

@@ -14,6 +14,7 @@
 #ifndef NODE_DA_H
 #define NODE_DA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,18 +25,26 @@ struct node_da_put_report {
 	uint64_t len, epoch;
 	uint8_t quorum[32]; /* the epoch's quorum digest */
 	unsigned k, slots, members, slots_signed;
-	double encode_s, disperse_s, certify_s; /* seconds spent in each step */
+	double encode_s, disperse_s, certify_s, store_s; /* seconds spent in each step */
+	uint64_t log_tx_seq; /* the extended square's log entry, when stored */
+	uint8_t log_root[32];
 };
+
+/* The tag of a DA square's log entry, followed by its 32-byte data root. */
+#define NODE_DA_LOG_TAG "zgfs-da-square"
 
 /*
  * node_da_put() - encode blob (len ≤ CODEC_DA_MAX_BLOB bytes), disperse its rows to the
  * quorum of the current DA epoch (waiting up to wait_s seconds for an epoch with a
- * draw), collect signatures and have the entry node settle the certificate. 0 once
- * certified; -CHAIN_EDA_THRESHOLD when not more than 2/3 of the slots signed.
+ * draw), collect signatures and have the entry node settle the certificate; with store,
+ * then upload the extended square ((2k)²·s bytes, row-major) through the entry node as one
+ * log entry tagged NODE_DA_LOG_TAG ‖ data root (its tx seq and 0G root in the report). 0
+ * once certified (and stored); -CHAIN_EDA_THRESHOLD when not more than 2/3 of the slots
+ * signed.
  * progress (may be NULL) is told the data root as soon as it is known.
  */
 typedef void node_da_root_fn(void *ctx, const uint8_t root[32]);
-int node_da_put(const char *url, const void *blob, size_t len, unsigned wait_s,
+int node_da_put(const char *url, const void *blob, size_t len, unsigned wait_s, bool store,
 		node_da_root_fn *progress, void *ctx, struct node_da_put_report *ret, char *why,
 		size_t why_size);
 

@@ -21,6 +21,7 @@
 #include "codec/keccak.h"
 #include "node/da.h"
 #include "node/limits.h"
+#include "node/node.h"
 #include "node/rpc/rpc.h"
 #include "sys/clock.h"
 
@@ -297,7 +298,39 @@ static int certify(const char *url, const struct draw *d, struct put_job *jobs,
 	return r;
 }
 
-int node_da_put(const char *url, const void *blob, size_t len, unsigned wait_s,
+/* The extended square, row-major, as one log entry through the entry node, tagged
+ * NODE_DA_LOG_TAG ‖ data root. */
+static int store_square(const char *url, const struct codec_da_square *sq,
+			struct node_da_put_report *rep, char *why, size_t why_size)
+{
+	const size_t size = 4 * (size_t)sq->k * sq->k * sq->share_size;
+	uint8_t tags[sizeof(NODE_DA_LOG_TAG) - 1 + 32];
+	struct node_file_info info;
+	struct node_upload *u = NULL;
+	struct node *n = NULL;
+	int r = node_open_remote(url, &n);
+
+	memcpy(tags, NODE_DA_LOG_TAG, sizeof(NODE_DA_LOG_TAG) - 1);
+	memcpy(tags + sizeof(NODE_DA_LOG_TAG) - 1, sq->data_root, 32);
+	if (r == 0)
+		r = node_upload_begin(n, tags, sizeof(tags), &u);
+	if (r == 0)
+		r = node_upload_write(u, sq->shares, size);
+	if (r == 0)
+		r = node_upload_finish(u, &info);
+	else if (u)
+		node_upload_abort(u);
+	node_close(n);
+	if (r < 0) {
+		fail(why, why_size, "storing the extended square in the log: %s", node_strerror(r));
+		return r;
+	}
+	rep->log_tx_seq = info.entry.tx_seq;
+	memcpy(rep->log_root, info.entry.root, 32);
+	return 0;
+}
+
+int node_da_put(const char *url, const void *blob, size_t len, unsigned wait_s, bool store,
 		node_da_root_fn *progress, void *ctx, struct node_da_put_report *ret, char *why,
 		size_t why_size)
 {
@@ -343,6 +376,10 @@ int node_da_put(const char *url, const void *blob, size_t len, unsigned wait_s,
 	t0 = sys_now_s();
 	r = certify(url, &d, jobs, sq, len, &rep.slots_signed, why, why_size);
 	rep.certify_s = sys_now_s() - t0;
+	t0 = sys_now_s();
+	if (r == 0 && store)
+		r = store_square(url, sq, &rep, why, why_size);
+	rep.store_s = sys_now_s() - t0;
 	rep.len = len;
 	rep.epoch = d.ep.epoch;
 	memcpy(rep.quorum, d.q.digest, 32);

@@ -10,6 +10,9 @@
 //     through another node gives the bytes back identical; `zgfs da sample` says available
 //     with at least 99 % confidence; `zgfs da status` shows the certificate, the epoch's
 //     draw and the four signers;
+//   - `zgfs da put` also stores the extended square as one log entry ("stored in the log: tx
+//     seq N root R"), which `zgfs download R` through another node gives back: (2k)²·s
+//     bytes, opening with the blob's length and its first bytes;
 //   - bad input over the RPC changes nothing: roots that are not the data root's, a row
 //     with one byte changed, a row that is not a codeword, base64 that is not, an index
 //     past the square, a certificate that does not decode, one of 8 of 16 slots, one with
@@ -63,6 +66,18 @@ function run(args, opts = {}) {
   return { status: r.status, out: String(r.stdout || '').trim(), err: String(r.stderr || '').trim() };
 }
 
+// The current epoch's draw once all N signers are in it (a loaded machine can make a
+// signer publish its proof an epoch late).
+async function fullDrawAt(url) {
+  let d = null;
+  for (let t = 0; t < 120; t++) {
+    d = (await harness.rpc(url, 'zgfs_daDraw', [])).result;
+    if (d && d.members && d.members.length === N) return d;
+    await sleep(250);
+  }
+  return d;
+}
+
 async function rpcErr(url, method, params) {
   const a = await harness.rpc(url, method, params);
   return a.error ? `${a.error.message}${a.error.data ? `: ${a.error.data}` : ''}` : null;
@@ -86,6 +101,7 @@ harness.onAnvil('zgfs-da-cluster-', async (chain, dir) => {
     nodes[i] = await harness.startNode(zgfs, data(i), ports[i], { ...process.env, ZGFS_KEY: key(i) }, null,
       ['--url', urls[i], '--da', ...(i === 3 ? ['--da-max-blobs', String(MAX_BLOBS)] : [])]);
   }
+  const fullDraw = () => fullDrawAt(urls[0]);
   const kill = async (i) => {
     nodes[i].removeAllListeners('exit');
     const gone = new Promise((r) => nodes[i].on('exit', r));
@@ -117,6 +133,24 @@ harness.onAnvil('zgfs-da-cluster-', async (chain, dir) => {
     blobs.push({ size, bytes, root, f });
     let k = 1;
     while (k < 128 && k * k * 1984 < size + 4) k *= 2;
+    {
+      // The extended square is a log entry too: row-major, so it opens with u32le(L) ‖ blob.
+      const lg = put.out.match(/^stored in the log: tx seq (\d+) root (0x[0-9a-f]{64})$/m);
+      const s = 32 * Math.ceil((size + 4) / (32 * k * k));
+      const sq = path.join(dir, `square-${size}`);
+      // Another node has it once it has followed the chain to the entry.
+      let dl = { status: -1, err: 'no log line' };
+      for (let t = 0; lg && t < 40 && dl.status !== 0; t++) {
+        if (t) await sleep(250);
+        dl = run(['download', lg[2], sq, '--node', urls[1]]);
+      }
+      const got = dl.status === 0 ? fs.readFileSync(sq) : Buffer.alloc(0);
+      const head = Math.min(size, k * s - 4);
+      ok(dl.status === 0 && got.length === 4 * k * k * s && got.readUInt32LE(0) === size &&
+        got.subarray(4, 4 + Math.min(head, 4096)).equals(bytes.subarray(0, Math.min(head, 4096))),
+      `the extended square of the ${size} B blob is log entry ${lg && lg[1]}: ${got.length} bytes, downloaded through another node, beginning with the blob (${dl.err})`);
+      if (dl.status === 0) fs.rmSync(sq);
+    }
     const out = path.join(dir, `back-${size}`);
     const get = run(['da', 'get', root, out, '--node', urls[2]]);
     ok(get.status === 0 && fs.readFileSync(out).equals(bytes),
@@ -173,7 +207,7 @@ harness.onAnvil('zgfs-da-cluster-', async (chain, dir) => {
   {
     // Certificates for a blob no one certified: 2 of 4 members, and a stranger in a member's
     // place; the node refuses both before sending anything, the chain records nothing.
-    const draw = (await harness.rpc(urls[0], 'zgfs_daDraw', [])).result;
+    const draw = await fullDraw();
     const e = Number(draw.epoch), len = 1000;
     const digest = await da.signDigest(fake, len, e, draw.quorum);
     const byAccount = Object.fromEntries([0, 1, 2, 3].map((i) => [new ethers.Wallet(key(i)).address.toLowerCase(), key(i)]));
@@ -246,7 +280,7 @@ harness.onAnvil('zgfs-da-cluster-', async (chain, dir) => {
     const o = execFileSync(tool, ['square', String(L), '33', sqDir]).toString();
     const broot = o.match(/^root (0x\S+)$/m)[1], k = Number(o.match(/^k (\d+)$/m)[1]);
     const roots = fs.readFileSync(path.join(sqDir, 'roots')).toString('base64');
-    const draw = (await harness.rpc(urls[0], 'zgfs_daDraw', [])).result;
+    const draw = await fullDraw();
     const m = Math.min(SLOTS, 2 * k), members = draw.members.length;
     const holds = (q, r) => { for (let i = r % m; i < SLOTS; i += m) if (draw.slotRanks[i] === q) return true; return false; };
     const sigs = [];
