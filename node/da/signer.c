@@ -632,7 +632,8 @@ static int sample_tick(struct node_da *d, const struct chain_da_contract *cp)
 	closedir(dir);
 	pthread_mutex_lock(&d->mu);
 	d->answered += answered;
-	d->missed += missed;
+	/* A sweep cut short by a chain error is done again, and its misses counted then. */
+	d->missed += first == 0 ? missed : 0;
 	/* A chain error leaves the period to sweep again; answered blobs are no longer due. */
 	d->swept = first == 0;
 	d->swept_period = c.period;
