@@ -72,6 +72,9 @@ struct chain_ops {
 	int (*da_earned)(struct chain *c, const uint8_t account[CHAIN_ADDRESS_SIZE],
 			 uint64_t *ret_wei);
 	int (*sign_digest)(struct chain *c, const uint8_t digest[32], uint8_t ret_sig[65]);
+	int (*da_setup)(struct chain *c, const struct chain_da_config *cfg); /* NULL: -ENOTSUP */
+	/* NULL: the account of account() */
+	int (*da_account)(struct chain *c, uint8_t ret[CHAIN_ADDRESS_SIZE]);
 };
 
 /* Empties what chain_last_detail() returns in this thread. */

@@ -64,7 +64,7 @@ static int decode_answer(struct chain_rbuf *p, struct chain_tx *tx)
 	return 0;
 }
 
-static void tx_payload(const struct chain_tx *tx, struct chain_wbuf *w)
+static void tx_payload_core(const struct chain_tx *tx, struct chain_wbuf *w)
 {
 	const struct chain_submission *s;
 
@@ -109,6 +109,90 @@ static void tx_payload(const struct chain_tx *tx, struct chain_wbuf *w)
 	}
 }
 
+static bool is_da(uint8_t type)
+{
+	return type >= CHAIN_TX_DA_REGISTER && type <= CHAIN_TX_DA_VOID;
+}
+
+/* DA transactions but the setup: sender[20] account[20] root[32] key[32] u64 value, epoch;
+ * u32 len, data[len]. */
+static void da_payload(const struct chain_da_tx *t, struct chain_wbuf *w)
+{
+	chain_wbuf_put(w, t->sender, CHAIN_ADDRESS_SIZE);
+	chain_wbuf_put(w, t->account, CHAIN_ADDRESS_SIZE);
+	chain_wbuf_put(w, t->root, 32);
+	chain_wbuf_put(w, t->key, 32);
+	chain_wbuf_u64(w, t->value);
+	chain_wbuf_u64(w, t->epoch);
+	chain_wbuf_u32(w, t->len);
+	if (t->len)
+		chain_wbuf_put(w, t->data, t->len);
+}
+
+static int decode_da(struct chain_rbuf *p, struct chain_da_tx *t)
+{
+	const uint8_t *data;
+
+	chain_rbuf_copy(p, t->sender, CHAIN_ADDRESS_SIZE);
+	chain_rbuf_copy(p, t->account, CHAIN_ADDRESS_SIZE);
+	chain_rbuf_copy(p, t->root, 32);
+	chain_rbuf_copy(p, t->key, 32);
+	t->value = chain_rbuf_u64(p);
+	t->epoch = chain_rbuf_u64(p);
+	t->len = chain_rbuf_u32(p);
+	if (t->len > CHAIN_DA_TX_DATA_MAX)
+		return -CHAIN_ETAMPERED;
+	data = chain_rbuf_get(p, t->len);
+	if (!data)
+		return -CHAIN_ETAMPERED;
+	if (t->len) {
+		t->data = malloc(t->len);
+		if (!t->data)
+			return -ENOMEM;
+		memcpy(t->data, data, t->len);
+	}
+	return 0;
+}
+
+/* DA setup: u64 epoch, stake unit, min stake, slots, sample period, window, fee per KiB. */
+static void da_setup_payload(const struct chain_da_config *c, struct chain_wbuf *w)
+{
+	chain_wbuf_u64(w, c->epoch_blocks);
+	chain_wbuf_u64(w, c->stake_unit);
+	chain_wbuf_u64(w, c->min_stake);
+	chain_wbuf_u64(w, c->slots);
+	chain_wbuf_u64(w, c->sample_blocks);
+	chain_wbuf_u64(w, c->sample_window);
+	chain_wbuf_u64(w, c->fee_per_kib);
+}
+
+static int decode_da_setup(struct chain_rbuf *p, struct chain_da_config *c)
+{
+	uint64_t slots;
+
+	c->epoch_blocks = chain_rbuf_u64(p);
+	c->stake_unit = chain_rbuf_u64(p);
+	c->min_stake = chain_rbuf_u64(p);
+	slots = chain_rbuf_u64(p);
+	c->sample_blocks = chain_rbuf_u64(p);
+	c->sample_window = chain_rbuf_u64(p);
+	c->fee_per_kib = chain_rbuf_u64(p);
+	if (slots > CHAIN_DA_SLOTS_MAX)
+		return -CHAIN_ETAMPERED;
+	c->slots = (unsigned)slots;
+	return 0;
+}
+
+static void tx_payload(const struct chain_tx *tx, struct chain_wbuf *w)
+{
+	if (tx->type == CHAIN_TX_DA_SETUP)
+		da_setup_payload(&tx->da_setup.cfg, w);
+	else if (is_da(tx->type))
+		da_payload(&tx->da, w);
+	else
+		tx_payload_core(tx, w);
+}
+
 /* Only what the wire can carry: one-byte counts and heights, bounded tags. Validity in the
  * Flow sense is the ledger's business, not the encoder's. */
 static bool tx_encodable(const struct chain_tx *tx)
@@ -123,6 +207,14 @@ static bool tx_encodable(const struct chain_tx *tx)
 		return true;
 	case CHAIN_TX_PORA_ANSWER:
 		return tx->pora_answer.answer.nproof <= CHAIN_PORA_PROOF_MAX;
+	case CHAIN_TX_DA_SETUP:
+		return tx->da_setup.cfg.slots <= CHAIN_DA_SLOTS_MAX;
+	case CHAIN_TX_DA_REGISTER:
+	case CHAIN_TX_DA_PUBLISH:
+	case CHAIN_TX_DA_CERTIFY:
+	case CHAIN_TX_DA_ANSWER:
+	case CHAIN_TX_DA_VOID:
+		return tx->da.len <= CHAIN_DA_TX_DATA_MAX && (tx->da.len == 0 || tx->da.data);
 	case CHAIN_TX_SUBMIT:
 		if (s->tags_len > CHAIN_TAGS_MAX || s->nnodes > CODEC_MAX_NODES)
 			return false;
@@ -193,6 +285,7 @@ static int decode_tx(struct chain_rbuf *r, struct chain_tx *tx)
 	uint32_t len, tags_len;
 	uint8_t nnodes;
 	struct chain_submission *s;
+	int e;
 
 	memset(tx, 0, sizeof(*tx));
 	tx->type = chain_rbuf_u8(r);
@@ -246,6 +339,19 @@ static int decode_tx(struct chain_rbuf *r, struct chain_tx *tx)
 		if (decode_answer(&p, tx) < 0)
 			return -CHAIN_ETAMPERED;
 		break;
+	case CHAIN_TX_DA_SETUP:
+		if (decode_da_setup(&p, &tx->da_setup.cfg) < 0)
+			return -CHAIN_ETAMPERED;
+		break;
+	case CHAIN_TX_DA_REGISTER:
+	case CHAIN_TX_DA_PUBLISH:
+	case CHAIN_TX_DA_CERTIFY:
+	case CHAIN_TX_DA_ANSWER:
+	case CHAIN_TX_DA_VOID:
+		e = decode_da(&p, &tx->da);
+		if (e < 0)
+			return e;
+		break;
 	default:
 		return -CHAIN_ETAMPERED;
 	}
@@ -285,9 +391,14 @@ int chain_block_decode(const uint8_t *p, size_t n, struct chain_block *ret_block
 			return -ENOMEM;
 	}
 	b.ntx = ntx;
-	for (size_t i = 0; i < ntx; i++)
-		if (decode_tx(&r, &b.txs[i]) < 0)
+	for (size_t i = 0; i < ntx; i++) {
+		int e = decode_tx(&r, &b.txs[i]);
+
+		if (e < 0) {
+			err = e == -ENOMEM ? e : -CHAIN_ETAMPERED;
 			goto out;
+		}
+	}
 	if (!chain_rbuf_done(&r))
 		goto out;
 	memcpy(b.signature, p + n - CHAIN_SIGNATURE_SIZE, CHAIN_SIGNATURE_SIZE);
@@ -309,6 +420,9 @@ void chain_block_release(struct chain_block *b)
 {
 	if (!b)
 		return;
+	for (size_t i = 0; i < b->ntx && b->txs; i++)
+		if (is_da(b->txs[i].type))
+			free(b->txs[i].da.data);
 	free(b->txs);
 	b->txs = NULL;
 	b->ntx = 0;

@@ -231,6 +231,26 @@ int chain_da_contract(struct chain *c, struct chain_da_contract *ret)
 	return c->ops->da_contract ? c->ops->da_contract(c, ret) : -ENOTSUP;
 }
 
+int chain_da_setup(struct chain *c, const struct chain_da_config *cfg)
+{
+	if (!c || !cfg)
+		return -EINVAL;
+	chain_clear_detail();
+	return c->ops->da_setup ? c->ops->da_setup(c, cfg) : -ENOTSUP;
+}
+
+int chain_da_signing_account(struct chain *c, uint8_t ret[CHAIN_ADDRESS_SIZE])
+{
+	uint64_t balance;
+
+	if (!c || !ret)
+		return -EINVAL;
+	chain_clear_detail();
+	if (c->ops->da_account)
+		return c->ops->da_account(c, ret);
+	return c->ops->account ? c->ops->account(c, ret, &balance) : -ENOTSUP;
+}
+
 int chain_da_register(struct chain *c, const uint8_t vrf_key[32], const char *url, uint64_t stake)
 {
 	size_t n;

@@ -199,6 +199,15 @@ struct chain_da_config {
 		100, 1000000000000000ull, 1000000000000000ull, 16, 30, 960, 1000000000ull          \
 	}
 
+/* The embedded ledger's defaults (chain_da_setup(); `zgfs node --da` on the embedded
+ * ledger): epochs and sampling periods of 60 s of block time, a ticket per token (1e9 of
+ * the ledger's unit), that much at least, 16 slots, 960 periods (16 hours), 1000 units
+ * per KiB (1 token per GiB). */
+#define CHAIN_DA_LOCAL_DEFAULTS                                                                    \
+	{                                                                                          \
+		60, 1000000000ull, 1000000000ull, 16, 60, 960, 1000                                \
+	}
+
 /* What chain_evm_deploy() created. */
 struct chain_evm_deployment {
 	uint8_t flow[CHAIN_ADDRESS_SIZE];
@@ -505,17 +514,32 @@ struct chain_da_contract {
 	uint64_t period;      /* the current sampling period */
 	bool has_sample_seed; /* whose seed is recorded */
 	uint64_t reward_pool; /* wei, saturated */
+	bool seconds;	      /* epochs and periods count seconds of block time (embedded) */
 };
 
 /* chain_da_contract() - the chain's DA contract and its state: -ENOENT when the chain has
- * none (a Market from before DA, Market.da() zero), -ENOTSUP on the embedded ledger. */
+ * none (a Market from before DA, Market.da() zero; an embedded ledger before
+ * chain_da_setup()). The embedded ledger's address is zero. */
 int chain_da_contract(struct chain *c, struct chain_da_contract *ret);
+
+/* chain_da_setup() - give the embedded ledger its DA rules, once (a transaction): cfg's
+ * epoch_blocks and sample_blocks count seconds of block time there, because its blocks
+ * come only when something settles (docs/DA.md, "On the embedded ledger"). -EEXIST when it
+ * has them, -EINVAL for parameters out of range (a detail says which); -ENOTSUP on an EVM
+ * chain, whose DA contract `zgfs chain deploy` creates. */
+int chain_da_setup(struct chain *c, const struct chain_da_config *cfg);
+
+/* The account this handle's DA signatures recover to: its EVM account; on the embedded
+ * ledger, the secp256k1 key it derives from its ed25519 key (its ledger account, which
+ * pays, is chain_account()'s). */
+int chain_da_signing_account(struct chain *c, uint8_t ret[CHAIN_ADDRESS_SIZE]);
 
 /* ---- DA on the chain (docs/DA.md, "Signers, quorums and certificates") ----
  *
  * The DA contract's operations, for a signer (register, publish its VRF proof for the next
  * epoch) and for whoever settles a certificate. The EVM backend sends them to the contract
- * Market.da() names; the embedded ledger has none yet (-ENOTSUP). Reads are fresh
+ * Market.da() names; the embedded ledger applies the same rules in its own blocks
+ * (chain_da_setup()). Reads are fresh
  * (nothing cached). Transactions return once mined; a refusal is -CHAIN_EREVERTED with
  * the contract's reason in chain_last_detail(). */
 struct chain_da_signer; /* chain/da.h */

@@ -12,6 +12,7 @@
  * claimed), so a ledger from before PoRA verifies byte for byte. */
 #define STATE_VERSION 1
 #define STATE_VERSION_PORA 2
+#define STATE_VERSION_DA     3 /* u8 PoRA enabled, [the PoRA part], the DA part */
 #define POOL_VERSION  1
 #define POOL_VERSION_CLAIMED 2
 #define ENTRY_VERSION 1
@@ -26,6 +27,7 @@ void chain_ledger_release(struct chain_ledger *l)
 	if (!l)
 		return;
 	chain_market_release(&l->market);
+	chain_da_state_release(&l->da);
 }
 
 void chain_ledger_mark(const struct chain_ledger *l, struct chain_ledger_mark *ret_mark)
@@ -44,15 +46,22 @@ void chain_ledger_rollback(struct chain_ledger *l, const struct chain_ledger_mar
 	 * changed. Pools before it were already full of charged sectors and are untouched. */
 	struct chain_pool_state *pools = l->market.pools;
 	uint64_t cap = l->market.cap;
+	struct chain_da_cert_state *certs;
+	uint64_t certs_cap;
 
 	/* An answer may have paid from any pool; it is the block's only one. */
 	if (l->answer_in_block) {
 		pools[l->answer_pool].balance += l->answer_from_pool;
 		pools[l->answer_pool].claimed -= l->answer_from_pool;
 	}
+	chain_ledger_da_rollback(l, mark->saved.da.ncerts);
+	certs = l->da.certs;
+	certs_cap = l->da.cap;
 	memcpy(l, &mark->saved, sizeof(*l));
 	l->market.pools = pools;
 	l->market.cap = cap;
+	l->da.certs = certs;
+	l->da.cap = certs_cap;
 	if (l->market.npools)
 		l->market.pools[l->market.npools - 1] = mark->last_pool;
 }
@@ -189,6 +198,13 @@ int chain_ledger_apply(struct chain_ledger *l, const struct chain_tx *tx, uint64
 		return chain_ledger_pora_register(l, tx);
 	case CHAIN_TX_PORA_ANSWER:
 		return chain_ledger_pora_answer(l, tx, height, timestamp);
+	case CHAIN_TX_DA_SETUP:
+	case CHAIN_TX_DA_REGISTER:
+	case CHAIN_TX_DA_PUBLISH:
+	case CHAIN_TX_DA_CERTIFY:
+	case CHAIN_TX_DA_ANSWER:
+	case CHAIN_TX_DA_VOID:
+		return chain_ledger_da_apply(l, tx, height, timestamp);
 	default:
 		return -EINVAL;
 	}
@@ -204,6 +220,8 @@ bool chain_ledger_conserved(const struct chain_ledger *l)
 	for (uint64_t i = 0; i < l->market.npools; i++)
 		if (__builtin_add_overflow(sum, l->market.pools[i].balance, &sum))
 			return false;
+	if (!chain_da_state_value(&l->da, &sum))
+		return false;
 	return sum == l->supply;
 }
 
@@ -214,10 +232,13 @@ bool chain_ledger_conserved(const struct chain_ledger *l)
  *   u64 flow length; u8 depth; depth × (root[32], u8 height);
  *   u32 naccounts; naccounts × (address[20], u64 balance);
  *   u64 donation; u64 npools
+ * then version 2: the PoRA part; version 3: u8 PoRA enabled, [the PoRA part], the DA part.
  */
 void chain_state_encode(const struct chain_ledger *l, struct chain_wbuf *w)
 {
-	chain_wbuf_u8(w, l->pora.enabled ? STATE_VERSION_PORA : STATE_VERSION);
+	chain_wbuf_u8(w, l->da.enabled	   ? STATE_VERSION_DA
+			 : l->pora.enabled ? STATE_VERSION_PORA
+					   : STATE_VERSION);
 	chain_wbuf_u8(w, l->genesis_done);
 	chain_wbuf_u64(w, l->chain_id);
 	chain_wbuf_u64(w, l->price_per_sector);
@@ -241,8 +262,12 @@ void chain_state_encode(const struct chain_ledger *l, struct chain_wbuf *w)
 	}
 	chain_wbuf_u64(w, l->market.donation);
 	chain_wbuf_u64(w, l->market.npools);
+	if (l->da.enabled)
+		chain_wbuf_u8(w, l->pora.enabled);
 	if (l->pora.enabled)
 		chain_pora_state_encode(&l->pora, w);
+	if (l->da.enabled)
+		chain_da_state_encode(&l->da, w);
 }
 
 int chain_state_decode(const uint8_t *p, size_t n, struct chain_ledger *l, uint64_t *ret_npools)
@@ -250,11 +275,12 @@ int chain_state_decode(const uint8_t *p, size_t n, struct chain_ledger *l, uint6
 	struct chain_rbuf r;
 	uint32_t naccounts;
 	uint64_t npools;
-	uint8_t version;
+	uint8_t version, pora;
 
 	chain_rbuf_init(&r, p, n);
 	version = chain_rbuf_u8(&r);
-	if (version != STATE_VERSION && version != STATE_VERSION_PORA)
+	if (version != STATE_VERSION && version != STATE_VERSION_PORA &&
+	    version != STATE_VERSION_DA)
 		return -CHAIN_ETAMPERED;
 	l->genesis_done = chain_rbuf_u8(&r) != 0;
 	l->chain_id = chain_rbuf_u64(&r);
@@ -285,7 +311,16 @@ int chain_state_decode(const uint8_t *p, size_t n, struct chain_ledger *l, uint6
 	l->market.donation = chain_rbuf_u64(&r);
 	npools = chain_rbuf_u64(&r);
 	memset(&l->pora, 0, sizeof(l->pora));
-	if (version == STATE_VERSION_PORA && chain_pora_state_decode(&r, &l->pora) < 0)
+	pora = version == STATE_VERSION_PORA;
+	if (version == STATE_VERSION_DA) {
+		pora = chain_rbuf_u8(&r);
+		if (pora > 1)
+			return -CHAIN_ETAMPERED;
+	}
+	if (pora && chain_pora_state_decode(&r, &l->pora) < 0)
+		return -CHAIN_ETAMPERED;
+	chain_da_state_release(&l->da);
+	if (version == STATE_VERSION_DA && chain_da_state_decode(&r, &l->da) < 0)
 		return -CHAIN_ETAMPERED;
 	if (!chain_rbuf_done(&r) || !l->genesis_done || !chain_flowtree_consistent(&l->flow) ||
 	    npools > CHAIN_POOLS_MAX ||

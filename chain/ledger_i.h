@@ -18,6 +18,7 @@
 #include "chain/flow_i.h"
 #include "chain/limits.h"
 #include "chain/market_i.h"
+#include "chain/da_ledger_i.h"
 #include "chain/pora_i.h"
 
 #define CHAIN_PUBKEY_SIZE    32
@@ -37,6 +38,12 @@ enum chain_tx_type {
 	CHAIN_TX_PORA_SETUP = 4,    /* mining parameters, once, by the authority */
 	CHAIN_TX_PORA_REGISTER = 5, /* requestMinerId */
 	CHAIN_TX_PORA_ANSWER = 6,   /* submit(PoraAnswer) */
+	CHAIN_TX_DA_SETUP = 7,	    /* DA parameters, once (the DA contract's constructor) */
+	CHAIN_TX_DA_REGISTER = 8,   /* register(vrfKey, url) with stake */
+	CHAIN_TX_DA_PUBLISH = 9,    /* publishProof(e, proof) */
+	CHAIN_TX_DA_CERTIFY = 10,   /* certify(...) with the blob fee */
+	CHAIN_TX_DA_ANSWER = 11,    /* answerSample(dataRoot, share, proof) */
+	CHAIN_TX_DA_VOID = 12,	    /* voidCertificate(dataRoot, proof) */
 };
 
 struct chain_tx {
@@ -66,6 +73,10 @@ struct chain_tx {
 			uint8_t sender[CHAIN_ADDRESS_SIZE];
 			struct chain_pora_answer answer;
 		} pora_answer;
+		struct {
+			struct chain_da_config cfg;
+		} da_setup;
+		struct chain_da_tx da;
 	};
 };
 
@@ -90,6 +101,7 @@ struct chain_ledger {
 	struct chain_account_state accounts[CHAIN_ACCOUNTS_MAX];
 	struct chain_market market; /* owns the pools array */
 	struct chain_pora_state pora;
+	struct chain_da_state da;
 	/* the block being applied: its one PoRA answer, which may have paid from any pool */
 	bool answer_in_block;
 	uint64_t answer_pool, answer_from_pool;
@@ -129,10 +141,11 @@ int chain_ledger_apply(struct chain_ledger *l, const struct chain_tx *tx, uint64
 /*
  * chain_ledger_begin_block() - what happens at the start of block `height`, before its
  * transactions: a new PoRA epoch when the height enters one (context digest over the
- * previous block's hash and the flow as it stands, difficulty update). Returns 0 or the
+ * previous block's hash and the flow as it stands, difficulty update), and the DA seeds of
+ * the epoch and sampling period its timestamp enters. Returns 0 or the
  * -EOVERFLOW of the difficulty update. Call it once per block, between mark and apply.
  */
-int chain_ledger_begin_block(struct chain_ledger *l, uint64_t height);
+int chain_ledger_begin_block(struct chain_ledger *l, uint64_t height, uint64_t timestamp);
 
 /* The PoRA transactions (chain/pora.c), with chain_ledger_apply()'s contract. An answer
  * fails with its -CHAIN_EPORA_* code; a second answer in one block with -EBUSY. */
@@ -140,6 +153,17 @@ int chain_ledger_pora_setup(struct chain_ledger *l, const struct chain_tx *tx);
 int chain_ledger_pora_register(struct chain_ledger *l, const struct chain_tx *tx);
 int chain_ledger_pora_answer(struct chain_ledger *l, const struct chain_tx *tx, uint64_t height,
 			     uint64_t timestamp);
+
+/* The DA transactions (chain/da_ledger.c), with chain_ledger_apply()'s contract. A refusal
+ * the contract would revert with is -CHAIN_EREVERTED with its reason in chain_last_detail()
+ * (certify: the -CHAIN_EDA_* code of chain_da_cert_verify()); a second DA change in one
+ * block is -EBUSY. */
+int chain_ledger_da_apply(struct chain_ledger *l, const struct chain_tx *tx, uint64_t height,
+			  uint64_t timestamp);
+/* At the start of each block: the seeds of the epoch and period it enters. */
+void chain_ledger_da_begin_block(struct chain_ledger *l, uint64_t timestamp);
+/* Rollback's half for the certificates (called with the mark's saved count). */
+void chain_ledger_da_rollback(struct chain_ledger *l, uint64_t saved_ncerts);
 
 /* The PoRA part of the state record (version 2). */
 void chain_pora_state_encode(const struct chain_pora_state *s, struct chain_wbuf *w);

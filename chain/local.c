@@ -2,12 +2,12 @@
  * The embedded ledger: a single-writer chain of signed blocks in one leveldb.
  *
  * Keys: "s" the state record; "b" + be64(height) a block; "e" + be64(tx seq) an entry;
- * "p" + be64(index) a reward pool. A block and every record it changes go into one
- * WriteBatch written with sync, so after SIGKILL or power loss the database holds either
- * the whole block and its effects or none of it; the in-memory state is changed first and
- * rolled back if that write fails. All access is under one mutex: writes are a few
- * microseconds of hashing plus one fsync, and a second writer could not overlap the fsync
- * anyway.
+ * "p" + be64(index) a reward pool; "a" + be64(index) a DA certificate; "q" + be64(epoch) the inputs
+ * of a DA epoch's draw (written by each block that certifies in it). A block and every record it
+ * changes go into one WriteBatch written with sync, so after SIGKILL or power loss the database
+ * holds either the whole block and its effects or none of it; the in-memory state is changed first
+ * and rolled back if that write fails. All access is under one mutex: writes are a few microseconds
+ * of hashing plus one fsync, and a second writer could not overlap the fsync anyway.
  *
  * leveldb is the only disk I/O here and its C API reports errors as strings, which
  * ldb_error() turns into -errno once.
@@ -29,13 +29,18 @@
 #include "chain/backend_i.h"
 #include "chain/limits.h"
 #include "chain/block_i.h"
+#include "chain/da.h"
 #include "chain/ledger_i.h"
+#include "codec/da.h"
+#include "codec/keccak.h"
 #include "sys/ldb.h"
 
 #define KEY_STATE 's'
 #define KEY_BLOCK 'b'
 #define KEY_ENTRY 'e'
 #define KEY_POOL  'p'
+#define KEY_CERT  'a' /* + be64(index): a DA certificate */
+#define KEY_DRAW  'q' /* + be64(epoch): a DA epoch's draw inputs */
 #define KEY_SIZE  9
 #define LOCK_NAME "ledger.lock"
 
@@ -68,6 +73,8 @@ struct chain_local {
 	uint8_t sk[64];
 	uint8_t pk[CHAIN_PUBKEY_SIZE];
 	uint8_t address[CHAIN_ADDRESS_SIZE];
+	uint8_t da_secret[32]; /* DA signatures (derive_da_key) */
+	uint8_t da_account[CHAIN_ADDRESS_SIZE];
 	struct chain_ledger ledger;
 	/* The node's own registration (chain_registry_register), in this handle only. */
 	bool registered;
@@ -75,6 +82,7 @@ struct chain_local {
 };
 
 static const struct chain_ops local_ops;
+static int derive_da_key(struct chain_local *c);
 
 static struct chain_local *to_local(struct chain *c)
 {
@@ -165,6 +173,33 @@ static uint64_t pool_index_of(uint64_t sector)
 	return sector / CHAIN_PRICING_SEGMENT_SECTORS;
 }
 
+/* The epoch a certify transaction names (its certificate's bytes 40..48), or UINT64_MAX. */
+static uint64_t certify_epoch(const struct chain_tx *tx)
+{
+	const uint8_t *p = tx->da.data;
+	uint64_t e = 0;
+
+	if (tx->type != CHAIN_TX_DA_CERTIFY || tx->da.len < 48)
+		return UINT64_MAX;
+	for (int i = 40; i < 48; i++)
+		e = e << 8 | p[i];
+	return e;
+}
+
+/* The draw record of the epoch tx certifies in, into w (emptied first): 1 when tx is no
+ * certify, 0, or -errno. */
+static int draw_record_of(const struct chain_ledger *l, const struct chain_tx *tx,
+			  struct chain_wbuf *w, uint64_t *ret_epoch)
+{
+	uint64_t e = certify_epoch(tx);
+
+	if (e == UINT64_MAX)
+		return 1;
+	w->len = 0;
+	*ret_epoch = e;
+	return chain_da_draw_record(&l->da, e, w);
+}
+
 /*
  * Settle one block of transactions: apply them, seal the block, and write the block, the
  * state and every record the block changed in one synced batch. entries[i] receives the
@@ -197,7 +232,7 @@ static int commit_block(struct chain_local *c, const struct chain_tx *txs, size_
 	first_pool = l->genesis_done ? pool_index_of(l->flow.length) : 0;
 
 	chain_ledger_mark(l, mark);
-	r = chain_ledger_begin_block(l, height);
+	r = chain_ledger_begin_block(l, height, ts);
 	if (r < 0)
 		goto rollback;
 	for (size_t i = 0; i < ntx; i++) {
@@ -254,6 +289,25 @@ static int commit_block(struct chain_local *c, const struct chain_tx *txs, size_
 		make_key(key, KEY_POOL, i);
 		leveldb_writebatch_put(batch, key, sizeof(key), (const char *)rec.data, rec.len);
 	}
+	for (size_t i = 0; i < ntx; i++) {
+		uint64_t e;
+
+		r = draw_record_of(l, &txs[i], &rec, &e);
+		if (r < 0)
+			goto rollback;
+		if (r == 1)
+			continue;
+		make_key(key, KEY_DRAW, e);
+		leveldb_writebatch_put(batch, key, sizeof(key), (const char *)rec.data, rec.len);
+	}
+	if (l->da.touched1) {
+		rec.len = 0;
+		chain_da_cert_state_encode(&l->da.certs[l->da.touched1 - 1], &rec);
+		if ((r = rec.err) < 0)
+			goto rollback;
+		make_key(key, KEY_CERT, l->da.touched1 - 1);
+		leveldb_writebatch_put(batch, key, sizeof(key), (const char *)rec.data, rec.len);
+	}
 	rec.len = 0;
 	chain_state_encode(l, &rec);
 	if ((r = rec.err) < 0)
@@ -296,6 +350,30 @@ static int create_genesis(struct chain_local *c)
 out:
 	free(tx);
 	free(unused);
+	return r;
+}
+
+/* The DA certificates the state record counts. */
+static int load_certs(struct chain_local *c)
+{
+	struct chain_da_state *s = &c->ledger.da;
+	uint64_t n = s->ncerts;
+	char key[KEY_SIZE], *val = NULL;
+	size_t len;
+	int r;
+
+	s->ncerts = 0;
+	r = chain_da_state_reserve(s, n);
+	for (uint64_t i = 0; r == 0 && i < n; i++) {
+		make_key(key, KEY_CERT, i);
+		r = db_get(c, key, sizeof(key), &val, &len);
+		if (r < 0)
+			return r == -ENOENT ? -CHAIN_ETAMPERED : r;
+		r = chain_da_cert_state_decode((const uint8_t *)val, len, &s->certs[i]);
+		leveldb_free(val);
+		if (r == 0)
+			s->ncerts = i + 1;
+	}
 	return r;
 }
 
@@ -343,6 +421,9 @@ static int load_state(struct chain_local *c)
 			return r;
 		l->market.npools = i + 1;
 	}
+	r = load_certs(c);
+	if (r < 0)
+		return r;
 	if (!chain_ledger_conserved(l))
 		return -CHAIN_ETAMPERED;
 
@@ -400,6 +481,11 @@ int chain_local_open(const char *dir, const uint8_t secret_key[64], struct chain
 	memcpy(c->sk, secret_key, sizeof(c->sk));
 	memcpy(c->pk, pk, sizeof(c->pk));
 	chain_address_of(c->pk, c->address);
+	if (derive_da_key(c) < 0) {
+		sodium_memzero(c->sk, sizeof(c->sk));
+		free(c);
+		return -EINVAL;
+	}
 	pthread_mutex_init(&c->qmu, NULL);
 	pthread_cond_init(&c->qcv, NULL);
 	c->qtail = &c->qhead;
@@ -464,6 +550,7 @@ static void local_close(struct chain *base)
 	pthread_mutex_destroy(&c->qmu);
 	pthread_cond_destroy(&c->qcv);
 	sodium_memzero(c->sk, sizeof(c->sk));
+	sodium_memzero(c->da_secret, sizeof(c->da_secret));
 	free(c);
 }
 
@@ -945,6 +1032,412 @@ static int local_registry_nodes(struct chain *base, struct chain_node *nodes, si
 	return 0;
 }
 
+/* ---- DA (chain/da_ledger.c applies the rules) ------------------------------------------ */
+
+/* The time a transaction sent now lands at: block times never go backwards. */
+static uint64_t now_ts(const struct chain_local *c)
+{
+	uint64_t ts = wall_clock();
+
+	return ts < c->ledger.head_timestamp ? c->ledger.head_timestamp : ts;
+}
+
+static int da_enabled(const struct chain_local *c)
+{
+	if (c->ledger.da.enabled)
+		return 0;
+	chain_set_detail("the embedded ledger has no DA set up (zgfs node --da sets it up)");
+	return -ENOENT;
+}
+
+static int local_da_setup(struct chain *base, const struct chain_da_config *cfg)
+{
+	struct chain_local *c = to_local(base);
+	struct chain_tx *tx = calloc(1, sizeof(*tx));
+	int r;
+
+	if (!tx)
+		return -ENOMEM;
+	tx->type = CHAIN_TX_DA_SETUP;
+	tx->da_setup.cfg = *cfg;
+	pthread_mutex_lock(&c->lock);
+	r = c->ledger.da.enabled ? -EEXIST : chain_da_config_check(cfg);
+	if (r == 0)
+		r = commit_one(c, tx);
+	pthread_mutex_unlock(&c->lock);
+	free(tx);
+	return r;
+}
+
+static int local_da_account(struct chain *base, uint8_t ret[CHAIN_ADDRESS_SIZE])
+{
+	memcpy(ret, to_local(base)->da_account, CHAIN_ADDRESS_SIZE);
+	return 0;
+}
+
+static int local_da_contract(struct chain *base, struct chain_da_contract *ret)
+{
+	struct chain_local *c = to_local(base);
+	const struct chain_da_state *s = &c->ledger.da;
+	struct chain_da_contract d = {.seconds = true};
+	const uint8_t *seed;
+	uint64_t ts;
+	int r;
+
+	pthread_mutex_lock(&c->lock);
+	r = da_enabled(c);
+	if (r == 0) {
+		ts = now_ts(c);
+		d.epoch_blocks = s->cfg.epoch_blocks;
+		d.first_block = s->first_block;
+		d.stake_unit = s->cfg.stake_unit;
+		d.min_stake = s->cfg.min_stake;
+		d.slots = s->cfg.slots;
+		d.epoch = chain_da_state_epoch(s, ts);
+		d.signers = s->nsigners;
+		seed = chain_da_state_seed(s->seeds, d.epoch);
+		d.has_seed = seed != NULL;
+		if (seed)
+			memcpy(d.seed, seed, 32);
+		d.sample_blocks = s->cfg.sample_blocks;
+		d.sample_window = s->cfg.sample_window;
+		d.fee_per_kib = s->cfg.fee_per_kib;
+		d.period = chain_da_state_period(s, ts);
+		d.has_sample_seed = chain_da_state_seed(s->sample_seeds, d.period) != NULL;
+		d.reward_pool = s->reward_pool;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (r == 0)
+		*ret = d;
+	return r;
+}
+
+/* Commit DA transaction tx (its type and payload set here and by the caller). */
+static int da_commit(struct chain_local *c, struct chain_tx *tx, uint8_t type)
+{
+	int r;
+
+	tx->type = type;
+	memcpy(tx->da.sender, c->address, CHAIN_ADDRESS_SIZE);
+	memcpy(tx->da.account, c->da_account, CHAIN_ADDRESS_SIZE);
+	r = da_enabled(c);
+	return r < 0 ? r : commit_one(c, tx);
+}
+
+static int local_da_register(struct chain *base, const uint8_t vrf_key[32], const char *url,
+			     uint64_t stake)
+{
+	struct chain_local *c = to_local(base);
+	struct chain_tx *tx = calloc(1, sizeof(*tx));
+	int r;
+
+	if (!tx)
+		return -ENOMEM;
+	memcpy(tx->da.key, vrf_key, 32);
+	tx->da.value = stake;
+	tx->da.len = (uint32_t)strlen(url);
+	tx->da.data = (uint8_t *)url;
+	pthread_mutex_lock(&c->lock);
+	r = da_commit(c, tx, CHAIN_TX_DA_REGISTER);
+	pthread_mutex_unlock(&c->lock);
+	free(tx);
+	return r;
+}
+
+/* The draw record of epoch e: 0, -ENOENT, or -errno (c->lock held). */
+static int load_draw(struct chain_local *c, uint64_t e, struct chain_da_draw_record *ret)
+{
+	char key[KEY_SIZE], *val = NULL;
+	size_t len;
+	int r;
+
+	make_key(key, KEY_DRAW, e);
+	r = db_get(c, key, sizeof(key), &val, &len);
+	if (r < 0)
+		return r;
+	r = chain_da_draw_record_decode((const uint8_t *)val, len, ret);
+	leveldb_free(val);
+	return r;
+}
+
+static int local_da_signers(struct chain *base, uint64_t epoch, struct chain_da_signer *signers,
+			    size_t max, size_t *ret_n)
+{
+	struct chain_local *c = to_local(base);
+	const struct chain_da_state *s = &c->ledger.da;
+	struct chain_da_draw_record *d = malloc(sizeof(*d));
+	size_t n = 0;
+	bool old;
+	int r;
+
+	if (!d)
+		return -ENOMEM;
+	pthread_mutex_lock(&c->lock);
+	r = da_enabled(c);
+	/* An epoch the proof rings have left: its draw record, when something certified in
+	 * it. */
+	old = r == 0 && load_draw(c, epoch, d) == 0;
+	for (size_t i = 0; r == 0 && i < s->nsigners && n < max; i++, n++) {
+		const struct chain_da_signer_state *g = &s->signers[i];
+		const uint8_t *proof = chain_da_state_proof(g, epoch);
+
+		for (int j = 0; old && !proof && j < d->n; j++)
+			if (!memcmp(d->p[j].account, g->account, CHAIN_ADDRESS_SIZE))
+				proof = d->p[j].proof;
+
+		memset(&signers[n], 0, sizeof(signers[n]));
+		memcpy(signers[n].account, g->account, CHAIN_ADDRESS_SIZE);
+		memcpy(signers[n].vrf_key, g->vrf_key, 32);
+		signers[n].stake = g->stake;
+		signers[n].has_proof = proof != NULL;
+		if (proof)
+			memcpy(signers[n].proof, proof, CODEC_VRF_PROOF_SIZE);
+		snprintf(signers[n].url, sizeof(signers[n].url), "%s", g->url);
+	}
+	pthread_mutex_unlock(&c->lock);
+	free(d);
+	if (r == 0)
+		*ret_n = n;
+	return r;
+}
+
+static int local_da_seed(struct chain *base, uint64_t epoch, uint8_t ret_seed[32])
+{
+	struct chain_local *c = to_local(base);
+	struct chain_da_draw_record d[1];
+	const uint8_t *seed;
+	int r;
+
+	pthread_mutex_lock(&c->lock);
+	r = da_enabled(c);
+	if (r == 0) {
+		seed = chain_da_state_seed(c->ledger.da.seeds, epoch);
+		if (seed)
+			memcpy(ret_seed, seed, 32);
+		else if (load_draw(c, epoch + 1, d) == 0)
+			memcpy(ret_seed, d->seed, 32);
+		else
+			r = -ENOENT;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
+/* makeSeed() and makeSampleSeed(): a block records the seeds of the epoch and the period
+ * it lands in when it begins, so an empty block when the current one has none. */
+static int da_make_seeds(struct chain *base, bool sample)
+{
+	struct chain_local *c = to_local(base);
+	const struct chain_da_state *s = &c->ledger.da;
+	uint64_t ts;
+	int r;
+
+	pthread_mutex_lock(&c->lock);
+	r = da_enabled(c);
+	ts = now_ts(c);
+	if (r == 0 && !(sample ? chain_da_state_seed(s->sample_seeds, chain_da_state_period(s, ts))
+			       : chain_da_state_seed(s->seeds, chain_da_state_epoch(s, ts))))
+		r = commit_one(c, NULL);
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
+static int local_da_make_seed(struct chain *base)
+{
+	return da_make_seeds(base, false);
+}
+
+static int local_da_make_sample_seed(struct chain *base)
+{
+	return da_make_seeds(base, true);
+}
+
+static int local_da_publish(struct chain *base, uint64_t epoch, const uint8_t proof[80])
+{
+	struct chain_local *c = to_local(base);
+	struct chain_tx *tx = calloc(1, sizeof(*tx));
+	int r;
+
+	if (!tx)
+		return -ENOMEM;
+	tx->da.epoch = epoch;
+	tx->da.len = CODEC_VRF_PROOF_SIZE;
+	tx->da.data = (uint8_t *)proof;
+	pthread_mutex_lock(&c->lock);
+	r = da_commit(c, tx, CHAIN_TX_DA_PUBLISH);
+	pthread_mutex_unlock(&c->lock);
+	free(tx);
+	return r;
+}
+
+static int local_da_certify(struct chain *base, const struct chain_da_quorum *q,
+			    const struct chain_da_cert *cert, unsigned *ret_slots)
+{
+	struct chain_local *c = to_local(base);
+	struct chain_tx *tx = calloc(1, sizeof(*tx));
+	uint8_t *enc = malloc(CHAIN_DA_CERT_MAX);
+	const struct chain_da_cert_state *rec;
+	int r = -ENOMEM;
+
+	(void)q; /* the ledger draws the quorum itself */
+	if (!tx || !enc)
+		goto out;
+	tx->da.len = (uint32_t)chain_da_cert_encode(cert, enc);
+	tx->da.data = enc;
+	memcpy(tx->da.root, cert->data_root, 32);
+	if (tx->da.len == 0) {
+		r = -EINVAL;
+		goto out;
+	}
+	pthread_mutex_lock(&c->lock);
+	r = da_commit(c, tx, CHAIN_TX_DA_CERTIFY);
+	rec = r == 0 ? chain_da_state_cert(&c->ledger.da, cert->data_root) : NULL;
+	if (rec)
+		*ret_slots = rec->slots_signed;
+	pthread_mutex_unlock(&c->lock);
+out:
+	free(tx);
+	free(enc);
+	return r;
+}
+
+static int local_da_certificate(struct chain *base, const uint8_t data_root[32],
+				struct chain_da_record *ret)
+{
+	struct chain_local *c = to_local(base);
+	const struct chain_da_cert_state *s;
+	int r;
+
+	pthread_mutex_lock(&c->lock);
+	r = da_enabled(c);
+	s = r == 0 ? chain_da_state_cert(&c->ledger.da, data_root) : NULL;
+	if (r == 0 && !s)
+		r = -ENOENT;
+	if (s) {
+		*ret = (struct chain_da_record){.epoch = s->epoch,
+						.len = s->len,
+						.slots_signed = s->slots_signed,
+						.block = s->block,
+						.fee = s->fee,
+						.members = s->members,
+						.signers = s->nsigners,
+						.voided = s->voided};
+		memcpy(ret->quorum, s->quorum, 32);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
+static int local_da_void(struct chain *base, const uint8_t data_root[32], const uint8_t *proof,
+			 size_t len)
+{
+	struct chain_local *c = to_local(base);
+	struct chain_tx *tx = calloc(1, sizeof(*tx));
+	int r;
+
+	if (!tx)
+		return -ENOMEM;
+	memcpy(tx->da.root, data_root, 32);
+	tx->da.len = (uint32_t)len;
+	tx->da.data = (uint8_t *)proof;
+	pthread_mutex_lock(&c->lock);
+	r = da_commit(c, tx, CHAIN_TX_DA_VOID);
+	pthread_mutex_unlock(&c->lock);
+	free(tx);
+	return r;
+}
+
+static int local_da_challenge(struct chain *base, const uint8_t data_root[32],
+			      const uint8_t account[CHAIN_ADDRESS_SIZE],
+			      struct chain_da_challenge *ret)
+{
+	struct chain_local *c = to_local(base);
+	const struct chain_da_state *s = &c->ledger.da;
+	const uint8_t *seed;
+	uint64_t p;
+	int r;
+
+	pthread_mutex_lock(&c->lock);
+	r = da_enabled(c);
+	if (r == 0) {
+		p = chain_da_state_period(s, now_ts(c));
+		seed = chain_da_state_seed(s->sample_seeds, p);
+		if (seed)
+			chain_da_state_challenge(s, chain_da_state_cert(s, data_root), account, p,
+						 seed, ret);
+		else
+			r = -ENOENT;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
+static int local_da_answer(struct chain *base, const uint8_t data_root[32], const uint8_t *share,
+			   size_t share_size, const struct codec_da_proof *proof)
+{
+	struct chain_local *c = to_local(base);
+	struct chain_tx *tx = calloc(1, sizeof(*tx));
+	uint8_t *buf = malloc(share_size + CODEC_DA_PROOF_MAX);
+	int r = -ENOMEM;
+
+	if (!tx || !buf)
+		goto out;
+	memcpy(buf, share, share_size);
+	tx->da.len = (uint32_t)(share_size + codec_da_proof_encode(proof, buf + share_size));
+	tx->da.data = buf;
+	tx->da.value = share_size;
+	memcpy(tx->da.root, data_root, 32);
+	pthread_mutex_lock(&c->lock);
+	r = da_commit(c, tx, CHAIN_TX_DA_ANSWER);
+	pthread_mutex_unlock(&c->lock);
+out:
+	free(tx);
+	free(buf);
+	return r;
+}
+
+static int local_da_earned(struct chain *base, const uint8_t account[CHAIN_ADDRESS_SIZE],
+			   uint64_t *ret_wei)
+{
+	struct chain_local *c = to_local(base);
+	const struct chain_da_signer_state *g;
+	int r;
+
+	pthread_mutex_lock(&c->lock);
+	r = da_enabled(c);
+	g = r == 0 ? chain_da_state_signer(&c->ledger.da, account) : NULL;
+	if (r == 0)
+		*ret_wei = g ? g->earned : 0;
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
+static int local_sign_digest(struct chain *base, const uint8_t digest[32], uint8_t ret_sig[65])
+{
+	return chain_da_sign(to_local(base)->da_secret, digest, ret_sig);
+}
+
+/* The secp256k1 key of DA signatures: keccak256(tag ‖ ed25519 seed ‖ counter), the first
+ * counter that gives a valid secret. */
+static int derive_da_key(struct chain_local *c)
+{
+	static const char tag[] = "zgfs embedded ledger da key";
+	uint8_t buf[sizeof(tag) + 32 + 1];
+
+	memcpy(buf, tag, sizeof(tag));
+	memcpy(buf + sizeof(tag), c->sk, 32);
+	for (unsigned i = 0; i < 256; i++) {
+		buf[sizeof(buf) - 1] = (uint8_t)i;
+		codec_keccak256(buf, sizeof(buf), c->da_secret);
+		if (chain_da_account(c->da_secret, c->da_account) == 0) {
+			sodium_memzero(buf, sizeof(buf));
+			return 0;
+		}
+	}
+	sodium_memzero(buf, sizeof(buf));
+	return -EINVAL;
+}
+
 /* ---- chain_verify ---------------------------------------------------------------------- */
 
 struct verifier {
@@ -1046,7 +1539,7 @@ static int replay_block(struct verifier *v, uint64_t h)
 			     (unsigned long long)h);
 		goto out;
 	}
-	if (chain_ledger_begin_block(l, h) < 0) {
+	if (chain_ledger_begin_block(l, h, b.timestamp) < 0) {
 		r = tampered(v, h, "block %llu: the epoch's difficulty update overflows",
 			     (unsigned long long)h);
 		goto out;
@@ -1063,6 +1556,21 @@ static int replay_block(struct verifier *v, uint64_t h)
 		/* An answer that applies has passed every check of submit again. */
 		if (b.txs[i].type == CHAIN_TX_PORA_ANSWER)
 			v->rep.answers++;
+		if (b.txs[i].type == CHAIN_TX_DA_CERTIFY) {
+			uint64_t e = 0;
+
+			r = draw_record_of(l, &b.txs[i], &v->w, &e);
+			make_key(key, KEY_DRAW, e);
+			r = r < 0 ? r : differs(v, key, sizeof(key));
+			if (r < 0)
+				goto out;
+			if (r) {
+				r = tampered(v, h,
+					     "block %llu: the stored draw of DA epoch %llu differs",
+					     (unsigned long long)h, (unsigned long long)e);
+				goto out;
+			}
+		}
 		if (b.txs[i].type != CHAIN_TX_SUBMIT)
 			continue;
 		v->w.len = 0;
@@ -1114,6 +1622,10 @@ static const char *state_difference(const struct chain_ledger *s, const struct c
 		return "donation pool";
 	if (memcmp(&s->pora, &l->pora, sizeof(s->pora)))
 		return "PoRA state";
+	if (s->da.enabled != l->da.enabled || s->da.ncerts != l->da.ncerts ||
+	    s->da.reward_pool != l->da.reward_pool || s->da.nsigners != l->da.nsigners ||
+	    memcmp(s->da.signers, l->da.signers, s->da.nsigners * sizeof(s->da.signers[0])))
+		return "DA state";
 	return "chain parameters";
 }
 
@@ -1148,6 +1660,24 @@ static int verify_state(struct verifier *v)
 			return r;
 		if (r)
 			return tampered(v, head, "stored reward pool %llu differs from the replay",
+					(unsigned long long)i);
+	}
+	r = db_has_from(v->c, KEY_CERT, l->da.ncerts, &has);
+	if (r < 0)
+		return r;
+	if (has)
+		return tampered(v, head, "a DA certificate is stored beyond %llu",
+				(unsigned long long)l->da.ncerts);
+	for (uint64_t i = 0; i < l->da.ncerts; i++) {
+		v->w.len = 0;
+		chain_da_cert_state_encode(&l->da.certs[i], &v->w);
+		make_key(key, KEY_CERT, i);
+		r = differs(v, key, sizeof(key));
+		if (r < 0)
+			return r;
+		if (r)
+			return tampered(v, head,
+					"stored DA certificate %llu differs from the replay",
 					(unsigned long long)i);
 	}
 	if (!chain_ledger_conserved(l))
@@ -1239,4 +1769,20 @@ static const struct chain_ops local_ops = {
     .registry_policy = local_registry_policy,
     .registry_register = local_registry_register,
     .registry_nodes = local_registry_nodes,
+    .da_contract = local_da_contract,
+    .da_register = local_da_register,
+    .da_signers = local_da_signers,
+    .da_seed = local_da_seed,
+    .da_make_seed = local_da_make_seed,
+    .da_publish = local_da_publish,
+    .da_certify = local_da_certify,
+    .da_certificate = local_da_certificate,
+    .da_void = local_da_void,
+    .da_make_sample_seed = local_da_make_sample_seed,
+    .da_challenge = local_da_challenge,
+    .da_answer = local_da_answer,
+    .da_earned = local_da_earned,
+    .sign_digest = local_sign_digest,
+    .da_setup = local_da_setup,
+    .da_account = local_da_account,
 };

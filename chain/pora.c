@@ -182,12 +182,13 @@ static int new_epoch(struct chain_ledger *l, uint64_t height, uint64_t epoch)
 	return 0;
 }
 
-int chain_ledger_begin_block(struct chain_ledger *l, uint64_t height)
+int chain_ledger_begin_block(struct chain_ledger *l, uint64_t height, uint64_t timestamp)
 {
 	struct chain_pora_state *s = &l->pora;
 	uint64_t epoch;
 
 	l->answer_in_block = false;
+	chain_ledger_da_begin_block(l, timestamp);
 	if (!s->enabled || height == 0)
 		return 0;
 	epoch = height / s->params.epoch_blocks;

@@ -151,22 +151,25 @@ static void da_info(struct chain *c)
 {
 	struct chain_da_contract d;
 	char hex[2 * CODEC_HASH_SIZE + 3];
+	const char *unit;
 
 	if (chain_da_contract(c, &d) < 0)
 		return;
+	/* The embedded ledger's epochs and periods count seconds of block time. */
+	unit = d.seconds ? "s" : " blocks";
 	codec_hex_encode(d.address, CHAIN_ADDRESS_SIZE, hex);
-	printf("da:              %s\n", hex);
-	printf("da params:       epochs of %llu blocks from block %llu, %u slots, a ticket per "
+	printf("da:              %s\n", d.seconds ? "the embedded ledger's DA rules" : hex);
+	printf("da params:       epochs of %llu%s from block %llu, %u slots, a ticket per "
 	       "%llu wei, least stake %llu wei\n",
-	       (unsigned long long)d.epoch_blocks, (unsigned long long)d.first_block, d.slots,
+	       (unsigned long long)d.epoch_blocks, unit, (unsigned long long)d.first_block, d.slots,
 	       (unsigned long long)d.stake_unit, (unsigned long long)d.min_stake);
 	codec_hex_encode(d.seed, CODEC_HASH_SIZE, hex);
 	printf("da epoch:        %llu, seed %s\n", (unsigned long long)d.epoch,
 	       d.has_seed ? hex : "not recorded yet");
 	printf("da signers:      %llu\n", (unsigned long long)d.signers);
-	printf("da sampling:     periods of %llu blocks, blobs sampled for %llu periods, "
+	printf("da sampling:     periods of %llu%s, blobs sampled for %llu periods, "
 	       "fee %llu wei per KiB, reward pool %llu wei; period %llu, seed %s\n",
-	       (unsigned long long)d.sample_blocks, (unsigned long long)d.sample_window,
+	       (unsigned long long)d.sample_blocks, unit, (unsigned long long)d.sample_window,
 	       (unsigned long long)d.fee_per_kib, (unsigned long long)d.reward_pool,
 	       (unsigned long long)d.period, d.has_sample_seed ? "recorded" : "not recorded yet");
 }

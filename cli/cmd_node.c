@@ -35,6 +35,8 @@ enum {
 	OPT_DA,
 	OPT_DA_STAKE,
 	OPT_DA_MAX_BLOBS,
+	OPT_DA_EPOCH,
+	OPT_DA_SAMPLE_PERIOD,
 };
 
 #define PEERS_MAX 64
@@ -191,6 +193,8 @@ const struct option cli_node_options[] = {
     {"da", no_argument, NULL, OPT_DA},
     {"da-stake", required_argument, NULL, OPT_DA_STAKE},
     {"da-max-blobs", required_argument, NULL, OPT_DA_MAX_BLOBS},
+    {"da-epoch", required_argument, NULL, OPT_DA_EPOCH},
+    {"da-sample-period", required_argument, NULL, OPT_DA_SAMPLE_PERIOD},
     {NULL, 0, NULL, 0},
 };
 
@@ -208,6 +212,7 @@ int cmd_node(int argc, char **argv)
 	unsigned long long threads = 1, tick_ms = 0;
 	bool mine = false, da = false;
 	unsigned long long da_stake = 0, da_max_blobs = 0;
+	struct chain_da_config da_cfg = CHAIN_DA_LOCAL_DEFAULTS;
 	const char *data = NULL, *listen = DEFAULT_RPC, *chain = NULL, *key_file = NULL;
 	const struct node_recovery *rec;
 	struct node_status st;
@@ -298,6 +303,16 @@ int cmd_node(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case OPT_DA_EPOCH:
+		case OPT_DA_SAMPLE_PERIOD:
+			if (cli_parse_u64(optarg, &num) < 0 || num == 0 || num > 86400) {
+				cli_error("node: --da-epoch and --da-sample-period take 1 to 86400 "
+					  "seconds, not '%s'",
+					  optarg);
+				return 2;
+			}
+			*(c == OPT_DA_EPOCH ? &da_cfg.epoch_blocks : &da_cfg.sample_blocks) = num;
+			break;
 		case OPT_DA_MAX_BLOBS:
 			if (cli_parse_u64(optarg, &da_max_blobs) < 0 || da_max_blobs == 0 ||
 			    da_max_blobs > 1000000) {
@@ -363,6 +378,7 @@ int cmd_node(int argc, char **argv)
 						  .public_url = public_url,
 						  .da = da,
 						  .da_stake = da_stake,
+						  .da_config = &da_cfg,
 						  .da_max_blobs = (unsigned)da_max_blobs},
 			    &n);
 	if (r == -EBUSY) {

@@ -54,11 +54,14 @@ struct node_config {
 	 * chain's registry at open (needs the EVM key); NULL: not registered. Peers are also
 	 * learned from the registry, registered or not. */
 	const char *public_url;
-	/* DA (docs/DA.md): sign as a DA signer (needs an EVM chain with a DA contract, the EVM
-	 * key and public_url), with this stake (0: the contract's minimum). Every node on such
-	 * a chain serves the DA reads and settles certificates, signer or not. */
+	/* DA (docs/DA.md): sign as a DA signer (needs public_url, and on an EVM chain a DA
+	 * contract and the EVM key), with this stake (0: the contract's minimum). Every node
+	 * on a chain with DA serves the DA reads and settles certificates, signer or not. An
+	 * embedded ledger gets its DA rules when a signer first starts on it: da_config, or
+	 * CHAIN_DA_LOCAL_DEFAULTS when NULL. */
 	bool da;
 	uint64_t da_stake;
+	const struct chain_da_config *da_config;
 	unsigned da_max_blobs; /* blobs a signer holds at once; 0: NODE_DA_BLOBS_DEFAULT */
 };
 

@@ -107,22 +107,25 @@ struct node_da *node_local_da(struct node *n)
 	return L(n) ? L(n)->da : NULL;
 }
 
-/* The DA part: on an EVM chain whose Market names a DA contract; a signer with cfg->da. */
+/* The DA part: on a chain with DA (an EVM chain whose Market names a DA contract, an
+ * embedded ledger set up for it); a signer with cfg->da. */
 static int da_setup(struct local *l, const struct node_config *cfg)
 {
 	int r;
 
-	if (cfg->da && (!l->following || !cfg->public_url)) {
-		chain_set_detail(l->following
-				     ? "a DA signer needs the public URL clients reach "
-				       "it at (--url URL)"
-				     : "a DA signer needs an EVM chain with a DA contract "
-				       "(zgfs chain deploy --rpc URL); the embedded ledger "
-				       "has none");
+	if (cfg->da && !cfg->public_url) {
+		chain_set_detail(
+		    "a DA signer needs the public URL clients reach it at (--url URL)");
 		return -EINVAL;
 	}
-	if (!l->following)
-		return 0;
+	/* One machine: the first signer gives the embedded ledger its DA rules. */
+	if (cfg->da && !l->following) {
+		struct chain_da_config dflt = CHAIN_DA_LOCAL_DEFAULTS;
+
+		r = chain_da_setup(l->chain, cfg->da_config ? cfg->da_config : &dflt);
+		if (r < 0 && r != -EEXIST)
+			return r;
+	}
 	r = node_da_open(&(struct node_da_config){.data_dir = l->dir,
 						  .vrf_seed = cfg->da ? l->sk : NULL,
 						  .url = cfg->public_url,

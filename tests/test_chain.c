@@ -23,6 +23,7 @@
 #include "chain/market_i.h"
 #include "codec/keccak.h"
 #include "codec/merkle.h"
+#include "tests/flat_dir.h"
 #include "tests/tap.h"
 
 #define SEG    CHAIN_PRICING_SEGMENT_SECTORS
@@ -43,25 +44,6 @@ static const char *new_dir(void)
 		exit(1);
 	}
 	return d;
-}
-
-/* leveldb's directory is flat: files only. */
-static void remove_dir(const char *d)
-{
-	DIR *dir = opendir(d);
-	struct dirent *e;
-	char path[512];
-
-	if (!dir)
-		return;
-	while ((e = readdir(dir))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", d, e->d_name);
-		unlink(path);
-	}
-	closedir(dir);
-	rmdir(d);
 }
 
 /* ---- building submissions ---------------------------------------------------------------- */

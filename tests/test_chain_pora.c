@@ -24,6 +24,7 @@
 #include "codec/keccak.h"
 #include "codec/merkle.h"
 #include "codec/pora.h"
+#include "tests/flat_dir.h"
 #include "tests/tap.h"
 
 #define FLOW_SECTORS 4096 /* placeholder + gap to 2048, then one 512 KiB entry */
@@ -39,24 +40,6 @@ static char dir[64];
 static const char *evm_url;		 /* NULL: the embedded ledger */
 static uint8_t flow[FLOW_SECTORS * 256]; /* the miner's copy of the flow's bytes */
 static uint8_t leaves[FLOW_SECTORS][32];
-
-static void remove_dir(const char *d)
-{
-	DIR *dh = opendir(d);
-	struct dirent *e;
-	char path[512];
-
-	if (!dh)
-		return;
-	while ((e = readdir(dh))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", d, e->d_name);
-		unlink(path);
-	}
-	closedir(dh);
-	rmdir(d);
-}
 
 /* Ends the run after a failure that leaves nothing to test. */
 __attribute__((noreturn)) static void give_up(const char *why)

@@ -47,7 +47,7 @@ struct node_da_config {
 
 /* Opens the DA part of a node on chain (which must outlive it). A signer registers (or
  * re-registers, when its key, URL or stake changed) before this returns, and starts its
- * thread. -ENOENT when the chain has no DA contract; -ENOTSUP on the embedded ledger;
+ * thread. -ENOENT when the chain has no DA contract (an embedded ledger not set up for DA);
  * -CHAIN_ENOKEY for a signer without an account key; the chain's errors. */
 int node_da_open(const struct node_da_config *cfg, struct chain *chain, struct node_da **ret);
 void node_da_close(struct node_da *d); /* NULL-safe */

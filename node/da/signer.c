@@ -707,7 +707,6 @@ int node_da_open(const struct node_da_config *cfg, struct chain *chain, struct n
 {
 	struct chain_da_contract c;
 	struct node_da *d;
-	uint64_t balance;
 	int r = chain_da_contract(chain, &c);
 
 	if (r < 0)
@@ -734,7 +733,7 @@ int node_da_open(const struct node_da_config *cfg, struct chain *chain, struct n
 		snprintf(d->url, sizeof(d->url), "%s", cfg->url ? cfg->url : "");
 		r = codec_vrf_public_key(d->vrf_seed, d->vrf_key);
 		if (r == 0)
-			r = chain_account(chain, d->account, &balance);
+			r = chain_da_signing_account(chain, d->account);
 		if (r == 0)
 			r = register_signer(d);
 		/* The first proof now, so that the next epoch can draw this signer; a failure
