@@ -689,7 +689,16 @@ int fs_history(struct node *n, const uint8_t stream[NODE_STREAM_ID_SIZE], uint64
 			    (have_prev && same_content(&prev, &rec)) ||
 			    (i == 0 && rec.size == 0 && i + 1 < l->seqs.n)) {
 				r = fn(ctx, l->seqs.v[i], &rec, false);
-				fs_record_release(&rec);
+				/* A compaction has the version's content in other extents: what
+				 * follows it compares with it, or an attribute change right after
+				 * one (a close after a flush) would list as a version. */
+				if (rec.flags & FS_REC_COMPACTED) {
+					fs_record_release(&prev);
+					prev = rec;
+					have_prev = true;
+				} else {
+					fs_record_release(&rec);
+				}
 				continue;
 			}
 			r = fn(ctx, l->seqs.v[i], &rec, true);

@@ -229,6 +229,26 @@ static void test_certify(struct chain *c, uint64_t e, struct codec_da_square *sq
 	   "a certificate with a changed signature is refused (%s); nothing paid",
 	   chain_strerror(r));
 	bad = cert;
+	{
+		/* A signature by an account that is no member of the draw, in rank 0's place. */
+		struct chain_da_signer *list = calloc(CHAIN_DA_SIGNERS_MAX, sizeof(*list));
+		struct chain_da_epoch ep = {0};
+		struct chain_da_quorum q2;
+		uint8_t other[32], digest[32];
+		size_t n;
+
+		if (!list || chain_da_draw(c, e, &ep, list, CHAIN_DA_SIGNERS_MAX, &n, &q2) < 0)
+			fail("chain_da_draw");
+		free(list);
+		randombytes_buf(other, sizeof(other));
+		chain_da_sign_digest(&ep, &q, sq->data_root, BLOB, digest);
+		if (chain_da_sign(other, digest, bad.sig[0]) < 0)
+			fail("chain_da_sign");
+	}
+	r = chain_da_certify(c, &q, &bad, &slots);
+	ok((r == -CHAIN_EDA_SIGNATURE || r == -CHAIN_EDA_THRESHOLD) && same(c, s),
+	   "one signed by a non-member is refused (%s)", chain_strerror(r));
+	bad = cert;
 	bad.quorum[0] ^= 1;
 	r = chain_da_certify(c, &q, &bad, &slots);
 	ok(r == -CHAIN_EDA_QUORUM && same(c, s), "one for another quorum is refused (%s)",
